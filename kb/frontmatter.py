@@ -1,0 +1,267 @@
+"""Front matter of the knowledge base's pages: parsing with line numbers and the schema.
+
+Every page under ``docs/`` may start with a YAML block between ``---`` lines. Pages in
+``meetings/``, ``qna/``, ``papers/`` and ``lectures/`` (other than the section's
+``index.md``) must carry the fields of their section's schema. The MkDocs hook and the
+``check`` command both use :func:`validate_docs`, so the build and the command line apply
+the same rules; the build stops at the first run with every problem listed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable
+
+import yaml
+
+FENCE = "---"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in one file, with the 1-based line it is on."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class FrontMatterError(ValueError):
+    """Raised when one or more pages have malformed or incomplete front matter."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        lines = "\n".join(f"  {p}" for p in problems)
+        super().__init__(f"{len(problems)} front matter problem(s):\n{lines}")
+
+
+@dataclass
+class Page:
+    """A page's source path (relative to ``docs/``), its front matter and the line of each key."""
+
+    src: str
+    meta: dict[str, Any]
+    key_lines: dict[str, int] = field(default_factory=dict)
+    body_line: int = 1  # line on which the Markdown body starts
+
+    @property
+    def section(self) -> str:
+        parts = PurePosixPath(self.src).parts
+        return parts[0] if len(parts) > 1 else ""
+
+    @property
+    def is_index(self) -> bool:
+        return PurePosixPath(self.src).name == "index.md"
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, 1)
+
+
+def split(text: str, src: str) -> tuple[dict[str, Any], dict[str, int], int, list[Problem]]:
+    """Split ``text`` into (front matter, line of each top-level key, body start line, problems).
+
+    A file without a leading ``---`` line has empty front matter. An unclosed block, YAML
+    that does not parse, or YAML that is not a mapping is a problem with its line.
+    """
+    lines = text.splitlines()
+    if not lines or lines[0].rstrip() != FENCE:
+        return {}, {}, 1, []
+    for end in range(1, len(lines)):
+        if lines[end].rstrip() in (FENCE, "..."):
+            break
+    else:
+        return {}, {}, 1, [Problem(src, 1, "front matter opened with '---' is never closed")]
+    block = "\n".join(lines[1:end])
+    try:
+        node = yaml.compose(block, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(block)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = (mark.line + 2) if mark is not None else 2
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        return {}, {}, end + 2, [Problem(src, line, f"front matter is not valid YAML: {problem}")]
+    if data is None:
+        return {}, {}, end + 2, []
+    if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
+        return {}, {}, end + 2, [Problem(src, 2, "front matter must be a mapping of 'key: value' lines")]
+    key_lines = {k.value: k.start_mark.line + 2 for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
+    return data, key_lines, end + 2, []
+
+
+# --- the schema -----------------------------------------------------------------------
+
+Check = Callable[[Any], str | None]  # returns an error message or None
+
+
+def _str(v: Any) -> str | None:
+    return None if isinstance(v, str) and v.strip() else "must be a non-empty string"
+
+
+def _date(v: Any) -> str | None:
+    if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
+        return None
+    return "must be a date written as YYYY-MM-DD"
+
+
+def _datetime(v: Any) -> str | None:
+    if isinstance(v, dt.datetime) and v.tzinfo is not None:
+        return None
+    return "must be a timestamp with a time zone, e.g. 2021-08-06T17:57:00+09:00"
+
+
+def _str_list(allow_empty: bool) -> Check:
+    def check(v: Any) -> str | None:
+        if not isinstance(v, list) or not all(isinstance(x, str) and x.strip() for x in v):
+            return "must be a list of strings"
+        if not v and not allow_empty:
+            return "must list at least one entry"
+        return None
+
+    return check
+
+
+def _one_of(*choices: str) -> Check:
+    def check(v: Any) -> str | None:
+        return None if v in choices else f"must be one of: {', '.join(choices)} (got {v!r})"
+
+    return check
+
+
+def _url(v: Any) -> str | None:
+    return None if isinstance(v, str) and re.match(r"https?://\S+$", v) else "must be an http(s) URL"
+
+
+def _paper(v: Any) -> str | None:
+    if not isinstance(v, dict):
+        return "must be a mapping with title, authors, year, venue and url"
+    for key, check in (("title", _str), ("authors", _str_list(False)), ("venue", _str), ("url", _url)):
+        if key not in v:
+            return f"is missing '{key}'"
+        if (err := check(v[key])) is not None:
+            return f"'{key}' {err}"
+    if not isinstance(v.get("year"), int):
+        return "'year' must be a number such as 2015"
+    return None
+
+
+# Fields whose values name other pages (paths relative to docs/).
+PAGE_REF_FIELDS = {"meeting", "related"}
+
+SCHEMAS: dict[str, dict[str, tuple[bool, Check]]] = {
+    # field: (required, check)
+    "meetings": {
+        "title": (True, _str),
+        "date": (True, _date),
+        "created": (True, _datetime),
+        "author": (True, _str),
+        "attendees": (True, _str_list(True)),
+        "updated": (True, _datetime),
+        "meeting_type": (True, _str),
+        "tags": (True, _str_list(False)),
+        "description": (False, _str),
+        "source": (False, _str),
+    },
+    "qna": {
+        "title": (True, _str),
+        "qid": (True, _str),
+        "status": (True, _one_of("answered", "open")),
+        "tags": (True, _str_list(False)),
+        "meeting": (True, _str),
+        "related": (True, _str_list(True)),
+        "asked_by": (False, _str),
+        "description": (False, _str),
+    },
+    "papers": {
+        "title": (True, _str),
+        "tags": (True, _str_list(False)),
+        "paper": (True, _paper),
+        "slides": (True, _url),
+        "meeting": (True, _str),
+        "related": (False, _str_list(True)),
+        "description": (False, _str),
+    },
+    "lectures": {
+        "title": (True, _str),
+        "tags": (True, _str_list(False)),
+        "meeting": (True, _str),
+        "related": (False, _str_list(True)),
+        "description": (False, _str),
+    },
+}
+
+# Keys every page may carry (MkDocs and Material understand them).
+COMMON_OPTIONAL = {"title", "description", "tags", "hide", "search", "icon", "status", "template"}
+
+
+def load_page(docs_dir: Path, src: str) -> tuple[Page, list[Problem]]:
+    """Read ``docs_dir / src`` and parse its front matter."""
+    label = f"docs/{src}"
+    raw = (docs_dir / src).read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return Page(src, {}), [Problem(label, line, "file is not valid UTF-8")]
+    meta, key_lines, body_line, problems = split(text, label)
+    return Page(src, meta, key_lines, body_line), problems
+
+
+def validate_page(page: Page, known_pages: set[str]) -> list[Problem]:
+    """Check one page against its section's schema and that referenced pages exist."""
+    label = f"docs/{page.src}"
+    schema = SCHEMAS.get(page.section)
+    problems: list[Problem] = []
+    if schema is None or page.is_index:
+        for key in ("tags",):
+            if key in page.meta and (err := _str_list(False)(page.meta[key])):
+                problems.append(Problem(label, page.line_of(key), f"field '{key}' {err}"))
+        return problems
+    for key, (required, check) in schema.items():
+        if key not in page.meta:
+            if required:
+                problems.append(Problem(label, 1, f"missing required front matter field '{key}'"))
+            continue
+        if (err := check(page.meta[key])) is not None:
+            problems.append(Problem(label, page.line_of(key), f"field '{key}' {err}"))
+    for key in page.meta:
+        if key not in schema and key not in COMMON_OPTIONAL:
+            allowed = ", ".join(sorted(schema))
+            problems.append(Problem(label, page.line_of(key), f"unknown field '{key}' (allowed: {allowed})"))
+    for key in PAGE_REF_FIELDS & set(schema):
+        value = page.meta.get(key)
+        refs = value if isinstance(value, list) else [value] if isinstance(value, str) else []
+        for ref in refs:
+            if ref not in known_pages:
+                problems.append(
+                    Problem(label, page.line_of(key), f"field '{key}' names '{ref}', which is not a page under docs/")
+                )
+    return problems
+
+
+def load_docs(docs_dir: Path) -> tuple[dict[str, Page], list[Problem]]:
+    """Parse every Markdown page under ``docs_dir`` and validate it; return pages and problems."""
+    srcs = sorted(p.relative_to(docs_dir).as_posix() for p in docs_dir.rglob("*.md"))
+    pages: dict[str, Page] = {}
+    problems: list[Problem] = []
+    for src in srcs:
+        page, found = load_page(docs_dir, src)
+        pages[src] = page
+        problems += found
+    known = set(srcs) | {p.relative_to(docs_dir).as_posix() for p in docs_dir.rglob("*.ipynb")}
+    for page in pages.values():
+        problems += validate_page(page, known)
+    return pages, problems
+
+
+def validate_docs(docs_dir: Path) -> dict[str, Page]:
+    """Load all pages; raise :class:`FrontMatterError` listing every problem if there are any."""
+    pages, problems = load_docs(docs_dir)
+    if problems:
+        raise FrontMatterError(problems)
+    return pages

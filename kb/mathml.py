@@ -1,0 +1,190 @@
+"""TeX math in Markdown rendered to MathML at build time, so pages need no math JavaScript.
+
+Syntax, as in the Notion export and most Markdown editors:
+
+* display math: ``$$ ... $$`` (on one line, or with the ``$$`` lines around a block);
+* inline math: ``$...$`` with no space just inside the dollars (``$5 and $6`` stays text).
+
+Code (fenced blocks and inline code spans) and HTML comments are left alone. Math is
+swapped for an alphanumeric placeholder before Markdown runs (so ``_`` and ``*`` in TeX
+are not read as emphasis) and the MathML is put back into the HTML afterwards.
+
+A formula that latex2mathml cannot render faithfully (unbalanced braces, an unknown
+command, a fraction with one argument) raises :class:`MathError` naming the page, the line
+and the formula.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+
+from latex2mathml.converter import convert
+
+_FENCE_RE = re.compile(r"^(\s*)(`{3,}|~{3,})")
+_BLOCK_ONE_LINE_RE = re.compile(r"^(\s*)\$\$(.+?)\$\$\s*$")
+_INLINE_RE = re.compile(r"(?<![\\$\w])\$(?![\s$])((?:\\\$|[^$\n])+?)(?<![\s\\])\$(?![\w$])")
+_CODE_SPAN_RE = re.compile(r"(`+)(?:.+?)\1")
+_COMMENT_RE = re.compile(r"<!--.*?-->", re.S)
+
+PLACEHOLDER = "KBMATH{kind}{index:05d}X"
+_PLACEHOLDER_RE = re.compile(r"(<p>\s*)?KBMATH(B|I)(\d{5})X(\s*</p>)?")
+
+# Arity of the MathML elements whose arguments TeX gives in braces.
+_ARITY = {"mfrac": 2, "msub": 2, "msup": 2, "msubsup": 3, "mroot": 2, "munder": 2, "mover": 2, "munderover": 3}
+_MATHML_NS = "{http://www.w3.org/1998/Math/MathML}"
+
+
+class MathError(ValueError):
+    """A formula that cannot be rendered; the message names page, line and formula."""
+
+
+@dataclass
+class Formula:
+    tex: str
+    display: bool
+    line: int
+
+
+def _braces_balanced(tex: str) -> bool:
+    depth = 0
+    i = 0
+    while i < len(tex):
+        ch = tex[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth < 0:
+                return False
+        i += 1
+    return depth == 0
+
+
+def to_mathml(tex: str, display: bool) -> str:
+    """Render one formula; raise ``ValueError`` with the reason if it cannot be done faithfully."""
+    if not tex.strip():
+        raise ValueError("empty formula")
+    if not _braces_balanced(tex):
+        raise ValueError("unbalanced braces")
+    try:
+        mathml = convert(tex.strip(), display="block" if display else "inline")
+    except Exception as exc:  # latex2mathml raises a variety of exception types
+        raise ValueError(f"latex2mathml failed: {exc}") from exc
+    root = ET.fromstring(mathml)
+    for el in root.iter():
+        tag = el.tag.removeprefix(_MATHML_NS)
+        if tag in _ARITY and len(el) != _ARITY[tag]:
+            raise ValueError(f"<{tag}> needs {_ARITY[tag]} arguments, got {len(el)}")
+        if el.text and "\\" in el.text:
+            raise ValueError(f"unknown command {el.text.strip()!r}")
+    return mathml
+
+
+def extract(markdown: str, first_line: int = 1) -> tuple[str, list[Formula]]:
+    """Replace math in ``markdown`` with placeholders; return the new text and the formulas.
+
+    ``first_line`` is the line of the source file on which ``markdown`` starts, so that
+    errors name the line in the file (after its front matter).
+    """
+    formulas: list[Formula] = []
+    out: list[str] = []
+    lines = markdown.split("\n")
+    fence: str | None = None
+    block: list[str] | None = None
+    block_start = 0
+    block_indent = ""
+    in_comment = False
+
+    def add(tex: str, display: bool, line: int) -> str:
+        formulas.append(Formula(tex, display, line))
+        return PLACEHOLDER.format(kind="B" if display else "I", index=len(formulas) - 1)
+
+    for number, line in enumerate(lines, start=first_line):
+        if fence is not None:
+            out.append(line)
+            m = _FENCE_RE.match(line)
+            if m and m.group(2)[0] == fence[0] and len(m.group(2)) >= len(fence) and not line.strip()[len(m.group(2)):]:
+                fence = None
+            continue
+        if block is not None:
+            if line.strip() == "$$":
+                out.append(block_indent + add("\n".join(block), True, block_start))
+                block = None
+            else:
+                block.append(line)
+            continue
+        if in_comment:
+            out.append(line)
+            if "-->" in line:
+                in_comment = False
+            continue
+        m = _FENCE_RE.match(line)
+        if m:
+            fence = m.group(2)
+            out.append(line)
+            continue
+        if line.strip() == "$$":
+            block, block_start, block_indent = [], number, line[: len(line) - len(line.lstrip())]
+            continue
+        m = _BLOCK_ONE_LINE_RE.match(line)
+        if m:
+            out.append(m.group(1) + add(m.group(2), True, number))
+            continue
+        if "<!--" in line and "-->" not in line.split("<!--", 1)[1]:
+            in_comment = True
+            out.append(line)
+            continue
+        out.append(_inline(line, number, add))
+    if block is not None:
+        raise MathError(f"line {block_start}: display math opened with '$$' is never closed")
+    return "\n".join(out), formulas
+
+
+def _inline(line: str, number: int, add) -> str:
+    """Replace inline ``$...$`` in one line, skipping code spans and HTML comments."""
+    protected = [(m.start(), m.end()) for m in _CODE_SPAN_RE.finditer(line)]
+    protected += [(m.start(), m.end()) for m in _COMMENT_RE.finditer(line)]
+
+    def repl(m: re.Match[str]) -> str:
+        if any(a <= m.start() < b for a, b in protected):
+            return m.group(0)
+        return add(m.group(1), False, number)
+
+    return _INLINE_RE.sub(repl, line)
+
+
+def render(html: str, formulas: list[Formula], page: str) -> str:
+    """Put MathML for ``formulas`` into ``html`` where their placeholders are."""
+    rendered: dict[int, str] = {}
+    errors = []
+    for i, f in enumerate(formulas):
+        try:
+            rendered[i] = to_mathml(f.tex, f.display)
+        except ValueError as exc:
+            errors.append(f"{page}:{f.line}: cannot render formula ${f.tex}$: {exc}")
+    if errors:
+        raise MathError("\n".join(errors))
+    seen: set[int] = set()
+
+    def repl(m: re.Match[str]) -> str:
+        index = int(m.group(3))
+        seen.add(index)
+        mathml = rendered[index]
+        if m.group(2) == "B":
+            inner = f'<div class="kb-math kb-math--block">{mathml}</div>'
+            if m.group(1) and m.group(4):
+                return inner
+            return (m.group(1) or "") + inner + (m.group(4) or "")
+        return (m.group(1) or "") + f'<span class="kb-math">{mathml}</span>' + (m.group(4) or "")
+
+    html = _PLACEHOLDER_RE.sub(repl, html)
+    lost = sorted(set(rendered) - seen)
+    if lost:
+        lines = ", ".join(f"line {formulas[i].line}" for i in lost)
+        raise MathError(f"{page}: formula(s) at {lines} were swallowed by Markdown (inside a link or HTML?)")
+    return html

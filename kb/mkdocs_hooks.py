@@ -1,0 +1,82 @@
+"""MkDocs hooks of the knowledge base (listed under ``hooks:`` in mkdocs.yml).
+
+* on_files: parse and validate every page's front matter (all problems at once, with file
+  and line) and keep it for generated lists and back-links.
+* on_page_markdown: check the page's own front matter block, show its properties under the
+  title, expand ``<!-- kb:... -->`` markers, and swap math for placeholders.
+* on_page_content: put the MathML in.
+
+A hook that meets something it does not understand raises with the file named.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from mkdocs.exceptions import PluginError
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # MkDocs loads hooks by path; make the package importable
+    sys.path.insert(0, str(ROOT))
+
+from kb import mathml  # noqa: E402
+from kb.frontmatter import FrontMatterError, validate_docs  # noqa: E402
+from kb.render import MarkerError, Site  # noqa: E402
+
+_site: Site | None = None
+_formulas: dict[str, list[mathml.Formula]] = {}
+
+
+def on_files(files, config):
+    global _site
+    try:
+        pages = validate_docs(Path(config["docs_dir"]))
+    except FrontMatterError as exc:
+        raise PluginError(str(exc)) from None
+    _site = Site(pages)
+    return files
+
+
+def _insert_header(markdown: str, header: str) -> str:
+    if not header:
+        return markdown
+    lines = markdown.split("\n")
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        if line.startswith("# "):
+            return "\n".join(lines[: i + 1] + ["", header] + lines[i + 1 :])
+        break
+    return header + "\n" + markdown
+
+
+def on_page_markdown(markdown, page, config, files):
+    src = page.file.src_uri
+    if not src.endswith(".md"):
+        return markdown
+    assert _site is not None, "on_files did not run"
+    info = _site.pages.get(src)
+    if info is None:
+        raise PluginError(f"docs/{src}: page was not seen when the docs were validated")
+    try:
+        source_lines = page.file.content_string.count("\n")
+        first_line = source_lines - markdown.count("\n") + 1
+        markdown, formulas = mathml.extract(markdown, first_line)
+        markdown = _insert_header(markdown, _site.header(info))
+        markdown = _site.expand_markers(src, markdown)
+    except (MarkerError, mathml.MathError) as exc:
+        raise PluginError(f"docs/{src}: {exc}" if not str(exc).startswith("docs/") else str(exc)) from None
+    _formulas[src] = formulas
+    return markdown
+
+
+def on_page_content(html, page, config, files):
+    src = page.file.src_uri
+    formulas = _formulas.pop(src, [])
+    if not formulas:
+        return html
+    try:
+        return mathml.render(html, formulas, f"docs/{src}")
+    except mathml.MathError as exc:
+        raise PluginError(str(exc)) from None

@@ -1,0 +1,215 @@
+"""Markdown that the build writes from front matter: property boxes and index lists.
+
+Pages ask for a generated list with an HTML comment marker on a line of its own:
+
+``<!-- kb:meetings -->``        every meeting, newest first
+``<!-- kb:latest-meeting -->``  the newest meeting with its questions
+``<!-- kb:qna-index -->``       every Q&A entry with status, tags and meeting
+``<!-- kb:newest-qna -->``      the five newest Q&A entries
+``<!-- kb:papers -->``          every paper review
+``<!-- kb:lectures -->``        every lecture
+
+An unknown ``kb:`` marker is an error. Links are written relative to the page that shows
+them, so MkDocs checks them like any other link.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import posixpath
+import re
+from typing import Callable
+
+from .frontmatter import Page
+
+STATUS_LABEL = {"answered": "답변 완료", "open": "답변 대기"}
+MARKER_RE = re.compile(r"^<!--\s*kb:([a-z-]+)\s*-->\s*$", re.M)
+
+
+class MarkerError(ValueError):
+    pass
+
+
+def korean_datetime(value: dt.datetime) -> str:
+    """2021-08-06T17:57+09:00 -> '2021년 8월 6일 오후 5:57' (Notion's Korean format)."""
+    half = "오전" if value.hour < 12 else "오후"
+    hour = value.hour % 12 or 12
+    return f"{value.year}년 {value.month}월 {value.day}일 {half} {hour}:{value.minute:02d}"
+
+
+def korean_date(value: dt.date) -> str:
+    weekday = "월화수목금토일"[value.weekday()]
+    return f"{value.year}년 {value.month}월 {value.day}일 ({weekday})"
+
+
+def rel(from_src: str, to_src: str) -> str:
+    """Relative Markdown link target from one docs page to another."""
+    return posixpath.relpath(to_src, posixpath.dirname(from_src) or ".")
+
+
+def _title(page: Page) -> str:
+    return str(page.meta.get("title", page.src))
+
+
+def _link(from_src: str, page: Page) -> str:
+    return f"[{_title(page)}]({rel(from_src, page.src)})"
+
+
+def _tags(page: Page) -> str:
+    return " ".join(f"`{t}`" for t in page.meta.get("tags", []))
+
+
+class Site:
+    """All pages' front matter, for generated lists and back-links."""
+
+    def __init__(self, pages: dict[str, Page]):
+        self.pages = pages
+
+    def section(self, name: str) -> list[Page]:
+        return [p for p in self.pages.values() if p.section == name and not p.is_index]
+
+    def meetings(self) -> list[Page]:
+        return sorted(self.section("meetings"), key=lambda p: p.meta["date"], reverse=True)
+
+    def qna(self) -> list[Page]:
+        def key(p: Page):
+            meeting = self.pages.get(p.meta["meeting"])
+            date = meeting.meta.get("date") if meeting else None
+            number = int(re.sub(r"\D", "", p.meta["qid"]) or 0)
+            return (date or dt.date.min, -number)
+
+        return sorted(self.section("qna"), key=key, reverse=True)
+
+    def questions_of(self, meeting_src: str) -> list[Page]:
+        qs = [p for p in self.section("qna") if p.meta.get("meeting") == meeting_src]
+        return sorted(qs, key=lambda p: int(re.sub(r"\D", "", p.meta["qid"]) or 0))
+
+    def pages_of(self, meeting_src: str, section: str) -> list[Page]:
+        return sorted(
+            (p for p in self.section(section) if p.meta.get("meeting") == meeting_src), key=lambda p: p.src
+        )
+
+    # --- property boxes ----------------------------------------------------------------
+
+    def header(self, page: Page) -> str:
+        """The box of properties shown under a page's title, or '' for pages without one."""
+        m = page.meta
+        if page.is_index:
+            return ""
+        if page.section == "meetings":
+            attendees = ", ".join(m["attendees"]) if m["attendees"] else "(기록 없음)"
+            rows = [
+                ("🕒 작성일시", korean_datetime(m["created"])),
+                ("👤 작성자", m["author"]),
+                ("👥 참석자", attendees),
+                ("🕒 최종 편집일시", korean_datetime(m["updated"])),
+                ("📌 회의 유형", m["meeting_type"]),
+            ]
+            box = "\n".join(f"| {k} | {v} |" for k, v in rows)
+            out = f'| 속성 | 값 |\n|---|---|\n{box}\n{{ .kb-properties }}\n'
+            related = []
+            for label, section in (("Q&A", "qna"), ("논문 리뷰", "papers"), ("특강", "lectures")):
+                linked = self.questions_of(page.src) if section == "qna" else self.pages_of(page.src, section)
+                if linked:
+                    related.append(f"**{label}**: " + " · ".join(_link(page.src, p) for p in linked))
+            if related:
+                out += '\n!!! info "이 회의에서 나온 글"\n\n' + "\n".join(f"    - {r}" for r in related) + "\n"
+            return out
+        if page.section == "qna":
+            meeting = self.pages[m["meeting"]]
+            lines = [
+                f"**상태**: {STATUS_LABEL[m['status']]} · **질문 번호**: {m['qid']}"
+                + (f" · **질문한 사람**: {m['asked_by']}" if m.get("asked_by") else ""),
+                f"**출처 회의**: {_link(page.src, meeting)}",
+            ]
+            if m["related"]:
+                lines.append("**관련 글**: " + " · ".join(_link(page.src, self.pages[r]) for r in m["related"]))
+            kind = "success" if m["status"] == "answered" else "warning"
+            return f'!!! {kind} "Q&A 정보"\n\n' + "\n".join(f"    {line}  " for line in lines) + "\n"
+        if page.section == "papers":
+            p = m["paper"]
+            authors = ", ".join(p["authors"])
+            lines = [
+                f"**논문**: [{p['title']}]({p['url']}) ({p['venue']}, {p['year']})",
+                f"**저자**: {authors}",
+                f"**발표 자료**: <{m['slides']}>",
+                f"**출처 회의**: {_link(page.src, self.pages[m['meeting']])}",
+            ]
+            if m.get("related"):
+                lines.append("**관련 글**: " + " · ".join(_link(page.src, self.pages[r]) for r in m["related"]))
+            return '!!! abstract "논문 정보"\n\n' + "\n".join(f"    {line}  " for line in lines) + "\n"
+        if page.section == "lectures":
+            lines = [f"**출처 회의**: {_link(page.src, self.pages[m['meeting']])}"]
+            if m.get("related"):
+                lines.append("**관련 글**: " + " · ".join(_link(page.src, self.pages[r]) for r in m["related"]))
+            return '!!! abstract "특강 정보"\n\n' + "\n".join(f"    {line}  " for line in lines) + "\n"
+        return ""
+
+    # --- generated lists ---------------------------------------------------------------
+
+    def _meetings(self, src: str) -> str:
+        rows = []
+        for p in self.meetings():
+            n = len(self.questions_of(p.src))
+            rows.append(f"| {korean_date(p.meta['date'])} | {_link(src, p)} | {p.meta['meeting_type']} | {n} |")
+        return "| 날짜 | 회의 | 유형 | 질문 수 |\n|---|---|---|---|\n" + "\n".join(rows)
+
+    def _latest_meeting(self, src: str) -> str:
+        meetings = self.meetings()
+        if not meetings:
+            return "_아직 회의록이 없습니다._"
+        p = meetings[0]
+        out = f"**{_link(src, p)}** ({korean_date(p.meta['date'])})"
+        if p.meta.get("description"):
+            out += f": {p.meta['description']}"
+        qs = self.questions_of(p.src)
+        if qs:
+            out += "\n\n" + "\n".join(f"- {q.meta['qid']}. {_link(src, q)}" for q in qs)
+        return out
+
+    def _qna_row(self, src: str, p: Page) -> str:
+        meeting = self.pages[p.meta["meeting"]]
+        status = STATUS_LABEL[p.meta["status"]]
+        return (
+            f'| {_link(src, p)} | <span class="kb-status kb-status--{p.meta["status"]}">{status}</span> '
+            f"| {_tags(p)} | {_link(src, meeting)} |"
+        )
+
+    def _qna_index(self, src: str) -> str:
+        rows = "\n".join(self._qna_row(src, p) for p in self.qna())
+        return "| 질문 | 상태 | 태그 | 회의 |\n|---|---|---|---|\n" + rows + "\n{ .kb-qna-index }"
+
+    def _newest_qna(self, src: str) -> str:
+        return "\n".join(
+            f"- {_link(src, p)} ({STATUS_LABEL[p.meta['status']]})" for p in self.qna()[:5]
+        ) or "_아직 Q&A가 없습니다._"
+
+    def _list(self, section: str) -> Callable[[str], str]:
+        def make(src: str) -> str:
+            items = sorted(self.section(section), key=lambda p: _title(p))
+            return "\n".join(
+                f"- {_link(src, p)}" + (f": {p.meta['description']}" if p.meta.get("description") else "")
+                for p in items
+            )
+
+        return make
+
+    def expand_markers(self, src: str, markdown: str) -> str:
+        makers: dict[str, Callable[[str], str]] = {
+            "meetings": self._meetings,
+            "latest-meeting": self._latest_meeting,
+            "qna-index": self._qna_index,
+            "newest-qna": self._newest_qna,
+            "papers": self._list("papers"),
+            "lectures": self._list("lectures"),
+        }
+
+        def repl(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name not in makers:
+                line = markdown[: m.start()].count("\n") + 1
+                known = ", ".join(sorted(makers))
+                raise MarkerError(f"docs/{src}:{line}: unknown marker 'kb:{name}' (known: {known})")
+            return makers[name](src)
+
+        return MARKER_RE.sub(repl, markdown)
