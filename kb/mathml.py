@@ -82,7 +82,22 @@ def to_mathml(tex: str, display: bool) -> str:
             raise ValueError(f"<{tag}> needs {_ARITY[tag]} arguments, got {len(el)}")
         if el.text and "\\" in el.text:
             raise ValueError(f"unknown command {el.text.strip()!r}")
-    return mathml
+    return _annotate(mathml, tex.strip())
+
+
+def _annotate(mathml: str, tex: str) -> str:
+    """Keep the TeX source inside the MathML (``<semantics>`` + ``<annotation>``).
+
+    Browsers render only the presentation part; the source stays available to screen
+    readers, copy-and-paste and to tests that compare the page with its notes.
+    """
+    start = mathml.index(">") + 1
+    end = mathml.rindex("</math>")
+    source = tex.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return (
+        f"{mathml[:start]}<semantics><mrow>{mathml[start:end]}</mrow>"
+        f'<annotation encoding="application/x-tex">{source}</annotation></semantics></math>'
+    )
 
 
 def extract(markdown: str, first_line: int = 1) -> tuple[str, list[Formula]]:

@@ -106,7 +106,7 @@ class Site:
                 ("📌 회의 유형", m["meeting_type"]),
             ]
             box = "\n".join(f"| {k} | {v} |" for k, v in rows)
-            out = f'| 속성 | 값 |\n|---|---|\n{box}\n{{ .kb-properties }}\n'
+            out = f'<div class="kb-properties" markdown>\n\n| 속성 | 값 |\n|---|---|\n{box}\n\n</div>\n'
             related = []
             for label, section in (("Q&A", "qna"), ("논문 리뷰", "papers"), ("특강", "lectures")):
                 linked = self.questions_of(page.src) if section == "qna" else self.pages_of(page.src, section)
@@ -177,7 +177,8 @@ class Site:
 
     def _qna_index(self, src: str) -> str:
         rows = "\n".join(self._qna_row(src, p) for p in self.qna())
-        return "| 질문 | 상태 | 태그 | 회의 |\n|---|---|---|---|\n" + rows + "\n{ .kb-qna-index }"
+        table = "| 질문 | 상태 | 태그 | 회의 |\n|---|---|---|---|\n" + rows
+        return f'<div class="kb-qna-index" markdown>\n\n{table}\n\n</div>'
 
     def _newest_qna(self, src: str) -> str:
         return "\n".join(

@@ -1,0 +1,112 @@
+"""Bad input fails the strict build with the file (and line or field) named.
+
+Each case edits one page in a temporary copy of the project and builds it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, build_site
+
+COPIED = ["mkdocs.yml", "docs", "kb", "snippets", "overrides"]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    dest = tmp_path / "project"
+    dest.mkdir()
+    for name in COPIED:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def failed_build(project: Path, tmp_path: Path) -> str:
+    result = build_site(project, tmp_path / "site")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, f"build should have failed:\n{output}"
+    return output
+
+
+def test_missing_required_field_names_file_and_field(project, tmp_path):
+    edit(project / "docs/qna/adagrad.md", "status: answered\n", "")
+    out = failed_build(project, tmp_path)
+    assert "docs/qna/adagrad.md" in out and "missing required front matter field 'status'" in out
+
+
+def test_invalid_field_value_names_file_line_and_field(project, tmp_path):
+    edit(project / "docs/qna/adagrad.md", "status: answered", "status: maybe")
+    out = failed_build(project, tmp_path)
+    assert "docs/qna/adagrad.md:5: field 'status' must be one of: answered, open" in out
+
+
+def test_malformed_yaml_names_file_and_line(project, tmp_path):
+    edit(project / "docs/qna/adagrad.md", "tags: [옵티마이저, Adagrad, 학습률]", "tags: [옵티마이저, Adagrad")
+    out = failed_build(project, tmp_path)
+    assert "docs/qna/adagrad.md:" in out and "front matter is not valid YAML" in out
+
+
+def test_unclosed_front_matter_is_reported(project, tmp_path):
+    page = project / "docs/qna/adagrad.md"
+    page.write_text(page.read_text(encoding="utf-8").replace("\n---\n", "\n\n", 1), encoding="utf-8")
+    out = failed_build(project, tmp_path)
+    assert "docs/qna/adagrad.md:1: front matter opened with '---' is never closed" in out
+
+
+def test_reference_to_missing_page_is_reported(project, tmp_path):
+    edit(project / "docs/qna/adagrad.md", "related: [qna/momentum-vs-nag.md]", "related: [qna/nope.md]")
+    out = failed_build(project, tmp_path)
+    assert "docs/qna/adagrad.md:8: field 'related' names 'qna/nope.md'" in out
+
+
+def test_dangling_link_names_file_and_target(project, tmp_path):
+    edit(project / "docs/qna/adagrad.md", "## 질문\n", "## 질문\n\n[없는 페이지](no-such-page.md)\n")
+    out = failed_build(project, tmp_path)
+    assert "qna/adagrad.md" in out and "no-such-page.md" in out
+
+
+def test_dangling_anchor_is_reported(project, tmp_path):
+    edit(project / "docs/qna/adagrad.md", "## 질문\n", "## 질문\n\n[회의](../meetings/2021-08-10.md#q99)\n")
+    out = failed_build(project, tmp_path)
+    assert "qna/adagrad.md" in out and "#q99" in out
+
+
+def test_missing_snippet_include_is_reported(project, tmp_path):
+    edit(project / "docs/qna/adagrad.md", "## 질문\n",
+         '## 질문\n\n```python title="x"\n--8<-- "snippets/qna/no_such_file.py"\n```\n')
+    out = failed_build(project, tmp_path)
+    assert "no_such_file.py" in out
+
+
+def test_unrenderable_formula_names_page_line_and_formula(project, tmp_path):
+    edit(project / "docs/qna/adagrad.md", "## 질문\n", "## 질문\n\n$$\\frac{a}$$\n")
+    out = failed_build(project, tmp_path)
+    assert "docs/qna/adagrad.md:13: cannot render formula $\\frac{a}$" in out
+
+
+def test_unknown_generated_list_marker_is_reported(project, tmp_path):
+    edit(project / "docs/qna/index.md", "<!-- kb:qna-index -->", "<!-- kb:qna-indx -->")
+    out = failed_build(project, tmp_path)
+    assert "docs/qna/index.md" in out and "unknown marker 'kb:qna-indx'" in out
+
+
+def test_page_left_out_of_navigation_is_reported(project, tmp_path):
+    (project / "docs/qna/orphan.md").write_text(
+        "---\ntitle: 고아\nqid: Q9\nstatus: open\ntags: [x]\nmeeting: meetings/2021-08-10.md\nrelated: []\n---\n\n본문\n",
+        encoding="utf-8",
+    )
+    out = failed_build(project, tmp_path)
+    assert "qna/orphan.md" in out
