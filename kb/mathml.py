@@ -24,7 +24,9 @@ from latex2mathml.converter import convert
 
 _FENCE_RE = re.compile(r"^(\s*)(`{3,}|~{3,})")
 _BLOCK_ONE_LINE_RE = re.compile(r"^(\s*)\$\$(.+?)\$\$\s*$")
-_INLINE_RE = re.compile(r"(?<![\\$\w])\$(?![\s$])((?:\\\$|[^$\n])+?)(?<![\s\\])\$(?![\w$])")
+# Hangul may touch the dollars (a particle right after a formula: $G_t$가); ASCII letters
+# and digits may not, so prices such as $5 stay text.
+_INLINE_RE = re.compile(r"(?<![\\$0-9A-Za-z])\$(?![\s$])((?:\\\$|[^$\n])+?)(?<![\s\\])\$(?![0-9A-Za-z$])")
 _CODE_SPAN_RE = re.compile(r"(`+)(?:.+?)\1")
 _COMMENT_RE = re.compile(r"<!--.*?-->", re.S)
 

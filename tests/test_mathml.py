@@ -13,6 +13,11 @@ def test_display_and_inline_math_become_placeholders():
     assert "$" not in text
 
 
+def test_hangul_particle_may_touch_inline_math():
+    _, formulas = extract("분모 $G_t$가 커지면 $x$를")
+    assert [f.tex for f in formulas] == ["G_t", "x"]
+
+
 def test_multiline_display_block():
     text, formulas = extract("$$\n\\frac{a}{b}\n+ c\n$$\n", first_line=10)
     assert formulas[0].tex == "\\frac{a}{b}\n+ c" and formulas[0].display and formulas[0].line == 10
