@@ -1,0 +1,188 @@
+"""Attention Is All You Need: attention by hand against PyTorch, the model size, the learning rate.
+
+- Scaled dot-product attention (Sec. 3.2.1, eq. 1) equals F.scaled_dot_product_attention, with and
+  without a causal mask. Mask conventions differ: for F.scaled_dot_product_attention a boolean
+  mask is True where attention is ALLOWED; for nn.MultiheadAttention True means BLOCKED.
+- Multi-head attention (Sec. 3.2.2) equals nn.MultiheadAttention with the same weights
+  (in_proj_weight stacks W^Q, W^K, W^V; out_proj is W^O).
+- The base model's parameter count against Table 3 (65M), the big model's (213M).
+- The warm-up learning rate of Sec. 5.3 (eq. 3) as a torch.optim.lr_scheduler.LambdaLR.
+
+Sources:
+- Vaswani et al., "Attention Is All You Need", NeurIPS 2017 (arXiv:1706.03762): Sec. 3.2, 3.4
+  (shared embedding and pre-softmax weights), 5.1 (shared source-target vocabulary of about
+  37000 tokens), 5.3 (eq. 3), Table 3
+- PyTorch docs: torch.nn.functional.scaled_dot_product_attention, torch.nn.MultiheadAttention,
+  torch.nn.Transformer, torch.optim.lr_scheduler.LambdaLR (https://pytorch.org/docs/stable/)
+"""
+
+# --8<-- [start:sdpa]
+import math
+
+import torch
+import torch.nn.functional as F
+
+torch.manual_seed(0)
+device = "cuda" if torch.cuda.is_available() else "cpu"
+# On NVIDIA GPUs compare in full float32: TF32 off (no effect on the CPU)
+if hasattr(torch.backends.cuda.matmul, "fp32_precision"):
+    torch.backends.cuda.matmul.fp32_precision = "ieee"
+    torch.backends.cudnn.conv.fp32_precision = "ieee"
+else:
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+gen = torch.Generator().manual_seed(0)  # inputs are drawn on the CPU, then moved
+
+B, h, T, d_k = 2, 4, 6, 8
+q, k, v = (torch.randn(B, h, T, d_k, generator=gen).to(device) for _ in range(3))  # (B, h, T, d_k) each
+
+
+def attention(q, k, v, allowed=None):
+    # Attention(Q, K, V) = softmax(Q K^T / sqrt(d_k)) V
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, h, T, T)
+    if allowed is not None:
+        scores = scores.masked_fill(~allowed, float("-inf"))  # a blocked position gets weight 0
+    return torch.softmax(scores, dim=-1) @ v  # (B, h, T, d_k)
+
+
+torch.testing.assert_close(attention(q, k, v), F.scaled_dot_product_attention(q, k, v))
+
+# causal: position i may attend to positions j <= i
+allowed = torch.tril(torch.ones(T, T, dtype=torch.bool, device=device))  # (T, T), True = allowed
+causal = attention(q, k, v, allowed)
+torch.testing.assert_close(causal, F.scaled_dot_product_attention(q, k, v, is_causal=True))
+torch.testing.assert_close(causal, F.scaled_dot_product_attention(q, k, v, attn_mask=allowed))
+# the first position sees only itself
+torch.testing.assert_close(causal[..., 0, :], v[..., 0, :])
+print("scaled dot-product attention by hand == F.scaled_dot_product_attention (no mask, causal)")
+print("F.scaled_dot_product_attention: boolean attn_mask True = allowed\n", allowed.int().cpu())
+# --8<-- [end:sdpa]
+
+# --8<-- [start:mha]
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.manual_seed(0)
+device = "cuda" if torch.cuda.is_available() else "cpu"
+# On NVIDIA GPUs compare in full float32: TF32 off (no effect on the CPU)
+if hasattr(torch.backends.cuda.matmul, "fp32_precision"):
+    torch.backends.cuda.matmul.fp32_precision = "ieee"
+    torch.backends.cudnn.conv.fp32_precision = "ieee"
+else:
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+gen = torch.Generator().manual_seed(0)  # inputs are drawn on the CPU, then moved
+
+B, T, d_model, h = 2, 5, 16, 4
+d_k = d_model // h
+mha = nn.MultiheadAttention(d_model, h, batch_first=True).to(device).eval()
+x = torch.randn(B, T, d_model, generator=gen).to(device)  # (B, T, d_model)
+
+# nn.MultiheadAttention's boolean attn_mask: True = BLOCKED (the opposite of F.scaled_dot_product_attention)
+blocked = torch.triu(torch.ones(T, T, dtype=torch.bool, device=device), diagonal=1)  # (T, T)
+
+# By hand with the module's weights. in_proj_weight stacks W^Q, W^K, W^V, each applied as x @ W.T
+W_q, W_k, W_v = mha.in_proj_weight.chunk(3)  # 3 x (d_model, d_model)
+b_q, b_k, b_v = mha.in_proj_bias.chunk(3)  # 3 x (d_model,)
+
+
+def split_heads(t):
+    return t.view(B, T, h, d_k).transpose(1, 2)  # (B, T, d_model) -> (B, h, T, d_k)
+
+
+# head_i = Attention(Q W_i^Q, K W_i^K, V W_i^V)
+q = split_heads(x @ W_q.T + b_q)  # (B, h, T, d_k)
+k = split_heads(x @ W_k.T + b_k)  # (B, h, T, d_k)
+v = split_heads(x @ W_v.T + b_v)  # (B, h, T, d_k)
+scores = (q @ k.transpose(-2, -1) / math.sqrt(d_k)).masked_fill(blocked, float("-inf"))  # (B, h, T, T)
+weights = torch.softmax(scores, dim=-1)  # (B, h, T, T)
+heads = weights @ v  # (B, h, T, d_k)
+# MultiHead(Q, K, V) = Concat(head_1, ..., head_h) W^O
+concat = heads.transpose(1, 2).reshape(B, T, d_model)  # (B, T, d_model)
+out = mha.out_proj(concat)  # (B, T, d_model)
+
+with torch.no_grad():
+    out_torch, weights_torch = mha(x, x, x, attn_mask=blocked, average_attn_weights=False)
+torch.testing.assert_close(out, out_torch)
+torch.testing.assert_close(weights, weights_torch)  # (B, h, T, T) per head
+# the same heads through F.scaled_dot_product_attention need the inverted mask: True = allowed
+torch.testing.assert_close(heads, F.scaled_dot_product_attention(q, k, v, attn_mask=~blocked))
+print("multi-head attention by hand == nn.MultiheadAttention(batch_first=True); output", tuple(out.shape))
+print("nn.MultiheadAttention: boolean attn_mask True = blocked\n", blocked.int().cpu())
+# --8<-- [end:mha]
+
+# --8<-- [start:params]
+import torch
+import torch.nn as nn
+
+torch.manual_seed(0)
+
+# Assumptions, from the paper: N = 6 encoder and 6 decoder layers (post-norm, two LayerNorms per
+# encoder layer, three per decoder layer); one shared source-target vocabulary of 37000 BPE tokens
+# (Sec. 5.1) whose embedding matrix is shared by both embedding layers and the pre-softmax linear
+# layer (Sec. 3.4; the output layer has no bias here); sinusoidal positions have no parameters.
+VOCAB = 37000
+
+
+def transformer_params(d_model, h, d_ff, N, vocab=VOCAB):
+    # MHA: W^Q, W^K, W^V, W^O with biases = 4 (d^2 + d); FFN = 2 d d_ff + d_ff + d; LayerNorm = 2 d
+    mha = 4 * (d_model * d_model + d_model)
+    ffn = 2 * d_model * d_ff + d_ff + d_model
+    norm = 2 * d_model
+    encoder_layer = mha + ffn + 2 * norm
+    decoder_layer = 2 * mha + ffn + 3 * norm  # self-attention + encoder-decoder attention
+    return vocab * d_model + N * (encoder_layer + decoder_layer)
+
+
+# The same count from modules: nn.Transformer's stacks (shapes only, on the meta device) + one embedding
+with torch.device("meta"):
+    body = nn.Transformer(d_model=512, nhead=8, num_encoder_layers=6, num_decoder_layers=6, dim_feedforward=2048,
+                          batch_first=True)
+    embedding = nn.Embedding(VOCAB, 512)  # shared: encoder input, decoder input, pre-softmax weights
+n_body = sum(p.numel() for p in body.parameters())
+n_final_norms = sum(p.numel() for p in [*body.encoder.norm.parameters(), *body.decoder.norm.parameters()])
+# nn.Transformer adds a final LayerNorm after each stack, which the paper's model does not have
+assert transformer_params(512, 8, 2048, 6) == embedding.weight.numel() + n_body - n_final_norms
+
+# Table 3: base 65M parameters, big 213M. Tolerance 5%: the paper does not state its exact count
+for name, (d_model, h, d_ff), table in [("base", (512, 8, 2048), 65e6), ("big", (1024, 16, 4096), 213e6)]:
+    n = transformer_params(d_model, h, d_ff, N=6)
+    print(f"{name}: {n:,} parameters = {n / 1e6:.1f}M (Table 3: {table / 1e6:.0f}M, {100 * (n / table - 1):+.1f}%)")
+    assert abs(n / table - 1) < 0.05
+# --8<-- [end:params]
+
+# --8<-- [start:schedule]
+import torch
+
+torch.manual_seed(0)
+d_model, warmup = 512, 4000
+
+
+def lrate(step):
+    # lrate = d_model^-0.5 * min(step^-0.5, step * warmup_steps^-1.5)   (eq. 3)
+    return d_model**-0.5 * min(step**-0.5, step * warmup**-1.5)
+
+
+# As a LambdaLR: lr = base_lr * lr_lambda(epoch); base lr 1.0, and the scheduler counts from 0 while
+# the paper's step_num starts at 1. Adam with beta1 = 0.9, beta2 = 0.98, eps = 1e-9 (Sec. 5.3)
+param = torch.zeros(1, requires_grad=True)
+opt = torch.optim.Adam([param], lr=1.0, betas=(0.9, 0.98), eps=1e-9)
+sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda=lambda epoch: lrate(epoch + 1))
+used = []
+for step in range(1, 12001):
+    used.append(opt.param_groups[0]["lr"])  # the learning rate of training step `step`
+    opt.step()  # no gradient: nothing changes, but the scheduler sees a step was taken
+    sched.step()
+
+steps = torch.arange(1, 12001, dtype=torch.float64)
+expected = d_model**-0.5 * torch.minimum(steps**-0.5, steps * warmup**-1.5)  # (12000,)
+torch.testing.assert_close(torch.tensor(used, dtype=torch.float64), expected)
+peak = int(torch.tensor(used).argmax()) + 1
+print(f"peak at step {peak}: lr {max(used):.3e}; lr at step 1 {used[0]:.3e}, at step 12000 {used[-1]:.3e}")
+assert peak == warmup
+# at the peak both branches meet: d_model^-0.5 * warmup^-0.5
+assert abs(max(used) - (d_model * warmup) ** -0.5) < 1e-12
+# --8<-- [end:schedule]

@@ -1,0 +1,153 @@
+"""Batch Normalization: Algorithm 1 (training) and Algorithm 2 (inference) by hand, against PyTorch.
+
+For (N, C) inputs (after a fully connected layer, nn.BatchNorm1d) the statistics are taken over N;
+for (N, C, H, W) inputs (after a convolution, nn.BatchNorm2d) over N, H and W, per channel (Sec. 3.2).
+PyTorch normalizes with the biased batch variance but keeps running_var with the unbiased one,
+and momentum=0.1 is the weight of the new batch statistic; momentum=None keeps plain averages over
+all batches, which is exactly the paper's Algorithm 2.
+
+Sources:
+- Ioffe, Szegedy, "Batch Normalization: Accelerating Deep Network Training by Reducing Internal
+  Covariate Shift", ICML 2015 (arXiv:1502.03167): Algorithm 1, Algorithm 2, Sec. 3.2, Sec. 4.1
+  (MNIST: 3 fully connected hidden layers of 100 sigmoid units, with and without BN)
+- PyTorch docs, torch.nn.BatchNorm1d / BatchNorm2d
+  (https://pytorch.org/docs/stable/generated/torch.nn.BatchNorm2d.html)
+"""
+
+# --8<-- [start:train]
+import torch
+import torch.nn as nn
+
+torch.manual_seed(0)
+device = "cuda" if torch.cuda.is_available() else "cpu"
+gen = torch.Generator().manual_seed(0)  # inputs are drawn on the CPU, then moved
+
+
+def batch_norm_train(x, gamma, beta, running_mean, running_var, momentum=0.1, eps=1e-5):
+    """Algorithm 1 for x of shape (N, C) or (N, C, H, W); updates the running statistics in place."""
+    dims = [0] + list(range(2, x.dim()))  # every dimension but the channel
+    shape = [1, -1] + [1] * (x.dim() - 2)  # broadcast per-channel values: (1, C) or (1, C, 1, 1)
+    m = x.numel() // x.shape[1]  # values per channel in the mini-batch
+    # mu_B = 1/m sum_i x_i
+    mu = x.mean(dim=dims)  # (C,)
+    # sigma_B^2 = 1/m sum_i (x_i - mu_B)^2   (biased: divides by m)
+    var = ((x - mu.view(shape)) ** 2).mean(dim=dims)  # (C,)
+    # x_hat_i = (x_i - mu_B) / sqrt(sigma_B^2 + eps)
+    x_hat = (x - mu.view(shape)) / torch.sqrt(var.view(shape) + eps)
+    # running <- (1 - momentum) * running + momentum * batch statistic; the variance unbiased: m / (m - 1)
+    with torch.no_grad():
+        running_mean.mul_(1 - momentum).add_(momentum * mu)
+        running_var.mul_(1 - momentum).add_(momentum * var * m / (m - 1))
+    # y_i = gamma * x_hat_i + beta
+    return gamma.view(shape) * x_hat + beta.view(shape)
+
+
+for shape, bn in [((16, 5), nn.BatchNorm1d(5)), ((8, 5, 6, 6), nn.BatchNorm2d(5))]:
+    bn = bn.to(device).train()
+    with torch.no_grad():  # a non-trivial scale and shift
+        bn.weight.copy_(torch.rand(5, generator=gen) + 0.5)
+        bn.bias.copy_(torch.randn(5, generator=gen))
+    gamma = bn.weight.detach().clone().requires_grad_()
+    beta = bn.bias.detach().clone().requires_grad_()
+    running_mean, running_var = torch.zeros(5, device=device), torch.ones(5, device=device)  # PyTorch's start
+    for step in range(5):
+        x = (3 * torch.randn(*shape, generator=gen) + 2).to(device).requires_grad_()  # (N, C[, H, W])
+        y_hand = batch_norm_train(x, gamma, beta, running_mean, running_var)
+        y_torch = bn(x)
+        torch.testing.assert_close(y_hand, y_torch)
+        # the gradients agree too (autograd through the formulas vs PyTorch's kernel)
+        upstream = torch.randn(*shape, generator=gen).to(device)
+        g_hand = torch.autograd.grad(y_hand, (x, gamma, beta), upstream)
+        g_torch = torch.autograd.grad(y_torch, (x, bn.weight, bn.bias), upstream)
+        for a, b in zip(g_hand, g_torch):
+            torch.testing.assert_close(a, b)
+    torch.testing.assert_close(running_mean, bn.running_mean)
+    torch.testing.assert_close(running_var, bn.running_var)
+    assert bn.num_batches_tracked.item() == 5
+    print(f"{type(bn).__name__} on {shape}: Algorithm 1 == PyTorch (output, gradients, running stats after 5 steps)")
+# --8<-- [end:train]
+
+# --8<-- [start:inference]
+import torch
+import torch.nn as nn
+
+torch.manual_seed(0)
+device = "cuda" if torch.cuda.is_available() else "cpu"
+gen = torch.Generator().manual_seed(0)  # inputs are drawn on the CPU, then moved
+
+# momentum=None: running statistics are plain averages over the training mini-batches, as in Algorithm 2
+bn = nn.BatchNorm2d(4, momentum=None).to(device)
+with torch.no_grad():
+    bn.weight.copy_(torch.rand(4, generator=gen) + 0.5)
+    bn.bias.copy_(torch.randn(4, generator=gen))
+batch_means, batch_vars = [], []
+bn.train()
+for step in range(10):
+    x = (3 * torch.randn(8, 4, 5, 5, generator=gen) - 1).to(device)  # (N, C, H, W)
+    bn(x)
+    batch_means.append(x.mean(dim=(0, 2, 3)))  # mu_B, (C,)
+    batch_vars.append(x.var(dim=(0, 2, 3), unbiased=False))  # sigma_B^2, (C,)
+m = 8 * 5 * 5  # values per channel in a mini-batch
+
+# Algorithm 2, step 10: E[x] <- E_B[mu_B],  Var[x] <- m / (m - 1) * E_B[sigma_B^2]
+mean = torch.stack(batch_means).mean(dim=0)  # (C,)
+var = m / (m - 1) * torch.stack(batch_vars).mean(dim=0)  # (C,)
+torch.testing.assert_close(bn.running_mean, mean)
+torch.testing.assert_close(bn.running_var, var)
+
+# Algorithm 2, step 11: y = gamma / sqrt(Var[x] + eps) * x + (beta - gamma * E[x] / sqrt(Var[x] + eps))
+scale = bn.weight / torch.sqrt(var + bn.eps)  # (C,)
+shift = bn.bias - scale * mean  # (C,)
+x = (3 * torch.randn(2, 4, 5, 5, generator=gen) - 1).to(device)  # (N, C, H, W), a new input
+bn.eval()
+with torch.no_grad():
+    y_torch = bn(x)
+    y_hand = scale.view(1, -1, 1, 1) * x + shift.view(1, -1, 1, 1)  # one fixed affine map per channel
+torch.testing.assert_close(y_hand, y_torch)
+# at inference the output of one example no longer depends on the rest of the batch
+torch.testing.assert_close(bn(x[:1]).detach(), y_torch[:1])
+print("Algorithm 2 == BatchNorm2d(momentum=None).eval(): population statistics", [round(v, 3) for v in mean.tolist()])
+# --8<-- [end:inference]
+
+# --8<-- [start:speed]
+import torch
+import torch.nn as nn
+
+torch.manual_seed(0)
+device = "cuda" if torch.cuda.is_available() else "cpu"
+gen = torch.Generator().manual_seed(0)  # data are drawn on the CPU, then moved
+
+# Sec. 4.1's network: 3 fully connected hidden layers of 100 sigmoid units, here on synthetic data:
+# 10 classes, labels from a random linear teacher on 20-dimensional inputs
+X = torch.randn(1800, 20, generator=gen) * 2 + 1  # (n, 20): 30 mini-batches of 60
+labels = (X @ torch.randn(20, 10, generator=gen)).argmax(dim=1)  # (n,)
+X, labels = X.to(device), labels.to(device)
+
+
+def make_net(batch_norm):
+    torch.manual_seed(0)  # the same Linear weights for both nets (BN layers draw no random numbers)
+    layers, width = [], 20
+    for _ in range(3):
+        layers += [nn.Linear(width, 100)] + ([nn.BatchNorm1d(100)] if batch_norm else []) + [nn.Sigmoid()]
+        width = 100
+    return nn.Sequential(*layers, nn.Linear(100, 10)).to(device)
+
+
+losses = {}
+for batch_norm in (False, True):
+    net = make_net(batch_norm)
+    opt = torch.optim.SGD(net.parameters(), lr=0.5)
+    order = torch.randperm(len(X), generator=torch.Generator().manual_seed(1)).to(device)
+    for step in range(300):  # mini-batches of 60, as in Sec. 4.1
+        idx = order[(step % 30) * 60 :][:60]  # (60,)
+        loss = nn.functional.cross_entropy(net(X[idx]), labels[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    net.eval()
+    with torch.no_grad():
+        losses[batch_norm] = nn.functional.cross_entropy(net(X), labels).item()
+    print(f"{'with' if batch_norm else 'without'} BN: training loss after 300 steps {losses[batch_norm]:.3f}")
+
+assert losses[True] < 0.7 * losses[False], "BN trains faster"
+# --8<-- [end:speed]

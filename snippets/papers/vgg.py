@@ -1,0 +1,107 @@
+"""VGG: every ConvNet configuration of Table 1 built from one table, checked against Table 2.
+
+Configurations A, A-LRN, B, C (with its 1x1 convolutions), D and E, plus batch-norm variants.
+Parameter counts of the built models reproduce the paper's Table 2 (in millions) and the exact
+counts torchvision publishes for vgg11/13/16/19 (and their _bn variants), whose models are the
+paper's A/B/D/E with the classifier 4096-4096-1000 (weights and biases) after a 7x7 adaptive
+average pool.
+
+Sources:
+- Simonyan, Zisserman, "Very Deep Convolutional Networks for Large-Scale Image Recognition",
+  ICLR 2015 (arXiv:1409.1556): Sec. 2.1-2.2, Table 1 (configurations), Table 2 (parameters)
+- torchvision.models.vgg (https://pytorch.org/vision/stable/models/vgg.html): the published
+  parameter counts of vgg11 ... vgg19_bn
+- PyTorch docs, torch.nn.LocalResponseNorm (https://pytorch.org/docs/stable/generated/torch.nn.LocalResponseNorm.html)
+"""
+
+# --8<-- [start:params]
+# --8<-- [start:model]
+import torch
+import torch.nn as nn
+
+torch.manual_seed(0)
+device = "cuda" if torch.cuda.is_available() else "cpu"
+
+# Table 1, one column per configuration: five stages, each followed by a 2x2 max-pool
+CFGS = {
+    "A": [["conv3-64"], ["conv3-128"], ["conv3-256"] * 2, ["conv3-512"] * 2, ["conv3-512"] * 2],
+    "A-LRN": [["conv3-64", "LRN"], ["conv3-128"], ["conv3-256"] * 2, ["conv3-512"] * 2, ["conv3-512"] * 2],
+    "B": [["conv3-64"] * 2, ["conv3-128"] * 2, ["conv3-256"] * 2, ["conv3-512"] * 2, ["conv3-512"] * 2],
+    "C": [["conv3-64"] * 2, ["conv3-128"] * 2, ["conv3-256"] * 2 + ["conv1-256"],
+          ["conv3-512"] * 2 + ["conv1-512"], ["conv3-512"] * 2 + ["conv1-512"]],
+    "D": [["conv3-64"] * 2, ["conv3-128"] * 2, ["conv3-256"] * 3, ["conv3-512"] * 3, ["conv3-512"] * 3],
+    "E": [["conv3-64"] * 2, ["conv3-128"] * 2, ["conv3-256"] * 4, ["conv3-512"] * 4, ["conv3-512"] * 4],
+}
+
+
+def make_vgg(cfg, batch_norm=False, num_classes=1000):
+    layers, in_ch = [], 3
+    for stage in cfg:
+        for item in stage:
+            if item == "LRN":
+                # Krizhevsky et al. (2012): b = a / (k + alpha * sum a^2)^beta, n=5, k=2, alpha=1e-4, beta=0.75.
+                # PyTorch divides alpha by the size n, so alpha = 5 * 1e-4 gives the same layer (no parameters).
+                layers.append(nn.LocalResponseNorm(size=5, alpha=5e-4, beta=0.75, k=2.0))
+                continue
+            # "conv{k}-{channels}": k x k, stride 1, padding that keeps the spatial size (Sec. 2.1)
+            k, out_ch = (int(v) for v in item.removeprefix("conv").split("-"))
+            layers.append(nn.Conv2d(in_ch, out_ch, kernel_size=k, padding=k // 2))
+            if batch_norm:
+                layers.append(nn.BatchNorm2d(out_ch))
+            layers.append(nn.ReLU(inplace=True))
+            in_ch = out_ch
+        layers.append(nn.MaxPool2d(kernel_size=2, stride=2))  # halves H and W
+    return nn.Sequential(
+        *layers,  # (N, 512, 7, 7) for a 224 x 224 input: five 2x2 max-pools, 224 / 2^5 = 7
+        nn.AdaptiveAvgPool2d((7, 7)),  # as in torchvision; the identity at 224 x 224
+        nn.Flatten(),  # (N, 25088)
+        nn.Linear(512 * 7 * 7, 4096), nn.ReLU(inplace=True), nn.Dropout(0.5),
+        nn.Linear(4096, 4096), nn.ReLU(inplace=True), nn.Dropout(0.5),
+        nn.Linear(4096, num_classes),  # (N, 1000); the soft-max is in the loss
+    )
+
+
+# Depths in Table 1's header: weight layers = convolutions + 3 fully connected layers
+convs = {name: [item for stage in cfg for item in stage if item.startswith("conv")] for name, cfg in CFGS.items()}
+depth = {name: len(c) + 3 for name, c in convs.items()}
+print("weight layers:", depth)
+assert depth == {"A": 11, "A-LRN": 11, "B": 13, "C": 16, "D": 16, "E": 19}
+# C differs from D only in the last convolution of stages 3, 4, 5: 1x1 instead of 3x3
+assert [c[-1] for c in CFGS["C"][2:]] == ["conv1-256", "conv1-512", "conv1-512"]
+assert [c[:-1] for c in CFGS["C"]] == [d[:-1] for d in CFGS["D"]]
+
+# A 224 x 224 RGB image gives 1000 class scores (configuration A; the others differ only in depth)
+model = make_vgg(CFGS["A"]).to(device).eval()
+image = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(0)).to(device)  # (N, 3, 224, 224)
+with torch.no_grad():
+    logits = model(image)  # (N, 1000)
+print("A: input", tuple(image.shape), "-> logits", tuple(logits.shape))
+assert logits.shape == (2, 1000) and torch.isfinite(logits).all()
+# --8<-- [end:model]
+
+
+def count_params(cfg, batch_norm=False):
+    with torch.device("meta"):  # shapes only: nothing is allocated or initialised
+        return sum(p.numel() for p in make_vgg(cfg, batch_norm).parameters())
+
+
+# Table 2: "Number of parameters (in millions)"
+TABLE2_MILLIONS = {"A": 133, "A-LRN": 133, "B": 133, "C": 134, "D": 138, "E": 144}
+# torchvision's published counts (vgg11/13/16/19 = A/B/D/E)
+TORCHVISION = {
+    ("A", False): 132_863_336, ("A", True): 132_868_840,  # vgg11, vgg11_bn
+    ("B", False): 133_047_848, ("B", True): 133_053_736,  # vgg13, vgg13_bn
+    ("D", False): 138_357_544, ("D", True): 138_365_992,  # vgg16, vgg16_bn
+    ("E", False): 143_667_240, ("E", True): 143_678_248,  # vgg19, vgg19_bn
+}
+for name, cfg in CFGS.items():
+    plain, with_bn = count_params(cfg), count_params(cfg, batch_norm=True)
+    print(f"{name:>5}: {plain:>11,} parameters ({plain / 1e6:.1f}M; Table 2: {TABLE2_MILLIONS[name]}M), "
+          f"with batch norm {with_bn:,}")
+    assert round(plain / 1e6) == TABLE2_MILLIONS[name]
+    # batch norm adds a scale and a shift per channel of every convolution
+    assert with_bn - plain == 2 * sum(int(item.split("-")[1]) for item in convs[name])
+    if (name, False) in TORCHVISION:
+        assert plain == TORCHVISION[(name, False)] and with_bn == TORCHVISION[(name, True)]
+print("Table 2 and torchvision's counts reproduced")
+# --8<-- [end:params]

@@ -1,0 +1,99 @@
+"""Q3: where Adagrad's idea sits in the formula W_{t+1} = W_t - eta / (sqrt(G_t) + eps) * g_t.
+
+G_t is the per-parameter running sum of squared gradients. A parameter that has seen large or
+frequent gradients has a large G_t, so its effective step eta / (sqrt(G_t) + eps) is small; a
+parameter that is rarely updated (a sparse feature, a rare word's embedding row) keeps a large one.
+
+Sources:
+- Duchi, Hazan, Singer, "Adaptive Subgradient Methods for Online Learning and Stochastic
+  Optimization", JMLR 12 (2011): the diagonal update x_{t+1} = x_t - eta * diag(G_t)^{-1/2} g_t
+- PyTorch docs, torch.optim.Adagrad (https://pytorch.org/docs/stable/generated/torch.optim.Adagrad.html):
+  state_sum += g * g; param -= lr * g / (sqrt(state_sum) + eps); eps = 1e-10 outside the square
+  root (d2l.ai puts it inside); lr_decay = 0 keeps eta constant.
+"""
+
+# --8<-- [start:update]
+import torch
+
+torch.manual_seed(0)
+device = "cuda" if torch.cuda.is_available() else "cpu"
+gen = torch.Generator().manual_seed(0)  # data are drawn on the CPU, then moved
+
+# A least-squares problem with features of very different scales
+feature_scale = torch.tensor([10.0, 3.0, 1.0, 0.3, 0.1], dtype=torch.float64)  # (5,)
+A = (torch.randn(64, 5, generator=gen, dtype=torch.float64) * feature_scale).to(device)  # (64, 5)
+b = torch.randn(64, generator=gen, dtype=torch.float64).to(device)  # (64,)
+
+
+def grad_f(w):
+    # f(w) = ||A w - b||^2 / (2 n)  ->  g = A^T (A w - b) / n
+    return A.T @ (A @ w - b) / A.shape[0]  # (5,)
+
+
+eta, eps, steps = 0.1, 1e-10, 200
+
+# By hand
+W = torch.zeros(5, dtype=torch.float64, device=device)  # (5,)
+G = torch.zeros_like(W)  # (5,) sum of squared gradients, per parameter
+by_hand = []
+for t in range(steps):
+    g = grad_f(W)
+    # G_t = G_{t-1} + g_t * g_t   (element-wise)
+    G = G + g * g
+    # W_{t+1} = W_t - eta / (sqrt(G_t) + eps) * g_t
+    W = W - eta / (torch.sqrt(G) + eps) * g
+    by_hand.append(W)
+
+# torch.optim.Adagrad with the same eta and eps (lr_decay=0, initial_accumulator_value=0: the defaults)
+w = torch.zeros(5, dtype=torch.float64, device=device, requires_grad=True)
+opt = torch.optim.Adagrad([w], lr=eta, eps=eps, lr_decay=0)
+for t in range(steps):
+    opt.zero_grad()
+    w.grad = grad_f(w.detach())
+    opt.step()
+    torch.testing.assert_close(w.detach(), by_hand[t], rtol=0, atol=1e-6)
+
+torch.testing.assert_close(opt.state[w]["sum"], G, rtol=0, atol=1e-6)
+print(f"{steps} steps: by hand == torch.optim.Adagrad (max |diff| "
+      f"{(w.detach() - by_hand[-1]).abs().max().item():.1e})")
+print("effective step eta/(sqrt(G)+eps) per parameter:", [f"{v:.4f}" for v in (eta / (G.sqrt() + eps)).tolist()])
+# the large-scale feature has seen the largest gradients, so it takes the smallest step
+assert (eta / (G.sqrt() + eps)).argmin() == 0
+# --8<-- [end:update]
+
+# --8<-- [start:sparse]
+import torch
+import torch.nn as nn
+
+torch.manual_seed(0)
+device = "cuda" if torch.cuda.is_available() else "cpu"
+
+# Two "words": word 0 occurs in every batch, word 1 in one batch out of ten.
+# A row that is not looked up gets a zero gradient, and a zero adds nothing to G_t.
+emb = nn.Embedding(2, 3).double().to(device)  # (vocab=2, dim=3)
+direction = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64, device=device)  # (3,)
+opt = torch.optim.Adagrad(emb.parameters(), lr=0.1)
+
+updates = torch.zeros(2, dtype=torch.long)
+for t in range(100):
+    words = torch.tensor([0, 1] if t % 10 == 0 else [0], device=device)  # (batch,)
+    opt.zero_grad()
+    # a linear loss: every lookup gives its row the same gradient, `direction`,
+    # so the two rows differ only in how often they are updated
+    loss = (emb(words) * direction).sum()
+    loss.backward()
+    opt.step()
+    updates += torch.bincount(words.cpu(), minlength=2)
+
+G = opt.state[emb.weight]["sum"]  # (2, 3): squared gradients summed over the steps
+# effective step of each row: eta / (sqrt(G_t) + eps)
+eff = 0.1 / (G.sqrt() + 1e-10)  # (2, 3)
+print(f"updates: frequent={updates[0].item()}, rare={updates[1].item()}")
+print("effective step: frequent", [round(v, 4) for v in eff[0].tolist()],
+      "rare", [round(v, 4) for v in eff[1].tolist()])
+assert updates.tolist() == [100, 10]
+# G_t = (number of updates) * direction^2, so the rare row's step is sqrt(100 / 10) times larger
+torch.testing.assert_close(G, torch.stack([100 * direction**2, 10 * direction**2]))
+assert torch.all(eff[1] > eff[0])
+torch.testing.assert_close(eff[1] / eff[0], torch.full_like(eff[1], 10**0.5))
+# --8<-- [end:sparse]

@@ -1,0 +1,175 @@
+"""Q4: classical momentum vs Nesterov accelerated gradient (NAG), and PyTorch's form of each.
+
+The meeting's notes (alpha = learning rate, beta = momentum):
+    momentum:  a_{n+1} = beta * a_n + grad f(x_n)
+    NAG:       a_{n+1} = beta * a_n + grad f(x_n - alpha * beta * a_n)   (gradient at the look-ahead point)
+    both:      x_{n+1} = x_n - alpha * a_{n+1}
+The only difference is where the gradient is taken. On a narrow valley NAG sees the slope on the
+far side before it gets there and brakes earlier, so it overshoots less.
+
+Sources:
+- Sutskever, Martens, Dahl, Hinton, "On the importance of initialization and momentum in deep
+  learning", ICML 2013, Sec. 2, eqs. (1)-(4) (classical momentum and NAG)
+- PyTorch docs, torch.optim.SGD (https://pytorch.org/docs/stable/generated/torch.optim.SGD.html):
+  buf = momentum * buf + g; nesterov: p -= lr * (g + momentum * buf), else p -= lr * buf
+  (dampening = 0, the default)
+"""
+
+# --8<-- [start:update]
+import torch
+
+torch.manual_seed(0)
+device = "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def grad_rosenbrock(x):
+    # f(x, y) = (1 - x)^2 + 100 (y - x^2)^2
+    # grad f = (-2 (1 - x) - 400 x (y - x^2),  200 (y - x^2))
+    return torch.stack([-2 * (1 - x[0]) - 400 * x[0] * (x[1] - x[0] ** 2), 200 * (x[1] - x[0] ** 2)])
+
+
+alpha, beta, steps = 1e-4, 0.9, 300
+x0 = torch.tensor([-1.5, 2.0], dtype=torch.float64, device=device)  # (2,)
+
+# By hand, the meeting's notation
+x_cm, a_cm = x0.clone(), torch.zeros_like(x0)  # classical momentum
+x_nag, a_nag = x0.clone(), torch.zeros_like(x0)  # NAG
+cm_path, nag_path = [], []
+for n in range(steps):
+    # a_{n+1} = beta * a_n + grad f(x_n)
+    a_cm = beta * a_cm + grad_rosenbrock(x_cm)
+    # x_{n+1} = x_n - alpha * a_{n+1}
+    x_cm = x_cm - alpha * a_cm
+    cm_path.append(x_cm)
+
+    # a_{n+1} = beta * a_n + grad f(x_n - alpha * beta * a_n)
+    a_nag_next = beta * a_nag + grad_rosenbrock(x_nag - alpha * beta * a_nag)
+    # x_{n+1} = x_n - alpha * a_{n+1}
+    x_nag = x_nag - alpha * a_nag_next
+    a_nag = a_nag_next
+    nag_path.append((x_nag, a_nag))
+
+
+def torch_sgd(nesterov):
+    p = x0.clone().requires_grad_(True)
+    opt = torch.optim.SGD([p], lr=alpha, momentum=beta, nesterov=nesterov, dampening=0)
+    path = []
+    for n in range(steps):
+        opt.zero_grad()
+        p.grad = grad_rosenbrock(p.detach())
+        opt.step()
+        path.append((p.detach().clone(), opt.state[p]["momentum_buffer"].clone()))
+    return path
+
+
+# Classical momentum: PyTorch's momentum_buffer is a_n and its parameter is x_n
+for x_hand, (p, buf) in zip(cm_path, torch_sgd(nesterov=False)):
+    torch.testing.assert_close(p, x_hand, rtol=0, atol=1e-6)
+
+# NAG: PyTorch does not store x_n. It stores the look-ahead point y_n = x_n - alpha * beta * a_n,
+# where the gradient is taken. Substituting into the meeting's two lines (g_n = grad f(y_n)):
+#   a_{n+1} = beta * a_n + g_n
+#   y_{n+1} = x_{n+1} - alpha * beta * a_{n+1} = y_n - alpha * (g_n + beta * a_{n+1})
+# which is exactly SGD(nesterov=True): buf = beta * buf + g; p -= lr * (g + beta * buf), with
+# p = y_n, buf = a_n and y_0 = x_0 (a_0 = 0). So x_n = p + alpha * beta * buf.
+for (x_hand, a_hand), (p, buf) in zip(nag_path, torch_sgd(nesterov=True)):
+    torch.testing.assert_close(buf, a_hand, rtol=0, atol=1e-6)
+    # x_n = y_n + alpha * beta * a_n
+    torch.testing.assert_close(p + alpha * beta * buf, x_hand, rtol=0, atol=1e-6)
+
+print(f"{steps} steps on Rosenbrock from {x0.tolist()}: the meeting's formulas == torch.optim.SGD")
+print(f"  momentum:       x_{steps} = {[round(v, 6) for v in cm_path[-1].tolist()]}")
+print(f"  NAG (nesterov): x_{steps} = {[round(v, 6) for v in nag_path[-1][0].tolist()]}")
+# --8<-- [end:update]
+
+# --8<-- [start:overshoot]
+import torch
+
+torch.manual_seed(0)
+device = "cuda" if torch.cuda.is_available() else "cpu"
+
+# An ill-conditioned quadratic: f(x) = (x_0^2 + 50 x_1^2) / 2, minimum at 0, x_1 is the steep axis
+scales = torch.tensor([1.0, 50.0], dtype=torch.float64, device=device)  # (2,)
+
+
+def grad_f(x):
+    # grad f(x) = (x_0, 50 x_1)
+    return scales * x
+
+
+def run(nesterov, alpha=0.018, beta=0.9, steps=100):
+    x = torch.tensor([-10.0, 1.0], dtype=torch.float64, device=device)  # (2,)
+    a = torch.zeros_like(x)
+    path = [x]
+    for n in range(steps):
+        look = x - alpha * beta * a if nesterov else x  # where the gradient is taken
+        # a_{n+1} = beta * a_n + grad f(look)
+        a = beta * a + grad_f(look)
+        # x_{n+1} = x_n - alpha * a_{n+1}
+        x = x - alpha * a
+        path.append(x)
+    return torch.stack(path)  # (steps + 1, 2)
+
+
+results = {}
+for name, path in [("momentum", run(False)), ("NAG", run(True))]:
+    steep = path[:, 1]  # (steps + 1,): starts at +1, the minimum is at 0
+    # overshoot: how far past the minimum the steep coordinate swings (largest excursion below 0)
+    overshoot = (-steep).clamp(min=0).max().item()
+    # settling: the first step after which |x_1| stays within 1% of its start
+    outside = (steep.abs() > 0.01).nonzero()
+    settled = int(outside.max()) + 1 if len(outside) else 0
+    results[name] = (overshoot, settled)
+    print(f"{name:>8}: overshoot past the minimum {overshoot:.3f}, |x_1| < 0.01 from step {settled}")
+
+assert results["NAG"][0] < 0.5 * results["momentum"][0], "NAG swings past the minimum less far"
+assert results["NAG"][1] < results["momentum"][1], "and settles on the steep axis sooner"
+# --8<-- [end:overshoot]
+
+# --8<-- [start:plot]
+import os
+import tempfile
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display needed
+import matplotlib.pyplot as plt
+import torch
+
+torch.manual_seed(0)
+device = "cuda" if torch.cuda.is_available() else "cpu"
+scales = torch.tensor([1.0, 50.0], dtype=torch.float64, device=device)  # f(x) = (x_0^2 + 50 x_1^2) / 2
+
+
+def run(nesterov, alpha=0.018, beta=0.9, steps=60):
+    x = torch.tensor([-10.0, 1.0], dtype=torch.float64, device=device)  # (2,)
+    a = torch.zeros_like(x)
+    path = [x]
+    for n in range(steps):
+        look = x - alpha * beta * a if nesterov else x
+        # a_{n+1} = beta * a_n + grad f(look),  x_{n+1} = x_n - alpha * a_{n+1}
+        a = beta * a + scales * look
+        x = x - alpha * a
+        path.append(x)
+    return torch.stack(path).cpu()  # (steps + 1, 2)
+
+
+u, v = torch.meshgrid(torch.linspace(-11, 4, 200), torch.linspace(-1.6, 1.6, 200), indexing="xy")
+fig, ax = plt.subplots(figsize=(7, 3.5))
+ax.contour(u, v, (u**2 + 50 * v**2) / 2, levels=20, cmap="Greys", linewidths=0.6)
+for nesterov, label, color in [(False, "momentum", "tab:red"), (True, "NAG", "tab:blue")]:
+    path = run(nesterov)
+    ax.plot(path[:, 0], path[:, 1], "o-", ms=2.5, lw=1, color=color, label=label)
+ax.plot(0, 0, "k*", ms=10)
+ax.set(xlabel="$x_0$", ylabel="$x_1$ (steep axis)", title="momentum vs NAG, alpha=0.018, beta=0.9")
+ax.legend()
+
+# Saved where SNIPPET_OUTPUT_DIR points, else in a temporary directory that is removed afterwards
+out_dir = os.environ.get("SNIPPET_OUTPUT_DIR")
+with tempfile.TemporaryDirectory() as tmp:
+    path = os.path.join(out_dir or tmp, "momentum_nag.png")
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    assert os.path.getsize(path) > 10_000
+    print("saved", path if out_dir else "momentum_nag.png (temporary)")
+# --8<-- [end:plot]
