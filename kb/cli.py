@@ -1,0 +1,445 @@
+"""The knowledge base's command line: ``python -m kb COMMAND`` (``--help`` on every command).
+
+Commands::
+
+    import-notion EXPORT.md [--docs DIR] [--date YYYY-MM-DD] [--slug Q1=slug ...] [--force] [--dry-run]
+        Notion meeting export -> docs/meetings/DATE.md + docs/qna/<slug>.md per question (kb.notion)
+    new meeting --date YYYY-MM-DD [--title T] [--author NAME] [--attendee NAME ...] [--type T]
+    new qna --meeting meetings/DATE.md --qid Q6 --slug SLUG --title T [--tag T ...] [--asked-by NAME]
+        a page with the required front matter, checked with kb.frontmatter (kb.scaffold)
+    check [--docs DIR] [--root DIR]
+        front matter, tags, internal links and anchors, snippet includes: every problem as
+        file:line: message (kb.check)
+    run SNIPPET [--device cpu|cuda] [-- ARGS...]
+        run a snippet in a subprocess with a progress line and its timing
+
+Exit codes (also in ``--help``)::
+
+    0  done (warnings may have been printed)
+    1  problems found or refused: an export that cannot be imported, a page that already exists
+       (import-notion without --force, new), problems found by check
+    2  usage error: unknown command or option, a malformed value (--date, --slug, --qid),
+       a file or folder named on the command line that does not exist,
+       run --device cuda where torch.cuda.is_available() is False
+    run: the snippet's own exit status (128+N when a signal N ended it); 2 when it cannot start
+
+Messages are Korean and name the file and line (``file:line: message``). Errors and warnings go
+to standard error; diffs, written files and check's problem list go to standard output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+EXIT_CODES = """\
+종료 코드:
+  0  성공 (경고는 출력될 수 있음)
+  1  문제가 있거나 거절함: 가져올 수 없는 내보내기 파일, 이미 있는 페이지(--force 없이),
+     check가 찾은 문제
+  2  사용법 오류: 모르는 명령/옵션, 잘못된 값(--date, --slug, --qid), 없는 파일이나 폴더,
+     CUDA가 없는데 run --device cuda
+  run: 스니펫의 종료 코드 (시그널 N으로 끝나면 128+N)"""
+
+
+class UsageError(Exception):
+    """A command line that cannot be carried out as given (exit status 2)."""
+
+
+def _say(*parts: object, err: bool = False) -> None:
+    print(*parts, file=sys.stderr if err else sys.stdout, flush=True)
+
+
+def _date(value: str) -> dt.date:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise argparse.ArgumentTypeError(f"날짜는 YYYY-MM-DD로 씁니다: {value!r}")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"없는 날짜입니다: {value!r}") from None
+
+
+def _timestamp(value: str) -> dt.datetime:
+    try:
+        stamp = dt.datetime.fromisoformat(value)
+    except ValueError:
+        stamp = None
+    if stamp is None or stamp.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"시간대가 있는 ISO 시각으로 씁니다 (예: 2021-08-06T17:57:00+09:00): {value!r}")
+    return stamp
+
+
+def _slug_option(value: str) -> tuple[str, str]:
+    from .scaffold import QID_RE, SLUG_RE
+
+    qid, sep, slug = value.partition("=")
+    qid = qid.strip().upper()
+    if not sep or not QID_RE.match(qid) or not SLUG_RE.match(slug.strip()):
+        raise argparse.ArgumentTypeError(
+            f"--slug는 Q번호=슬러그로 씁니다 (슬러그는 영문 소문자, 숫자, '-'): {value!r} (예: Q1=module-modules)"
+        )
+    return qid, slug.strip()
+
+
+def _docs_dir(value: str) -> Path:
+    path = Path(value)
+    if not path.is_dir():
+        raise UsageError(f"docs 폴더가 없습니다: {value}")
+    return path
+
+
+# --- import-notion ----------------------------------------------------------------------
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from . import notion, writeout
+    from .frontmatter import load_docs
+
+    export = Path(args.export)
+    if not export.is_file():
+        raise UsageError(f"내보내기 파일이 없습니다: {args.export}")
+    docs = _docs_dir(args.docs)
+    slugs: dict[str, str] = {}
+    for qid, slug in args.slug:
+        if qid in slugs:
+            raise UsageError(f"--slug {qid}가 두 번 주어졌습니다")
+        if slug in slugs.values():
+            raise UsageError(f"--slug 슬러그 '{slug}'가 두 질문에 주어졌습니다")
+        slugs[qid] = slug
+    glossary_path = docs / "glossary.md"
+    glossary_label = f"{args.docs.rstrip('/')}/glossary.md"
+    try:
+        text = notion.read_export(export, args.export)
+        parsed = notion.parse(text, args.export, export.name)
+        pages, _ = load_docs(docs)
+        result = notion.convert(
+            parsed,
+            date=args.date,
+            slugs=slugs,
+            glossary=notion.load_glossary(glossary_path),
+            glossary_label=glossary_label,
+            known_pages=set(pages),
+        )
+    except notion.NotionError as exc:
+        _say(f"오류: {exc}", err=True)
+        _say("아무것도 쓰지 않았습니다.", err=True)
+        return 1
+    except notion.ConversionBug as exc:
+        _say(f"오류: {exc}", err=True)
+        return 1
+
+    for w in result.warnings:
+        _say(f"경고: {w}", err=True)
+    _glossary_warnings(result.glossary)
+
+    outputs = set(result.files)
+    clashes = []
+    for q in result.questions:
+        for page in pages.values():
+            if (
+                page.section == "qna"
+                and page.src not in outputs
+                and page.meta.get("meeting") == result.meeting
+                and page.meta.get("qid") == q.qid
+            ):
+                clashes.append(f"  {q.qid}: docs/{page.src}에 이미 있습니다 (--slug {q.qid}={Path(page.src).stem})")
+    if clashes:
+        _say(f"오류: {result.meeting}의 질문 중 이미 Q&A 페이지가 있는 것이 있습니다. 같은 질문의 페이지를 두 개 만들지 않습니다:", err=True)
+        for c in clashes:
+            _say(c, err=True)
+        return 1
+
+    plan = writeout.plan(docs, result.files)
+    existing = [p for p in plan if p.exists]
+    if existing and not args.force:
+        _say("오류: 이미 있는 파일은 덮어쓰지 않습니다 (--force: 바뀌는 내용을 diff로 보여 준 뒤 덮어씁니다):", err=True)
+        for p in existing:
+            _say(f"  {args.docs}/{p.path}" + ("" if p.changed else " (내용 같음)"), err=True)
+        return 1
+    for p in existing:
+        if p.changed:
+            sys.stdout.write(p.diff(args.docs.rstrip("/")))
+    sys.stdout.flush()
+    if args.dry_run:
+        _say("--dry-run: 아무것도 쓰지 않았습니다. 쓸 파일:")
+        for p in plan:
+            state = "새 파일" if not p.exists else ("바뀜" if p.changed else "그대로")
+            _say(f"  {args.docs}/{p.path} ({state})")
+        return 0
+    written = writeout.write(plan)
+    for p in plan:
+        state = "새로 씀" if not p.exists else ("덮어씀" if p in written else "바뀐 것 없음")
+        _say(f"{state}: {args.docs}/{p.path}")
+    return 0
+
+
+def _glossary_warnings(report) -> None:
+    if not report.exists:
+        _say(f"경고: 용어집 {report.path}이(가) 없어 용어를 대조하지 못했습니다. 내보내기에 쓰인 영어 용어 {len(report.missing)}개:", err=True)
+    elif report.missing:
+        _say(f"경고: 용어집 {report.path}에 없는 영어 용어 {len(report.missing)}개 (오류는 아님; 페이지에 쓰려면 용어집에 추가하세요):", err=True)
+    else:
+        return
+    for term, line in report.missing:
+        _say(f"  {report.source}:{line}: {term}", err=True)
+
+
+# --- new --------------------------------------------------------------------------------
+
+
+def _git_user() -> str:
+    try:
+        out = subprocess.run(["git", "config", "user.name"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout.strip()
+
+
+def _write_new(docs: Path, docs_label: str, path: str, text: str) -> int:
+    from . import writeout
+
+    plan = writeout.plan(docs, {path: text})
+    if plan[0].exists:  # checked before, but a page may have appeared meanwhile
+        _say(f"오류: {docs_label}/{path}: 이미 있습니다. 덮어쓰지 않습니다", err=True)
+        return 1
+    writeout.write(plan)
+    _say(f"만들었습니다: {docs_label}/{path}")
+    return 0
+
+
+def cmd_new_meeting(args: argparse.Namespace) -> int:
+    from .scaffold import ScaffoldError, new_meeting
+
+    docs = _docs_dir(args.docs)
+    author = args.author or _git_user()
+    if not author:
+        raise UsageError("작성자를 --author로 정해 주세요 (git config user.name도 비어 있습니다)")
+    try:
+        path, text = new_meeting(
+            docs,
+            args.date,
+            title=args.title,
+            author=author,
+            attendees=args.attendee,
+            meeting_type=args.type,
+            created=args.created,
+        )
+    except ScaffoldError as exc:
+        if exc.code == 2:
+            raise UsageError(str(exc)) from None
+        _say(f"오류: {exc}", err=True)
+        return exc.code
+    return _write_new(docs, args.docs.rstrip("/"), path, text)
+
+
+def cmd_new_qna(args: argparse.Namespace) -> int:
+    from .scaffold import ScaffoldError, new_qna
+
+    docs = _docs_dir(args.docs)
+    try:
+        path, text = new_qna(
+            docs,
+            meeting=args.meeting,
+            qid=args.qid,
+            slug=args.slug,
+            title=args.title,
+            tags=args.tag,
+            asked_by=args.asked_by,
+        )
+    except ScaffoldError as exc:
+        if exc.code == 2:
+            raise UsageError(str(exc)) from None
+        _say(f"오류: {exc}", err=True)
+        return exc.code
+    return _write_new(docs, args.docs.rstrip("/"), path, text)
+
+
+# --- check ------------------------------------------------------------------------------
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .check import check
+
+    docs = _docs_dir(args.docs)
+    root = Path(args.root) if args.root else docs.resolve().parent
+    if not root.is_dir():
+        raise UsageError(f"프로젝트 루트 폴더가 없습니다: {args.root}")
+    problems, summary = check(docs, root)
+    for p in problems:
+        _say(str(p))
+    if problems:
+        files = len({p.path for p in problems})
+        _say(f"문제 {len(problems)}개 (파일 {files}개).", err=True)
+        return 1
+    _say(
+        f"문제 없음: 페이지 {summary.pages}개, 내부 링크 {summary.links}개, 스니펫 포함 {summary.snippets}개를 확인했습니다.",
+        err=True,
+    )
+    return 0
+
+
+# --- run --------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    snippet = Path(args.snippet)
+    if not snippet.is_file():
+        raise UsageError(f"스니펫 파일이 없습니다: {args.snippet}")
+    env = dict(os.environ)
+    if args.device == "cpu":
+        env["CUDA_VISIBLE_DEVICES"] = ""
+    elif args.device == "cuda":
+        try:
+            import torch
+        except ImportError:
+            raise UsageError("--device cuda: torch가 설치되어 있지 않습니다") from None
+        if not torch.cuda.is_available():
+            raise UsageError("--device cuda: 이 컴퓨터에서는 CUDA를 쓸 수 없습니다 (torch.cuda.is_available()가 False)")
+    extra = args.args[1:] if args.args[:1] == ["--"] else args.args
+    device = f" (장치: {args.device})" if args.device else ""
+    _say(f"실행 중: {args.snippet}{device}", err=True)
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run([sys.executable, str(snippet), *extra], env=env)
+        code = proc.returncode if proc.returncode >= 0 else 128 - proc.returncode
+    except KeyboardInterrupt:
+        code = 130
+    elapsed = time.perf_counter() - start
+    _say(f"끝: {args.snippet} — 종료 코드 {code}, {elapsed:.2f}초", err=True)
+    return code
+
+
+# --- the parser -------------------------------------------------------------------------
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m kb",
+        description="딥러닝 스터디 지식 베이스의 명령줄 도구: Notion 회의록 가져오기, 새 페이지, 검사, 스니펫 실행.",
+        epilog=EXIT_CODES,
+        formatter_class=_Formatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser(
+        "import-notion",
+        help="Notion 회의록 내보내기(.md)를 회의록 페이지와 Q&A 페이지로 가져옵니다",
+        description=(
+            "Notion 회의록 내보내기를 docs/meetings/YYYY-MM-DD.md와 질문마다 docs/qna/<슬러그>.md로 바꿉니다.\n"
+            "모든 줄이 옮겨졌는지, front matter가 kb.frontmatter 검사를 통과하는지 확인한 뒤에만 쓰며,\n"
+            "쓸 때는 모든 파일을 임시 파일에 먼저 쓰고 한꺼번에 바꿔 넣습니다. 자세한 규칙: kb/notion.py."
+        ),
+        epilog=EXIT_CODES + "\n\n예:\n  python -m kb import-notion export.md --slug Q1=module-modules --dry-run",
+        formatter_class=_Formatter,
+    )
+    p.add_argument("export", metavar="EXPORT.md", help="Notion에서 Markdown으로 내보낸 회의록 파일 (UTF-8, 5 MB 이하)")
+    p.add_argument("--docs", default="docs", metavar="DIR", help="docs 폴더 (기본값: docs)")
+    p.add_argument("--date", type=_date, metavar="YYYY-MM-DD", help="회의 날짜 (기본값: 제목의 M/D와 작성일시의 연도)")
+    p.add_argument(
+        "--slug",
+        type=_slug_option,
+        action="append",
+        default=[],
+        metavar="QN=SLUG",
+        help="질문의 Q&A 페이지 이름 (여러 번 가능; 기본값: YYYY-MM-DD-qN)",
+    )
+    p.add_argument("--force", action="store_true", help="이미 있는 파일을 덮어씁니다 (먼저 unified diff를 출력)")
+    p.add_argument("--dry-run", action="store_true", help="검사와 diff만 하고 아무것도 쓰지 않습니다")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser(
+        "new",
+        help="필수 front matter가 있는 새 페이지를 만듭니다 (meeting, qna)",
+        description="필수 front matter가 있는 새 페이지를 만듭니다. 이미 있는 파일은 덮어쓰지 않습니다.",
+        epilog=EXIT_CODES,
+        formatter_class=_Formatter,
+    )
+    new_sub = p.add_subparsers(dest="kind", metavar="KIND", required=True)
+    m = new_sub.add_parser(
+        "meeting",
+        help="새 회의록 docs/meetings/YYYY-MM-DD.md",
+        description="새 회의록 페이지 docs/meetings/YYYY-MM-DD.md를 만듭니다.",
+        epilog=EXIT_CODES + "\n\n예:\n  python -m kb new meeting --date 2021-08-17 --author 이하람",
+        formatter_class=_Formatter,
+    )
+    m.add_argument("--date", type=_date, required=True, metavar="YYYY-MM-DD", help="회의 날짜")
+    m.add_argument("--title", help="제목 (기본값: '8/17(화) 회의록' 꼴)")
+    m.add_argument("--author", help="작성자 (기본값: git config user.name)")
+    m.add_argument("--attendee", action="append", default=[], metavar="NAME", help="참석자 (여러 번 가능)")
+    m.add_argument("--type", default="일일 회의", help="회의 유형 (기본값: 일일 회의)")
+    m.add_argument("--created", type=_timestamp, metavar="ISO", help="작성일시 (기본값: 지금, 한국 시간)")
+    m.add_argument("--docs", default="docs", metavar="DIR", help="docs 폴더 (기본값: docs)")
+    m.set_defaults(func=cmd_new_meeting)
+    q = new_sub.add_parser(
+        "qna",
+        help="새 Q&A 페이지 docs/qna/<슬러그>.md",
+        description="회의록의 질문 하나에 대한 새 Q&A 페이지 docs/qna/<슬러그>.md를 만듭니다 (status: open).",
+        epilog=EXIT_CODES
+        + "\n\n예:\n  python -m kb new qna --meeting meetings/2021-08-10.md --qid Q6 --slug dropout --title '드롭아웃은 왜 되나요?'",
+        formatter_class=_Formatter,
+    )
+    q.add_argument("--meeting", required=True, metavar="meetings/DATE.md", help="질문이 나온 회의록 (docs/ 기준 경로)")
+    q.add_argument("--qid", required=True, metavar="QN", help="질문 번호 (예: Q6)")
+    q.add_argument("--slug", required=True, help="페이지 이름: 영문 소문자, 숫자, '-' (예: momentum-vs-nag)")
+    q.add_argument("--title", required=True, help="질문 제목")
+    q.add_argument("--tag", action="append", default=[], help="태그 (여러 번 가능; 기본값: 미분류)")
+    q.add_argument("--asked-by", help="질문한 사람")
+    q.add_argument("--docs", default="docs", metavar="DIR", help="docs 폴더 (기본값: docs)")
+    q.set_defaults(func=cmd_new_qna)
+
+    p = sub.add_parser(
+        "check",
+        help="front matter, 태그, 내부 링크, 스니펫 포함을 검사합니다",
+        description=(
+            "docs 아래 모든 페이지의 front matter(kb.frontmatter), 태그, 내부 링크와 앵커, 스니펫 포함(--8<--)을\n"
+            "검사하고 모든 문제를 'file:line: message'로 나열합니다."
+        ),
+        epilog=EXIT_CODES,
+        formatter_class=_Formatter,
+    )
+    p.add_argument("--docs", default="docs", metavar="DIR", help="docs 폴더 (기본값: docs)")
+    p.add_argument("--root", metavar="DIR", help="스니펫 경로의 기준인 프로젝트 루트 (기본값: docs의 상위 폴더)")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser(
+        "run",
+        help="스니펫을 하위 프로세스로 실행하고 걸린 시간을 보여 줍니다",
+        description=(
+            "스니펫을 지금의 파이썬으로 하위 프로세스에서 실행합니다. 시작할 때 '실행 중: …', 끝날 때 종료 코드와\n"
+            "걸린 시간을 표준 오류로 출력하고, 스니펫의 종료 코드로 끝납니다."
+        ),
+        epilog=EXIT_CODES + "\n\n예:\n  python -m kb run snippets/qna/adagrad.py --device cpu",
+        formatter_class=_Formatter,
+    )
+    p.add_argument("snippet", metavar="SNIPPET", help="실행할 .py 파일")
+    p.add_argument(
+        "--device",
+        choices=("cpu", "cuda"),
+        help="cpu: CUDA를 숨깁니다 (CUDA_VISIBLE_DEVICES=\"\"); cuda: CUDA가 없으면 종료 코드 2 (기본값: 그대로)",
+    )
+    p.add_argument("args", nargs=argparse.REMAINDER, help="스니펫에 넘길 인자 (-- 뒤에)")
+    p.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        _say(f"{parser.prog}: 오류: {exc}", err=True)
+        return 2
