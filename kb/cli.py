@@ -301,7 +301,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise UsageError("--device cuda: torch가 설치되어 있지 않습니다") from None
         if not torch.cuda.is_available():
             raise UsageError("--device cuda: 이 컴퓨터에서는 CUDA를 쓸 수 없습니다 (torch.cuda.is_available()가 False)")
-    extra = args.args[1:] if args.args[:1] == ["--"] else args.args
+    extra = args.args
     device = f" (장치: {args.device})" if args.device else ""
     _say(f"실행 중: {args.snippet}{device}", err=True)
     start = time.perf_counter()
@@ -427,7 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("cpu", "cuda"),
         help="cpu: CUDA를 숨깁니다 (CUDA_VISIBLE_DEVICES=\"\"); cuda: CUDA가 없으면 종료 코드 2 (기본값: 그대로)",
     )
-    p.add_argument("args", nargs=argparse.REMAINDER, help="스니펫에 넘길 인자 (-- 뒤에)")
+    p.add_argument("args", nargs="*", metavar="ARGS", help="스니펫에 넘길 인자 ('-'로 시작하는 인자는 -- 뒤에)")
     p.set_defaults(func=cmd_run)
     return parser
 
@@ -437,7 +437,14 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    passthrough: list[str] = []
+    if argv[:1] == ["run"] and "--" in argv:  # run SNIPPET [--device D] -- ARGS: ARGS go to the snippet
+        k = argv.index("--")
+        argv, passthrough = argv[:k], argv[k + 1 :]
     args = parser.parse_args(argv)
+    if args.command == "run":
+        args.args = [*args.args, *passthrough]
     try:
         return args.func(args)
     except UsageError as exc:
