@@ -65,3 +65,82 @@ def built_site(tmp_path_factory) -> Path:
     if result.returncode != 0:
         pytest.fail(f"mkdocs build --strict failed:\n{result.stdout}\n{result.stderr}", pytrace=False)
     return site
+
+
+# --- Running code blocks: one warm worker per device for the whole session -----------------------
+
+
+class BlockRunners:
+    """The session's :class:`kb.blockrunner.BlockRunner` per device, started on first use.
+
+    ``run`` executes a block alone in a fresh child of the device's worker. Code that already
+    passed on the same device in this session (a snippet section that a page includes verbatim)
+    is not run a second time: the earlier result is returned with ``reused=True``. Code that
+    mentions ``__file__`` is always run again, since its result may depend on its name.
+    """
+
+    def __init__(self):
+        self.runners = {}
+        self.passed = {}
+        self.reused = 0
+
+    def get(self, device: str):
+        from kb.blockrunner import BlockRunner
+
+        if device not in self.runners:
+            self.runners[device] = BlockRunner(device)
+            self.runners[device].start()
+        return self.runners[device]
+
+    def run(self, device: str, code: str, filename: str, **kwargs):
+        import dataclasses
+
+        key = (device, code)
+        if key in self.passed and "__file__" not in code:
+            self.reused += 1
+            return dataclasses.replace(self.passed[key], filename=filename, reused=True)
+        result = self.get(device).run(code, filename, **kwargs)
+        if result.ok:
+            self.passed[key] = result
+        return result
+
+    def close(self):
+        for runner in self.runners.values():
+            runner.close()
+
+    def summary(self) -> list[str]:
+        lines = []
+        for device, r in self.runners.items():
+            lines.append(f"{device}: {r.starts} worker start-up ({r.startup_s:.1f} s), {r.jobs} blocks run")
+        if self.reused:
+            lines.append(f"{self.reused} blocks identical to code that already passed were not run again")
+        return lines
+
+
+_RUNNERS = pytest.StashKey[BlockRunners]()
+_SUMMARY = pytest.StashKey[list]()
+
+
+@pytest.fixture(scope="session")
+def block_runners(request) -> BlockRunners:
+    """One warm worker per device (see kb/blockrunner.py), shared by the snippet and page-block tests."""
+    runners = BlockRunners()
+    request.config.stash[_RUNNERS] = runners
+    yield runners
+    runners.close()
+
+
+def add_summary_line(config, line: str) -> None:
+    """A line for the "code blocks" section of the terminal summary."""
+    config.stash.setdefault(_SUMMARY, []).append(line)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    lines = list(config.stash.get(_SUMMARY, []))
+    runners = config.stash.get(_RUNNERS, None)
+    if runners is not None:
+        lines += runners.summary()
+    if lines:
+        terminalreporter.section("code blocks")
+        for line in lines:
+            terminalreporter.write_line(line)

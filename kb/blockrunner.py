@@ -1,0 +1,683 @@
+"""Run Python code blocks alone, fast: one warm worker per device, one fork per block.
+
+A fresh ``python -c "import torch"`` costs about a second; the snippets and the site's code blocks
+number in the dozens, and each must run alone (fresh globals, fresh process-wide state: default
+dtype, RNG, matplotlib figures). So a :class:`BlockRunner` starts one worker process per device
+that imports torch, numpy and matplotlib (Agg) once, then for every block forks a child that runs
+the code with fresh globals (``__name__ == "__main__"``, ``__file__`` set), its stdout and stderr
+captured, and reports status, output, traceback and duration back over a pipe as one JSON line.
+
+The worker never touches CUDA (forking after CUDA is initialised breaks the children); children
+may. ``device="cpu"`` hides the GPUs from the worker and its children (``CUDA_VISIBLE_DEVICES=""``),
+so code that picks its device with ``torch.cuda.is_available()`` runs on the CPU.
+
+    with BlockRunner(device="cpu") as runner:
+        result = runner.run(code, filename="snippets/qna/adagrad.py")
+        assert result.ok, result.report()
+
+The module also finds what to run: the sections of a snippet file exactly as pymdownx.snippets
+includes them into a page (:func:`snippet_sections`), and the Python blocks of a built page exactly
+as Material's copy button copies them, with their ``<!--pytest.mark.skip(reason=...)-->`` markers
+(:func:`html_python_blocks`).
+
+Worker protocol (``python kb/blockrunner.py --worker``): one JSON object per line on stdin
+(``code``, ``filename``, ``line_numbers``, ``script``, ``timeout``, ``env``, ``cwd``); one JSON object per
+line back on the worker's original stdout, the first being ``{"ready": true, ...}``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PRELOAD = ("numpy", "matplotlib", "matplotlib.pyplot", "torch")
+MAX_OUTPUT = 200_000  # characters of stdout / stderr kept per block
+
+
+# ---------------------------------------------------------------------------------------------
+# Results and the parent side
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class BlockResult:
+    """What one block did. ``status`` is passed, failed, crashed (died without reporting) or timeout."""
+
+    filename: str
+    status: str
+    stdout: str = ""
+    stderr: str = ""
+    error: str = ""  # one line: "AssertionError: NAG crosses the minimum fewer times"
+    traceback: str = ""
+    location: str = ""  # "snippets/qna/adagrad.py:42": innermost frame in the block's own file
+    duration: float = 0.0  # seconds the code ran, measured in the child
+    wall: float = 0.0  # seconds from fork to exit, measured in the worker
+    reused: bool = False  # set by callers that reuse an earlier identical run
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "passed"
+
+    def report(self, title: str | None = None) -> str:
+        """A failure report that starts with where it failed."""
+        head = title or self.filename
+        where = self.location or self.filename
+        lines = [f"{where}: {self.status}: {self.error}".rstrip(": "), f"  ({head}, {self.duration:.2f} s)"]
+        if self.traceback:
+            lines += ["", self.traceback.rstrip()]
+        if self.stdout.strip():
+            lines += ["", "--- stdout ---", _tail(self.stdout)]
+        if self.stderr.strip():
+            lines += ["", "--- stderr ---", _tail(self.stderr)]
+        return "\n".join(lines)
+
+
+def _tail(text: str, limit: int = 4000) -> str:
+    text = text.rstrip()
+    return text if len(text) <= limit else "...\n" + text[-limit:]
+
+
+class WorkerError(RuntimeError):
+    """The worker process itself failed (not a block): it could not start or it died."""
+
+
+class BlockRunner:
+    """A warm worker for one device; :meth:`run` executes one block alone in a forked child."""
+
+    def __init__(self, device: str = "cpu", *, timeout: float = 120.0, cwd: Path | str = ROOT,
+                 python: str = sys.executable, env: dict[str, str] | None = None):
+        if device not in ("cpu", "cuda"):
+            raise ValueError(f"device must be 'cpu' or 'cuda', not {device!r}")
+        self.device = device
+        self.timeout = timeout
+        self.cwd = str(cwd)
+        self.python = python
+        self.extra_env = dict(env or {})
+        self.proc: subprocess.Popen | None = None
+        self.starts = 0  # worker start-ups (interpreter + imports): one per runner unless restarted
+        self.startup_s = 0.0  # seconds from launching the worker to its "ready"
+        self.ready_info: dict = {}
+        self.jobs = 0
+        self._stderr = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def __enter__(self) -> BlockRunner:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def start(self) -> None:
+        if self.proc is not None:
+            return
+        env = dict(os.environ)
+        env.update(self.extra_env)
+        env["MPLBACKEND"] = "Agg"
+        env["PYTHONIOENCODING"] = "utf-8"
+        if self.device == "cpu":
+            env["CUDA_VISIBLE_DEVICES"] = ""  # hidden before torch can initialise CUDA
+        self._stderr = tempfile.TemporaryFile()
+        t0 = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [self.python, str(Path(__file__).resolve()), "--worker", "--device", self.device],
+            cwd=self.cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
+        )
+        self.starts += 1
+        self.ready_info = self._read(timeout=300.0, what="worker start-up")
+        self.startup_s = time.perf_counter() - t0
+        if not self.ready_info.get("ready"):
+            raise WorkerError(f"worker did not report ready: {self.ready_info}")
+        if self.ready_info.get("cuda_initialized"):
+            raise WorkerError("the worker initialised CUDA before forking")
+        # The device policy, checked once in a child: a CPU run really has no GPU, a CUDA run has one.
+        want = self.device == "cuda"
+        probe = self.run(
+            "import torch\n"
+            f"assert torch.cuda.is_available() is {want}, "
+            f"'torch.cuda.is_available() is not {want} for a {self.device} run'\n",
+            filename=f"<device probe: {self.device}>",
+        )
+        self.jobs -= 1
+        if not probe.ok:
+            self.close()
+            raise WorkerError(probe.report())
+
+    def close(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        try:
+            proc.stdin.close()
+            proc.wait(timeout=10)
+        except Exception:
+            proc.kill()
+            proc.wait()
+        finally:
+            proc.stdout.close()
+            if self._stderr is not None:
+                self._stderr.close()
+
+    # -- jobs -------------------------------------------------------------------------------
+
+    def run(self, code: str, filename: str = "<block>", *, line_numbers: list[int] | None = None,
+            script: bool = False, timeout: float | None = None, env: dict[str, str] | None = None,
+            cwd: str | None = None) -> BlockResult:
+        """Run ``code`` alone in a fresh child of the worker.
+
+        ``filename`` names the code in tracebacks and is its ``__file__``; a real file is read for
+        source lines, any other name gets ``code`` registered as its source. ``line_numbers`` (one
+        per line of ``code``) places the lines at those line numbers of ``filename``, so that a
+        section of a file reports the file's line numbers. ``script=True`` runs a whole file as
+        ``python file.py`` would (its directory first on sys.path); otherwise the code runs as a block
+        copied into a fresh directory. Either way the working directory is a fresh, empty one
+        (``cwd`` overrides it), removed afterwards.
+        """
+        if self.proc is None:
+            self.start()
+        if line_numbers is not None and len(line_numbers) != len(code.split("\n")):
+            raise ValueError(f"{filename}: {len(line_numbers)} line numbers for {len(code.split(chr(10)))} lines")
+        limit = self.timeout if timeout is None else timeout
+        job = {"code": code, "filename": filename, "line_numbers": line_numbers, "script": script,
+               "timeout": limit, "env": env or {}, "cwd": cwd}
+        try:
+            self.proc.stdin.write(json.dumps(job).encode() + b"\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            raise WorkerError(f"worker died before {filename}:\n{self._worker_stderr()}") from None
+        reply = self._read(timeout=limit + 30.0, what=filename)
+        self.jobs += 1
+        return BlockResult(**reply)
+
+    def _read(self, timeout: float, what: str) -> dict:
+        assert self.proc is not None
+        out = self.proc.stdout
+        ready, _, _ = select.select([out], [], [], timeout)
+        if not ready:
+            self.proc.kill()
+            raise WorkerError(f"worker gave no answer for {what} within {timeout:.0f} s")
+        line = out.readline()
+        if not line:
+            code = self.proc.wait()
+            raise WorkerError(f"worker exited ({code}) during {what}:\n{self._worker_stderr()}")
+        return json.loads(line)
+
+    def _worker_stderr(self) -> str:
+        if self._stderr is None:
+            return ""
+        self._stderr.seek(0)
+        return self._stderr.read().decode(errors="replace")[-4000:]
+
+
+# ---------------------------------------------------------------------------------------------
+# The worker side
+# ---------------------------------------------------------------------------------------------
+
+
+def _worker(device: str) -> None:
+    # The protocol keeps the original stdout; fd 1 itself goes to stderr, so that stray output
+    # (from imports, or C code) can never corrupt it.
+    proto = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    os.dup2(2, 1)
+    t0 = time.perf_counter()
+    import importlib
+
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    for name in PRELOAD:
+        importlib.import_module(name)
+    import matplotlib
+    import torch
+
+    matplotlib.use("Agg")
+    workdir = tempfile.mkdtemp(prefix="blockrunner-")
+    proto.write(json.dumps({
+        "ready": True, "pid": os.getpid(), "device": device, "torch": torch.__version__,
+        "import_s": time.perf_counter() - t0,
+        "cuda_initialized": bool(torch.cuda.is_initialized()),  # a flag only: does not initialise CUDA
+    }) + "\n")
+    try:
+        while True:
+            line = sys.stdin.readline()
+            if not line:
+                break
+            job = json.loads(line)
+            proto.write(json.dumps(_run_job(job, workdir, proto.fileno())) + "\n")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run_job(job: dict, workdir: str, proto_fd: int) -> dict:
+    out_path = os.path.join(workdir, "stdout")
+    err_path = os.path.join(workdir, "stderr")
+    job_dir = tempfile.mkdtemp(prefix="job-", dir=workdir)
+    read_fd, write_fd = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    t0 = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        os.close(read_fd)
+        os.close(proto_fd)
+        _child(job, write_fd, out_path, err_path, job_dir)
+    os.close(write_fd)
+
+    deadline = t0 + float(job.get("timeout") or 120.0)
+    chunks: list[bytes] = []
+    timed_out = False
+    while True:  # read the report until its newline (or EOF), or the deadline
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            timed_out = True
+            break
+        ready, _, _ = select.select([read_fd], [], [], left)
+        if not ready:
+            continue
+        chunk = os.read(read_fd, 1 << 16)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        if chunk.endswith(b"\n"):
+            break
+    os.close(read_fd)
+    if timed_out:
+        try:
+            os.killpg(pid, signal.SIGKILL)  # the child and anything it started
+        except ProcessLookupError:
+            pass
+    _, wait_status = os.waitpid(pid, 0)
+    wall = time.perf_counter() - t0
+    shutil.rmtree(job_dir, ignore_errors=True)
+
+    result = {"filename": job["filename"], "status": "crashed", "wall": wall}
+    payload = b"".join(chunks)
+    if payload.endswith(b"\n"):
+        result.update(json.loads(payload))
+    elif timed_out:
+        result.update(status="timeout", error=f"no result within {job.get('timeout')} s; killed")
+    else:
+        if os.WIFSIGNALED(wait_status):
+            how = f"killed by signal {os.WTERMSIG(wait_status)} ({signal.Signals(os.WTERMSIG(wait_status)).name})"
+        else:
+            how = f"exited with status {os.WEXITSTATUS(wait_status)}"
+        result.update(error=f"the process {how} without reporting (os._exit, a crash, or out of memory)")
+    for key, path in (("stdout", out_path), ("stderr", err_path)):
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                text = f.read()
+            os.unlink(path)
+        except FileNotFoundError:
+            text = ""
+        result[key] = text if len(text) <= MAX_OUTPUT else text[:1000] + "\n...\n" + text[-MAX_OUTPUT:]
+    return result
+
+
+def _child(job: dict, write_fd: int, out_path: str, err_path: str, job_dir: str) -> None:
+    import builtins
+    import linecache
+    import traceback
+
+    code, filename = job["code"], job["filename"]
+    status, error, tb_text, location = "passed", "", "", ""
+    t0 = time.perf_counter()
+    try:
+        os.setpgid(0, 0)  # its own process group, so that a timeout kills what it started too
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+        for fd, path in ((1, out_path), (2, err_path)):
+            f = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.dup2(f, fd)
+            os.close(f)
+        sys.stdout.reconfigure(line_buffering=True)
+        sys.stderr.reconfigure(line_buffering=True)
+        os.environ.update(job.get("env") or {})
+
+        source = code
+        numbers = job.get("line_numbers")
+        if numbers:  # put each line at its line number in the file; blank lines fill the gaps
+            placed: list[str] = []
+            for number, text in zip(numbers, code.split("\n")):
+                placed.extend([""] * (number - 1 - len(placed)))
+                placed.append(text)
+            source = "\n".join(placed)
+        # Source lines for tracebacks, registered so that they survive the change of directory
+        # (an entry without a modification time is never re-checked): the file's own lines for a
+        # real file, else the code itself.
+        is_file = os.path.isfile(filename)
+        if is_file:
+            with open(filename, encoding="utf-8") as f:
+                shown = f.read()
+        else:
+            shown = source
+        linecache.cache[filename] = (len(shown), None, shown.splitlines(True), filename)
+        # A fresh, empty working directory: nothing a block writes lands in the repository, and
+        # nothing next to it can be imported. A whole script (`python file.py`) gets its own
+        # directory first on sys.path and an absolute __file__, as Python gives it.
+        run_dir = job.get("cwd") or job_dir
+        sys.path[0] = os.path.dirname(os.path.abspath(filename)) if job.get("script") and is_file else run_dir
+        file_attr = os.path.abspath(filename) if is_file else filename
+        os.chdir(run_dir)
+        sys.argv = [file_attr]
+        namespace = {"__name__": "__main__", "__file__": file_attr, "__builtins__": builtins,
+                     "__doc__": None, "__package__": None, "__spec__": None, "__loader__": None}
+        t0 = time.perf_counter()
+        try:
+            exec(compile(source, filename, "exec"), namespace)
+        except SystemExit as exc:
+            if exc.code not in (None, 0):
+                raise
+    except BaseException as exc:  # noqa: BLE001 - everything a block can raise is its result
+        status = "failed"
+        error = "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[-1]
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename == __file__:  # drop the runner's frames
+            tb = tb.tb_next
+        tb_text = "".join(traceback.format_exception(type(exc), exc, tb))
+        frames = [(f.filename, f.lineno) for f in traceback.extract_tb(tb)]
+        if isinstance(exc, SyntaxError) and exc.filename == filename:
+            frames.append((filename, exc.lineno))
+        own = [f"{name}:{lineno}" for name, lineno in frames if name == filename]
+        location = own[-1] if own else ""
+    duration = time.perf_counter() - t0
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:  # noqa: BLE001 - a closed stream must not hide the result
+        pass
+    report = {"status": status, "error": error, "traceback": tb_text, "location": location, "duration": duration}
+    data = (json.dumps(report) + "\n").encode()
+    while data:
+        data = data[os.write(write_fd, data):]
+    os._exit(0)
+
+
+# ---------------------------------------------------------------------------------------------
+# What to run: snippet files and sections, rendered code blocks
+# ---------------------------------------------------------------------------------------------
+
+
+def snippet_files(root: Path = ROOT) -> list[Path]:
+    """Every snippet program: ``snippets/<topic>/<name>.py``."""
+    return sorted(p for p in (root / "snippets").rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def _section_regex():
+    from pymdownx.snippets import SnippetPreprocessor
+
+    return SnippetPreprocessor.RE_SNIPPET_SECTION
+
+
+@dataclass
+class Section:
+    path: Path  # the snippet file
+    name: str
+    code: str  # exactly what `--8<-- "file.py:name"` puts on the page
+    line_numbers: list[int] = field(default_factory=list)  # file line of each line of `code`
+
+
+def section_names(path: Path) -> list[str]:
+    """Names of the sections marked in ``path``, in order; raises ValueError naming file and line
+    for a malformed marking (an end without start, a start without end, a name used twice)."""
+    regex = _section_regex()
+    names, open_at, closed = [], {}, set()
+    for number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
+        m = regex.match(line) if "8<-" in line else None
+        if m is None or m.group("escape"):
+            continue
+        name, kind = m.group("name"), m.group("type").lower()
+        if kind == "start":
+            if name in open_at or name in closed:
+                raise ValueError(f"{path}:{number}: section {name!r} starts twice")
+            open_at[name] = number
+            names.append(name)
+        else:
+            if name not in open_at:
+                raise ValueError(f"{path}:{number}: section {name!r} ends without a start")
+            del open_at[name]
+            closed.add(name)
+    for name, number in open_at.items():
+        raise ValueError(f"{path}:{number}: section {name!r} has no end")
+    return names
+
+
+def snippet_sections(path: Path, root: Path = ROOT) -> list[Section]:
+    """Every section of ``path`` as pymdownx.snippets includes it (its own code: same regex, same
+    extraction), with the file line numbers of its lines."""
+    import markdown
+
+    md = markdown.Markdown(extensions=["pymdownx.snippets"],
+                           extension_configs={"pymdownx.snippets": {"base_path": [str(root)], "check_paths": True}})
+    pre = md.preprocessors["snippet"]
+    regex = _section_regex()
+    rel = path.resolve().relative_to(root.resolve()).as_posix()
+    lines = path.read_text(encoding="utf-8").split("\n")
+    sections = []
+    for name in section_names(path):
+        included = pre.run([f'--8<-- "{rel}:{name}"'])
+        # the file line of each included line: walk the file as the extraction does
+        numbers, inside = [], False
+        for number, line in enumerate(lines, start=1):
+            m = regex.match(line) if "8<-" in line else None
+            if m is not None and not m.group("escape"):
+                if m.group("name") == name:
+                    if m.group("type").lower() == "end":
+                        break  # as pymdownx: the end, or an end before any start
+                    inside = True  # the start (a repeated start is ignored)
+                continue
+            if inside:
+                numbers.append(number)
+        if len(numbers) != len(included):
+            raise ValueError(f"{rel}: section {name!r}: {len(included)} lines included, {len(numbers)} mapped")
+        sections.append(Section(path, name, "\n".join(included), numbers))
+    return sections
+
+
+PYTHON_LANGUAGES = ("python", "py", "python3", "py3")
+SKIP_MARKER = re.compile(r"""^\s*pytest\.mark\.skip\(\s*reason\s*=\s*(?P<q>["'])(?P<reason>.*?)(?P=q)\s*\)\s*$""", re.S)
+_MARKER_LIKE = re.compile(r"^\s*(pytest\.mark\.|pytest-codeblocks:)")
+
+
+@dataclass
+class HtmlBlock:
+    """A Python code block of a built page."""
+
+    index: int  # 1-based among the page's Python blocks
+    code: str  # what the copy button copies
+    language: str
+    marker: str | None = None  # the HTML comment right before the block, if it looks like a test marker
+
+    @property
+    def first_line(self) -> str:
+        return next((line.strip() for line in self.code.splitlines() if line.strip()), "")
+
+    @property
+    def skip_reason(self) -> str | None:
+        """The reason of a well-formed skip marker; None when the block is to run.
+        Raises ValueError for a marker the guard does not accept."""
+        if self.marker is None:
+            return None
+        m = SKIP_MARKER.match(self.marker)
+        if m is None:
+            raise ValueError(f"unsupported marker <!--{self.marker.strip()}-->: the guard runs every block "
+                             'alone; only <!--pytest.mark.skip(reason="...")--> exempts one')
+        if not m.group("reason").strip():
+            raise ValueError("<!--pytest.mark.skip(...)--> without a reason: say why the block does not run")
+        return m.group("reason").strip()
+
+
+class _BlockParser(HTMLParser):
+    """Finds <div class="language-X highlight"> blocks and the text of their <pre><code>.
+
+    The text is what Material's copy button copies: its target is ``#__code_N > code`` (the
+    <code> child of the <pre>), read as innerText with ``.md-annotation`` elements hidden and
+    trailing whitespace trimmed. Line-number anchors are empty; a line-number table keeps its
+    numbers outside that <code>.
+    """
+
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.blocks: list[tuple[str, str, str | None]] = []  # (language, code, marker)
+        self.last: tuple[str, str] | None = None  # the last significant node outside blocks
+        self.div_depth = 0  # > 0 inside a highlight div
+        self.language = ""
+        self.marker: str | None = None
+        self.in_pre = 0
+        self.code_depth = 0  # > 0 inside the <pre><code>
+        self.hidden_depth = 0  # > 0 inside an .md-annotation
+        self.text: list[str] = []
+        self.stack: list[str] = []  # open tags inside the code element
+
+    def handle_starttag(self, tag, attrs):
+        classes = (dict(attrs).get("class") or "").split()
+        if self.div_depth:
+            if tag == "div":
+                self.div_depth += 1
+            if tag == "pre":
+                self.in_pre += 1
+            elif tag == "code" and self.in_pre and not self.code_depth:
+                self.code_depth = 1
+                return
+            if self.code_depth and tag not in self.VOID:
+                self.stack.append(tag)
+                if self.hidden_depth or "md-annotation" in classes:
+                    self.hidden_depth += 1
+                if tag == "br" and not self.hidden_depth:
+                    self.text.append("\n")
+            return
+        if tag == "div" and "highlight" in classes:
+            langs = [c.removeprefix("language-") for c in classes if c.startswith("language-")]
+            if langs:
+                self.div_depth = 1
+                self.language = langs[0]
+                comment = self.last[1] if self.last and self.last[0] == "comment" else None
+                self.marker = comment if comment is not None and _MARKER_LIKE.match(comment) else None
+                self.text = []
+                return
+        self.last = ("tag", tag)
+
+    def handle_endtag(self, tag):
+        if self.div_depth:
+            if self.code_depth:
+                if tag == "code" and not self.stack:
+                    self.code_depth = 0
+                    return
+                if self.stack and self.stack[-1] == tag:
+                    self.stack.pop()
+                    if self.hidden_depth:
+                        self.hidden_depth -= 1
+                return
+            if tag == "pre":
+                self.in_pre -= 1
+            elif tag == "div":
+                self.div_depth -= 1
+                if not self.div_depth:
+                    self.blocks.append((self.language, "".join(self.text).rstrip(), self.marker))
+                    self.last = ("tag", "div")
+            return
+        self.last = ("tag", tag)
+
+    def handle_data(self, data):
+        if self.div_depth:
+            if self.code_depth and not self.hidden_depth:
+                self.text.append(data)
+            return
+        if data.strip():
+            self.last = ("data", data)
+
+    def handle_comment(self, data):
+        if not self.div_depth:
+            self.last = ("comment", data)
+
+
+def html_python_blocks(html: str) -> list[HtmlBlock]:
+    """The Python code blocks of a built page, numbered from 1, with the marker comment before each."""
+    parser = _BlockParser()
+    parser.feed(html)
+    parser.close()
+    blocks = [(lang, code, marker) for lang, code, marker in parser.blocks if lang in PYTHON_LANGUAGES]
+    return [HtmlBlock(i, code, lang, marker) for i, (lang, code, marker) in enumerate(blocks, start=1)]
+
+
+_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\n]*)$")
+
+
+def markdown_python_fences(text: str) -> int:
+    """How many fenced blocks of ``text`` open with a Python language (``python``, ``py``, ...).
+    Fences inside a longer fence (an example of Markdown) do not count."""
+    count, open_fence = 0, None
+    for line in text.split("\n"):
+        m = _FENCE.match(line)
+        if open_fence is None:
+            if m:
+                open_fence = m.group("fence")
+                words = m.group("info").strip().lstrip("{").lstrip(".").split()
+                if words and words[0].lower() in PYTHON_LANGUAGES:
+                    count += 1
+        elif m and m.group("fence")[0] == open_fence[0] and len(m.group("fence")) >= len(open_fence) \
+                and not m.group("info").strip():
+            open_fence = None
+    return count
+
+
+def page_source(site: Path, html_path: Path, docs: Path) -> Path | None:
+    """The Markdown file a built page came from (directory URLs: a/b/index.html <- a/b.md or a/b/index.md)."""
+    rel = html_path.relative_to(site)
+    parent = rel.parent
+    candidates = [docs / parent / "index.md", docs / parent / "README.md"]
+    if rel.name == "index.html" and parent.parts:
+        candidates.insert(0, docs / parent.parent / f"{parent.name}.md")
+    if rel.name != "index.html":
+        candidates = [docs / rel.with_suffix(".md")]
+    return next((c for c in candidates if c.is_file()), None)
+
+
+@dataclass
+class Page:
+    """A built page, the Markdown it came from, and its Python blocks."""
+
+    html: Path  # relative to the site directory
+    source: Path | None  # docs/... .md, when found
+    blocks: list[HtmlBlock]
+    fences: int  # Python fences in the source (0 without a source)
+
+    @property
+    def name(self) -> str:
+        return self.source.as_posix() if self.source is not None else self.html.as_posix()
+
+
+def site_pages(site: Path, docs: Path, root: Path = ROOT) -> list[Page]:
+    """Every HTML page of a built site with its Python blocks, and the Python fences of its source."""
+    pages = []
+    for html in sorted(site.rglob("*.html")):
+        source = page_source(site, html, docs)
+        fences = markdown_python_fences(source.read_text(encoding="utf-8")) if source else 0
+        shown = source.resolve().relative_to(root.resolve()) if source and source.resolve().is_relative_to(
+            root.resolve()) else source
+        pages.append(Page(html.relative_to(site), shown, html_python_blocks(html.read_text(encoding="utf-8")),
+                          fences))
+    return pages
+
+
+# ---------------------------------------------------------------------------------------------
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 2 and sys.argv[1] == "--worker":
+        _worker(sys.argv[3] if len(sys.argv) > 3 else "cpu")
+    else:
+        print(__doc__)
+        sys.exit(2)
