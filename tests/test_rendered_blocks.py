@@ -1,0 +1,252 @@
+"""The guard: every Python block of the built site runs alone, as a reader would copy it.
+
+The site is built once with ``mkdocs build --strict`` (the ``built_site`` fixture). In each page,
+every ``<div class="language-python highlight">`` (also ``py``, ``python3``, ``py3``) is a block;
+its code is what Material's copy button copies (``.md-code__button[data-clipboard-target]`` targets
+the ``<code>`` inside the block's ``<pre>``; line numbers and annotations are not part of it). Each
+block runs alone in kb/blockrunner.py's warm worker on each selected device. A block preceded by
+``<!--pytest.mark.skip(reason="...")-->`` (the comment survives into the HTML) is counted, not run.
+
+Unlike pytest-codeblocks (which reads the Markdown), this sees included snippet sections expanded,
+fences with a ``title=``, and ``py`` fences; a page whose source has more Python fences than its
+HTML has Python blocks fails, so no block escapes unseen.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import DOCS, ROOT, add_summary_line, build_site, selected_devices
+
+from kb.blockrunner import html_python_blocks, markdown_python_fences, site_pages, snippet_sections
+
+
+def pytest_generate_tests(metafunc):
+    if "device" in metafunc.fixturenames:
+        metafunc.parametrize("device", selected_devices(metafunc.config))
+
+
+def check_pages(pages, run, docs_fences: int):
+    """Run every block of ``pages`` with ``run(code, filename)``; return (problems, ran, skipped)."""
+    problems, ran, skipped, invalid = [], 0, [], 0
+    total = sum(len(page.blocks) for page in pages)
+    if total == 0 and docs_fences:
+        problems.append(
+            f"no Python block found in the built site, but the Markdown has {docs_fences} Python fences: "
+            "are the blocks still rendered as <div class=\"language-python highlight\"> "
+            "(pymdownx.highlight: pygments_lang_class: true)?"
+        )
+    for page in pages:
+        if page.source is not None and len(page.blocks) < page.fences:
+            problems.append(
+                f"{page.name}: {page.fences} Python fences in the Markdown, {len(page.blocks)} Python blocks "
+                f"in {page.html}: some blocks are rendered in a way the guard does not recognise"
+            )
+        for block in page.blocks:
+            label = f"{page.name} block {block.index} (first line: {block.first_line!r})"
+            try:
+                reason = block.skip_reason
+            except ValueError as exc:
+                invalid += 1
+                problems.append(f"{label}: {exc}")
+                continue
+            if reason is not None:
+                skipped.append(f"{label}: {reason}")
+                continue
+            result = run(block.code, f"<{page.name} block {block.index}>")
+            ran += 1
+            if not result.ok:
+                problems.append(result.report(label))
+    assert ran + len(skipped) + invalid == total, "every block is run, skipped with a reason, or reported"
+    return problems, ran, skipped
+
+
+def test_every_rendered_python_block_runs_alone(device, built_site, block_runners, request):
+    pages = site_pages(built_site, DOCS, ROOT)
+    docs_fences = sum(markdown_python_fences(md.read_text(encoding="utf-8")) for md in DOCS.rglob("*.md"))
+
+    def run(code, filename):
+        return block_runners.run(device, code, filename)
+
+    problems, ran, skipped = check_pages(pages, run, docs_fences)
+    total = sum(len(page.blocks) for page in pages)
+    on_pages = sum(1 for page in pages if page.blocks)
+    add_summary_line(request.config, f"rendered Python blocks on {device}: {total} on {on_pages} pages, "
+                                      f"{ran} run, {len(skipped)} skipped with a reason")
+    for line in skipped:
+        add_summary_line(request.config, f"  skipped: {line}")
+    if problems:
+        pytest.fail(f"{len(problems)} of {total} rendered Python blocks failed on {device}:\n\n"
+                    + "\n\n".join(problems), pytrace=False)
+
+
+# --- The parts of the guard, on HTML as Material 9.8 renders it ------------------------------------
+
+RENDERED = """\
+<h1 id="t">T</h1>
+<div class="language-python highlight"><span class="filename">a.py</span><pre><span></span><code><a id="__codelineno-0-1" name="__codelineno-0-1" href="#__codelineno-0-1"></a><span class="kn">import</span><span class="w"> </span><span class="nn">torch</span>
+<a id="__codelineno-0-2" name="__codelineno-0-2" href="#__codelineno-0-2"></a><span class="n">x</span> <span class="o">=</span> <span class="mi">1</span> <span class="o">&lt;</span> <span class="mi">2</span>  <span class="c1"># (1)!</span>
+<a id="__codelineno-0-3" name="__codelineno-0-3" href="#__codelineno-0-3"></a><span class="nb">print</span><span class="p">(</span><span class="s2">"a&amp;b"</span><span class="p">)</span>
+</code></pre></div>
+<ol>
+<li>an annotation</li>
+</ol>
+<!--pytest.mark.skip(reason="fragment")-->
+<div class="language-python highlight"><pre><span></span><code><a id="__codelineno-1-1" name="__codelineno-1-1" href="#__codelineno-1-1"></a><span class="n">y</span> <span class="o">=</span> <span class="n">undefined</span>
+</code></pre></div>
+<div class="language-python highlight"><table class="highlighttable"><tr><td class="linenos"><div class="linenodiv"><pre><span></span><span class="normal"><a href="#__codelineno-2-1">1</a></span>
+<span class="normal"><a href="#__codelineno-2-2">2</a></span></pre></div></td><td class="code"><div><pre><span></span><code><a id="__codelineno-2-1" name="__codelineno-2-1"></a><span class="n">a</span> <span class="o">=</span> <span class="mi">1</span>
+<a id="__codelineno-2-2" name="__codelineno-2-2"></a><span class="hll"><span class="n">b</span> <span class="o">=</span> <span class="mi">2</span>
+</span></code></pre></div></td></tr></table></div>
+<div class="language-console highlight"><pre><span></span><code>$ ls
+</code></pre></div>
+<!-- an ordinary comment -->
+<div class="language-py highlight"><pre><span></span><code><span class="n">c</span> <span class="o">=</span> <span class="mi">3</span><aside class="md-annotation">hidden</aside>
+</code></pre></div>
+"""
+
+
+def test_copy_text_is_the_code_without_line_numbers():
+    blocks = html_python_blocks(RENDERED)
+    assert [b.code for b in blocks] == [
+        'import torch\nx = 1 < 2  # (1)!\nprint("a&b")',  # entities decoded, anchors empty, filename not code
+        "y = undefined",
+        "a = 1\nb = 2",  # the line-number table is outside the <code>
+        "c = 3",  # a `py` fence; annotation elements are hidden when copying
+    ]
+    assert [b.index for b in blocks] == [1, 2, 3, 4]
+    assert blocks[0].first_line == "import torch"
+
+
+def test_skip_marker_right_before_a_block():
+    blocks = html_python_blocks(RENDERED)
+    assert [b.skip_reason for b in blocks] == [None, "fragment", None, None]
+
+
+@pytest.mark.parametrize(
+    ("comment", "error"),
+    [
+        ('pytest.mark.skip(reason="")', "without a reason"),
+        ("pytest.mark.skip()", "unsupported marker"),
+        ('pytest.mark.skipif(True, reason="x")', "unsupported marker"),
+        ("pytest-codeblocks:cont", "unsupported marker"),
+    ],
+)
+def test_skip_marker_needs_a_reason_and_nothing_else_exempts(comment, error):
+    html = f'<p>x</p>\n<!--{comment}-->\n<div class="language-python highlight"><pre><code>1\n</code></pre></div>'
+    (block,) = html_python_blocks(html)
+    with pytest.raises(ValueError, match=error):
+        block.skip_reason
+
+
+def test_python_fences_are_counted_in_markdown():
+    text = textwrap.dedent(
+        """\
+        ```python
+        a = 1
+        ```
+
+        ```python title="snippets/qna/adagrad.py"
+        --8<-- "snippets/qna/adagrad.py:update"
+        ```
+
+        !!! note
+            ```py
+            b = 2
+            ```
+
+        ````markdown
+        ```python
+        not a block of this page
+        ```
+        ````
+
+        ```console
+        $ make test
+        ```
+        """
+    )
+    assert markdown_python_fences(text) == 3
+
+
+def test_guard_reports_page_block_and_line_in_a_built_site(tmp_path, block_runners):
+    """A throw-away project that inherits mkdocs.yml (theme features, Markdown extensions: the same
+    rendering), minus everything tied to this project's files, with one page of blocks."""
+    project = tmp_path / "project"
+    (project / "docs").mkdir(parents=True)
+    (project / "snippets").mkdir()
+    (project / "snippets" / "demo.py").write_text(
+        '"""Demo."""\n# --8<-- [start:part]\nimport math\n\nassert math.isclose(math.pi, 3.14159, rel_tol=1e-5)\n'
+        "# --8<-- [end:part]\n",
+        encoding="utf-8",
+    )
+    (project / "mkdocs.yml").write_text(
+        textwrap.dedent(
+            f"""\
+            INHERIT: {ROOT / "mkdocs.yml"}
+            site_name: guard check
+            docs_dir: docs
+            nav: [index.md]
+            hooks: []
+            plugins: [search]
+            watch: []
+            extra_css: []
+            extra_javascript: []
+            theme:
+              custom_dir: {ROOT / "overrides"}
+            """
+        ),
+        encoding="utf-8",
+    )
+    (project / "docs" / "index.md").write_text(
+        textwrap.dedent(
+            """\
+            # Guard check
+
+            ```python
+            print("runs")
+            ```
+
+            <!--pytest.mark.skip(reason="a fragment")-->
+            ```python
+            undefined_name
+            ```
+
+            ```python title="snippets/demo.py"
+            --8<-- "snippets/demo.py:part"
+            ```
+
+            !!! note
+                ```python
+                import math
+                assert math.pi > 4, "pi is not above 4"
+                ```
+            """
+        ),
+        encoding="utf-8",
+    )
+    built = build_site(project, tmp_path / "site")
+    assert built.returncode == 0, "the throw-away project (INHERIT: mkdocs.yml) did not build:\n" + built.stderr
+
+    pages = site_pages(tmp_path / "site", project / "docs", project)
+    (page,) = [p for p in pages if p.blocks]
+    assert page.name == "docs/index.md" and page.fences == 4 and len(page.blocks) == 4
+    # an included section renders byte-identical to the section the snippet tests run
+    (section,) = snippet_sections(project / "snippets" / "demo.py", project)
+    assert page.blocks[2].code == section.code
+
+    runner = block_runners.get("cpu")
+    problems, ran, skipped = check_pages(pages, runner.run, docs_fences=4)
+    assert (ran, skipped) == (3, ["docs/index.md block 2 (first line: 'undefined_name'): a fragment"])
+    (problem,) = problems
+    assert problem.startswith("<docs/index.md block 4>:2: failed: AssertionError: pi is not above 4")
+    assert "docs/index.md block 4 (first line: 'import math')" in problem
+
+    # a page whose Python blocks the guard cannot see fails, as does a site with none at all
+    page.blocks.clear()
+    problems, ran, skipped = check_pages(pages, runner.run, docs_fences=4)
+    assert ran == 0 and len(problems) == 2
+    assert "no Python block found" in problems[0] and "4 Python fences in the Markdown, 0" in problems[1]
+
