@@ -31,5 +31,10 @@ test: $(STAMP)
 test-cuda: $(STAMP)
 	$(PY) -m pytest --device cuda
 
+# Not part of `make test`: runs every snippet, section and page block once more and prints
+# the block runner's timings (blocks, wall time, the blocks' own time, torch start-up, overhead).
+bench: $(STAMP)
+	$(PY) -m kb.bench_blocks
+
 clean:
 	rm -rf site .pytest_cache .cache
