@@ -113,7 +113,7 @@ class BlockRunners:
         for device, r in self.runners.items():
             lines.append(f"{device}: {r.starts} worker start-up ({r.startup_s:.1f} s), {r.jobs} blocks run")
         if self.reused:
-            lines.append(f"{self.reused} blocks identical to code that already passed were not run again")
+            lines.append(f"{self.reused} block(s) identical to code that had passed on the same device: result reused")
         return lines
 
 
