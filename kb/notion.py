@@ -53,8 +53,8 @@ The body
   ``$$a`` ... ``b$$`` is re-wrapped as ``$$`` / ``a`` ... ``b`` / ``$$``). A formula that the build
   could not render is a warning naming the line; an unclosed ``$$`` is an error.
 * Code blocks are kept with their language. A bare fence becomes ``python`` when its content
-  parses as Python and ``text`` otherwise; ``sh``/``bash``/``shell``/``zsh`` become ``console`` (the
-  test suite would execute them). Every ``python`` block is preceded by
+  parses as Python and ``text`` otherwise; ``sh``/``bash``/``shell``/``zsh`` become ``console`` with the
+  original language as the block's ``title`` (the test suite would execute them). Every ``python`` block is preceded by
   ``<!--pytest.mark.skip(reason="fragment quoted from the meeting notes")-->``: code quoted from
   notes is not known to be a whole program, and runnable code belongs in ``snippets/``.
   An unclosed fence is an error naming the line where it opens.
@@ -75,8 +75,8 @@ The body
 Checks and guarantees
 ---------------------
 * Nothing is lost: after conversion each non-empty export line, reduced to its letters and
-  digits (HTML tags' text kept; the deliberate drops above applied first), must appear in the
-  meeting page in order, and each question's lines in its Q&A page; a property line must be
+  digits (HTML tags' text kept; the deliberate drops above applied first; a code fence's
+  language not compared), must appear in the meeting page in order, and each question's lines in its Q&A page; a property line must be
   reproduced by the front matter (dates formatted back with ``kb.render.korean_datetime``).
   A failure is an internal error and nothing is written.
 * All front matter is validated with ``kb.frontmatter.validate_page`` before anything is written.
@@ -93,29 +93,36 @@ Checks and guarantees
 
 Compared with the published docs/meetings/2021-08-10.md
 -------------------------------------------------------
-The hand-written page and an import of the seed agree on the front matter values ``title``,
-``date``, ``created``, ``updated``, ``author``, ``attendees``, ``meeting_type``, ``tags`` and ``source``,
-and every question line of the import appears in it (tests/test_import_notion.py checks both,
-and that every non-empty export line appears there). The remaining differences are editorial
-and deliberate on the published side:
+The hand-written page (commit 69f836d) and an import of the seed agree on the front matter
+values ``title``, ``date``, ``created``, ``updated``, ``author``, ``attendees``, ``meeting_type``,
+``tags`` and ``source``, and every question line of the import appears in it
+(tests/test_import_notion.py checks both). Every other non-empty export line appears there too,
+except line 153, whose link text is its own URL: the page writes it once, as an autolink.
+Imported with ``--slug Q1=module-modules --slug Q2=cross-validation --slug Q3=adagrad
+--slug Q4=momentum-vs-nag --slug Q5=bagging-vs-ensemble``, the Q&A links point to the same
+pages. The remaining differences are editorial choices of the published page:
 
-* It has a ``description`` and an H1 ``# 8/10(화) 회의록`` (CONTRIBUTING.md says pages with a
-  ``title`` should not; the import writes none), and an "이 페이지에 대하여" note.
+* It has a ``description``, an H1 ``# 8/10(화) 회의록`` (CONTRIBUTING.md says pages with a
+  ``title`` should have none; the import writes none) and an "이 페이지에 대하여" note that
+  explains the ``<span>하람</span>`` avatar label.
 * Question headings carry hand-written short titles (``Q1. `self.modules()`는 어디서 오나요?``);
-  the import uses the question's first sentence cut to 60 characters. The Q&A links point to
-  hand-chosen slugs (``qna/module-modules.md``, ...); the import uses ``YYYY-MM-DD-qN`` unless
-  ``--slug Q1=module-modules`` is given. Its Q&A pages are ``status: answered`` with written
-  answers; the import's are ``open`` placeholders.
+  the import uses the question's first sentence cut to 60 characters. Link lines read
+  "→ 정리된 답: <the Q&A page's title>" there, "→ Q&A 페이지: <the import's title>" here, and
+  the import's Q&A pages are ``status: open`` placeholders where the published ones are answered.
+* Q1's quote writes ``add_module`` unescaped (the import keeps Notion's ``add\_module``; both
+  render the same), and a sentence before the code explains that it is a fragment; the skip
+  reason is longer. "회의에서 나온 답:" / "회의에서 나온 이야기:" lead-ins are added.
 * Q4's elaboration paragraphs are inside the question quote; the import keeps them as
-  paragraphs under the question. The duplicated NAG formula on one line is split into a code
-  span plus one formula; the import keeps the line as it is.
-* The empty ``Momentum``/``Nesterov`` headings are filled with the missing explanation (the
-  import only marks them as empty); both demote them to ``#####``.
-* Answer paragraphs are turned into lists (Q1, Q5, Batch Normalization, the NLP lecture notes),
-  Q3's two annotations become ``$\\epsilon$: ...`` / ``$G_t$: ...``, and the table's O/X columns are
-  centred. The code block's skip reason is more specific.
-* It links the paper reviews and the lecture page; the import does not create those pages.
-  The last GitHub link is an autolink there and a ``[text](url)`` link in the import (same URL).
+  paragraphs after the question heading. The NAG formula written twice on one line is shown
+  once, with the original line in a code span; the import keeps the line as it is.
+* The empty ``Momentum``/``Nesterov`` headings get an ``!!! info`` note *and* the missing
+  explanation; the import adds only a ``!!! note`` saying they were empty. Both demote them
+  to ``#####`` under Q4.
+* Answer paragraphs become lists (Q1, Q5, Batch Normalization, the NLP lecture notes), Q3's two
+  annotations become ``$\epsilon$: ...`` / ``$G_t$: ...`` plus "(원본에는 링크가 남아 있지 않습니다)",
+  and the table's O/X columns are centred (``:---:``).
+* It links the paper reviews and the lecture page ("→ 리뷰: [VGG](../papers/vgg.md)"); the
+  import does not create or link those pages.
 """
 
 from __future__ import annotations
@@ -218,7 +225,7 @@ def read_export(path: Path, label: str | None = None) -> str:
 
 # --- parsing ----------------------------------------------------------------------------
 
-_HEADING_RE = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$")
+_HEADING_RE = re.compile(r"^(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _QUESTION_RE = re.compile(r"^[ \t]*Q(\d+)\.[ \t]*(.*)$")
 _FENCE_RE = re.compile(r"^([ \t]*)(`{3,}|~{3,})(.*)$")
 _PROPERTY_RE = re.compile(r"^(?:(?P<icon>[^\w\s]+)[ \t]+)?(?P<name>[^\t]*?)[ \t]*\t(?P<value>.*)$")
@@ -273,7 +280,7 @@ def parse(text: str, label: str, name: str) -> Export:
     while i < len(lines) and not lines[i].strip():
         i += 1
     m = _HEADING_RE.match(lines[i])
-    if not m or len(m.group(1)) != 1 or not m.group(2).strip():
+    if not m or len(m.group(1)) != 1 or not (m.group(2) or "").strip():
         raise NotionError(label, i + 1, f"첫 줄이 제목('# 8/10(화) 회의록' 같은 줄)이 아닙니다: {lines[i][:60]!r}")
     title, title_line = m.group(2).strip(), i + 1
     i += 1
@@ -353,7 +360,7 @@ def _parse_body(lines: list[str], start: int, label: str, warnings: list[Message
             i = j + 1
             continue
         if m := _HEADING_RE.match(line):
-            level, text = len(m.group(1)), m.group(2)
+            level, text = len(m.group(1)), m.group(2) or ""
             if q := _QUESTION_RE.match(text):
                 blocks.append(Block("question", i + 1, [line], level=level, text=text.strip(), qid=f"Q{int(q.group(1))}"))
             elif not text.strip():
@@ -719,6 +726,8 @@ class _Renderer:
                 lang = "text"
         elif lang.lower() in {"sh", "bash", "shell", "zsh"}:
             self.warn(b.line, f"```{lang} 블록을 ```console로 바꿨습니다 (테스트가 sh/bash 블록을 실행하므로)")
+            if "title=" not in rest:
+                rest = f'title="{lang}" {rest}'.strip()
             lang = "console"
         body = self.lines_escaped(content, b.line + 1)
         out = [f"{indent}{fence}{lang}" + (f" {rest}" if rest else ""), *body, b.lines[-1]]
@@ -949,7 +958,10 @@ def _source_needles(export: Export, blocks: list[Block]) -> list[tuple[int, str]
     needles = []
     for b in blocks:
         text = "\n".join(b.lines)
-        if b.kind not in ("code", "math"):
+        if b.kind == "code":  # the language may change (bare -> python/text, bash -> console)
+            m = _FENCE_RE.match(b.lines[0])
+            text = "\n".join([m.group(3).strip()[len(b.lang.split()[0]) if b.lang else 0 :], *b.lines[1:]])
+        elif b.kind != "math":
             text = intended_drops(text)
         for n, line in enumerate(text.split("\n"), start=b.line):
             needles.append((n, normalize(line)))

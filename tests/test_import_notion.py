@@ -586,3 +586,44 @@ def test_import_agrees_with_the_published_meeting_page(imported):
     assert [b.qid for b in questions] == QIDS
     for b in questions:
         assert letters(b.text) in published_text, b.qid
+
+
+ODDITIES = """Q1. 이상한 것들
+
+혼자 있는\t탭 줄
+
+#
+
+$$a = b
++ c$$
+
+$$\\frac{1}$$
+
+```bash
+echo hi
+```
+
+```
+not python: (
+```
+"""
+
+
+def test_constructs_it_does_not_understand_are_kept_with_a_warning(tmp_path):
+    src = tmp_path / "odd.md"
+    props = PROPS + "🏷️ 분류\t스터디\n"  # a property the importer does not know (line 8)
+    src.write_text(make_export(ODDITIES, props=props), encoding="utf-8")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    result = kb("import-notion", src, "--docs", docs)
+    assert result.returncode == 0, result.stderr
+    text = body(docs / "meetings/2021-08-10.md")
+    # body lines start at 10 here (one more property line)
+    assert f"{src}:8: 모르는 속성 '분류'" in result.stderr and "분류: 스터디" in text
+    assert f"{src}:12: 탭으로 나뉜 줄이 하나뿐이라" in result.stderr and "혼자 있는\t탭 줄" in text
+    assert f"{src}:14: 글자가 없는 제목" in result.stderr and "\n#\n" in text
+    assert "\n$$\na = b\n+ c\n$$\n" in text  # "$$a ... c$$" rewrapped so the build reads it as display math
+    assert f"{src}:19: 이 수식은 빌드에서 렌더링되지 않습니다" in result.stderr and "$$\\frac{1}$$" in text
+    assert f"{src}:21: ```bash 블록을 ```console로" in result.stderr and '```console title="bash"\necho hi\n```' in text
+    assert "```text\nnot python: (\n```" in text  # a bare fence that is not Python
+    assert "pytest.mark.skip" not in text  # no python block here
