@@ -1,4 +1,4 @@
-"""Import a Notion meeting export (Markdown) as a meeting page and one Q&A page per question.
+r"""Import a Notion meeting export (Markdown) as a meeting page and one Q&A page per question.
 
 ``python -m kb import-notion EXPORT.md`` reads a page that Notion exported as Markdown, such as
 ``/work/shared/seed/2021-08-10-meeting-notion-export.md``, and writes
@@ -58,8 +58,8 @@ The body
   ``<!--pytest.mark.skip(reason="fragment quoted from the meeting notes")-->``: code quoted from
   notes is not known to be a whole program, and runnable code belongs in ``snippets/``.
   An unclosed fence is an error naming the line where it opens.
-* Links: Notion escapes ``_`` in URLs (``<https://x/a\\_b>``; in link texts even twice,
-  ``[https://x/a\\\\_b](https://x/a_b)``). URLs are unescaped and link texts get a single
+* Links: Notion escapes ``_`` in URLs (``<https://x/a\_b>``; in link texts even twice,
+  ``[https://x/a\\_b](https://x/a_b)``). URLs are unescaped and link texts get a single
   escape, so both render as written in Notion. Links whose target is not http(s)/mailto
   (Notion-internal pages, attached images, ``javascript:``) keep their text only, with a warning.
 * Raw HTML is reduced to its text: ``<script>``/``<style>`` go with their content, tags (and so
