@@ -172,7 +172,12 @@ def cmd_import(args: argparse.Namespace) -> int:
             state = "새 파일" if not p.exists else ("바뀜" if p.changed else "그대로")
             _say(f"  {args.docs}/{p.path} ({state})")
         return 0
-    written = writeout.write(plan)
+    try:
+        written = writeout.write(plan)
+    except OSError as exc:
+        _say(f"오류: 파일을 쓰지 못했습니다: {exc}", err=True)
+        _say("아무것도 바꾸지 않았습니다 (임시 파일은 지웠습니다).", err=True)
+        return 1
     for p in plan:
         state = "새로 씀" if not p.exists else ("덮어씀" if p in written else "바뀐 것 없음")
         _say(f"{state}: {args.docs}/{p.path}")
@@ -208,7 +213,11 @@ def _write_new(docs: Path, docs_label: str, path: str, text: str) -> int:
     if plan[0].exists:  # checked before, but a page may have appeared meanwhile
         _say(f"오류: {docs_label}/{path}: 이미 있습니다. 덮어쓰지 않습니다", err=True)
         return 1
-    writeout.write(plan)
+    try:
+        writeout.write(plan)
+    except OSError as exc:
+        _say(f"오류: {docs_label}/{path}: 쓰지 못했습니다: {exc}", err=True)
+        return 1
     _say(f"만들었습니다: {docs_label}/{path}")
     return 0
 
@@ -322,8 +331,16 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
     pass
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a Korean error line and a pointer to --help (exit status 2, as argparse)."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: 오류: {message}\n도움말: {self.prog} --help\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m kb",
         description="딥러닝 스터디 지식 베이스의 명령줄 도구: Notion 회의록 가져오기, 새 페이지, 검사, 스니펫 실행.",
         epilog=EXIT_CODES,

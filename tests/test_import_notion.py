@@ -627,3 +627,15 @@ def test_constructs_it_does_not_understand_are_kept_with_a_warning(tmp_path):
     assert f"{src}:21: ```bash 블록을 ```console로" in result.stderr and '```console title="bash"\necho hi\n```' in text
     assert "```text\nnot python: (\n```" in text  # a bare fence that is not Python
     assert "pytest.mark.skip" not in text  # no python block here
+
+
+def test_a_failed_write_leaves_nothing_behind(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "qna").write_text("a file where the qna/ folder should be\n", encoding="utf-8")
+    before = snapshot(docs)
+    result = kb("import-notion", SEED, "--docs", docs)
+    assert result.returncode == 1
+    assert "파일을 쓰지 못했습니다" in result.stderr
+    assert snapshot(docs) == before  # the meeting page was written to a temporary file only, now removed
+    assert sorted(p.name for p in docs.iterdir()) == ["qna"]  # and meetings/ made for it is gone
