@@ -36,5 +36,8 @@ test-cuda: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m kb.bench_blocks
 
+check: $(STAMP)
+	$(PY) -m kb check
+
 clean:
 	rm -rf site .pytest_cache .cache
