@@ -188,8 +188,9 @@ class BlockRunner:
         """
         if self.proc is None:
             self.start()
-        if line_numbers is not None and len(line_numbers) != len(code.split("\n")):
-            raise ValueError(f"{filename}: {len(line_numbers)} line numbers for {len(code.split(chr(10)))} lines")
+        n_lines = code.count("\n") + 1
+        if line_numbers is not None and len(line_numbers) != n_lines:
+            raise ValueError(f"{filename}: {len(line_numbers)} line numbers for {n_lines} lines of code")
         limit = self.timeout if timeout is None else timeout
         job = {"code": code, "filename": filename, "line_numbers": line_numbers, "script": script,
                "timeout": limit, "env": env or {}, "cwd": cwd}
