@@ -55,7 +55,7 @@
     table.dataset.kbFilter = "on";
     var rows = Array.prototype.map.call(table.tBodies[0].rows, rowData);
 
-    var statuses = [];
+    var statuses = Object.keys(STATUS_LABEL); // both, even when no row is open yet
     var tags = [];
     rows.forEach(function (r) {
       if (r.status && statuses.indexOf(r.status) < 0) statuses.push(r.status);
@@ -71,12 +71,18 @@
     var status = document.createElement("select");
     status.name = "status";
     status.appendChild(option("", "전체"));
-    statuses.forEach(function (s) { status.appendChild(option(s, STATUS_LABEL[s] || s)); });
+    statuses.forEach(function (s) {
+      var n = rows.filter(function (r) { return r.status === s; }).length;
+      status.appendChild(option(s, (STATUS_LABEL[s] || s) + " (" + n + ")"));
+    });
 
     var tag = document.createElement("select");
     tag.name = "tag";
     tag.appendChild(option("", "전체"));
-    tags.forEach(function (t) { tag.appendChild(option(t, t)); });
+    tags.forEach(function (t) {
+      var n = rows.filter(function (r) { return r.tags.indexOf(t) >= 0; }).length;
+      tag.appendChild(option(t, t + " (" + n + ")"));
+    });
 
     var reset = document.createElement("button");
     reset.type = "reset";

@@ -54,6 +54,16 @@
     "이란", "란", "은", "는", "이", "가", "을", "를", "의", "에", "에서"
   ]);
 
+  // Words that say little about which page is meant: dropped when the query has others.
+  // (With prefix matching, 수 finds 수식 and 수렴, and 방법 is on every page.)
+  var WEAK = new Set([
+    "방법", "이유", "차이", "차이점", "뜻", "의미", "개념", "설명", "정리", "예시", "예제",
+    "사용법", "하는", "하다", "되는", "있는", "없는", "경우", "대해", "대한", "관련", "관해"
+  ]);
+  function isWeak(term) {
+    return WEAK.has(term) || /^[\uac00-\ud7a3]$/.test(term);
+  }
+
   var words = new Set(data.words);
   var compounds = data.compounds || {};
   Object.keys(compounds).forEach(function (w) { words.add(w); });
@@ -105,27 +115,38 @@
     return parts.length > 1 ? parts : null;
   }
 
-  // One word of the query -> the word to search for ("" to drop it).
+  // English or code: kept, with two fixes for how the worker splits words.
+  function normalizeLatin(word) {
+    // the worker splits k-fold into k and fold, and k alone prefix-matches nearly everything
+    if (/-/.test(word)) {
+      var long = word.split("-").filter(function (part) { return part.length > 1; });
+      return long.length ? [long.join("-")] : [word];
+    }
+    // VGG16 is written VGG-16 as often, which the index holds as vgg and 16
+    var sized = /^([A-Za-z]{2,})(\d+)$/.exec(word);
+    return sized ? [word, sized[1], sized[2]] : [word];
+  }
+
+  // One word of the query -> the terms to search for (none to drop it).
   function normalizeWord(word) {
     var sign = /^[+-]/.test(word) ? word[0] : "";
     word = word.slice(sign.length).replace(/^[?!.,'"“”‘’()[\]{}<>]+|[?!.,'"“”‘’\[\]{}<>]+$/g, "");
     if (!word)
-      return "";
-    if (!HANGUL.test(word)) {
-      // the worker splits k-fold into k and fold, and k alone prefix-matches nearly everything
-      var long = word.split("-").filter(function (part) { return part.length > 1; });
-      return sign + (/-/.test(word) && long.length ? long.join("-") : word);
-    }
+      return [];
+    var terms;
     var mixed = HANGUL_TAIL.exec(word); // Adagrad의, nn.Module의, BN이란, modules()는
-    if (mixed && !HANGUL.test(mixed[1])) {
+    if (!HANGUL.test(word))
+      terms = normalizeLatin(word);
+    else if (mixed && !HANGUL.test(mixed[1])) {
       var tail = mixed[2];
-      if (stripSuffix("가나다" + tail) === "가나다" || FILLERS.has(tail))
-        return sign + mixed[1].replace(/[()]+$/, "");
-      return sign + word;
-    }
-    if (FILLERS.has(word) && !sign)
-      return "";
-    return sign + stripSuffix(word);
+      terms = stripSuffix("가나다" + tail) === "가나다" || FILLERS.has(tail)
+        ? normalizeLatin(mixed[1].replace(/[()]+$/, ""))
+        : [word];
+    } else if (FILLERS.has(word) && !sign)
+      terms = [];
+    else
+      terms = [stripSuffix(word)];
+    return sign ? terms.slice(0, 1).map(function (t) { return sign + t; }) : terms;
   }
 
   /**
@@ -137,9 +158,13 @@
   function normalize(query) {
     if (typeof query !== "string" || !query.trim() || SYNTAX.test(query))
       return { query: query, added: [] };
-    var typed = query.trim().split(/\s+/).map(normalizeWord).filter(Boolean);
-    if (!typed.length)
+    var all = [];
+    query.trim().split(/\s+/).forEach(function (w) { all.push.apply(all, normalizeWord(w)); });
+    if (!all.length)
       return { query: query, added: [] };
+    var typed = all.filter(function (t) { return !isWeak(t); });
+    if (!typed.length)
+      typed = all;
 
     var terms = [];
     var seen = new Set();
@@ -148,13 +173,18 @@
       if (!seen.has(k)) { seen.add(k); terms.push(term); }
     }
     typed.forEach(add);
-
-    // compounds: split a known one, join two typed words that make one
-    var plain = typed.filter(function (t) { return !/^[+-]/.test(t); });
-    plain.forEach(function (t) {
-      var parts = HANGUL.test(t) ? splitKnown(t) : null;
-      if (parts) parts.forEach(add);
+    // the worker splits cross-validation into cross and validation: those were typed too
+    typed.forEach(function (t) {
+      t.split(/[\s\-]+/).forEach(function (part) { seen.add(part.toLowerCase()); });
     });
+
+    // compounds: split a known one, join two typed words that make one (층 정규화)
+    function unsigned(t) { return !/^[+-]/.test(t); }
+    typed.filter(unsigned).forEach(function (t) {
+      var parts = HANGUL.test(t) ? splitKnown(t) : null;
+      if (parts) parts.filter(function (p) { return !isWeak(p); }).forEach(add);
+    });
+    var plain = all.filter(unsigned);
     for (var i = 0; i + 1 < plain.length; i++)
       if (words.has(plain[i] + plain[i + 1]))
         add(plain[i] + plain[i + 1]);
@@ -162,7 +192,7 @@
     // synonyms: of a word, or of two typed words together (batch normalization)
     var added = [];
     var base = terms.filter(function (t) { return !/^[+-]/.test(t); });
-    var lookups = base.slice();
+    var lookups = base.concat(query.trim().split(/\s+/)); // as typed too: k-fold, not only fold
     for (var j = 0; j + 1 < plain.length; j++)
       lookups.push(plain[j] + " " + plain[j + 1]);
     lookups.forEach(function (t) {

@@ -1,0 +1,227 @@
+"""The built site in a real Chromium: pages load cleanly and offline, math renders as MathML,
+the copy button copies the code shown, the Q&A index filters, and both colour schemes render
+Hangul (screenshots in test-artifacts/).
+
+The site is served on 127.0.0.1 only; every request to another host is aborted, recorded and
+fails the test (the `tab` fixture).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from browser_helpers import Tab, chromium, site_pages, site_url, tab  # noqa: F401  (fixtures)
+from conftest import DOCS
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+FENCE = re.compile(r"^(```|~~~).*?^\1", re.M | re.S)
+INLINE_CODE = re.compile(r"`[^`\n]+`")
+# $$...$$, or $...$ with no space just inside the dollars (CONTRIBUTING.md)
+MATH = re.compile(r"\$\$.+?\$\$|\$(?=\S)[^$\n]+?(?<=\S)\$", re.S)
+
+
+def page_of(md: Path) -> str:
+    rel = md.relative_to(DOCS).as_posix().removesuffix(".md")
+    if rel == "index":
+        return ""
+    return rel.removesuffix("/index") + "/" if rel.endswith("/index") else rel + "/"
+
+
+def pages_with_math() -> list[str]:
+    out = []
+    for md in sorted(DOCS.rglob("*.md")):
+        text = INLINE_CODE.sub("", FENCE.sub("", md.read_text(encoding="utf-8")))
+        if MATH.search(text):
+            out.append(page_of(md))
+    return out
+
+
+def test_every_page_loads_without_console_errors(chromium, site_url, built_site):
+    pages = site_pages(built_site)
+    assert len(pages) >= 15
+    t = Tab(chromium, site_url)
+    failed_requests: list[str] = []
+    t.page.on("requestfailed", lambda r: failed_requests.append(f"{r.url}: {r.failure}"))
+    t.page.on("response", lambda r: failed_requests.append(f"{r.url}: HTTP {r.status}") if r.status >= 400 else None)
+    problems = {}
+    try:
+        for path in pages:
+            t.errors.clear()
+            failed_requests.clear()
+            t.goto(path)
+            t.page.wait_for_load_state("networkidle")
+            if t.errors or failed_requests:
+                problems[path or "/"] = t.errors + failed_requests
+    finally:
+        t.close()
+    assert t.blocked == [], f"requests to other hosts were attempted: {t.blocked}"
+    assert problems == {}
+
+
+# The article's visible text outside code (a page may quote TeX in `code` on purpose) and
+# outside <math> (whose TeX annotation is not displayed).
+VISIBLE_PROSE_JS = """() => {
+  const article = document.querySelector("article");
+  const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
+  const parts = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const el = node.parentElement;
+    if (el.closest("code, pre, math, script, style")) continue;
+    if (!el.checkVisibility()) continue;
+    parts.push(node.textContent);
+  }
+  return parts.join(" ");
+}"""
+
+
+@pytest.mark.parametrize("path", pages_with_math())
+def test_math_is_rendered_as_mathml(tab, path):
+    page = tab.goto(path)
+    sizes = page.eval_on_selector_all(
+        "article math", "els => els.map(m => { const r = m.getBoundingClientRect(); return [r.width, r.height]; })"
+    )
+    assert sizes, f"{path}: the page has formulas but no <math> element"
+    assert all(w > 0 and h > 0 for w, h in sizes), f"{path}: a <math> element has no size"
+    prose = page.evaluate(VISIBLE_PROSE_JS)
+    for raw in ("$$", "\\frac", "\\sqrt", "\\beta", "\\alpha", "\\nabla", "\\sum"):
+        assert raw not in prose, f"{path}: raw TeX {raw!r} in the visible text"
+    assert tab.errors == []
+
+
+def test_copy_button_copies_exactly_the_code_shown(chromium, site_url, built_site):
+    pages = [p for p in site_pages(built_site)
+             if "<pre" in (built_site / p / "index.html").read_text(encoding="utf-8")]
+    assert pages, "no page with a code block"
+    t = Tab(chromium, site_url)
+    t.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site_url.rstrip("/"))
+    checked = 0
+    try:
+        for path in pages:
+            page = t.goto(path)
+            buttons = page.locator("button.md-code__button[data-clipboard-target]")
+            assert buttons.count() > 0, f"{path}: code block without a copy button"
+            for i in range(buttons.count()):
+                button = buttons.nth(i)
+                target = button.get_attribute("data-clipboard-target")
+                shown = page.locator(target).inner_text()
+                page.evaluate("() => navigator.clipboard.writeText('(nothing copied)')")
+                button.scroll_into_view_if_needed()
+                button.hover()
+                button.click()
+                page.wait_for_function("() => navigator.clipboard.readText().then(t => t !== '(nothing copied)')")
+                copied = page.evaluate("() => navigator.clipboard.readText()")
+                assert copied.rstrip("\n") == shown.rstrip("\n"), f"{path} {target}"
+                checked += 1
+    finally:
+        t.close()
+    assert t.blocked == [] and t.errors == []
+    assert checked > 0
+
+
+def _hangul_has_glyphs(page) -> bool:
+    """Whether the page's font draws 가 differently from a character no font has (tofu)."""
+    return page.evaluate(
+        """() => {
+          const font = getComputedStyle(document.querySelector("article")).fontFamily;
+          const draw = (ch) => {
+            const c = document.createElement("canvas");
+            c.width = 64; c.height = 64;
+            const g = c.getContext("2d");
+            g.font = `48px ${font}`;
+            g.fillText(ch, 4, 52);
+            return g.getImageData(0, 0, 64, 64).data.join(",");
+          };
+          return draw("가") !== draw("\\u{10FFFD}") && draw("가") !== draw("각");
+        }"""
+    )
+
+
+@pytest.mark.parametrize("scheme, palette", [("light", "default"), ("dark", "slate")])
+def test_qna_page_screenshot_in_light_and_dark(chromium, site_url, scheme, palette):
+    t = Tab(chromium, site_url, color_scheme=scheme, viewport={"width": 1280, "height": 900},
+            device_scale_factor=1)
+    try:
+        page = t.goto("qna/momentum-vs-nag/")
+        page.wait_for_load_state("networkidle")
+        assert page.locator("body").get_attribute("data-md-color-scheme") == palette
+        assert page.evaluate("() => document.fonts.ready.then(() => true)")
+        assert _hangul_has_glyphs(page), "Hangul renders as boxes: install fonts-noto-cjk"
+        title = page.locator("article h1").inner_text()
+        assert "모멘텀" in title
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot = ARTIFACTS / f"qna-momentum-vs-nag-{scheme}.png"
+        page.screenshot(path=str(shot), full_page=False)
+        assert shot.stat().st_size > 20_000
+    finally:
+        t.close()
+    assert t.blocked == [] and t.errors == []
+
+
+# --- Q&A index filters -------------------------------------------------------------------
+
+
+def _rows(page):
+    return page.eval_on_selector_all(
+        ".kb-qna-index tbody tr",
+        """rows => rows.map(r => ({
+            hidden: r.hidden,
+            status: (r.cells[1].querySelector('.kb-status').className.match(/kb-status--(\\w+)/) || [])[1],
+            tags: [...r.cells[2].querySelectorAll('code')].map(c => c.textContent.trim()),
+        }))""",
+    )
+
+
+def test_qna_index_shows_every_row_without_javascript(chromium, site_url):
+    t = Tab(chromium, site_url, java_script_enabled=False)
+    try:
+        page = t.goto("qna/")
+        assert page.locator("form.kb-qna-filter").count() == 0
+        assert page.locator(".kb-qna-index tbody tr").count() >= 5
+        assert all(row.is_visible() for row in page.locator(".kb-qna-index tbody tr").all())
+    finally:
+        t.close()
+
+
+def test_qna_index_filters_by_status_and_tag(tab):
+    page = tab.goto("qna/")
+    form = page.locator("form.kb-qna-filter")
+    assert form.is_visible()
+    rows = _rows(page)
+    assert len(rows) >= 5 and not any(r["hidden"] for r in rows)
+
+    tags = sorted({t for r in rows for t in r["tags"]})
+    tag = max(tags, key=lambda t: sum(t in r["tags"] for r in rows))  # the most used tag
+    form.locator("select[name=tag]").select_option(tag)
+    shown = [r for r in _rows(page) if not r["hidden"]]
+    assert shown and all(tag in r["tags"] for r in shown)
+    assert len(shown) == sum(tag in r["tags"] for r in rows)
+    assert f"{len(rows)}개 중 {len(shown)}개" in form.inner_text()
+    assert "tag=" in page.url
+
+    form.locator("select[name=status]").select_option("answered")
+    shown = [r for r in _rows(page) if not r["hidden"]]
+    assert all(r["status"] == "answered" and tag in r["tags"] for r in shown)
+
+    form.locator("select[name=status]").select_option("open")
+    shown = [r for r in _rows(page) if not r["hidden"]]
+    expected = [r for r in rows if r["status"] == "open" and tag in r["tags"]]
+    assert len(shown) == len(expected)
+    assert page.locator(".kb-qna-filter__empty").is_visible() == (not expected)
+
+    form.locator("button[type=reset]").click()
+    page.wait_for_function("() => [...document.querySelectorAll('.kb-qna-index tbody tr')].every(r => !r.hidden)")
+    assert "tag=" not in page.url and "status=" not in page.url
+
+    # a tag in a row narrows the list, and the address keeps the choice across a reload
+    page.locator(".kb-qna-index tbody tr").first.locator("button.kb-qna-filter__tag").first.click()
+    first_tag = rows[0]["tags"][0]
+    assert form.locator("select[name=tag]").input_value() == first_tag
+    page.reload()
+    assert page.locator("form.kb-qna-filter select[name=tag]").input_value() == first_tag
+    assert all(first_tag in r["tags"] for r in _rows(page) if not r["hidden"])
+    assert tab.errors == []

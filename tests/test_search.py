@@ -1,0 +1,277 @@
+"""Korean search: the morpheme field of the index, the query rewriter, and the real site search.
+
+The index side (kb/search_ko.py) is tested directly and on the built index; the query side
+(docs/javascripts/search-ko.js) and the whole search run in Chromium: queries are typed into
+Material's search box and the result list is read, as a reader would see it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from mkdocs.exceptions import PluginError
+
+from browser_helpers import SearchBox, Tab, chromium, site_url  # noqa: F401  (fixtures)
+from kb import search_ko
+
+QUERIES = Path(__file__).with_name("search_queries.yaml")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+MIN_RECALL_AT_5 = 0.95
+DEFAULT_SEPARATOR = r"[\s\-]+"
+
+
+@pytest.fixture(scope="module")
+def analyzer():
+    return search_ko.Analyzer(DEFAULT_SEPARATOR)
+
+
+def terms(analyzer, text: str, title: str = "") -> list[str]:
+    return analyzer.terms(title, f"<p>{text}</p>").split()
+
+
+# --- index side -------------------------------------------------------------------------
+
+
+def test_compound_parts_are_indexed_when_prefix_search_misses_them(analyzer):
+    found = terms(analyzer, "교차검증은 과적합을 막습니다.")
+    assert "검증" in found  # 검증* does not match the visible token 교차검증은
+    assert "교차검증" not in found and "교차" not in found  # 교차검증* and 교차* already match it
+
+
+def test_nouns_written_apart_are_joined(analyzer):
+    found = terms(analyzer, "교차 검증에서 k-겹을 나눕니다. 배치 정규화 층")
+    assert "교차검증" in found
+    assert "배치정규화" in found
+
+
+def test_verb_and_adjective_roots_are_indexed(analyzer):
+    found = terms(analyzer, "두 방법은 무엇이 다른가요? 기울기를 구해 내려오나요?")
+    assert "다르" in found and "구하" in found  # 다르* and 구하* match neither 다른가요 nor 구해
+    assert "내려오" not in found  # 내려오* already matches 내려오나요
+
+
+def test_domain_words_are_single_nouns(analyzer):
+    forms = {(t.form, t.tag) for t in analyzer.kiwi.tokenize("배깅과 앙상블, 아다그라드와 네스테로프, 옵티마이저를")}
+    for word in ("배깅", "앙상블", "아다그라드", "네스테로프", "옵티마이저"):
+        assert (word, "NNG") in forms, forms
+
+
+def test_words_across_lines_or_markup_are_not_joined(analyzer):
+    found = terms(analyzer, "<p>배치</p><p>정규화</p>")
+    assert "배치정규화" not in found
+    # an inline tag inside a word does not split it: <code>x</code>는 stays a particle
+    assert "는" not in " ".join(terms(analyzer, "<code>momentum</code>은 옵티마이저의 모멘텀과 다릅니다"))
+
+
+def test_one_syllable_terms_are_left_out(analyzer):
+    assert all(len(t) >= search_ko.MIN_LENGTH for t in terms(analyzer, "학습률 배 층 집 폭을 정합니다"))
+
+
+def _index(docs, fields=("title", "text", "tags", search_ko.FIELD)):
+    return {"config": {"fields": {f: {"boost": 1.0} for f in fields}}, "docs": docs}
+
+
+def test_unexpected_entry_raises_with_the_source_file(analyzer):
+    def source_of(location):
+        return "docs/qna/adagrad.md"
+
+    with pytest.raises(PluginError, match=r"docs/qna/adagrad\.md.*qna/adagrad/#x"):
+        search_ko.add_field(_index([{"location": "qna/adagrad/#x", "title": "t", "text": None}]),
+                            analyzer, source_of)
+    with pytest.raises(PluginError, match=r"docs/qna/adagrad\.md.*already has"):
+        search_ko.add_field(_index([{"location": "qna/adagrad/", "title": "t", "text": "", "morph": ""}]),
+                            analyzer, source_of)
+    with pytest.raises(PluginError, match="not configured"):
+        search_ko.add_field(_index([], fields=("title", "text")), analyzer, source_of)
+    with pytest.raises(PluginError, match="'config' and 'docs'"):
+        search_ko.add_field({"docs": []}, analyzer, source_of)
+
+
+def test_analysis_is_cached_by_content(analyzer, monkeypatch):
+    first = analyzer.terms("제목", "<p>교차검증은 과적합을 막습니다.</p>")
+
+    class NoKiwi:
+        def tokenize(self, text):
+            raise AssertionError("analysed twice")
+
+    monkeypatch.setattr(analyzer, "kiwi", NoKiwi())
+    assert analyzer.terms("제목", "<p>교차검증은 과적합을 막습니다.</p>") == first
+
+
+@pytest.fixture(scope="module")
+def built_index(built_site) -> dict:
+    return json.loads((built_site / "search" / "search_index.json").read_text(encoding="utf-8"))
+
+
+def test_built_index_configures_and_fills_the_morpheme_field(built_index):
+    assert search_ko.FIELD in built_index["config"]["fields"]
+    with_field = [d for d in built_index["docs"] if d.get(search_ko.FIELD)]
+    assert len(with_field) >= len(built_index["docs"]) // 2
+    entry = " ".join(d.get(search_ko.FIELD, "") for d in built_index["docs"]
+                     if d["location"].startswith("qna/cross-validation/"))
+    assert "검증" in entry.split()  # the title writes 교차검증에서
+
+
+def test_morpheme_terms_are_hangul_and_invisible_to_prefix_search(built_index):
+    separator = built_index["config"]["separator"]
+    analyzer = search_ko.Analyzer.__new__(search_ko.Analyzer)  # tokenizer only, no Kiwi
+    analyzer.separator = re.compile(separator)
+    for doc in built_index["docs"]:
+        visible = analyzer.visible_tokens(f"{doc['title']}\n{doc['text']}")
+        for term in doc.get(search_ko.FIELD, "").split():
+            assert re.search(r"[가-힣]", term), (doc["location"], term)
+            assert not search_ko._is_prefix_of_any(term, visible), (doc["location"], term)
+
+
+def test_hook_adds_the_field_and_changes_nothing_else(built_index):
+    import copy
+
+    plain = copy.deepcopy(built_index)
+    for doc in plain["docs"]:
+        doc.pop(search_ko.FIELD, None)
+    again = search_ko.add_field(copy.deepcopy(plain), search_ko.Analyzer(plain["config"]["separator"]),
+                                lambda location: location)
+    assert again == built_index  # the build's field, computed again: deterministic
+    for before, after in zip(plain["docs"], again["docs"]):
+        after = {k: v for k, v in after.items() if k != search_ko.FIELD}
+        assert after == before  # title, text, tags, location as Material wrote them
+
+
+def test_query_vocabulary_is_served_with_the_site(built_site):
+    data_js = (built_site / search_ko.DATA_JS).read_text(encoding="utf-8")
+    data = json.loads(data_js.split("=", 1)[1].strip().rstrip(";"))
+    assert data == search_ko.query_data()
+    page = (built_site / "index.html").read_text(encoding="utf-8")
+    assert page.index("search-ko-data.js") < page.index("search-ko.js") < page.index("bundle.")
+
+
+# --- query side, in the browser -----------------------------------------------------------
+
+NORMALIZED = [
+    # typed -> terms that must be searched, terms that must not
+    ("모멘텀이란", ["모멘텀"], ["모멘텀이란"]),
+    ("배치 정규화가 뭐야", ["배치", "정규화", "batchnorm"], ["정규화가", "뭐야"]),
+    ("교차 검증에서", ["교차", "검증", "교차검증"], ["검증에서"]),
+    ("교차검증은", ["교차검증", "교차", "검증"], ["교차검증은"]),
+    ("BN", ["bn", "배치", "정규화"], []),
+    ("NAG", ["nag", "네스테로프", "nesterov"], []),
+    ("네스테로프", ["네스테로프", "nag"], []),
+    ("k-fold", ["fold", "교차", "검증"], ["k-fold", "k"]),
+    ("Adagrad의 아이디어", ["adagrad", "아다그라드", "아이디어"], ["adagrad의"]),
+    ("nn.Module의 modules()는", ["nn.module", "modules"], ["nn.module의"]),
+    ("add_module", ["add_module"], []),
+    ("차이", ["차이"], []),  # a weak word alone is still searched
+]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("typed, present, absent", NORMALIZED, ids=[n[0] for n in NORMALIZED])
+def test_query_rewriting(shared_tab, typed, present, absent):
+    result = shared_tab.page.evaluate("(q) => window.kbSearchKo.normalize(q)", typed)
+    got = result["query"].lower().split()
+    for term in present:
+        assert term in got, (typed, result)
+    for term in absent:
+        assert term not in got, (typed, result)
+
+
+@pytest.mark.browser
+def test_lunr_syntax_is_left_alone(shared_tab):
+    for typed in ('"교차검증에서"', "title:모멘텀이란", "모멘텀이란~1", "+모멘텀이란"):
+        result = shared_tab.page.evaluate("(q) => window.kbSearchKo.normalize(q)", typed)
+        if typed.startswith("+"):
+            assert result["query"] == "+모멘텀"
+        else:
+            assert result["query"] == typed
+
+
+@pytest.fixture(scope="module")
+def shared_tab(chromium, site_url):
+    t = Tab(chromium, site_url)
+    t.goto("")
+    yield t
+    t.close()
+    assert t.blocked == [], f"requests to other hosts were attempted: {t.blocked}"
+    assert t.errors == []
+
+
+@pytest.fixture(scope="module")
+def search_box(shared_tab):
+    box = SearchBox(shared_tab.page, shared_tab.base)
+    box.open()
+    return box
+
+
+def load_queries() -> list[dict]:
+    queries = yaml.safe_load(QUERIES.read_text(encoding="utf-8"))
+    for q in queries:
+        q["expect"] = q["expect"] if isinstance(q["expect"], list) else [q["expect"]]
+    return queries
+
+
+def test_query_set_is_large_and_points_at_pages(built_site):
+    queries = load_queries()
+    assert len(queries) >= 30
+    assert {q["kind"] for q in queries} == {"ko", "spacing", "synonym", "en", "mixed"}
+    for q in queries:
+        for path in q["expect"]:
+            assert (built_site / path / "index.html").is_file(), (q["query"], path)
+
+
+@pytest.mark.browser
+def test_site_search_recall(search_box, capsys):
+    """Recall@1 and @5 of the real search box over tests/search_queries.yaml."""
+    queries = load_queries()
+    rows, hit1, hit5 = [], 0, 0
+    for q in queries:
+        result = search_box.search(q["query"])
+        top = result["paths"]
+        at1 = bool(top) and top[0] in q["expect"]
+        at5 = any(p in q["expect"] for p in top[:5])
+        hit1 += at1
+        hit5 += at5
+        rows.append({**q, "top5": top[:5], "at1": at1, "at5": at5, "ms": round(result["ms"], 1)})
+    recall1, recall5 = hit1 / len(queries), hit5 / len(queries)
+    misses = [f"{r['query']!r} -> {r['top5']} (expected {r['expect']})" for r in rows if not r["at1"]]
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "search-recall.json").write_text(
+        json.dumps({"recall@1": recall1, "recall@5": recall5, "queries": rows}, ensure_ascii=False, indent=1),
+        encoding="utf-8",
+    )
+    with capsys.disabled():
+        print(f"\nsite search over {len(queries)} queries: recall@1 = {recall1:.3f}, recall@5 = {recall5:.3f}")
+        for line in misses:
+            print(f"  not first: {line}")
+    assert recall5 >= MIN_RECALL_AT_5, "\n".join(misses)
+
+
+@pytest.mark.browser
+def test_search_box_keeps_the_typed_query_and_highlights(search_box):
+    result = search_box.search("모멘텀이란")
+    page = search_box.page
+    assert page.locator(SearchBox.INPUT).input_value() == "모멘텀이란"
+    assert result["paths"][0] == "qna/momentum-vs-nag/"
+    marks = page.locator(".md-search-result__list mark").all_text_contents()
+    assert marks and all(m.lower().startswith(("모멘텀", "momentum")) for m in marks), marks
+    href = page.locator(".md-search-result__list a.md-search-result__link").first.get_attribute("href")
+    assert "h=" in href
+    assert "h=%EB%AA%A8%EB%A9%98%ED%85%80" in href or "h=모멘텀" in href, href  # h=모멘텀
+    page.goto(href)
+    page.wait_for_selector("article mark[data-md-highlight]", state="attached")
+    highlighted = page.locator("article mark[data-md-highlight]").all_text_contents()
+    assert highlighted and all("모멘텀" in m or "momentum" in m.lower() for m in highlighted), highlighted
+    page.goto(search_box.base)
+    search_box.open()
+
+
+@pytest.mark.browser
+def test_synonyms_are_not_listed_as_missing_words(search_box):
+    search_box.search("BN")
+    page = search_box.page
+    missing = " ".join(page.locator(".md-search-result__terms").all_inner_texts()).lower()
+    for synonym in ("batchnorm", "배치", "정규화", "normalization"):
+        assert synonym not in missing.split(), missing
