@@ -4,13 +4,16 @@
   and line) and keep it for generated lists and back-links.
 * on_page_markdown: check the page's own front matter block, show its properties under the
   title, expand ``<!-- kb:... -->`` markers, and swap math for placeholders.
-* on_page_content: put the MathML in.
+* on_page_content: put the MathML in; run every Python block and show its output and
+  figures under it (kb/execute.py, cached by content).
+* on_post_build: copy figures and downloadable snippets into the site; drop unused cache.
 
 A hook that meets something it does not understand raises with the file named.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -21,10 +24,13 @@ if str(ROOT) not in sys.path:  # MkDocs loads hooks by path; make the package im
     sys.path.insert(0, str(ROOT))
 
 from kb import mathml  # noqa: E402
+from kb.execute import ExecutionError, Executor  # noqa: E402
 from kb.frontmatter import FrontMatterError, validate_docs  # noqa: E402
 from kb.render import MarkerError, Site  # noqa: E402
 
+log = logging.getLogger("mkdocs.hooks.kb")
 _site: Site | None = None
+_executor: Executor | None = None
 _formulas: dict[str, list[mathml.Formula]] = {}
 
 
@@ -74,9 +80,37 @@ def on_page_markdown(markdown, page, config, files):
 def on_page_content(html, page, config, files):
     src = page.file.src_uri
     formulas = _formulas.pop(src, [])
-    if not formulas:
-        return html
     try:
-        return mathml.render(html, formulas, f"docs/{src}")
-    except mathml.MathError as exc:
+        if formulas:
+            html = mathml.render(html, formulas, f"docs/{src}")
+        if src.endswith(".md") and _executor is not None:
+            html = _executor.process_page(html, src, page.url)
+    except (mathml.MathError, ExecutionError) as exc:
         raise PluginError(str(exc)) from None
+    return html
+
+
+def on_pre_build(config):
+    global _executor
+    _executor = Executor.from_env(ROOT)
+
+
+def on_post_build(config):
+    if _executor is None:
+        return
+    try:
+        _executor.write_site_files(Path(config["site_dir"]))
+        _executor.evict_unused()
+        log.info("kb: ran %d code block(s), %d from the cache", _executor.runs, _executor.hits)
+    finally:
+        _executor.close()
+
+
+def on_build_error(error):
+    if _executor is not None:
+        _executor.close()
+
+
+def on_shutdown():
+    if _executor is not None:
+        _executor.close()

@@ -44,9 +44,13 @@ def selected_devices(config) -> list[str]:
     return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
 
 
-def build_site(project: Path, site_dir: Path) -> subprocess.CompletedProcess:
-    """Run ``mkdocs build --strict`` for ``project`` into ``site_dir``; return the finished process."""
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+def build_site(project: Path, site_dir: Path, *, execute: bool = False) -> subprocess.CompletedProcess:
+    """Run ``mkdocs build --strict`` for ``project`` into ``site_dir``; return the finished process.
+
+    ``execute=False`` builds without running the code blocks (``KB_EXECUTE=0``): the builds of
+    temporary copies test other things and would otherwise run every block cold.
+    """
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1", KB_EXECUTE="1" if execute else "0")
     return subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site_dir)],
         cwd=project,
@@ -59,9 +63,10 @@ def build_site(project: Path, site_dir: Path) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory) -> Path:
-    """The site built once with --strict from the working tree; fails loudly if the build fails."""
+    """The site built once with --strict from the working tree, every code block run (cached in
+    .cache/kb-exec by content); fails loudly if the build fails."""
     site = tmp_path_factory.mktemp("site")
-    result = build_site(ROOT, site)
+    result = build_site(ROOT, site, execute=True)
     if result.returncode != 0:
         pytest.fail(f"mkdocs build --strict failed:\n{result.stdout}\n{result.stderr}", pytrace=False)
     return site

@@ -18,6 +18,13 @@ Sources:
 
 # --8<-- [start:sdpa]
 import math
+import os
+import tempfile
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display needed
+import matplotlib.pyplot as plt
 
 import torch
 import torch.nn.functional as F
@@ -56,6 +63,26 @@ torch.testing.assert_close(causal, F.scaled_dot_product_attention(q, k, v, attn_
 torch.testing.assert_close(causal[..., 0, :], v[..., 0, :])
 print("scaled dot-product attention by hand == F.scaled_dot_product_attention (no mask, causal)")
 print("F.scaled_dot_product_attention: boolean attn_mask True = allowed\n", allowed.int().cpu())
+
+# The attention weights of the first head of the first sequence, without and with the causal mask
+scores = q[0, 0] @ k[0, 0].T / math.sqrt(d_k)  # (T, T)
+weights = {"no mask": torch.softmax(scores, dim=-1),
+           "causal mask": torch.softmax(scores.masked_fill(~allowed, float("-inf")), dim=-1)}
+for w in weights.values():
+    torch.testing.assert_close(w.sum(dim=-1), torch.ones(T, device=device))  # each row is a distribution
+assert (weights["causal mask"].triu(diagonal=1) == 0).all()  # nothing from the future
+fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
+for ax, (title, w) in zip(axes, weights.items()):
+    image = ax.imshow(w.cpu(), vmin=0, vmax=1, cmap="viridis")
+    ax.set(title=title, xlabel="key position j", ylabel="query position i")
+fig.colorbar(image, ax=axes, shrink=0.8, label="attention weight")
+alt = ("Two heatmaps of attention weights for 6 positions: without a mask every query attends to all keys; "
+       "with the causal mask the upper triangle is zero, so position i attends only to positions j <= i.")
+# Saved where SNIPPET_OUTPUT_DIR points (the site build collects that folder), else in a temporary folder
+out_dir = os.environ.get("SNIPPET_OUTPUT_DIR") or tempfile.mkdtemp()
+fig.savefig(os.path.join(out_dir, "attention_weights.png"), dpi=110, bbox_inches="tight", metadata={"Description": alt})
+plt.close(fig)
+print("figure: attention_weights.png")
 # --8<-- [end:sdpa]
 
 # --8<-- [start:mha]
@@ -155,6 +182,13 @@ for name, (d_model, h, d_ff), table in [("base", (512, 8, 2048), 65e6), ("big", 
 # --8<-- [end:params]
 
 # --8<-- [start:schedule]
+import os
+import tempfile
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display needed
+import matplotlib.pyplot as plt
 import torch
 
 torch.manual_seed(0)
@@ -185,4 +219,17 @@ print(f"peak at step {peak}: lr {max(used):.3e}; lr at step 1 {used[0]:.3e}, at 
 assert peak == warmup
 # at the peak both branches meet: d_model^-0.5 * warmup^-0.5
 assert abs(max(used) - (d_model * warmup) ** -0.5) < 1e-12
+
+fig, ax = plt.subplots(figsize=(6.5, 3.2))
+ax.plot(steps, used, lw=1.5, label="LambdaLR (eq. 3), d_model=512")
+ax.axvline(warmup, color="gray", ls="--", lw=1, label=f"warmup_steps = {warmup}")
+ax.set(xlabel="training step", ylabel="learning rate", title="Transformer learning rate schedule")
+ax.legend()
+alt = (f"Learning rate against training step: it rises linearly for the first {warmup} steps to a peak of "
+       f"{max(used):.1e}, then decays in proportion to the inverse square root of the step.")
+# Saved where SNIPPET_OUTPUT_DIR points (the site build collects that folder), else in a temporary folder
+out_dir = os.environ.get("SNIPPET_OUTPUT_DIR") or tempfile.mkdtemp()
+fig.savefig(os.path.join(out_dir, "transformer_lr.png"), dpi=110, bbox_inches="tight", metadata={"Description": alt})
+plt.close(fig)
+print("figure: transformer_lr.png")
 # --8<-- [end:schedule]

@@ -110,6 +110,13 @@ print("Algorithm 2 == BatchNorm2d(momentum=None).eval(): population statistics",
 # --8<-- [end:inference]
 
 # --8<-- [start:speed]
+import os
+import tempfile
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display needed
+import matplotlib.pyplot as plt
 import torch
 import torch.nn as nn
 
@@ -133,21 +140,37 @@ def make_net(batch_norm):
     return nn.Sequential(*layers, nn.Linear(100, 10)).to(device)
 
 
-losses = {}
+losses, curves = {}, {}
 for batch_norm in (False, True):
     net = make_net(batch_norm)
     opt = torch.optim.SGD(net.parameters(), lr=0.5)
     order = torch.randperm(len(X), generator=torch.Generator().manual_seed(1)).to(device)
+    curves[batch_norm] = []
     for step in range(300):  # mini-batches of 60, as in Sec. 4.1
         idx = order[(step % 30) * 60 :][:60]  # (60,)
         loss = nn.functional.cross_entropy(net(X[idx]), labels[idx])
         opt.zero_grad()
         loss.backward()
         opt.step()
+        curves[batch_norm].append(loss.item())
     net.eval()
     with torch.no_grad():
         losses[batch_norm] = nn.functional.cross_entropy(net(X), labels).item()
     print(f"{'with' if batch_norm else 'without'} BN: training loss after 300 steps {losses[batch_norm]:.3f}")
 
 assert losses[True] < 0.7 * losses[False], "BN trains faster"
+
+fig, ax = plt.subplots(figsize=(6.5, 3.2))
+for batch_norm, label in ((False, "without BN"), (True, "with BN")):
+    ax.plot(range(1, 301), curves[batch_norm], lw=1, label=label)
+ax.set(xlabel="training step (mini-batch of 60)", ylabel="cross-entropy loss",
+       title="3 x 100 sigmoid MLP, SGD lr 0.5")
+ax.legend()
+alt = (f"Training loss per step with and without batch normalization: with BN the loss falls much faster "
+       f"(final training loss {losses[True]:.2f} vs {losses[False]:.2f}).")
+# Saved where SNIPPET_OUTPUT_DIR points (the site build collects that folder), else in a temporary folder
+out_dir = os.environ.get("SNIPPET_OUTPUT_DIR") or tempfile.mkdtemp()
+fig.savefig(os.path.join(out_dir, "batch_norm_loss.png"), dpi=110, bbox_inches="tight", metadata={"Description": alt})
+plt.close(fig)
+print("figure: batch_norm_loss.png")
 # --8<-- [end:speed]

@@ -164,12 +164,11 @@ ax.plot(0, 0, "k*", ms=10)
 ax.set(xlabel="$x_0$", ylabel="$x_1$ (steep axis)", title="momentum vs NAG, alpha=0.018, beta=0.9")
 ax.legend()
 
-# Saved where SNIPPET_OUTPUT_DIR points, else in a temporary directory that is removed afterwards
-out_dir = os.environ.get("SNIPPET_OUTPUT_DIR")
-with tempfile.TemporaryDirectory() as tmp:
-    path = os.path.join(out_dir or tmp, "momentum_nag.png")
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    assert os.path.getsize(path) > 10_000
-    print("saved", path if out_dir else "momentum_nag.png (temporary)")
+alt = ("Contour plot of the narrow quadratic valley with the paths of momentum and NAG from (-10, 1): "
+       "momentum swings far across the steep axis, NAG's path stays close to the valley floor.")
+# Saved where SNIPPET_OUTPUT_DIR points (the site build collects that folder), else in a temporary folder
+out_dir = os.environ.get("SNIPPET_OUTPUT_DIR") or tempfile.mkdtemp()
+fig.savefig(os.path.join(out_dir, "momentum_nag.png"), dpi=110, bbox_inches="tight", metadata={"Description": alt})
+plt.close(fig)
+print("figure: momentum_nag.png")
 # --8<-- [end:plot]

@@ -1,0 +1,91 @@
+"""Q3 and Q4 in one picture: SGD, momentum, NAG and Adagrad on the same contour plots.
+
+Two test functions: an ill-conditioned quadratic f(x) = (x_0^2 + 50 x_1^2) / 2 (a narrow valley:
+the curvature along x_1 is 50 times that along x_0) and the Rosenbrock function
+f(x) = (1 - x_0)^2 + 100 (x_1 - x_0^2)^2 (a curved valley, minimum at (1, 1)).
+Each optimizer is PyTorch's own (torch.optim), started from the same point.
+
+Sources:
+- PyTorch docs, torch.optim.SGD and torch.optim.Adagrad (https://pytorch.org/docs/stable/optim.html)
+- Rosenbrock, "An Automatic Method for Finding the Greatest or Least Value of a Function",
+  The Computer Journal 3(3) (1960)
+- Sutskever et al., "On the importance of initialization and momentum in deep learning", ICML 2013
+"""
+
+# --8<-- [start:paths]
+import os
+import tempfile
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display needed
+import matplotlib.pyplot as plt
+import torch
+
+torch.manual_seed(0)
+device = "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def quadratic(x):
+    # f(x) = (x_0^2 + 50 x_1^2) / 2
+    return (x[0] ** 2 + 50 * x[1] ** 2) / 2
+
+
+def rosenbrock(x):
+    # f(x) = (1 - x_0)^2 + 100 (x_1 - x_0^2)^2
+    return (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2
+
+
+def path(f, start, make_opt, steps):
+    x = torch.tensor(start, dtype=torch.float64, device=device, requires_grad=True)  # (2,)
+    opt = make_opt([x])
+    points = [x.detach().clone()]
+    for _ in range(steps):
+        opt.zero_grad()
+        f(x).backward()
+        opt.step()
+        points.append(x.detach().clone())
+    return torch.stack(points).cpu()  # (steps + 1, 2)
+
+
+problems = {
+    # name: (f, start, steps, learning rate for SGD/momentum/NAG, for Adagrad, contour box, minimum)
+    "quadratic": (quadratic, [-10.0, 1.0], 60, 0.018, 1.5, (-11, 3, -1.6, 1.6), (0.0, 0.0)),
+    "Rosenbrock": (rosenbrock, [-1.2, 1.0], 500, 1e-3, 0.3, (-1.6, 1.6, -0.6, 1.8), (1.0, 1.0)),
+}
+fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+for ax, (name, (f, start, steps, lr, lr_ada, box, minimum)) in zip(axes, problems.items()):
+    optimizers = {
+        "SGD": lambda p: torch.optim.SGD(p, lr=lr),
+        "momentum": lambda p: torch.optim.SGD(p, lr=lr, momentum=0.9),
+        "NAG": lambda p: torch.optim.SGD(p, lr=lr, momentum=0.9, nesterov=True),
+        "Adagrad": lambda p: torch.optim.Adagrad(p, lr=lr_ada),
+    }
+    u, v = torch.meshgrid(torch.linspace(box[0], box[1], 300), torch.linspace(box[2], box[3], 300), indexing="xy")
+    levels = torch.logspace(-1, 3.5, 18) if name == "Rosenbrock" else 20
+    ax.contour(u, v, f(torch.stack([u, v])), levels=levels, cmap="Greys", linewidths=0.6)
+    start_value = f(torch.tensor(start, dtype=torch.float64)).item()
+    finals = {}
+    for label, make_opt in optimizers.items():
+        p = path(f, start, make_opt, steps)
+        final = f(p[-1]).item()
+        print(f"{name:>10} {label:>8}: f = {start_value:8.3f} -> {final:.3e} after {steps} steps")
+        assert final < start_value, f"{label} made {name} worse"
+        finals[label] = final
+        ax.plot(p[:, 0], p[:, 1], ".-", ms=2, lw=1, label=f"{label} ({final:.1e})")
+    # with the same learning rate, momentum and NAG get far closer to the minimum than plain SGD
+    assert max(finals["momentum"], finals["NAG"]) < 0.1 * finals["SGD"], finals
+    ax.plot(*minimum, "k*", ms=12)
+    ax.set(title=f"{name}, {steps} steps (final f in legend)", xlabel="$x_0$", ylabel="$x_1$",
+           xlim=box[:2], ylim=box[2:])
+    ax.legend(fontsize=8, loc="lower right" if name == "Rosenbrock" else "upper right")
+
+# Saved where SNIPPET_OUTPUT_DIR points (the site build collects that folder), else in a temporary folder
+out_dir = os.environ.get("SNIPPET_OUTPUT_DIR") or tempfile.mkdtemp()
+alt = ("Contour plots of an ill-conditioned quadratic and the Rosenbrock function with the paths of "
+       "SGD, momentum, NAG and Adagrad from the same start; momentum zigzags across the narrow valley, "
+       "NAG damps the zigzag, Adagrad takes equal-sized first steps along both axes.")
+fig.savefig(os.path.join(out_dir, "optimizer_paths.png"), dpi=110, bbox_inches="tight", metadata={"Description": alt})
+plt.close(fig)
+print("figure: optimizer_paths.png")
+# --8<-- [end:paths]

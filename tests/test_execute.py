@@ -1,0 +1,200 @@
+"""Outputs and figures on the pages come from running the code in the build (kb/execute.py).
+
+The site's own build (``built_site``) is checked for outputs that match their code; a tiny
+project in a temporary folder checks the cache, failures and the switches.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from conftest import ROOT
+from kb.blockrunner import html_python_blocks
+from kb.execute import Executor
+
+REQUIRED_FIGURES = {"optimizer_paths.png", "momentum_nag.png", "batch_norm_loss.png", "attention_weights.png",
+                    "transformer_lr.png", "vgg_params.png"}
+
+
+def pages(site: Path) -> list[Path]:
+    return sorted(p for p in site.rglob("index.html") if "assets" not in p.parts)
+
+
+def test_every_runnable_block_shows_the_output_of_its_own_code(built_site):
+    executor = Executor(cache_dir=Path("unused"), device="cpu")
+    checked = 0
+    for page in pages(built_site):
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        html_blocks = html_python_blocks(str(soup))
+        divs = soup.select("div.language-python.highlight")
+        assert len(divs) == len(html_blocks), page
+        for div, block in zip(divs, html_blocks):
+            output = div.find_next_sibling()
+            if block.skip_reason is not None:
+                assert output is None or "kb-output" not in (output.get("class") or []), page
+                continue
+            assert output is not None and "kb-output" in output.get("class", []), f"{page}: block {block.index}"
+            # the output was produced from exactly this code: its key is the hash of the code shown
+            assert output["data-kb-key"] == executor.key(block.code), f"{page}: block {block.index} is stale"
+            checked += 1
+    assert checked >= 20
+
+
+def test_required_figures_are_drawn_with_alt_text(built_site):
+    found = {}
+    for page in pages(built_site):
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        for img in soup.select(".kb-figure img"):
+            assert img.get("alt", "").strip(), f"{page}: figure without alt text"
+            target = (page.parent / img["src"]).resolve()
+            assert target.is_file() and target.stat().st_size > 10_000, f"{page}: {img['src']}"
+            found[img["src"].rsplit("-", 1)[-1]] = page
+    assert REQUIRED_FIGURES <= set(found), sorted(found)
+
+
+def test_pages_offer_their_snippets_for_download(built_site):
+    for src in ["qna/adagrad", "qna/momentum-vs-nag", "papers/vgg", "papers/batch-normalization",
+                "papers/attention-is-all-you-need"]:
+        page = built_site / src / "index.html"
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        links = soup.select(".kb-download a[download]")
+        assert links, src
+        for a in links:
+            served = (page.parent / a["href"]).resolve()
+            original = ROOT / "snippets" / served.relative_to(built_site.resolve() / "snippets")
+            assert served.read_bytes() == original.read_bytes()
+
+
+# --- a tiny project: cache, failures, switches ------------------------------------------------
+
+MKDOCS_YML = """\
+site_name: exec-test
+strict: true
+theme: {name: material, language: ko, font: false}
+hooks: [kb/mkdocs_hooks.py]
+markdown_extensions:
+  - pymdownx.highlight: {pygments_lang_class: true}
+  - pymdownx.superfences
+  - pymdownx.snippets: {base_path: ["."], check_paths: true}
+"""
+DEMO = '''\
+"""Demo snippet for the execution tests."""
+
+# --8<-- [start:a]
+print("section a", 1 + 1)
+# --8<-- [end:a]
+
+# --8<-- [start:b]
+print("section b")
+# --8<-- [end:b]
+'''
+PAGE = '''\
+# Demo
+
+```python title="snippets/demo/demo.py"
+--8<-- "snippets/demo/demo.py:a"
+```
+
+```python title="snippets/demo/demo.py"
+--8<-- "snippets/demo/demo.py:b"
+```
+
+<!--pytest.mark.skip(reason="shown, not run")-->
+```python
+raise SystemExit("never runs")
+```
+'''
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    project = tmp_path / "tiny"
+    (project / "docs").mkdir(parents=True)
+    (project / "snippets" / "demo").mkdir(parents=True)
+    shutil.copytree(ROOT / "kb", project / "kb", ignore=shutil.ignore_patterns("__pycache__"))
+    (project / "mkdocs.yml").write_text(MKDOCS_YML, encoding="utf-8")
+    (project / "snippets" / "demo" / "demo.py").write_text(DEMO, encoding="utf-8")
+    (project / "docs" / "index.md").write_text(PAGE, encoding="utf-8")
+    return project
+
+
+def build(project: Path, **env: str) -> subprocess.CompletedProcess:
+    import os
+
+    full_env = dict(os.environ, NO_MKDOCS_2_WARNING="1", KB_EXEC_CACHE=str(project / "cache"), **env)
+    return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(project / "site")],
+                          cwd=project, env=full_env, capture_output=True, text=True, timeout=300)
+
+
+def entries(project: Path) -> dict[str, dict]:
+    cache = project / "cache"
+    return {e.name: json.loads((e / "result.json").read_text(encoding="utf-8")) for e in cache.iterdir()}
+
+
+def test_outputs_appear_under_blocks_and_skipped_blocks_stay_unrun(tiny):
+    result = build(tiny)
+    assert result.returncode == 0, result.stderr
+    soup = BeautifulSoup((tiny / "site" / "index.html").read_text(encoding="utf-8"), "html.parser")
+    outputs = [o.get_text() for o in soup.select(".kb-output pre")]
+    assert outputs == ["section a 2", "section b"]
+    assert len(soup.select(".kb-output")) == 2  # the skipped block has none
+
+
+def test_changing_one_line_invalidates_exactly_its_cache_entry(tiny):
+    assert build(tiny).returncode == 0
+    before = entries(tiny)
+    assert sorted(e["stdout"] for e in before.values()) == ["section a 2\n", "section b\n"]
+    snippet = tiny / "snippets" / "demo" / "demo.py"
+    snippet.write_text(DEMO.replace('print("section a", 1 + 1)', 'print("section a", 2 + 2)'), encoding="utf-8")
+    result = build(tiny)
+    assert result.returncode == 0, result.stderr
+    after = entries(tiny)
+    assert len(set(before) & set(after)) == 1  # section b's entry is kept and reused
+    (new,) = set(after) - set(before)
+    assert after[new]["stdout"] == "section a 4\n"
+    assert "ran 1 code block(s), 1 from the cache" in result.stderr
+
+
+def test_a_failing_block_fails_the_build_naming_page_block_and_line(tiny):
+    snippet = tiny / "snippets" / "demo" / "demo.py"
+    snippet.write_text(DEMO.replace('print("section b")', 'print("section b")\nassert 1 == 2, "wrong"'),
+                       encoding="utf-8")
+    result = build(tiny)
+    assert result.returncode != 0
+    assert "docs/index.md: Python block 2 (first line: 'print(\"section b\")') failed during the build" in result.stderr
+    assert "AssertionError: wrong" in result.stderr
+    assert "<docs/index.md block 2>:2" in result.stderr
+    assert not (tiny / "cache").exists() or all((e / "result.json").is_file() for e in (tiny / "cache").iterdir()
+                                                if not e.name.startswith(".tmp-"))
+
+
+def test_a_figure_without_alt_text_fails_the_build(tiny):
+    code = textwrap.dedent('''\
+        import os
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots()
+        ax.plot([0, 1])
+        fig.savefig(os.path.join(os.environ["SNIPPET_OUTPUT_DIR"], "plain.png"))
+        ''')
+    (tiny / "docs" / "index.md").write_text(f"# Demo\n\n```python\n{code}```\n", encoding="utf-8")
+    result = build(tiny)
+    assert result.returncode != 0
+    assert "figure plain.png has no alt text" in result.stderr
+
+
+def test_execution_can_be_switched_off(tiny):
+    result = build(tiny, KB_EXECUTE="0")
+    assert result.returncode == 0, result.stderr
+    soup = BeautifulSoup((tiny / "site" / "index.html").read_text(encoding="utf-8"), "html.parser")
+    assert soup.select(".kb-output") == []
+    assert not (tiny / "cache").exists()
