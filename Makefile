@@ -35,6 +35,7 @@ test-cuda: $(STAMP)
 # the block runner's timings (blocks, wall time, the blocks' own time, torch start-up, overhead).
 bench: $(STAMP)
 	$(PY) -m kb.bench_blocks
+	$(PY) -m kb.bench_build
 
 check: $(STAMP)
 	$(PY) -m kb check
