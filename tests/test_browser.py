@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 
 from browser_helpers import Tab, chromium, site_pages, site_url, tab  # noqa: F401  (fixtures)
 from conftest import DOCS
@@ -94,8 +95,11 @@ def test_math_is_rendered_as_mathml(tab, path):
 
 
 def test_copy_button_copies_exactly_the_code_shown(chromium, site_url, built_site):
+    # Material's code blocks (<pre><code>), which get the copy button; notebook cells
+    # (mkdocs-jupyter's <pre> without <code>) do not
     pages = [p for p in site_pages(built_site)
-             if "<pre" in (built_site / p / "index.html").read_text(encoding="utf-8")]
+             if BeautifulSoup((built_site / p / "index.html").read_text(encoding="utf-8"), "html.parser")
+             .select_one("article pre > code")]
     assert pages, "no page with a code block"
     t = Tab(chromium, site_url)
     t.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site_url.rstrip("/"))

@@ -255,7 +255,9 @@ def test_search_box_keeps_the_typed_query_and_highlights(search_box):
     page = search_box.page
     assert page.locator(SearchBox.INPUT).input_value() == "모멘텀이란"
     assert result["paths"][0] == "qna/momentum-vs-nag/"
-    marks = page.locator(".md-search-result__list mark").all_text_contents()
+    # the first result's marks (pages whose index entries share one location, as notebook
+    # pages' do, get highlights on the wrong words: Material keys its tables by location)
+    marks = page.locator(".md-search-result__list > li:first-child mark").all_text_contents()
     assert marks and all(m.lower().startswith(("모멘텀", "momentum")) for m in marks), marks
     href = page.locator(".md-search-result__list a.md-search-result__link").first.get_attribute("href")
     assert "h=" in href
@@ -275,3 +277,10 @@ def test_synonyms_are_not_listed_as_missing_words(search_box):
     missing = " ".join(page.locator(".md-search-result__terms").all_inner_texts()).lower()
     for synonym in ("batchnorm", "배치", "정규화", "normalization"):
         assert synonym not in missing.split(), missing
+
+
+@pytest.mark.browser
+def test_joined_compounds_are_not_listed_as_missing_words(search_box):
+    search_box.search("배치 정규화가 뭐야")
+    missing = " ".join(search_box.page.locator(".md-search-result__terms").all_text_contents())
+    assert "배치정규화" not in missing.split(), missing

@@ -10,8 +10,9 @@
  *   endings are stripped, question words dropped (뭐야, 무엇인가요), known compounds split
  *   and joined (교차검증 <-> 교차 검증), and synonyms added (BN -> 배치 정규화, BatchNorm);
  *   English and code terms (nn.Module, add_module) pass through unchanged;
- * - result messages lose the synonyms that a result does not contain from its "missing
- *   terms" list, so a result does not claim the user typed a word they did not.
+ * - result messages drop, from each result's "missing terms" list, the terms that the
+ *   rewriting added and the result lacks, so a result does not claim the user typed a
+ *   word they did not (Material lists the query's unmatched terms under each result).
  *
  * The search box keeps what the user typed. The vocabulary (known words, compounds,
  * synonyms) comes from kb/search_ko.py through javascripts/search-ko-data.js, and the
@@ -152,8 +153,8 @@
   /**
    * Rewrite a query for the search worker.
    *
-   * Returns { query, added }: the rewritten query and the terms (lowercase) that only
-   * synonyms contributed.
+   * Returns { query, added }: the rewritten query and the terms (lowercase) that the
+   * rewriting added (compounds split or joined, synonyms) to what was typed.
    */
   function normalize(query) {
     if (typeof query !== "string" || !query.trim() || SYNTAX.test(query))
@@ -173,6 +174,7 @@
       if (!seen.has(k)) { seen.add(k); terms.push(term); }
     }
     typed.forEach(add);
+    var typedCount = terms.length;
     // the worker splits cross-validation into cross and validation: those were typed too
     typed.forEach(function (t) {
       t.split(/[\s\-]+/).forEach(function (part) { seen.add(part.toLowerCase()); });
@@ -190,7 +192,6 @@
         add(plain[i] + plain[i + 1]);
 
     // synonyms: of a word, or of two typed words together (batch normalization)
-    var added = [];
     var base = terms.filter(function (t) { return !/^[+-]/.test(t); });
     var lookups = base.concat(query.trim().split(/\s+/)); // as typed too: k-fold, not only fold
     for (var j = 0; j + 1 < plain.length; j++)
@@ -205,10 +206,10 @@
           if (part.length < 2 || seen.has(part.toLowerCase()))
             return;
           add(part);
-          added.push(part.toLowerCase());
         });
       });
     });
+    var added = terms.slice(typedCount).map(function (t) { return t.toLowerCase(); });
     return { query: terms.join(" "), added: added };
   }
 
@@ -225,7 +226,7 @@
   }
 
   function attach(worker) {
-    var pending = []; // synonyms added to each query in flight, in order
+    var pending = []; // terms added to each query in flight, in order
     var post = worker.postMessage;
     worker.postMessage = function (message) {
       var args = Array.prototype.slice.call(arguments);
