@@ -157,9 +157,14 @@ def run(nesterov, alpha=0.018, beta=0.9, steps=60):
 u, v = torch.meshgrid(torch.linspace(-11, 4, 200), torch.linspace(-1.6, 1.6, 200), indexing="xy")
 fig, ax = plt.subplots(figsize=(7, 3.5))
 ax.contour(u, v, (u**2 + 50 * v**2) / 2, levels=20, cmap="Greys", linewidths=0.6)
+paths = {}
 for nesterov, label, color in [(False, "momentum", "tab:red"), (True, "NAG", "tab:blue")]:
-    path = run(nesterov)
-    ax.plot(path[:, 0], path[:, 1], "o-", ms=2.5, lw=1, color=color, label=label)
+    paths[label] = run(nesterov)
+    ax.plot(paths[label][:, 0], paths[label][:, 1], "o-", ms=2.5, lw=1, color=color, label=label)
+# what the picture shows: after the first steps NAG's swing across the steep axis stays far smaller
+swing = {label: path[5:, 1].abs().max().item() for label, path in paths.items()}
+print(f"largest |x_1| after step 5: momentum {swing['momentum']:.3f}, NAG {swing['NAG']:.3f}")
+assert swing["NAG"] < 0.5 * swing["momentum"], swing
 ax.plot(0, 0, "k*", ms=10)
 ax.set(xlabel="$x_0$", ylabel="$x_1$ (steep axis)", title="momentum vs NAG, alpha=0.018, beta=0.9")
 ax.legend()
