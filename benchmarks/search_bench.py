@@ -42,7 +42,7 @@ import yaml  # noqa: E402
 from browser_helpers import SearchBox, browser_unavailable, guard, launch, serve  # noqa: E402
 from kb.search_ko import FIELD, Analyzer, add_field  # noqa: E402
 
-COPY_IGNORE = shutil.ignore_patterns(".venv", ".git", "site", "test-artifacts", ".cache", "__pycache__",
+COPY_IGNORE = shutil.ignore_patterns(".venv", ".git", "site", "test-artifacts", "__pycache__",
                                      ".pytest_cache", ".benchmarks")
 SECTIONS = ("meetings", "qna", "papers", "lectures")
 

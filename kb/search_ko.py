@@ -23,9 +23,11 @@ search worker. Its word lists come from this module, written into the site as
 ``javascripts/search-ko-data.js`` at build time, so both sides share one vocabulary.
 
 Kiwi is loaded once per process (about a second) and the analysis of each title and text
-is cached by content hash across rebuilds of ``mkdocs serve``. Anything unexpected in the
-search index (a missing field, a field that is already there, text that is not a string)
-raises a PluginError naming the page's source file.
+is cached by content hash across rebuilds of ``mkdocs serve``. The index is written back
+as UTF-8 (Material escapes every Hangul syllable as six ASCII characters), which more than
+pays for the new field. Anything unexpected in the search index (a missing field, a field
+that is already there, text that is not a string) raises a PluginError naming the page's
+source file.
 """
 
 from __future__ import annotations
@@ -181,12 +183,10 @@ class Analyzer:
         for unit in units:
             form, start, _end, kind = unit
             if kind == "noun":
-                gap = text[run[-1][2] : start] if run else "\n"
-                if not gap.strip() and "\n" not in gap:  # nouns apart only by spaces
-                    run.append(unit)
-                else:
+                gap = text[run[-1][2] : start] if run else ""
+                if gap.strip() or "\n" in gap:  # a run is nouns apart only by spaces, on one line
                     yield from flush()
-                    run.append(unit)
+                run.append(unit)
             else:
                 yield from flush()
             yield form
@@ -265,7 +265,8 @@ _analyzer: Analyzer | None = None  # kept across rebuilds of `mkdocs serve`: MkD
 _sources: dict[str, str] = {}  # page URL -> source file, for error messages
 
 
-def _search_config(config) -> dict:
+def _search_config(config):
+    """The search plugin's configuration (Material registers it as material/search)."""
     plugin = config.plugins.get("material/search") or config.plugins.get("search")
     if plugin is None:
         raise PluginError(f"{Path(__file__).name}: Material's search plugin is not enabled in mkdocs.yml")
