@@ -8,6 +8,7 @@ fails the test (the `tab` fixture).
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -26,19 +27,29 @@ INLINE_CODE = re.compile(r"`[^`\n]+`")
 MATH = re.compile(r"\$\$.+?\$\$|\$(?=\S)[^$\n]+?(?<=\S)\$", re.S)
 
 
-def page_of(md: Path) -> str:
-    rel = md.relative_to(DOCS).as_posix().removesuffix(".md")
+def page_of(source: Path) -> str:
+    rel = source.relative_to(DOCS).with_suffix("").as_posix()
     if rel == "index":
         return ""
     return rel.removesuffix("/index") + "/" if rel.endswith("/index") else rel + "/"
 
 
+def markdown_of(source: Path) -> str:
+    """A page's Markdown: the file, or a notebook's Markdown cells."""
+    if source.suffix == ".ipynb":
+        cells = json.loads(source.read_text(encoding="utf-8"))["cells"]
+        return "\n\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    return source.read_text(encoding="utf-8")
+
+
 def pages_with_math() -> list[str]:
     out = []
-    for md in sorted(DOCS.rglob("*.md")):
-        text = INLINE_CODE.sub("", FENCE.sub("", md.read_text(encoding="utf-8")))
+    for source in sorted([*DOCS.rglob("*.md"), *DOCS.rglob("*.ipynb")]):
+        if ".ipynb_checkpoints" in source.parts:
+            continue
+        text = INLINE_CODE.sub("", FENCE.sub("", markdown_of(source)))
         if MATH.search(text):
-            out.append(page_of(md))
+            out.append(page_of(source))
     return out
 
 
