@@ -12,6 +12,9 @@ are not read as emphasis) and the MathML is put back into the HTML afterwards.
 A formula that latex2mathml cannot render faithfully (unbalanced braces, an unknown
 command, a fraction with one argument) raises :class:`MathError` naming the page, the line
 and the formula.
+
+Notebook pages skip Markdown (mkdocs-jupyter renders them); :func:`find_in_text` finds the
+same math in their already-rendered HTML text (see kb/notebooks.py).
 """
 
 from __future__ import annotations
@@ -98,7 +101,7 @@ def _annotate(mathml: str, tex: str) -> str:
     source = tex.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return (
         f"{mathml[:start]}<semantics><mrow>{mathml[start:end]}</mrow>"
-        f'<annotation encoding="application/x-tex">{source}</annotation></semantics></math>'
+        f'<annotation encoding="application/x-tex" data-search-exclude>{source}</annotation></semantics></math>'
     )
 
 
@@ -173,6 +176,32 @@ def _inline(line: str, number: int, add) -> str:
         return add(m.group(1), False, number)
 
     return _INLINE_RE.sub(repl, line)
+
+
+_DISPLAY_IN_TEXT_RE = re.compile(r"(?<![\\$])\$\$(?!\$)(.+?)(?<!\\)\$\$", re.S)
+
+
+def find_in_text(text: str) -> list[tuple[int, int, str, bool]]:
+    """Math in text that Markdown has already rendered (a notebook's Markdown cell as HTML).
+
+    Returns ``(start, end, tex, display)`` for each ``$$...$$`` (which may span lines) and
+    each ``$...$``, by the inline rule of :func:`extract` (so ``$5 and $6`` stays text).
+    ``text`` is one run of text between tags, still HTML-escaped: ``tex`` is returned as it
+    stands there, and the caller unescapes it.
+    """
+    found: list[tuple[int, int, str, bool]] = []
+    last = 0
+
+    def inline(start: int, end: int) -> None:
+        for m in _INLINE_RE.finditer(text[start:end]):
+            found.append((start + m.start(), start + m.end(), m.group(1), False))
+
+    for m in _DISPLAY_IN_TEXT_RE.finditer(text):
+        inline(last, m.start())
+        found.append((m.start(), m.end(), m.group(1), True))
+        last = m.end()
+    inline(last, len(text))
+    return found
 
 
 def render(html: str, formulas: list[Formula], page: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kb.mathml import MathError, extract, render, to_mathml
+from kb.mathml import MathError, extract, find_in_text, render, to_mathml
 
 
 def test_display_and_inline_math_become_placeholders():
@@ -54,7 +54,7 @@ def test_bad_formulas_are_rejected(tex, reason):
 def test_mathml_keeps_the_tex_source_as_annotation():
     out = to_mathml("a < b", display=False)
     assert out.startswith("<math") and 'display="inline"' in out
-    assert '<annotation encoding="application/x-tex">a &lt; b</annotation>' in out
+    assert '<annotation encoding="application/x-tex" data-search-exclude>a &lt; b</annotation>' in out
 
 
 def test_render_puts_block_math_in_place_of_its_paragraph():
@@ -75,3 +75,21 @@ def test_render_reports_a_swallowed_placeholder():
     _, formulas = extract("$$x$$")
     with pytest.raises(MathError, match="swallowed"):
         render("<p>nothing here</p>", formulas, "docs/p.md")
+
+
+def test_find_in_text_uses_the_markdown_rules_on_rendered_text():
+    # what nbconvert leaves in a notebook's Markdown cell: escaped, display math may span lines
+    text = "본문 $a_i &lt; b$와 $5 and $6, then $$\n\\sum_i x_i\n$$ and \\$x\\$"
+    found = find_in_text(text)
+    assert [(tex, display) for _, _, tex, display in found] == [("a_i &lt; b", False), ("\n\\sum_i x_i\n", True)]
+    assert [text[s:e] for s, e, _, _ in found] == ["$a_i &lt; b$", "$$\n\\sum_i x_i\n$$"]
+
+
+def test_search_index_has_no_tex_source(built_site):
+    import json
+
+    index = json.loads((built_site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    # display formulas use \frac and \sqrt; code and inline code on the pages do not
+    with_tex = [doc["location"] for doc in index["docs"] if "\\frac{" in doc["text"] or "\\sqrt{" in doc["text"]]
+    assert len(index["docs"]) > 100
+    assert with_tex == []
