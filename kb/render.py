@@ -164,7 +164,7 @@ class Site:
             out += f": {p.meta['description']}"
         qs = self.questions_of(p.src)
         if qs:
-            out += "\n\n" + "\n".join(f"- {q.meta['qid']}. {_link(src, q)}" for q in qs)
+            out += "\n\n" + "\n".join(f"- {_link(src, q)} ({STATUS_LABEL[q.meta['status']]})" for q in qs)
         return out
 
     def _qna_row(self, src: str, p: Page) -> str:
