@@ -6,6 +6,7 @@
   title, expand ``<!-- kb:... -->`` markers, and swap math for placeholders.
 * on_page_content: put the MathML in; run every Python block and show its output and
   figures under it (kb/execute.py, cached by content).
+* notebooks (mkdocs-jupyter pages): see kb/notebooks.py (on_pre_page, on_page_content).
 * on_post_build: copy figures and downloadable snippets into the site; drop unused cache.
 
 A hook that meets something it does not understand raises with the file named.
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # MkDocs loads hooks by path; make the package importable
     sys.path.insert(0, str(ROOT))
 
-from kb import mathml  # noqa: E402
+from kb import mathml, notebooks  # noqa: E402
 from kb.execute import ExecutionError, Executor  # noqa: E402
 from kb.frontmatter import FrontMatterError, validate_docs  # noqa: E402
 from kb.render import MarkerError, Site  # noqa: E402
@@ -77,8 +78,16 @@ def on_page_markdown(markdown, page, config, files):
     return markdown
 
 
+def on_pre_page(page, config, files):
+    if page.file.src_uri.endswith(".ipynb"):  # a cell that raises: "docs/x.ipynb: cell N raised ..."
+        notebooks.name_failing_cell(page)
+    return page
+
+
 def on_page_content(html, page, config, files):
     src = page.file.src_uri
+    if src.endswith(".ipynb"):  # mkdocs-jupyter: MathML, no CDN scripts, download button
+        return notebooks.page_content(html, page, config)
     formulas = _formulas.pop(src, [])
     try:
         if formulas:

@@ -1,0 +1,368 @@
+"""Notebook pages (mkdocs-jupyter): math as MathML, no third-party requests, failing cells named.
+
+mkdocs-jupyter executes each notebook and renders it with nbconvert, bypassing Markdown, so
+the math placeholders of kb/mathml.py never happen for notebooks: the HTML of the Markdown
+cells still holds raw ``$...$`` and ``$$...$$``. Its template also puts, in front of the
+notebook, a MathJax ``<script src>`` (a CDN, or ``src=""`` when no URL is configured) with its
+configuration script, an inline module that imports mermaid from a CDN, and optionally
+require.js from a CDN.
+
+:func:`page_content` (kb/mkdocs_hooks.py, on_page_content of ``*.ipynb`` pages):
+
+* drops those template scripts; anything else in the notebook that a browser would fetch
+  from another host (an output's ``<script src>``, ``<link href>``, ``<img src>`` ...) fails
+  the build, naming the notebook and the cell;
+* renders the math of the Markdown cells as MathML by the rules of kb/mathml.py, never inside
+  code, code cells or outputs; a formula that cannot be rendered fails the build naming the
+  notebook, the cell and the formula;
+* puts a download button for the ``.ipynb`` (copied next to the page by ``include_source``)
+  beside the title.
+
+:func:`name_failing_cell` (on_pre_page) makes a cell that raises fail the build as
+``docs/notebooks/x.ipynb: cell 4 raised ValueError: ...`` followed by the traceback without
+colour codes, instead of nbclient's coloured dump and a Python traceback of the build.
+
+Cells are numbered from 1 in notebook order, Markdown cells included, as they are stored in
+the ``.ipynb`` file.
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+import os
+import re
+from html.parser import HTMLParser
+from urllib.parse import quote
+
+from mkdocs.exceptions import PluginError
+
+from kb import mathml
+
+WRAPPER = '<div class="jupyter-wrapper">'
+EXTERNAL = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:)?//", re.I)
+# an inline script that reaches another host: import("https://..."), fetch('//...') ...
+EXTERNAL_IN_CODE = re.compile(r"""["'`]((?:https?:)?//[^"'`\s]+)""", re.I)
+_SCRIPT_RE = re.compile(r"<script\b([^>]*)>(.*?)</script\s*>", re.S | re.I)
+_ATTR_RE = r"""\b{name}\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))"""
+_ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_IN_CELL_RE = re.compile(r"Cell In\[(\d+)\], line (\d+)")
+
+# element -> attributes a browser fetches by itself (as tests/test_offline.py checks)
+FETCHED = {
+    "script": ["src"], "link": ["href"], "img": ["src", "srcset"], "iframe": ["src"], "frame": ["src"],
+    "source": ["src", "srcset"], "video": ["src", "poster"], "audio": ["src"], "track": ["src"],
+    "embed": ["src"], "object": ["data"], "input": ["src"], "image": ["href", "xlink:href"],
+    "use": ["href", "xlink:href"],
+}
+# text inside these is not prose: no math there
+_NOT_PROSE = {"code", "pre", "kbd", "samp", "script", "style", "math", "svg", "textarea"}
+_EXECUTABLE = {"", "module", "text/javascript", "application/javascript"}
+
+DOWNLOAD_ICON = (  # Material's material/download icon, inline: no request
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24">'
+    '<path d="M5 20h14v-2H5m14-9h-4V3H9v6H5l7 7z"/></svg>'
+)
+
+
+class NotebookError(ValueError):
+    """A notebook page that cannot be published as it is; the message names notebook and cell."""
+
+
+def page_content(html: str, page, config) -> str:
+    """on_page_content of a notebook page: :func:`process_page`, errors as :class:`PluginError`."""
+    import nbformat
+
+    jupyter = config["plugins"]["mkdocs-jupyter"].config
+    download = os.path.basename(page.file.src_uri) if jupyter["include_source"] else None
+    cell_ids = [c.get("id") for c in nbformat.read(page.file.abs_src_path, as_version=4).cells]
+    try:
+        return process_page(html, f"docs/{page.file.src_uri}", download, _toc_ids(page.toc), cell_ids)
+    except (mathml.MathError, NotebookError) as exc:
+        raise PluginError(str(exc)) from None
+
+
+def _toc_ids(toc) -> list[str]:
+    ids: list[str] = []
+    for item in toc:
+        ids += [item.id, *_toc_ids(item.children)]
+    return ids
+
+
+def process_page(html: str, page: str, download: str | None = None, toc_ids: list[str] | None = None,
+                 cell_ids: list[str | None] | None = None) -> str:
+    """Clean the HTML mkdocs-jupyter rendered for the notebook ``page`` (``docs/...ipynb``).
+
+    ``download``: file name of the ``.ipynb`` copied next to the page, for the download
+    button (``None``: no button). ``toc_ids``: the anchors of the page's table of contents,
+    in order; the headings of the Markdown cells get them (nbconvert leaves ``id=""`` for a
+    Hangul heading, while the table of contents has ``_1``, ``_2`` as on Markdown pages).
+    ``cell_ids``: the notebook's cell ids in order, to number cells in messages.
+    Raises :class:`NotebookError` or :class:`kb.mathml.MathError`.
+    """
+    head, sep, body = html.partition(WRAPPER)
+    if not sep:
+        raise NotebookError(f"{page}: no {WRAPPER} in the rendered notebook (has mkdocs-jupyter's template changed?)")
+    head = _drop_template_scripts(head)
+    walker = _Walker(body, cell_ids or [])
+    errors = [f"{page}: {where}: {what} loads {url} from another host; the site makes no third-party requests"
+              for where, what, url in _Walker(head, []).fetches + walker.fetches]
+    if errors:
+        raise NotebookError("\n".join(errors))
+    edits = _heading_edits(body, walker.headings, toc_ids, page) if toc_ids is not None else []
+    formulas, math_edits = _math_edits(body, walker.runs, page)
+    edits += math_edits
+    out, last = [], 0
+    for start, end, text in sorted(edits):
+        out += [body[last:start], text]
+        last = end
+    out.append(body[last:])
+    body = mathml.render("".join(out), formulas, page) if formulas else "".join(out)
+    button = ""
+    if download:
+        name = htmllib.escape(download)
+        button = (
+            f'<a href="{quote(download)}" download class="md-content__button md-icon" '
+            f'title="노트북 내려받기 ({name})" aria-label="노트북 내려받기 ({name})">'
+            f"{DOWNLOAD_ICON}</a>\n"
+        )
+    return button + head + sep + body
+
+
+def _attr(attrs: str, name: str) -> str | None:
+    m = re.search(_ATTR_RE.format(name=name), attrs, re.I)
+    if m is None:
+        return None
+    return next(g for g in m.groups() if g is not None)
+
+
+def _drop_template_scripts(head: str) -> str:
+    """Remove the template's MathJax, mermaid and require.js scripts (all but local inline code)."""
+
+    def repl(m: re.Match[str]) -> str:
+        attrs, code = m.group(1), m.group(2)
+        src = _attr(attrs, "src")
+        kind = (_attr(attrs, "type") or "").strip().lower()
+        if src is not None and (not src.strip() or EXTERNAL.match(src)):
+            return ""  # MathJax (src="" without a URL, else a CDN), require.js
+        if kind == "text/x-mathjax-config":
+            return ""
+        if src is None and kind in _EXECUTABLE and EXTERNAL_IN_CODE.search(code):
+            return ""  # the mermaid loader: import("https://cdnjs...")
+        return m.group(0)
+
+    head = _SCRIPT_RE.sub(repl, head)
+    return re.sub(r"<!--[^>]*mathjax[^>]*-->\n*", "", head, flags=re.I)  # the comments around them
+
+
+class _Walker(HTMLParser):
+    """Walks a notebook's HTML once and records, as offsets into it:
+
+    * ``runs``: ``(start, end, cell)`` of each run of text between tags inside a rendered
+      Markdown cell and outside code;
+    * ``headings``: ``(start, end, cell)`` of each heading's start tag in a Markdown cell and
+      ``(start, end)`` of its anchor link's start tag, or ``None``;
+    * ``fetches``: ``(where, what, url)`` of everything a browser would load from another host.
+
+    Code cells come wrapped twice in ``jp-Cell`` divs; only the outermost counts. A cell id
+    (``id="cell-id=..."``) found in ``cell_ids`` fixes the number.
+    """
+
+    def __init__(self, html: str, cell_ids: list[str | None]):
+        super().__init__(convert_charrefs=True)
+        self.cell_numbers = {cid: i for i, cid in enumerate(cell_ids, start=1) if cid}
+        self.line_starts = [0] + [m.end() for m in re.finditer("\n", html)]
+        self.cell = 0
+        self.div_depth = 0
+        self.cell_depth: int | None = None  # div depth of the outermost open jp-Cell
+        self.markdown_depth: int | None = None  # div depth of the Markdown cell we are in
+        self.not_prose = 0
+        self.heading: str | None = None
+        self.runs: list[tuple[int, int, int]] = []
+        self.headings: list[tuple[int, int, int, tuple[int, int] | None]] = []
+        self.fetches: list[tuple[str, str, str]] = []
+        self._run_start: int | None = None
+        self._script: tuple[str, bool] | None = None  # (type, has src) of the open <script>
+        self.feed(html)
+        self.close()
+        self._end_run(len(html))
+
+    def _offset(self) -> int:
+        line, col = self.getpos()
+        return self.line_starts[line - 1] + col
+
+    def _end_run(self, end: int | None = None) -> None:
+        if self._run_start is not None:
+            self.runs.append((self._run_start, self._offset() if end is None else end, self.cell))
+            self._run_start = None
+
+    def _where(self) -> str:
+        return f"cell {self.cell}" if self.cell else "the notebook's template"
+
+    def handle_starttag(self, tag, attrs):
+        self._end_run()
+        values = {k: v or "" for k, v in attrs}
+        if tag == "div":
+            self.div_depth += 1
+            classes = values.get("class", "").split()
+            if "jp-Cell" in classes:
+                if self.cell_depth is None:
+                    self.cell_depth = self.div_depth
+                    self.cell += 1
+                cid = values.get("id", "").removeprefix("cell-id=")
+                self.cell = self.cell_numbers.get(cid, self.cell)
+                if "jp-MarkdownCell" in classes and self.markdown_depth is None:
+                    self.markdown_depth = self.div_depth
+        if tag in _NOT_PROSE:
+            self.not_prose += 1
+        if tag == "script":
+            self._script = (values.get("type", "").strip().lower(), "src" in values)
+        start = self._offset()
+        end = start + len(self.get_starttag_text() or "")
+        if re.fullmatch(r"h[1-6]", tag) and self.markdown_depth is not None and not self.not_prose:
+            self.heading = tag
+            self.headings.append((start, end, self.cell, None))
+        elif tag == "a" and self.heading and "anchor-link" in values.get("class", "").split():
+            h_start, h_end, cell, _ = self.headings[-1]
+            self.headings[-1] = (h_start, h_end, cell, (start, end))
+        for attr in FETCHED.get(tag, []):
+            value = values.get(attr)
+            if not value:
+                continue
+            urls = [part.strip().split(" ")[0] for part in value.split(",")] if "srcset" in attr else [value]
+            self.fetches += [(self._where(), f"<{tag} {attr}>", u) for u in urls if EXTERNAL.match(u)]
+
+    def handle_endtag(self, tag):
+        self._end_run()
+        if tag == "div" and self.div_depth > 0:
+            if self.markdown_depth == self.div_depth:
+                self.markdown_depth = None
+            if self.cell_depth == self.div_depth:
+                self.cell_depth = None
+            self.div_depth -= 1
+        if tag in _NOT_PROSE and self.not_prose > 0:
+            self.not_prose -= 1
+        if tag == self.heading:
+            self.heading = None
+        if tag == "script":
+            self._script = None
+
+    def handle_data(self, data):
+        if self._script is not None:
+            kind, has_src = self._script
+            if not has_src and kind in _EXECUTABLE:
+                urls = [m.group(1) for m in EXTERNAL_IN_CODE.finditer(data)]
+                self.fetches += [(self._where(), "an inline <script>", url) for url in urls]
+            return
+        if self.markdown_depth is not None and not self.not_prose and self._run_start is None:
+            self._run_start = self._offset()
+
+    def handle_comment(self, data):
+        self._end_run()
+
+    def handle_decl(self, decl):
+        self._end_run()
+
+    def handle_pi(self, data):
+        self._end_run()
+
+
+def _heading_edits(body, headings, toc_ids, page) -> list[tuple[int, int, str]]:
+    if len(headings) != len(toc_ids):
+        raise NotebookError(
+            f"{page}: {len(headings)} heading(s) in the Markdown cells but {len(toc_ids)} in the table of "
+            "contents; a heading written as HTML or inside a list? Write headings as '# ...' lines"
+        )
+    edits = []
+    for (start, end, _, anchor), anchor_id in zip(headings, toc_ids):
+        tag = body[start:end]
+        tag = re.sub(r'\sid="[^"]*"', "", tag)
+        edits.append((start, end, tag[:3] + f' id="{htmllib.escape(anchor_id)}"' + tag[3:]))
+        if anchor is not None:
+            a = re.sub(r'\shref="[^"]*"', f' href="#{htmllib.escape(anchor_id)}"', body[anchor[0]:anchor[1]])
+            edits.append((anchor[0], anchor[1], a))
+    return edits
+
+
+def _math_edits(body, runs, page) -> tuple[list[mathml.Formula], list[tuple[int, int, str]]]:
+    """Placeholders of kb/mathml.py in place of the math in the Markdown cells' text."""
+    formulas: list[mathml.Formula] = []
+    edits: list[tuple[int, int, str]] = []
+    errors: list[str] = []
+    for start, end, cell in runs:
+        text = body[start:end]
+        prose = []
+        last = 0
+        for s, e, tex, display in mathml.find_in_text(text):
+            formulas.append(mathml.Formula(htmllib.unescape(tex), display, cell))
+            placeholder = mathml.PLACEHOLDER.format(kind="B" if display else "I", index=len(formulas) - 1)
+            edits.append((start + s, start + e, placeholder))
+            prose.append(text[last:s])
+            last = e
+        prose.append(text[last:])
+        if "\\begin{" in "".join(prose):
+            errors.append(f"{page}: cell {cell}: a LaTeX environment outside $$ ... $$ stays raw TeX; "
+                          "put it inside $$ ... $$")
+    for f in formulas:
+        try:
+            mathml.to_mathml(f.tex, f.display)
+        except ValueError as exc:
+            errors.append(f"{page}: cell {f.line}: cannot render formula ${f.tex}$: {exc}")
+    if errors:
+        raise mathml.MathError("\n".join(dict.fromkeys(errors)))
+    return formulas, edits
+
+
+# --- A cell that raises ------------------------------------------------------------------------
+
+
+def name_failing_cell(page) -> None:
+    """Wrap ``page.render`` (set by mkdocs-jupyter's on_pre_page) so that an execution error
+    becomes a :class:`PluginError` naming the notebook and the cell."""
+    render = page.render
+    path = page.file.abs_src_path
+    src = f"docs/{page.file.src_uri}"
+
+    def render_naming_the_cell(config, files):
+        from jupyter_client.kernelspec import NoSuchKernel
+        from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+        try:
+            render(config, files)
+        except CellExecutionError as exc:
+            raise PluginError(describe_cell_error(path, src, exc)) from None
+        except (CellTimeoutError, DeadKernelError, NoSuchKernel) as exc:
+            raise PluginError(f"{src}: {type(exc).__name__}: {_ANSI_RE.sub('', str(exc)).strip()}") from None
+
+    page.render = render_naming_the_cell
+
+
+def describe_cell_error(path: str | os.PathLike, src: str, exc) -> str:
+    """``docs/x.ipynb: cell N raised ValueError: ...`` and the traceback, from nbclient's error.
+
+    IPython names the running cell ``Cell In[k]``: the k-th non-empty code cell (nbclient
+    skips empty ones, a fresh kernel counts from 1). Without that, the cell whose source
+    nbclient quotes is taken, when only one matches.
+    """
+    import nbformat
+
+    text = _ANSI_RE.sub("", str(exc))
+    cells = nbformat.read(path, as_version=4).cells
+    code_cells = [i for i, c in enumerate(cells, start=1) if c.cell_type == "code" and c.source.strip()]
+    number = None
+    m = _IN_CELL_RE.search(text)
+    if m and 1 <= int(m.group(1)) <= len(code_cells):
+        number = code_cells[int(m.group(1)) - 1]
+    else:
+        quoted = [i for i in code_cells if f"------------------\n{cells[i - 1].source}\n------------------" in text]
+        if len(quoted) == 1:
+            number = quoted[0]
+    evalue = (exc.evalue or "").strip().splitlines()
+    where = f"cell {number}" if number else "a cell"
+    first = f"{src}: {where} raised {exc.ename}: {evalue[0] if evalue else ''}".rstrip()
+    start = text.rfind("\n", 0, max(text.find("Traceback (most recent call last)"), 0)) + 1
+    traceback = text[start:].strip() if "Traceback (most recent call last)" in text else text.strip()
+    details = []
+    if m:
+        details.append(f"  at line {m.group(2)} of that cell (In [{m.group(1)}])")
+    details += ["  " + line for line in traceback.splitlines()]
+    return "\n".join([first, *details])
