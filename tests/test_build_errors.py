@@ -25,6 +25,9 @@ def project(tmp_path: Path) -> Path:
             shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
         elif src.exists():
             shutil.copy2(src, dest / name)
+    notebook_cache = ROOT / ".cache" / "mkdocs-jupyter"  # unchanged notebooks need not run again
+    if notebook_cache.is_dir():
+        shutil.copytree(notebook_cache, dest / ".cache" / "mkdocs-jupyter")
     return dest
 
 
