@@ -15,6 +15,9 @@ require.js from a CDN.
 * renders the math of the Markdown cells as MathML by the rules of kb/mathml.py, never inside
   code, code cells or outputs; a formula that cannot be rendered fails the build naming the
   notebook, the cell and the formula;
+* gives each figure of an output its alt text, read from the PNG's ``Description`` metadata
+  (as the figures of Markdown pages, kb/execute.py); a figure without one fails the build,
+  naming the notebook and the cell;
 * puts a download button for the ``.ipynb`` (copied next to the page by ``include_source``)
   beside the title.
 
@@ -28,9 +31,12 @@ the ``.ipynb`` file.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import html as htmllib
 import os
 import re
+import zlib
 from html.parser import HTMLParser
 from urllib.parse import quote
 
@@ -57,6 +63,7 @@ FETCHED = {
 # text inside these is not prose: no math there
 _NOT_PROSE = {"code", "pre", "kbd", "samp", "script", "style", "math", "svg", "textarea"}
 _EXECUTABLE = {"", "module", "text/javascript", "application/javascript"}
+PNG_URI = "data:image/png;base64,"
 
 DOWNLOAD_ICON = (  # Material's material/download icon, inline: no request
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24">'
@@ -110,7 +117,7 @@ def process_page(html: str, page: str, download: str | None = None, toc_ids: lis
         raise NotebookError("\n".join(errors))
     edits = _heading_edits(body, walker.headings, toc_ids, page) if toc_ids is not None else []
     formulas, math_edits = _math_edits(body, walker.runs, page)
-    edits += math_edits
+    edits += math_edits + _alt_edits(body, walker.images, page)
     out, last = [], 0
     for start, end, text in sorted(edits):
         out += [body[last:start], text]
@@ -161,6 +168,7 @@ class _Walker(HTMLParser):
       Markdown cell and outside code;
     * ``headings``: ``(start, end, cell)`` of each heading's start tag in a Markdown cell and
       ``(start, end)`` of its anchor link's start tag, or ``None``;
+    * ``images``: ``(start, end, cell, base64)`` of each PNG ``<img>`` start tag in a code cell;
     * ``fetches``: ``(where, what, url)`` of everything a browser would load from another host.
 
     Code cells come wrapped twice in ``jp-Cell`` divs; only the outermost counts. A cell id
@@ -179,6 +187,7 @@ class _Walker(HTMLParser):
         self.heading: str | None = None
         self.runs: list[tuple[int, int, int]] = []
         self.headings: list[tuple[int, int, int, tuple[int, int] | None]] = []
+        self.images: list[tuple[int, int, int, str]] = []
         self.fetches: list[tuple[str, str, str]] = []
         self._run_start: int | None = None
         self._script: tuple[str, bool] | None = None  # (type, has src) of the open <script>
@@ -221,6 +230,8 @@ class _Walker(HTMLParser):
         if re.fullmatch(r"h[1-6]", tag) and self.markdown_depth is not None and not self.not_prose:
             self.heading = tag
             self.headings.append((start, end, self.cell, None))
+        elif tag == "img" and self.cell and self.markdown_depth is None and values.get("src", "").startswith(PNG_URI):
+            self.images.append((start, end, self.cell, values["src"][len(PNG_URI):]))
         elif tag == "a" and self.heading and "anchor-link" in values.get("class", "").split():
             h_start, h_end, cell, _ = self.headings[-1]
             self.headings[-1] = (h_start, h_end, cell, (start, end))
@@ -280,6 +291,50 @@ def _heading_edits(body, headings, toc_ids, page) -> list[tuple[int, int, str]]:
         if anchor is not None:
             a = re.sub(r'\shref="[^"]*"', f' href="#{htmllib.escape(anchor_id)}"', body[anchor[0]:anchor[1]])
             edits.append((anchor[0], anchor[1], a))
+    return edits
+
+
+def png_description(data: bytes) -> str | None:
+    """The ``Description`` text of a PNG (``tEXt``, ``iTXt`` or ``zTXt`` chunk), if it has one."""
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return None
+    i = 8
+    while i + 8 <= len(data):
+        size = int.from_bytes(data[i:i + 4], "big")
+        kind, chunk = data[i + 4:i + 8], data[i + 8:i + 8 + size]
+        i += 12 + size
+        keyword, _, rest = chunk.partition(b"\0")
+        if keyword != b"Description":
+            continue
+        if kind == b"tEXt":
+            return rest.decode("latin-1")
+        if kind == b"zTXt":
+            return zlib.decompress(rest[1:]).decode("latin-1")
+        if kind == b"iTXt":
+            compressed, text = rest[0], rest[2:].split(b"\0", 2)[2]  # skip language and translated keyword
+            return (zlib.decompress(text) if compressed else text).decode("utf-8")
+    return None
+
+
+def _alt_edits(body, images, page) -> list[tuple[int, int, str]]:
+    edits, missing = [], []
+    for start, end, cell, data in images:
+        try:
+            alt = png_description(base64.b64decode(htmllib.unescape(data)))
+        except (binascii.Error, ValueError, IndexError, zlib.error):
+            alt = None
+        if not alt or not alt.strip():
+            missing.append(cell)
+            continue
+        tag = re.sub(r'\salt="[^"]*"', "", body[start:end])
+        edits.append((start, end, tag[:4] + f' alt="{htmllib.escape(alt.strip())}"' + tag[4:]))
+    if missing:
+        cells = ", ".join(str(c) for c in dict.fromkeys(missing))
+        raise NotebookError(
+            f"{page}: cell {cells}: a figure without alt text; save it with "
+            'fig.savefig(buf, format="png", metadata={"Description": "..."}) and display the PNG '
+            "(plt.show() gives none)"
+        )
     return edits
 
 

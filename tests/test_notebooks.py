@@ -2,11 +2,12 @@
 
 * each notebook runs without error in a fresh kernel (nbclient, allow_errors false), on the CPU
   with CUDA hidden and on CUDA when there is one;
-* the built pages have their outputs and figures, the Markdown cells' math as MathML (no raw
-  TeX), no third-party request, headings that the table of contents links to, and a download
-  button for the .ipynb;
-* a cell that raises fails the build with the notebook and the cell named; so does a formula
-  that cannot be rendered and an output that loads from another host (kb/notebooks.py);
+* the built pages have their outputs and figures (with alt text), the Markdown cells' math as
+  MathML (no raw TeX), no third-party request, headings that the table of contents links to,
+  and a download button for the .ipynb;
+* a cell that raises fails the build with the notebook and the cell named; so do a formula
+  that cannot be rendered, a figure without alt text and an output that loads from another
+  host (kb/notebooks.py);
 * mkdocs-jupyter's cache key changes when the notebook changes.
 """
 
@@ -107,6 +108,7 @@ def test_page_shows_outputs_and_figures(built_site, path):
     assert any("device: " in o.get_text() for o in outputs)
     images = soup.select('div.jp-OutputArea-output img[src^="data:image/png;base64,"]')
     assert len(images) == FIGURES[path.name]
+    assert all(len(img["alt"]) > 20 and "No description" not in img["alt"] for img in images)
     assert soup.find("h1").get_text().rstrip("¶") == nbformat.read(path, 4).cells[0].source.splitlines()[0][2:]
 
 
@@ -240,6 +242,36 @@ def test_unrenderable_formula_names_notebook_cell_and_formula(tmp_path):
     cells = [*SAMPLE, new_markdown_cell("틀린 식 $\\frac{a}$", id="m3")]
     with pytest.raises(mathml.MathError, match=r"docs/t.ipynb: cell 4: cannot render formula \$\\frac\{a\}\$"):
         notebooks.process_page(render_notebook(tmp_path, cells), "docs/t.ipynb", cell_ids=[c.id for c in cells])
+
+
+def png(description: str | None) -> str:
+    import base64
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(1, 1))
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Description": description} if description else {})
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def test_figures_get_their_alt_text_and_a_figure_without_one_names_the_cell(tmp_path):
+    def figure(cid, description):
+        return new_code_cell("show(fig)", id=cid, outputs=[
+            new_output("display_data", data={"image/png": png(description), "text/plain": "<Figure>"})])
+
+    cells = [*SAMPLE, figure("f1", "손실 곡선 <로그 눈금>")]
+    soup = BeautifulSoup(notebooks.process_page(render_notebook(tmp_path, cells), "docs/t.ipynb"), "html.parser")
+    assert [img["alt"] for img in soup.select("div.jp-CodeCell img")] == ["손실 곡선 <로그 눈금>"]
+
+    cells.append(figure("f2", None))  # plt.show(): no Description
+    with pytest.raises(notebooks.NotebookError, match="docs/t.ipynb: cell 5: a figure without alt text"):
+        notebooks.process_page(render_notebook(tmp_path, cells), "docs/t.ipynb")
 
 
 # --- Cache ----------------------------------------------------------------------------------------
