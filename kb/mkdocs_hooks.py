@@ -79,8 +79,8 @@ def on_page_markdown(markdown, page, config, files):
 
 
 def on_pre_page(page, config, files):
-    if page.file.src_uri.endswith(".ipynb"):  # a cell that raises: "docs/x.ipynb: cell N raised ..."
-        notebooks.name_failing_cell(page)
+    if page.file.src_uri.endswith(".ipynb"):  # CPU unless KB_EXEC_DEVICE=cuda; "docs/x.ipynb: cell N raised ..."
+        notebooks.wrap_render(page)
     return page
 
 

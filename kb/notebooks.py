@@ -21,7 +21,8 @@ require.js from a CDN.
 * puts a download button for the ``.ipynb`` (copied next to the page by ``include_source``)
   beside the title.
 
-:func:`name_failing_cell` (on_pre_page) makes a cell that raises fail the build as
+:func:`wrap_render` (on_pre_page) runs the kernel on the CPU unless ``KB_EXEC_DEVICE=cuda``,
+and makes a cell that raises fail the build as
 ``docs/notebooks/x.ipynb: cell 4 raised ValueError: ...`` followed by the traceback without
 colour codes, instead of nbclient's coloured dump and a Python traceback of the build.
 
@@ -367,28 +368,45 @@ def _math_edits(body, runs, page) -> tuple[list[mathml.Formula], list[tuple[int,
     return formulas, edits
 
 
-# --- A cell that raises ------------------------------------------------------------------------
+# --- Running: the device, and a cell that raises ----------------------------------------------
 
 
-def name_failing_cell(page) -> None:
-    """Wrap ``page.render`` (set by mkdocs-jupyter's on_pre_page) so that an execution error
-    becomes a :class:`PluginError` naming the notebook and the cell."""
+def wrap_render(page) -> None:
+    """Wrap ``page.render`` (set by mkdocs-jupyter's on_pre_page, where the notebook runs).
+
+    * The kernel runs on the CPU (CUDA hidden) unless ``KB_EXEC_DEVICE=cuda``, as the code
+      blocks of Markdown pages do (kb/execute.py), so the site is the same on every machine.
+      mkdocs-jupyter's cache does not know the device: clear ``.cache/mkdocs-jupyter`` when
+      switching.
+    * An execution error becomes a :class:`PluginError` naming the notebook and the cell.
+    """
     render = page.render
     path = page.file.abs_src_path
     src = f"docs/{page.file.src_uri}"
 
-    def render_naming_the_cell(config, files):
+    def render_on_device_naming_the_cell(config, files):
         from jupyter_client.kernelspec import NoSuchKernel
         from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
+        device = os.environ.get("KB_EXEC_DEVICE", "cpu")
+        if device not in ("cpu", "cuda"):
+            raise PluginError(f"KB_EXEC_DEVICE must be cpu or cuda, not {device!r}")
+        saved = os.environ.get("CUDA_VISIBLE_DEVICES")
+        if device == "cpu":
+            os.environ["CUDA_VISIBLE_DEVICES"] = ""  # the kernel inherits it when it starts
         try:
             render(config, files)
         except CellExecutionError as exc:
             raise PluginError(describe_cell_error(path, src, exc)) from None
         except (CellTimeoutError, DeadKernelError, NoSuchKernel) as exc:
             raise PluginError(f"{src}: {type(exc).__name__}: {_ANSI_RE.sub('', str(exc)).strip()}") from None
+        finally:
+            if saved is None:
+                os.environ.pop("CUDA_VISIBLE_DEVICES", None)
+            else:
+                os.environ["CUDA_VISIBLE_DEVICES"] = saved
 
-    page.render = render_naming_the_cell
+    page.render = render_on_device_naming_the_cell
 
 
 def describe_cell_error(path: str | os.PathLike, src: str, exc) -> str:
