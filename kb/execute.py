@@ -48,7 +48,7 @@ class ExecutionError(RuntimeError):
     """A block failed during the build; the message names page, block and location."""
 
 
-def _torch_version() -> str:
+def torch_version() -> str:
     from importlib.metadata import version
 
     return version("torch")
@@ -88,7 +88,7 @@ class Executor:
 
     def key(self, code: str) -> str:
         h = hashlib.sha256()
-        for part in (FORMAT, _torch_version(), platform.python_version(), self.device, code):
+        for part in (FORMAT, torch_version(), platform.python_version(), self.device, code):
             h.update(part.encode("utf-8") + b"\0")
         return h.hexdigest()[:32]
 
@@ -193,7 +193,7 @@ class Executor:
 
     def _output_html(self, result: Result, page_url: str) -> str:
         parts = [f'<div class="kb-output" data-kb-key="{result.key}">',
-                 f'<p class="kb-output__label">실행 결과 ({self.device.upper()}, torch {_torch_version()})</p>']
+                 f'<p class="kb-output__label">실행 결과 ({self.device.upper()}, torch {torch_version()})</p>']
         text = result.stdout.rstrip()
         if text:
             parts.append(f'<pre class="kb-output__text"><code>{html.escape(text)}</code></pre>')

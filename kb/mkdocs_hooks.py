@@ -15,6 +15,8 @@ A hook that meets something it does not understand raises with the file named.
 from __future__ import annotations
 
 import logging
+import os
+import platform
 import sys
 from pathlib import Path
 
@@ -25,7 +27,7 @@ if str(ROOT) not in sys.path:  # MkDocs loads hooks by path; make the package im
     sys.path.insert(0, str(ROOT))
 
 from kb import mathml, notebooks  # noqa: E402
-from kb.execute import ExecutionError, Executor  # noqa: E402
+from kb.execute import ExecutionError, Executor, torch_version  # noqa: E402
 from kb.frontmatter import FrontMatterError, validate_docs  # noqa: E402
 from kb.render import MarkerError, Site  # noqa: E402
 
@@ -97,6 +99,20 @@ def on_page_content(html, page, config, files):
     except (mathml.MathError, ExecutionError) as exc:
         raise PluginError(str(exc)) from None
     return html
+
+
+def on_config(config):
+    """Key mkdocs-jupyter's cache on torch, Python and device too, not only the notebook's text.
+
+    Its own key hashes the notebook and the plugin options; a notebook run with another torch
+    or on another device must not be served from that cache, so each combination gets a folder.
+    """
+    jupyter = config.plugins.get("mkdocs-jupyter")
+    if jupyter is not None and jupyter.config.get("cache"):
+        device = os.environ.get("KB_EXEC_DEVICE", "cpu")
+        flavour = f"torch-{torch_version()}-py{platform.python_version()}-{device}"
+        jupyter.config["cache_dir"] = str(Path(jupyter.config["cache_dir"]) / flavour)
+    return config
 
 
 def on_pre_build(config):
