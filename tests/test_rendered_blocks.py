@@ -15,7 +15,6 @@ HTML has Python blocks fails, so no block escapes unseen.
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 
 import pytest
 from conftest import DOCS, ROOT, add_summary_line, build_site, selected_devices
