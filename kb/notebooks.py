@@ -291,7 +291,8 @@ def _heading_edits(body, headings, toc_ids, page) -> list[tuple[int, int, str]]:
         edits.append((start, end, tag[:3] + f' id="{htmllib.escape(anchor_id)}"' + tag[3:]))
         if anchor is not None:
             a = re.sub(r'\shref="[^"]*"', f' href="#{htmllib.escape(anchor_id)}"', body[anchor[0]:anchor[1]])
-            edits.append((anchor[0], anchor[1], a))
+            # the "¶" is a permalink, not part of the heading: keep it out of search titles
+            edits.append((anchor[0], anchor[1], a[:2] + " data-search-exclude" + a[2:]))
     return edits
 
 

@@ -305,3 +305,10 @@ def test_changing_a_notebook_changes_its_cache_key(built_site, tmp_path):
         nb.cells[-1].source += " "
         nbformat.write(nb, tmp_path / path.name)
         assert key(tmp_path / path.name) != key(path)
+
+
+def test_notebook_search_titles_carry_no_permalink_sign(built_site):
+    index = json.loads((built_site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    titles = [doc["title"] for doc in index["docs"] if doc["location"].startswith("notebooks/")]
+    assert len(titles) >= 4
+    assert [t for t in titles if "¶" in t] == []
