@@ -222,6 +222,14 @@ def _write_new(docs: Path, docs_label: str, path: str, text: str) -> int:
     return 0
 
 
+def _scaffold_failed(exc) -> int:
+    """A ScaffoldError: code 2 is a usage error, anything else is reported and returned."""
+    if exc.code == 2:
+        raise UsageError(str(exc)) from None
+    _say(f"오류: {exc}", err=True)
+    return exc.code
+
+
 def cmd_new_meeting(args: argparse.Namespace) -> int:
     from .scaffold import ScaffoldError, new_meeting
 
@@ -240,10 +248,7 @@ def cmd_new_meeting(args: argparse.Namespace) -> int:
             created=args.created,
         )
     except ScaffoldError as exc:
-        if exc.code == 2:
-            raise UsageError(str(exc)) from None
-        _say(f"오류: {exc}", err=True)
-        return exc.code
+        return _scaffold_failed(exc)
     return _write_new(docs, args.docs.rstrip("/"), path, text)
 
 
@@ -262,10 +267,7 @@ def cmd_new_qna(args: argparse.Namespace) -> int:
             asked_by=args.asked_by,
         )
     except ScaffoldError as exc:
-        if exc.code == 2:
-            raise UsageError(str(exc)) from None
-        _say(f"오류: {exc}", err=True)
-        return exc.code
+        return _scaffold_failed(exc)
     return _write_new(docs, args.docs.rstrip("/"), path, text)
 
 

@@ -149,3 +149,15 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.section("code blocks")
         for line in lines:
             terminalreporter.write_line(line)
+
+
+def run_kb(*args, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """The real command line entry point: ``python -m kb ...`` in a subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "kb", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )

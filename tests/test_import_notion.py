@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import markdown
 import pytest
 import yaml
 
-from conftest import DOCS, ROOT, build_site
+from conftest import DOCS, ROOT, build_site, run_kb
 from kb import notion
 from kb.frontmatter import load_docs
 
@@ -41,16 +39,7 @@ def make_export(body: str, props: str = PROPS, title: str = "# 8/10(화) 회의�
     return f"{title}\n\n{props}\n{body}"
 
 
-def kb(*args: str | Path) -> subprocess.CompletedProcess:
-    """The real entry point: ``python -m kb ...`` in a subprocess."""
-    return subprocess.run(
-        [sys.executable, "-m", "kb", *map(str, args)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=dict(os.environ, PYTHONPATH=str(ROOT)),
-    )
+kb = run_kb  # the real entry point: python -m kb ... in a subprocess
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
