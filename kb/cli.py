@@ -2,8 +2,9 @@
 
 Commands::
 
-    import-notion EXPORT.md [--docs DIR] [--date YYYY-MM-DD] [--slug Q1=slug ...] [--force] [--dry-run]
-        Notion meeting export -> docs/meetings/DATE.md + docs/qna/<slug>.md per question (kb.notion)
+    import-notion PATH [--docs DIR] [--date YYYY-MM-DD] [--slug Q1=slug ...] [--force] [--dry-run]
+        Notion export (page .md, folder or Export-….zip) -> docs/meetings/DATE.md (+ its files in
+        docs/meetings/DATE/) and docs/qna/<slug>.md per question (kb.notion)
     new meeting --date YYYY-MM-DD [--title T] [--author NAME] [--attendee NAME ...] [--type T]
     new qna --meeting meetings/DATE.md --qid Q6 --slug SLUG --title T [--tag T ...] [--asked-by NAME]
         a page with the required front matter, checked with kb.frontmatter (kb.scaffold)
@@ -99,12 +100,12 @@ def _docs_dir(value: str) -> Path:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from . import notion, writeout
-    from .frontmatter import load_docs
 
     export = Path(args.export)
-    if not export.is_file():
+    if not export.exists():
         raise UsageError(f"내보내기 파일이 없습니다: {args.export}")
     docs = _docs_dir(args.docs)
+    docs_label = args.docs.rstrip("/")
     slugs: dict[str, str] = {}
     for qid, slug in args.slug:
         if qid in slugs:
@@ -112,75 +113,59 @@ def cmd_import(args: argparse.Namespace) -> int:
         if slug in slugs.values():
             raise UsageError(f"--slug 슬러그 '{slug}'가 두 질문에 주어졌습니다")
         slugs[qid] = slug
-    glossary_path = docs / "glossary.md"
-    glossary_label = f"{args.docs.rstrip('/')}/glossary.md"
     try:
-        text = notion.read_export(export, args.export)
-        parsed = notion.parse(text, args.export, export.name)
-        pages, _ = load_docs(docs)
-        result = notion.convert(
-            parsed,
-            date=args.date,
-            slugs=slugs,
-            glossary=notion.load_glossary(glossary_path),
-            glossary_label=glossary_label,
-            known_pages=set(pages),
+        glossary = notion.load_glossary(docs / "glossary.md")
+        plan = notion.prepare(
+            export, args.export, docs, date=args.date, slugs=slugs, force=args.force, glossary=glossary,
+            glossary_label=f"{docs_label}/glossary.md", progress=lambda line: _say(line, err=True),
         )
     except notion.NotionError as exc:
         _say(f"오류: {exc}", err=True)
         _say("아무것도 쓰지 않았습니다.", err=True)
         return 1
+    except notion.Conflict as exc:
+        _say("오류: 이미 발행된 페이지와 합칠 수 없는 변경이 있습니다:", err=True)
+        for problem in exc.problems:
+            _say(f"  {problem}", err=True)
+        _say("아무것도 쓰지 않았습니다.", err=True)
+        return 1
     except notion.ConversionBug as exc:
         _say(f"오류: {exc}", err=True)
         return 1
-
-    for w in result.warnings:
+    for w in plan.warnings:
         _say(f"경고: {w}", err=True)
-    _glossary_warnings(result.glossary)
-
-    outputs = set(result.files)
-    clashes = []
-    for q in result.questions:
-        for page in pages.values():
-            if (
-                page.section == "qna"
-                and page.src not in outputs
-                and page.meta.get("meeting") == result.meeting
-                and page.meta.get("qid") == q.qid
-            ):
-                clashes.append(f"  {q.qid}: docs/{page.src}에 이미 있습니다 (--slug {q.qid}={Path(page.src).stem})")
-    if clashes:
-        _say(f"오류: {result.meeting}의 질문 중 이미 Q&A 페이지가 있는 것이 있습니다. 같은 질문의 페이지를 두 개 만들지 않습니다:", err=True)
-        for c in clashes:
-            _say(c, err=True)
-        return 1
-
-    plan = writeout.plan(docs, result.files)
-    existing = [p for p in plan if p.exists]
-    if existing and not args.force:
-        _say("오류: 이미 있는 파일은 덮어쓰지 않습니다 (--force: 바뀌는 내용을 diff로 보여 준 뒤 덮어씁니다):", err=True)
-        for p in existing:
-            _say(f"  {args.docs}/{p.path}" + ("" if p.changed else " (내용 같음)"), err=True)
-        return 1
-    for p in existing:
-        if p.changed:
-            sys.stdout.write(p.diff(args.docs.rstrip("/")))
+    for report in plan.glossary:
+        _glossary_warnings(report)
+    if plan.skipped:
+        _say(f"이미 발행된 회의라 건너뜁니다 (--force: 회의록을 갱신하고 Q&A는 회의 인용 부분만 바꿉니다; 정리된 답은 그대로):", err=True)
+        for label, path in plan.skipped:
+            _say(f"  {label} -> {docs_label}/{path}", err=True)
+    if not plan.results:
+        return 1 if plan.skipped else 0
+    planned = writeout.plan(docs, plan.files)
+    for p in planned:
+        if p.exists and p.changed:
+            sys.stdout.write(p.diff(docs_label))
     sys.stdout.flush()
     if args.dry_run:
         _say("--dry-run: 아무것도 쓰지 않았습니다. 쓸 파일:")
-        for p in plan:
-            state = "새 파일" if not p.exists else ("바뀜" if p.changed else "그대로")
-            _say(f"  {args.docs}/{p.path} ({state})")
+        for p in planned:
+            _say(f"  {docs_label}/{p.path} ({'새 파일' if not p.exists else ('바뀜' if p.changed else '그대로')})")
         return 0
     try:
-        written = writeout.write(plan)
-    except OSError as exc:
-        _say(f"오류: 파일을 쓰지 못했습니다: {exc}", err=True)
-        _say("아무것도 바꾸지 않았습니다 (임시 파일은 지웠습니다).", err=True)
+        written = writeout.write(planned)
+    except writeout.WriteError as exc:
+        _say(f"오류: 파일을 쓰지 못했습니다: {exc.cause}", err=True)
+        if exc.left_changed:
+            _say("되돌리지 못해 바뀐 채로 남은 파일:", err=True)
+            for path in exc.left_changed:
+                _say(f"  {path}", err=True)
+        else:
+            _say("아무것도 바꾸지 않았습니다 (바꾼 파일은 되돌리고 임시 파일은 지웠습니다).", err=True)
         return 1
-    for p in plan:
+    for p in planned:
         state = "새로 씀" if not p.exists else ("덮어씀" if p in written else "바뀐 것 없음")
-        _say(f"{state}: {args.docs}/{p.path}")
+        _say(f"{state}: {docs_label}/{p.path}")
     return 0
 
 
@@ -352,27 +337,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "import-notion",
-        help="Notion 회의록 내보내기(.md)를 회의록 페이지와 Q&A 페이지로 가져옵니다",
+        help="Notion 내보내기(페이지 .md, 폴더, Export-….zip)를 회의록 페이지와 Q&A 페이지로 가져옵니다",
         description=(
-            "Notion 회의록 내보내기를 docs/meetings/YYYY-MM-DD.md와 질문마다 docs/qna/<슬러그>.md로 바꿉니다.\n"
-            "모든 줄이 옮겨졌는지, front matter가 kb.frontmatter 검사를 통과하는지 확인한 뒤에만 쓰며,\n"
-            "쓸 때는 모든 파일을 임시 파일에 먼저 쓰고 한꺼번에 바꿔 넣습니다. 자세한 규칙: kb/notion.py."
+            "Notion 내보내기(Markdown & CSV)의 페이지마다 docs/meetings/YYYY-MM-DD.md와 질문마다 docs/qna/<슬러그>.md를\n"
+            "만들고, 이미지와 첨부 파일은 docs/meetings/YYYY-MM-DD/로 복사합니다. 읽는 사람이 보는 글이 모두 옮겨졌는지,\n"
+            "front matter가 kb.frontmatter 검사를 통과하는지, 빌드된 페이지에 스크립트가 없는지 확인한 뒤에만 쓰며,\n"
+            "모든 파일을 한꺼번에 쓰고 실패하면 모두 되돌립니다. 이미 발행된 회의는 건너뜁니다(--force: 갱신;\n"
+            "Q&A 페이지는 회의 인용 부분만 바꾸고 정리된 답은 그대로 둡니다). 자세한 규칙: kb/notion/."
         ),
-        epilog=EXIT_CODES + "\n\n예:\n  python -m kb import-notion export.md --slug Q1=module-modules --dry-run",
+        epilog=EXIT_CODES + "\n\n예:\n  python -m kb import-notion Export-1234.zip --dry-run"
+        "\n  python -m kb import-notion '8 10 회의록 0123abcd.md' --slug Q1=module-modules",
         formatter_class=_Formatter,
     )
-    p.add_argument("export", metavar="EXPORT.md", help="Notion에서 Markdown으로 내보낸 회의록 파일 (UTF-8, 5 MB 이하)")
+    p.add_argument("export", metavar="PATH", help="Notion 내보내기: 페이지 .md, 압축을 푼 폴더, 또는 Export-….zip (페이지는 UTF-8, 5 MB 이하)")
     p.add_argument("--docs", default="docs", metavar="DIR", help="docs 폴더 (기본값: docs)")
-    p.add_argument("--date", type=_date, metavar="YYYY-MM-DD", help="회의 날짜 (기본값: 제목의 M/D와 작성일시의 연도)")
+    p.add_argument("--date", type=_date, metavar="YYYY-MM-DD", help="회의 날짜 (기본값: 날짜 속성, 제목의 M/D, 작성일시 순; 페이지가 하나일 때만)")
     p.add_argument(
         "--slug",
         type=_slug_option,
         action="append",
         default=[],
         metavar="QN=SLUG",
-        help="질문의 Q&A 페이지 이름 (여러 번 가능; 기본값: YYYY-MM-DD-qN)",
+        help="질문의 Q&A 페이지 이름 (여러 번 가능; 기본값: 있던 페이지 또는 YYYY-MM-DD-qN)",
     )
-    p.add_argument("--force", action="store_true", help="이미 있는 파일을 덮어씁니다 (먼저 unified diff를 출력)")
+    p.add_argument("--force", action="store_true", help="이미 발행된 회의를 갱신합니다 (먼저 unified diff를 출력; 정리된 답은 바꾸지 않음)")
     p.add_argument("--dry-run", action="store_true", help="검사와 diff만 하고 아무것도 쓰지 않습니다")
     p.set_defaults(func=cmd_import)
 

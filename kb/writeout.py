@@ -1,18 +1,26 @@
-"""Writing a set of pages under docs/ all at once, never overwriting one silently.
+"""Writing a set of files under docs/ all at once, never overwriting one silently.
 
-:func:`plan` compares the new texts with what is on disk; :func:`write` puts every changed file
-in place: each text goes to a temporary file next to its target first, and only when all of
-them are written are they renamed over the targets (``os.replace``, atomic per file). If
-writing a temporary file fails, the temporary files and any folders made for them are removed
-and nothing under docs/ has changed.
+:func:`plan` compares the new contents (text or bytes) with what is on disk; :func:`write` puts
+every changed file in place, all or nothing:
+
+1. each new content goes to a temporary file next to its target (``.name.XXXX.tmp``), and each
+   existing target is kept as a hard link (or copy) ``.name.XXXX.bak``;
+2. only when all of them are written are they renamed over the targets (``os.replace``);
+3. on any failure, in either phase, the targets already replaced are restored from their
+   backups, new files are removed, folders made for them are removed, and every temporary file
+   goes. The error raised is :class:`WriteError`, which says whether the rollback was complete and,
+   if not, exactly which files are left changed.
+
+On success the backups are removed and the written files are returned.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
+import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -20,8 +28,12 @@ from pathlib import Path
 class Planned:
     path: str  # relative to docs/
     target: Path
-    text: str
-    old: str | None  # None: the file does not exist yet
+    data: bytes
+    old: bytes | None  # None: the file does not exist yet
+
+    @property
+    def text(self) -> str:
+        return self.data.decode("utf-8")
 
     @property
     def exists(self) -> bool:
@@ -29,55 +41,110 @@ class Planned:
 
     @property
     def changed(self) -> bool:
-        return self.old != self.text
+        return self.old != self.data
 
     def diff(self, docs_label: str = "docs") -> str:
-        old = (self.old or "").splitlines(keepends=True)
-        new = self.text.splitlines(keepends=True)
         name = f"{docs_label}/{self.path}"
+        try:
+            old = (self.old or b"").decode("utf-8").splitlines(keepends=True)
+            new = self.data.decode("utf-8").splitlines(keepends=True)
+        except UnicodeDecodeError:
+            return f"바이너리 파일 {name}: {len(self.old or b''):,} -> {len(self.data):,} 바이트\n"
         return "".join(difflib.unified_diff(old, new, f"{name}\t(지금 파일)", f"{name}\t(새 내용)"))
 
 
-def plan(docs_dir: Path, files: dict[str, str]) -> list[Planned]:
+class WriteError(OSError):
+    """Writing failed. ``left_changed`` lists the files that could not be put back (empty: nothing changed)."""
+
+    def __init__(self, cause: BaseException, left_changed: list[str]):
+        self.cause = cause
+        self.left_changed = left_changed
+        super().__init__(str(cause))
+
+
+def plan(docs_dir: Path, files: dict[str, str | bytes]) -> list[Planned]:
     out = []
-    for path, text in files.items():
+    for path, content in files.items():
         target = docs_dir / path
-        old = target.read_text(encoding="utf-8") if target.is_file() else None
-        out.append(Planned(path, target, text, old))
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        old = target.read_bytes() if target.is_file() else None
+        out.append(Planned(path, target, data, old))
     return out
 
 
-def write(planned: list[Planned]) -> list[Planned]:
-    """Write every changed file; return those written."""
-    todo = [p for p in planned if p.changed]
-    made_dirs: list[Path] = []
-    temps: list[tuple[Path, Path]] = []
-    try:
-        for p in todo:
-            missing = []
-            d = p.target.parent
-            while not d.exists():
-                missing.append(d)
-                d = d.parent
-            for d in reversed(missing):
-                d.mkdir()
-                made_dirs.append(d)
-            fd, tmp = tempfile.mkstemp(dir=p.target.parent, prefix=f".{p.target.name}.", suffix=".tmp")
-            temps.append((Path(tmp), p.target))
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-                f.write(p.text)
-                f.flush()
-                os.fsync(f.fileno())
-    except BaseException:
-        for tmp, _ in temps:
-            tmp.unlink(missing_ok=True)
-        for d in reversed(made_dirs):
+@dataclass
+class _Txn:
+    made_dirs: list[Path] = field(default_factory=list)
+    temps: list[tuple[Path, Planned]] = field(default_factory=list)
+    backups: dict[Path, Path] = field(default_factory=dict)  # target -> backup
+    replaced: list[Planned] = field(default_factory=list)
+
+    def make_dirs(self, folder: Path) -> None:
+        missing = []
+        while not folder.exists():
+            missing.append(folder)
+            folder = folder.parent
+        for d in reversed(missing):
+            d.mkdir()
+            self.made_dirs.append(d)
+
+    def stage(self, p: Planned) -> None:
+        self.make_dirs(p.target.parent)
+        fd, tmp = tempfile.mkstemp(dir=p.target.parent, prefix=f".{p.target.name}.", suffix=".tmp")
+        self.temps.append((Path(tmp), p))
+        with os.fdopen(fd, "wb") as f:
+            f.write(p.data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, p.target.stat().st_mode & 0o777 if p.target.exists() else 0o644)
+        if p.exists:
+            fd, bak = tempfile.mkstemp(dir=p.target.parent, prefix=f".{p.target.name}.", suffix=".bak")
+            os.close(fd)
+            os.unlink(bak)
+            try:
+                os.link(p.target, bak)
+            except OSError:
+                shutil.copy2(p.target, bak)
+            self.backups[p.target] = Path(bak)
+
+    def rollback(self) -> list[str]:
+        """Undo; return the files that could not be put back."""
+        left = []
+        for p in reversed(self.replaced):
+            try:
+                if p.target in self.backups:
+                    os.replace(self.backups.pop(p.target), p.target)
+                else:
+                    p.target.unlink()
+            except OSError:
+                left.append(str(p.target))
+        self.cleanup()
+        for d in reversed(self.made_dirs):
             try:
                 d.rmdir()
             except OSError:
                 pass
-        raise
-    for tmp, target in temps:
-        os.chmod(tmp, target.stat().st_mode & 0o777 if target.exists() else 0o644)
-        os.replace(tmp, target)
-    return todo
+        return left
+
+    def cleanup(self) -> None:
+        for tmp, _ in self.temps:
+            tmp.unlink(missing_ok=True)
+        for bak in self.backups.values():
+            bak.unlink(missing_ok=True)
+
+
+def write(planned: list[Planned]) -> list[Planned]:
+    """Write every changed file, all or nothing; return those written. Raises :class:`WriteError`."""
+    txn = _Txn()
+    try:
+        for p in planned:
+            if p.changed:
+                txn.stage(p)
+        for tmp, p in txn.temps:
+            os.replace(tmp, p.target)
+            txn.replaced.append(p)
+    except BaseException as exc:
+        left = txn.rollback()
+        raise WriteError(exc, left) from exc
+    txn.cleanup()
+    return list(txn.replaced)

@@ -250,15 +250,15 @@ def test_missing_glossary_is_reported_not_fatal(tmp_path):
 # --- overwriting ------------------------------------------------------------------------
 
 
-def test_second_import_refuses_and_names_the_existing_files(tmp_path):
+def test_second_import_skips_the_published_meeting_and_names_it(tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()
     assert kb("import-notion", SEED, "--docs", docs).returncode == 0
     before = snapshot(docs)
     result = kb("import-notion", SEED, "--docs", docs)
-    assert result.returncode == 1
-    assert f"{docs}/meetings/2021-08-10.md" in result.stderr
-    assert f"{docs}/qna/2021-08-10-q5.md" in result.stderr
+    assert result.returncode == 1  # nothing left to import
+    assert "이미 발행된 회의라 건너뜁니다" in result.stderr
+    assert f"{SEED} -> {docs}/meetings/2021-08-10.md" in result.stderr
     assert snapshot(docs) == before
 
 
@@ -277,16 +277,32 @@ def test_force_prints_a_unified_diff_then_writes(tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()
     assert kb("import-notion", SEED, "--docs", docs).returncode == 0
-    original = (docs / "qna/2021-08-10-q3.md").read_text(encoding="utf-8")
-    (docs / "qna/2021-08-10-q3.md").write_text(original.replace("status: open", "status: answered"), encoding="utf-8")
+    original = (docs / "meetings/2021-08-10.md").read_text(encoding="utf-8")
+    (docs / "meetings/2021-08-10.md").write_text(original + "\n손으로 덧붙인 줄\n", encoding="utf-8")
     result = kb("import-notion", SEED, "--docs", docs, "--force")
-    assert result.returncode == 0
-    q3 = f"{docs}/qna/2021-08-10-q3.md"
-    assert f"--- {q3}\t(지금 파일)\n+++ {q3}\t(새 내용)\n" in result.stdout
-    assert "-status: answered\n+status: open\n" in result.stdout
+    assert result.returncode == 0, result.stderr
+    page = f"{docs}/meetings/2021-08-10.md"
+    assert f"--- {page}\t(지금 파일)\n+++ {page}\t(새 내용)\n" in result.stdout
+    assert "-손으로 덧붙인 줄\n" in result.stdout
     assert result.stdout.count("\n--- ") + result.stdout.startswith("--- ") == 1  # unchanged files get no diff
-    assert result.stdout.index("+status: open") < result.stdout.index(f"덮어씀: {q3}")
-    assert (docs / "qna/2021-08-10-q3.md").read_text(encoding="utf-8") == original
+    assert result.stdout.index("-손으로 덧붙인 줄") < result.stdout.index(f"덮어씀: {page}")
+    assert (docs / "meetings/2021-08-10.md").read_text(encoding="utf-8") == original
+
+
+def test_force_keeps_an_answered_qna_page_except_the_quoted_part(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    assert kb("import-notion", SEED, "--docs", docs).returncode == 0
+    q3 = docs / "qna/2021-08-10-q3.md"
+    head, quoted, rest = re.match(r"(?s)(.*?)(## 질문\n.*?)(## 정리된 답\n.*)", q3.read_text(encoding="utf-8")).groups()
+    answered = head.replace("status: open", "status: answered") + quoted.replace("> Q3.", "> 손으로 바꾼 인용 Q3.") + (
+        "## 정리된 답\n\nAdagrad는 누적 제곱합으로 나눕니다.\n"
+    )
+    q3.write_text(answered, encoding="utf-8")
+    result = kb("import-notion", SEED, "--docs", docs, "--force")
+    assert result.returncode == 0, result.stderr
+    expected = head.replace("status: open", "status: answered") + quoted + "## 정리된 답\n\nAdagrad는 누적 제곱합으로 나눕니다.\n"
+    assert q3.read_text(encoding="utf-8") == expected  # quote restored from the export, answer untouched
 
 
 def test_dry_run_writes_nothing(tmp_path):
@@ -322,18 +338,42 @@ def test_slug_for_a_question_not_in_the_export_is_refused(tmp_path):
     assert snapshot(tmp_path) == {}
 
 
+ADAGRAD = "---\ntitle: Adagrad\nqid: Q3\nstatus: answered\ntags: [Adagrad]\nmeeting: meetings/2021-08-10.md\nrelated: []\n---\n\n"
+
+
 def test_question_that_already_has_a_qna_page_is_not_duplicated(tmp_path):
     docs = tmp_path / "docs"
     (docs / "qna").mkdir(parents=True)
-    (docs / "qna/adagrad.md").write_text(
-        "---\ntitle: Adagrad\nqid: Q3\nstatus: answered\ntags: [Adagrad]\n"
-        "meeting: meetings/2021-08-10.md\nrelated: []\n---\n\n본문\n",
-        encoding="utf-8",
-    )
+    answer = "## 정리된 답\n\n손으로 쓴 답.\n"
+    (docs / "qna/adagrad.md").write_text(ADAGRAD + "## 질문\n\n옛 인용\n\n" + answer, encoding="utf-8")
+    result = kb("import-notion", SEED, "--docs", docs)
+    assert result.returncode == 0, result.stderr
+    assert not (docs / "qna/2021-08-10-q3.md").exists()
+    assert "](../qna/adagrad.md)" in body(docs / "meetings/2021-08-10.md")
+    text = (docs / "qna/adagrad.md").read_text(encoding="utf-8")
+    assert text.startswith(ADAGRAD + "## 질문\n\n> Q3. ") and text.endswith("\n" + answer)
+    assert "옛 인용" not in text
+
+
+def test_existing_qna_page_without_the_quoted_part_is_a_conflict(tmp_path):
+    docs = tmp_path / "docs"
+    (docs / "qna").mkdir(parents=True)
+    (docs / "qna/adagrad.md").write_text(ADAGRAD + "본문\n", encoding="utf-8")
     before = snapshot(docs)
     result = kb("import-notion", SEED, "--docs", docs)
     assert result.returncode == 1
-    assert "qna/adagrad.md" in result.stderr
+    assert "docs/qna/adagrad.md: '## 질문'부터 '## 정리된 답'까지" in result.stderr
+    assert "아무것도 쓰지 않았습니다" in result.stderr
+    assert snapshot(docs) == before
+
+
+def test_slug_option_that_would_duplicate_an_existing_qna_page_is_refused(tmp_path):
+    docs = tmp_path / "docs"
+    (docs / "qna").mkdir(parents=True)
+    (docs / "qna/adagrad.md").write_text(ADAGRAD + "본문\n", encoding="utf-8")
+    before = snapshot(docs)
+    result = kb("import-notion", SEED, "--docs", docs, "--slug", "Q3=another")
+    assert result.returncode == 1
     assert "--slug Q3=adagrad" in result.stderr
     assert snapshot(docs) == before
 
@@ -351,13 +391,9 @@ def test_date_option_overrides_the_title(tmp_path):
 SEED_TEXT = SEED.read_text(encoding="utf-8")
 MALFORMED = {
     # name: (file content, expected message parts)
-    "missing-properties": (
+    "no-year-for-the-title-date": (
         "# 8/10(화) 회의록\n\nQ1. 질문?\n",
-        [":3: ", "속성 블록이 없습니다"],
-    ),
-    "missing-required-property": (
-        make_export("Q1. 질문?\n", props=PROPS.replace("👤 작성자\t<span>하람</span> 이하람\n", "")),
-        [":3: ", "필수 속성 '작성자'"],
+        [":1: ", "회의 날짜를 정할 수 없습니다", "연도를 알 수 없습니다", "--date"],
     ),
     "unparseable-date": (
         make_export("Q1. 질문?\n", props=PROPS.replace("@2021년 8월 17일 오후 2:00", "@지난 화요일 오후")),
@@ -386,9 +422,9 @@ MALFORMED = {
         make_export("Q1. 하나\n\nQ1. 둘\n"),
         [":11: ", "질문 번호 Q1가 두 번", "먼저 9번 줄"],
     ),
-    "no-date-in-title": (
-        make_export("Q1. 질문?\n", title="# 정기 회의록"),
-        [":1: ", "날짜(M/D)를 찾지 못했습니다", "--date"],
+    "no-date-at-all": (
+        "# 정기 회의록\n\nQ1. 질문?\n",
+        [":1: ", "회의 날짜를 정할 수 없습니다", "--date"],
     ),
 }
 
@@ -497,18 +533,21 @@ def test_script_event_handlers_and_javascript_urls_never_reach_the_output(tmp_pa
 # --- the nothing-lost check itself ------------------------------------------------------
 
 
+def convert_seed(tmp_path):
+    plan = notion.prepare(SEED, "seed.md", tmp_path)
+    return plan.results[0]
+
+
 def test_a_lost_line_stops_the_import(tmp_path):
-    export = notion.parse(SEED_TEXT, "seed.md", "seed.md")
-    result = notion.convert(export)
+    result = convert_seed(tmp_path)  # prepare() ran verify_complete on the real output: it passed
     meeting = result.files["meetings/2021-08-10.md"]
-    qna = {q.slug: result.files[f"qna/{q.slug}.md"] for q in result.questions}
-    notion.verify_complete(export, meeting, qna, result.questions)  # the real output passes
-    tampered = meeting.replace("2d-conv2d.\n", "")
+    result.files["meetings/2021-08-10.md"] = meeting.replace("2d-conv2d.\n", "")
     with pytest.raises(notion.ConversionBug, match=r"seed\.md:123: 회의록 페이지에 없습니다: '2d-conv2d\.'"):
-        notion.verify_complete(export, tampered, qna, result.questions)
+        notion.verify_complete(result)
     swapped = meeting.replace("Sum of gradient squares", "").replace("for numerical stability", "Sum of gradient squares")
+    result.files["meetings/2021-08-10.md"] = swapped
     with pytest.raises(notion.ConversionBug, match=r"seed\.md:75: "):
-        notion.verify_complete(export, swapped, qna, result.questions)
+        notion.verify_complete(result)
 
 
 @pytest.mark.parametrize(
@@ -521,15 +560,14 @@ def test_a_lost_line_stops_the_import(tmp_path):
     ],
 )
 def test_korean_12_hour_clock(value, expected):
-    assert notion.parse_datetime(value, "x.md", 1) == expected
+    assert notion.parse_datetime(value, "x.md", 1).value == expected
 
 
 def test_january_meeting_written_in_december_gets_the_next_year():
     text = make_export("본문\n", title="# 1/3(월) 회의록", props=PROPS.replace("2021년 8월 6일", "2021년 12월 28일"))
     export = notion.parse(text, "x.md", "x.md")
-    result = notion.convert(export)
-    assert "meetings/2022-01-03.md" in result.files
-    assert not [w for w in result.warnings if "요일" in w.text]  # 2022-01-03 is a Monday
+    assert notion.meeting_date(export) == dt.date(2022, 1, 3)
+    assert not [w for w in export.warnings if "요일" in w.text]  # 2022-01-03 is a Monday
 
 
 # --- the built site and the published page ----------------------------------------------

@@ -1,0 +1,219 @@
+"""Making a line of notes safe Markdown without losing its text.
+
+What a Notion page shows as text stays text: ``List<Student>``, ``a < b``, ``<redacted>`` and
+``<!-- … -->`` are written with ``&lt;`` so the browser shows them. Only real markup (a tag whose
+name is an HTML element, not glued to a word as in ``List<Object>``) is reduced, by the allow-list
+sanitizer nh3: a few inline elements without attributes survive, ``<script>``/``<style>`` go with
+their content, other tags are dropped and their text kept. Code spans and math are left as they
+are. Links are handed to a resolver (kb.notion.assets) that says where they point after import.
+Every pattern here is bounded, so a 20,000-character line is cleaned in linear time.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Callable
+
+import nh3
+
+from .messages import Warnings
+
+HTML_ELEMENTS = frozenset(
+    """a abbr address area article aside audio b base bdi bdo blockquote body br button canvas caption
+    center cite code col colgroup data datalist dd del details dfn dialog dir div dl dt em embed fieldset
+    figcaption figure font footer form frame frameset h1 h2 h3 h4 h5 h6 head header hgroup hr html i iframe
+    img input ins kbd label legend li link main map mark marquee math menu meta meter nav noembed noframes
+    noscript object ol optgroup option output p param picture plaintext pre progress q rp rt ruby s samp
+    script search section select slot small source span strike strong style sub summary sup svg table
+    tbody td template textarea tfoot th thead time title tr track tt u ul var video wbr xmp""".split()
+)
+KEEP_TAGS = {"b", "strong", "i", "em", "u", "s", "del", "ins", "sub", "sup", "mark", "kbd", "br", "code"}
+DROP_WITH_CONTENT = {"script", "style", "template", "noscript", "iframe", "object", "textarea", "title", "xmp", "noembed"}
+SAFE_SCHEMES = {"http", "https", "mailto"}
+
+_TAG_RE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]{0,30})(?=[\s/>])(?:[^<>]{0,2000})>")
+_LT_RE = re.compile(r"<(?=[A-Za-z/!?])")
+_CODE_SPAN_RE = re.compile(r"(`{1,10})(?!`)(.{1,5000}?)(?<!`)\1(?!`)")
+_INLINE_MATH_RE = re.compile(r"(?<![\\$0-9A-Za-z])\$(?![\s$])((?:\\\$|[^$\n]){1,5000}?)(?<![\s\\])\$(?![0-9A-Za-z$])")
+_DISPLAY_IN_TEXT_RE = re.compile(r"(?<![\\$])\$\$(?!\$)([^$\n]{1,5000}?)(?<!\\)\$\$(?!\$)")
+MDLINK_RE = re.compile(
+    r"(!?)\[((?:[^\[\]\\\n]|\\.|\[[^\[\]\n]{0,2000}\]){0,2000})\]"
+    r"\([ \t]*(<[^<>\n]{0,2000}>|(?:[^()\s\\]|\\.|\([^()\s]{0,2000}\)){0,2000})"
+    r"((?:[ \t]+(?:\"[^\"\n]{0,500}\"|'[^'\n]{0,500}'))?)[ \t]*\)"
+)
+_AUTOLINK_RE = re.compile(r"<([A-Za-z][A-Za-z0-9+.-]{1,31}):([^<>\s]{0,2000})>")
+_BARE_JS_RE = re.compile(r"(?i)\b(?:java|vb)script[ \t]*:[^\s<>]{0,2000}")
+_ATTR_LIST_RE = re.compile(r"\{:?([^{}\n]{0,500}=[^{}\n]{0,500})\}")
+_EVENT_ATTR_LIST_RE = re.compile(r"\{:?[^{}\n]{0,500}\bon\w{1,40}[ \t]*=[^{}\n]{0,500}\}", re.I)
+_SNIPPET_LINE_RE = re.compile(r"^([ \t]*)(-+8<-+(?:[ \t]+(?:\"[^\"\n]+\"|'[^'\n]+'))?[ \t]*)$")
+_URL_ESCAPE_RE = re.compile(r"\\{1,4}([!-/:-@\[-`{-~])")
+_STASH_RE = re.compile("\ue000(\\d{1,6})\ue001")
+_MD_SPECIAL_RE = re.compile(r"([\\`*_\[\]<>#|$~])")
+
+# resolver(destination, is_image, line) -> new destination, or None to keep the link's text only
+Resolver = Callable[[str, bool, int], "str | None"]
+
+
+def scheme(url: str) -> str | None:
+    cleaned = re.sub(r"[\x00-\x20]", "", html.unescape(url))
+    m = re.match(r"([A-Za-z][A-Za-z0-9+.-]{0,31}):", cleaned)
+    return m.group(1).lower() if m else None
+
+
+def unescape_url(url: str) -> str:
+    """Notion's ``\\_`` (and ``\\\\_``) inside URLs -> ``_``: autolinks do not process escapes."""
+    return _URL_ESCAPE_RE.sub(r"\1", url)
+
+
+def real_tags(text: str) -> list[re.Match[str]]:
+    """Tags that a browser would treat as markup: an HTML element's name, not glued to a word."""
+    return [
+        m for m in _TAG_RE.finditer(text)
+        if m.group(2).lower() in HTML_ELEMENTS and not (m.start() and text[m.start() - 1].isalnum())
+    ]
+
+
+def escape_text_lt(text: str, keep: list[re.Match[str]] = ()) -> str:
+    """Write every ``<`` that could start a tag as ``&lt;``, except those of ``keep``."""
+    starts = {m.start() for m in keep}
+    return "".join("&lt;" if ch == "<" and i not in starts and _LT_RE.match(text, i) else ch for i, ch in enumerate(text))
+
+
+def sanitize(text: str) -> str:
+    """Reduce real markup with nh3; text that only looks like markup is escaped first and kept."""
+    tags = real_tags(text)
+    if not tags:
+        return escape_text_lt(text)
+    cleaned = nh3.clean(
+        escape_text_lt(text, tags),
+        tags=KEEP_TAGS,
+        clean_content_tags=DROP_WITH_CONTENT,
+        attributes={},
+        strip_comments=True,
+        link_rel=None,
+    )
+    # nh3 writes text as HTML; Markdown needs only '<' and '&' escaped ('>' starts a quote)
+    return cleaned.replace("&gt;", ">").replace("&quot;", '"').replace("&#39;", "'")
+
+
+def intended_drops(text: str) -> str:
+    """What the cleaner removes on purpose (script/style content, markup tags, javascript: words).
+
+    Applied to the export's side of the nothing-lost check, so that check sees the rest.
+    """
+    def drop(m: re.Match[str]) -> str:
+        return " "
+
+    for name in DROP_WITH_CONTENT:
+        if f"<{name}" in text.lower():
+            text = re.sub(rf"(?is)<{name}\b[^>]{{0,2000}}>.*?(?:</{name}\s*>|\Z)", " ", text)
+    for m in reversed(real_tags(text)):
+        text = text[: m.start()] + drop(m) + text[m.end():]
+    text = _EVENT_ATTR_LIST_RE.sub(" ", text)
+    return _BARE_JS_RE.sub(" ", text)
+
+
+def plain_value(text: str) -> tuple[str, bool]:
+    """A title or property value -> (plain text, whether markup was removed).
+
+    Markdown is reduced to its text, entities are decoded once, and real markup (``<script>``
+    written as ``&lt;script&gt;`` included) is removed with nh3, leaving only text.
+    """
+    text = MDLINK_RE.sub(lambda m: m.group(2), text)
+    text = re.sub(r"`{1,10}([^`]{0,2000})`{1,10}", r"\1", text)
+    text = re.sub(r"(\*\*|__)([^*_]{1,2000})\1", r"\2", text)
+    text = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", text)
+    text = html.unescape(text)
+    if not real_tags(text) and "<!--" not in text:
+        return text.strip(), False
+    cleaned = nh3.clean(text, tags=set(), clean_content_tags=DROP_WITH_CONTENT, attributes={}, strip_comments=True)
+    return html.unescape(cleaned).strip(), True
+
+
+def plain_text(markdown: str) -> str:
+    """Markdown of one line -> the text Python-Markdown shows (links -> their text, tags dropped).
+
+    kb.check uses it to predict heading anchors; unlike :func:`plain_value` it drops every
+    tag-like ``<…>``, as the rendered heading's text does.
+    """
+    text = MDLINK_RE.sub(lambda m: m.group(2), markdown)
+    text = re.sub(r"`{1,10}([^`]{0,2000})`{1,10}", r"\1", text)
+    text = re.sub(r"</?[A-Za-z][A-Za-z0-9:-]{0,30}(?:\s[^<>]{0,2000})?/?>", "", text)
+    text = re.sub(r"(\*\*|__)(.{1,2000}?)\1", r"\2", text)
+    text = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", text)
+    return html.unescape(text).strip()
+
+
+def md_escape(text: str) -> str:
+    return _MD_SPECIAL_RE.sub(r"\\\1", text)
+
+
+def escape_snippet_line(line: str) -> tuple[str, bool]:
+    m = _SNIPPET_LINE_RE.match(line)
+    return (m.group(1) + ";" + m.group(2), True) if m else (line, False)
+
+
+class Cleaner:
+    """Cleans one paragraph, heading or table cell of one page."""
+
+    def __init__(self, label: str, warnings: Warnings, resolve: Resolver):
+        self.label = label
+        self.warnings = warnings
+        self.resolve = resolve
+
+    def warn(self, line: int, text: str) -> None:
+        self.warnings.add(self.label, line, text)
+
+    def clean(self, text: str, line: int) -> str:
+        stash: list[str] = []
+
+        def keep(s: str) -> str:
+            stash.append(s)
+            return f"\ue000{len(stash) - 1}\ue001"
+
+        text = _CODE_SPAN_RE.sub(lambda m: keep(m.group(0)), text)
+        text = _DISPLAY_IN_TEXT_RE.sub(lambda m: keep(f"${m.group(1).strip()}$"), text)
+        text = _INLINE_MATH_RE.sub(lambda m: keep(m.group(0)), text)
+        text = MDLINK_RE.sub(lambda m: self._link(m, line, keep), text)
+        text = _AUTOLINK_RE.sub(lambda m: self._autolink(m, line, keep), text)
+        if real_tags(text):
+            self.warn(line, "HTML 태그를 허용 목록(nh3)으로 줄였습니다: 글자는 남기고 스크립트와 속성은 지웠습니다")
+        elif _LT_RE.search(text):
+            self.warn(line, "태그처럼 보이는 '<'를 글자로 보이도록 &lt;로 썼습니다")
+        text = sanitize(text)
+        if _BARE_JS_RE.search(text):
+            self.warn(line, "javascript:/vbscript: 주소를 지웠습니다")
+            text = _BARE_JS_RE.sub("", text)
+        if _EVENT_ATTR_LIST_RE.search(text):
+            self.warn(line, "이벤트 처리기(on...=)가 든 속성 목록 {...}을 지웠습니다")
+            text = _EVENT_ATTR_LIST_RE.sub("", text)
+        if _ATTR_LIST_RE.search(text):
+            self.warn(line, "속성 목록처럼 읽힐 {...=...}의 괄호를 이스케이프했습니다")
+            text = _ATTR_LIST_RE.sub(lambda m: "\\{" + m.group(1) + "\\}", text)
+        for _ in range(3):  # stashed pieces may nest (a code span inside a link text)
+            text = _STASH_RE.sub(lambda m: stash[int(m.group(1))], text)
+        return text
+
+    def _link(self, m: re.Match[str], line: int, keep) -> str:
+        bang, label, dest, title = m.groups()
+        url = unescape_url(dest[1:-1] if dest.startswith("<") else dest)
+        label = sanitize(label) if not bang else label
+        new = self.resolve(url, bool(bang), line)
+        if new is None:
+            return label
+        if scheme(new) in SAFE_SCHEMES:
+            # Notion writes a URL used as link text with doubled escapes: 3\\_q -> 3\_q
+            label = re.sub(r"\\\\(?=[!-/:-@\[-`{-~])", r"\\", label)
+        if bang:
+            label = label.replace("<", "&lt;")
+        target = f"<{new}>" if re.search(r"[\s()<>]", new) else new
+        return keep(f"{bang}[{label}]({target}{title})")
+
+    def _autolink(self, m: re.Match[str], line: int, keep) -> str:
+        if m.group(1).lower() not in SAFE_SCHEMES:
+            self.warn(line, f"{m.group(1)}: 주소는 옮기지 않습니다: {m.group(0)[:80]!r}")
+            return ""
+        url = unescape_url(m.group(1) + ":" + m.group(2))
+        self.resolve(url, False, line)  # for its warnings (notion.so)
+        return keep(f"<{url}>")

@@ -1,0 +1,130 @@
+"""One import, from the path on the command line to the files to write (nothing written here).
+
+read the export -> parse each page -> meeting date and path -> skip pages already published (unless
+``force``) -> convert with links between the export's pages and its assets -> check nothing is lost
+-> merge with published Q&A pages -> check front matter and the rendered site -> a :class:`Plan`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..frontmatter import load_docs
+from .assets import Links
+from .convert import Converted, Export, convert, meeting_date, parse
+from .glossary import GlossaryEntry, GlossaryReport, glossary_report, glossary_terms
+from .messages import NotionError, Warnings
+from .read import Tree, load, page_name, read_page
+from .reimport import Conflict, existing_qna, merge
+from .verify import source_rows, verify_complete, verify_front_matter, verify_safe
+
+UNSORTED_TAG = "미분류"
+
+
+@dataclass
+class Plan:
+    files: dict[str, str | bytes] = field(default_factory=dict)  # docs/ path -> text or bytes
+    results: list[Converted] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (page, docs/ path already there)
+    warnings: Warnings = field(default_factory=Warnings)
+    glossary: list[GlossaryReport] = field(default_factory=list)
+
+
+def prepare(
+    path: Path,
+    label: str,
+    docs: Path,
+    *,
+    date: dt.date | None = None,
+    slugs: dict[str, str] | None = None,
+    force: bool = False,
+    glossary: list[GlossaryEntry] | None = None,
+    glossary_label: str = "docs/glossary.md",
+    progress=lambda line: None,
+) -> Plan:
+    plan = Plan()
+    tree = load(path, label)
+    page_paths = tree.pages()
+    if len(page_paths) > 1 and (date or slugs):
+        raise NotionError(label, None, f"--date와 --slug는 페이지가 하나일 때만 씁니다 (이 내보내기에는 {len(page_paths)}개)")
+    exports = [(p, parse(read_page(tree, p), tree.where(p), p.rsplit("/", 1)[-1], plan.warnings)) for p in page_paths]
+    targets = _targets(exports, date)
+    pages, _ = load_docs(docs) if docs.is_dir() else ({}, [])
+    link_map = {p: f"meetings/{d.isoformat()}.md" for p, (_, d) in zip(page_paths, targets)}
+    todo = []
+    for (p, export), (_, day) in zip(exports, targets):
+        if link_map[p] in pages and not force:
+            plan.skipped.append((export.label, link_map[p]))
+        else:
+            todo.append((p, export, day))
+    conflicts: list[str] = []
+    for n, (p, export, day) in enumerate(todo, 1):
+        result = _convert_one(tree, p, export, day, link_map, pages, slugs or {}, glossary)
+        conflicts += merge(result, pages, lambda src: (docs / src).read_text(encoding="utf-8"))
+        plan.results.append(result)
+        files = {**result.files, **{d: tree.read(src) for d, src in result.links.assets.items()}}
+        for d in files:
+            if d in plan.files:
+                raise NotionError(export.label, None, f"docs/{d}를 두 페이지가 만듭니다: 같은 날짜의 회의가 둘이면 따로 --date로 가져오세요")
+        plan.files.update(files)
+        progress(f"[{n}/{len(todo)}] {export.label} -> docs/{result.meeting} (질문 {len(result.questions)}개, 파일 {len(result.links.assets)}개)")
+        plan.glossary.append(glossary_report(export.label, _prose_rows(export), glossary, glossary_label))
+    if conflicts:
+        raise Conflict(conflicts)
+    texts = {k: v for k, v in plan.files.items() if isinstance(v, str)}
+    verify_front_matter(texts, set(pages) | {p.relative_to(docs).as_posix() for p in docs.rglob("*.ipynb")} if docs.is_dir() else set())
+    verify_safe(docs, texts)
+    return plan
+
+
+def _targets(exports: list[tuple[str, Export]], date: dt.date | None) -> list[tuple[str, dt.date]]:
+    out, seen = [], {}
+    for p, export in exports:
+        day = meeting_date(export, date)
+        if day in seen:
+            raise NotionError(
+                export.label, export.title_line,
+                f"회의 날짜 {day.isoformat()}가 {seen[day]}와 같습니다: 한 날짜에 회의록 하나만 가져옵니다 (따로 --date로 가져오세요)",
+            )
+        seen[day] = export.label
+        out.append((p, day))
+    return out
+
+
+def _convert_one(tree: Tree, p: str, export: Export, day: dt.date, link_map, pages, slugs, glossary) -> Converted:
+    meeting = f"meetings/{day.isoformat()}.md"
+    have = existing_qna(pages, meeting)
+    for qid, slug in slugs.items():
+        if qid in have and have[qid] != slug:
+            raise NotionError(export.label, None, f"{qid}: docs/qna/{have[qid]}.md에 이미 있습니다 (--slug {qid}={have[qid]}); 같은 질문의 페이지를 두 개 만들지 않습니다")
+    links = Links(tree, p, export.label, link_map, f"meetings/{day.isoformat()}", export.warnings)
+
+    def tags_of(text: str) -> list[str]:
+        used, _ = glossary_terms(text, glossary or [])
+        return [e.korean or e.english for e in used if (e.korean or e.english)][:3] or [UNSORTED_TAG]
+
+    result = convert(export, day, links, {**have, **slugs}, tags_of)
+    verify_complete(result)
+    return result
+
+
+def _prose_rows(export: Export) -> list[tuple[int, str]]:
+    rows = []
+
+    def walk(blocks):
+        for b in blocks:
+            if b.kind in ("code", "math"):
+                continue
+            if b.children:
+                rows.append((b.line, b.lines[0]))
+                walk(b.children)
+                continue
+            rows.extend((b.line + k, line) for k, line in enumerate(b.lines))
+
+    walk(export.blocks)
+    return rows
+
+
+__all__ = ["Plan", "prepare", "page_name", "source_rows"]

@@ -1,0 +1,213 @@
+"""Checks on the importer's output before anything is written.
+
+* :func:`verify_complete`: nothing is lost. Each line of the export, reduced to the letters and
+  digits a Notion reader sees (link targets and what the cleaner drops on purpose left out), must
+  appear, in order, in the letters and digits a reader of the *rendered* page sees: the page is
+  rendered with Python-Markdown and the extensions of mkdocs.yml, math put back as its TeX, and the
+  text taken from the HTML (image ``alt`` included). So a word the browser would hide (``<Student>``
+  read as a tag) or a dropped line fails the check. Each question's lines must be in its Q&A page.
+* :func:`verify_front_matter`: every page passes kb.frontmatter's schema.
+* :func:`verify_safe`: the second line of defence. Every page of docs/ is rendered as the build
+  renders it (kb.render.Site's property box and generated lists, then Python-Markdown) with the
+  new pages in place, and the HTML is scanned for script-like elements, ``on…`` attributes and
+  non-http(s) URLs; a finding that the same pages without the import do not have stops the import.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import replace
+from html.parser import HTMLParser
+from pathlib import Path
+
+import markdown
+
+from .. import mathml
+from ..frontmatter import Page, load_page, split, validate_page
+from ..render import MarkerError, Site
+from .blocks import Block
+from .clean import MDLINK_RE, SAFE_SCHEMES, intended_drops, real_tags, scheme
+from .convert import Converted
+from .messages import ConversionBug
+
+EXTENSIONS = ["abbr", "admonition", "attr_list", "def_list", "footnotes", "md_in_html", "tables", "toc",
+              "pymdownx.superfences", "pymdownx.details", "pymdownx.tasklist", "pymdownx.tabbed"]
+
+
+def letters(text: str) -> str:
+    text = unicodedata.normalize("NFC", text)
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+class _Text(HTMLParser):
+    """The text of rendered HTML as a reader sees it (and the alt text of images)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style"):
+            self.hidden += 1
+        if tag == "img":
+            self.parts.append(dict(attrs).get("alt") or "")
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style") and self.hidden:
+            self.hidden -= 1
+
+    def handle_data(self, data):
+        if not self.hidden:
+            self.parts.append(data)
+
+
+def body_of(text: str) -> str:
+    return text.split("\n---\n", 1)[1] if text.startswith("---\n") else text
+
+
+def render(md_text: str) -> str:
+    """Markdown -> HTML as the build makes it, math written back as its TeX (escaped)."""
+    try:
+        md, formulas = mathml.extract(md_text)
+    except mathml.MathError as exc:
+        raise ConversionBug(f"수식을 읽을 수 없습니다: {exc}") from None
+    out = markdown.markdown(md, extensions=EXTENSIONS)
+    return mathml._PLACEHOLDER_RE.sub(lambda m: (m.group(1) or "") + html.escape(formulas[int(m.group(3))].tex) + (m.group(4) or ""), out)
+
+
+def visible_letters(md_text: str) -> str:
+    parser = _Text()
+    parser.feed(render(body_of(md_text)))
+    return letters("".join(parser.parts))
+
+
+def _shown_in_notion(line: str) -> str:
+    """The letters a Notion reader sees on a line of the export."""
+    def link(m: re.Match[str]) -> str:
+        bang, label, dest = m.group(1), m.group(2), m.group(3)
+        return "" if bang and label.strip() == dest.strip("<>").strip() else label
+
+    line = MDLINK_RE.sub(link, intended_drops(line))
+    return letters(html.unescape(line))
+
+
+def source_rows(blocks: list[Block]) -> list[tuple[int, str]]:
+    """(line, letters a reader sees) for every line of ``blocks`` (fence lines left out)."""
+    rows = []
+    for b in blocks:
+        lines = b.lines[1:-1] if b.kind == "code" else b.lines
+        first = b.line + 1 if b.kind == "code" else b.line
+        if b.kind == "aside" or (b.kind == "question" and b.children):
+            rows += [(first, _shown_in_notion(b.lines[0]))] if b.kind == "question" else []
+            rows += source_rows(b.children)
+            continue
+        for n, line in enumerate(lines, start=first):
+            rows.append((n, letters(line) if b.kind in ("code", "math") else _shown_in_notion(line)))
+    return rows
+
+
+def _missing(rows: list[tuple[int, str]], haystack: str) -> list[int]:
+    missing, pos = [], 0
+    for line, needle in rows:
+        if not needle:
+            continue
+        found = haystack.find(needle, pos)
+        if found < 0:
+            missing.append(line)
+        else:
+            pos = found + len(needle)
+    return missing
+
+
+def verify_complete(result: Converted) -> None:
+    """Raise :class:`ConversionBug` naming every export line a reader would not find in the output."""
+    export = result.export
+    problems = []
+    meeting = result.files[result.meeting]
+    seen = visible_letters(meeting)
+    for line in _missing(source_rows(export.blocks), seen):
+        problems.append(f"{export.label}:{line}: 회의록 페이지에 없습니다: {export.lines[line - 1][:80]!r}")
+    for prop in export.header.extra:
+        if letters(prop.name + prop.value) not in seen:
+            problems.append(f"{export.label}:{prop.line}: 속성 줄이 회의록 페이지에 없습니다: {prop.raw[:80]!r}")
+    for q in result.questions:
+        page = visible_letters(result.files[f"qna/{q.slug}.md"])
+        for line in _missing(source_rows([replace(q.block, children=[]), *q.answer]), page):
+            problems.append(f"{export.label}:{line}: qna/{q.slug}.md에 없습니다: {export.lines[line - 1][:80]!r}")
+    if problems:
+        raise ConversionBug("변환 결과 검사 실패 (변환기 버그; 아무것도 쓰지 않았습니다):\n" + "\n".join(f"  {p}" for p in problems))
+
+
+def verify_front_matter(files: dict[str, str], known_pages: set[str]) -> None:
+    problems = []
+    known = known_pages | set(files)
+    for path, text in files.items():
+        meta, key_lines, body_line, found = split(text, f"docs/{path}")
+        problems += found
+        problems += validate_page(Page(path, meta, key_lines, body_line), known)
+        for key, value in meta.items():
+            for v in value if isinstance(value, list) else [value]:
+                if isinstance(v, str) and (real_tags(v) or "<!--" in v):
+                    problems.append(f"docs/{path}:{key_lines.get(key, 1)}: front matter '{key}'에 HTML이 남았습니다")
+    if problems:
+        raise ConversionBug("만든 페이지의 front matter가 kb.frontmatter 검사를 통과하지 못했습니다:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+class _Scan(HTMLParser):
+    URL_ATTRS = {"href", "src", "action", "formaction", "xlink:href", "data", "poster", "background"}
+    BAD_TAGS = {"script", "iframe", "object", "embed", "style", "base", "meta", "link", "form"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.BAD_TAGS:
+            self.found.append(f"<{tag}> element")
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.found.append(f"{name}= attribute on <{tag}>")
+            if name in self.URL_ATTRS and value and scheme(value) not in (None, *SAFE_SCHEMES):
+                self.found.append(f"{name}={value[:60]!r} on <{tag}>")
+
+
+def _site_findings(pages: dict[str, Page], texts: dict[str, str]) -> set[str]:
+    site = Site(pages)
+    found = set()
+    for src, text in texts.items():
+        page = pages[src]
+        try:
+            md = site.expand_markers(src, site.header(page) + "\n" + body_of(text))
+        except (MarkerError, KeyError, TypeError, ValueError) as exc:
+            found.add(f"docs/{src}: 빌드가 이 페이지를 만들지 못합니다: {exc}")
+            continue
+        scan = _Scan()
+        scan.feed(render(md))
+        found.update(f"docs/{src}: {f}" for f in scan.found)
+    return found
+
+
+def verify_safe(docs: Path, files: dict[str, str]) -> None:
+    """Render every page of docs/ with the new ``files`` in place, as the build does; raise on script."""
+    before_pages: dict[str, Page] = {}
+    texts: dict[str, str] = {}
+    for path in sorted(docs.rglob("*.md")) if docs.is_dir() else []:
+        src = path.relative_to(docs).as_posix()
+        try:
+            page, problems = load_page(docs, src)
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if not problems:
+            before_pages[src], texts[src] = page, text
+    after_pages, after_texts = dict(before_pages), dict(texts)
+    for src, text in files.items():
+        meta, key_lines, body_line, _ = split(text, src)
+        after_pages[src], after_texts[src] = Page(src, meta, key_lines, body_line), text
+    baseline = _site_findings(before_pages, texts)
+    new = sorted(_site_findings(after_pages, after_texts) - baseline)
+    if new:
+        raise ConversionBug("가져온 뒤의 사이트에 스크립트가 될 수 있는 HTML이 생깁니다 (아무것도 쓰지 않았습니다):\n" + "\n".join(f"  {f}" for f in new))
