@@ -17,6 +17,8 @@ from typing import Any, Callable
 
 import yaml
 
+from .safety import markup_in, strings_in
+
 FENCE = "---"
 
 
@@ -195,8 +197,37 @@ SCHEMAS: dict[str, dict[str, tuple[bool, Check]]] = {
     },
 }
 
-# Keys every page may carry (MkDocs and Material understand them).
-COMMON_OPTIONAL = {"title", "description", "tags", "hide", "search", "icon", "status", "template"}
+def _hide(v: Any) -> str | None:
+    known = {"navigation", "toc", "footer", "path", "tags", "feedback"}
+    if isinstance(v, list) and all(x in known for x in v):
+        return None
+    return f"must be a list of: {', '.join(sorted(known))}"
+
+
+def _search(v: Any) -> str | None:
+    if isinstance(v, dict) and set(v) <= {"exclude", "boost"}:
+        if isinstance(v.get("exclude", False), bool) and isinstance(v.get("boost", 1), (int, float)):
+            return None
+    return "must be a mapping with 'exclude' (true/false) and/or 'boost' (a number)"
+
+
+def _icon(v: Any) -> str | None:
+    return None if isinstance(v, str) and re.fullmatch(r"[a-z0-9-]+(/[a-z0-9-]+)+", v) else "must be an icon name such as material/star"
+
+
+# Keys every page may carry (MkDocs and Material understand them), and their checks. Material
+# writes these into its templates unescaped, so each is checked here (and escaped by the hook).
+# `template` is not allowed: a page must not pick a template such as redirect.html.
+COMMON_CHECKS: dict[str, Check] = {
+    "title": _str,
+    "description": _str,
+    "tags": _str_list(False),
+    "hide": _hide,
+    "search": _search,
+    "icon": _icon,
+    "status": _one_of("answered", "open"),
+}
+COMMON_OPTIONAL = set(COMMON_CHECKS)
 
 
 def load_page(docs_dir: Path, src: str) -> tuple[Page, list[Problem]]:
@@ -212,15 +243,32 @@ def load_page(docs_dir: Path, src: str) -> tuple[Page, list[Problem]]:
     return Page(src, meta, key_lines, body_line), problems
 
 
+def _markup_problems(page: Page, label: str) -> list[Problem]:
+    """Front matter is plain text: a value that carries HTML markup is refused (kb.safety.markup_in)."""
+    problems = []
+    for key, value in page.meta.items():
+        for where, text in strings_in(value, str(key)):
+            if found := markup_in(text):
+                problems.append(
+                    Problem(label, page.line_of(key), f"field '{where}' contains markup ({found}); front matter is plain text")
+                )
+    return problems
+
+
 def validate_page(page: Page, known_pages: set[str]) -> list[Problem]:
     """Check one page against its section's schema and that referenced pages exist."""
     label = f"docs/{page.src}"
     schema = SCHEMAS.get(page.section)
-    problems: list[Problem] = []
+    problems: list[Problem] = _markup_problems(page, label)
+    own = schema if schema is not None and not page.is_index else {}
+    for key, check in COMMON_CHECKS.items():
+        if key in page.meta and key not in own and (err := check(page.meta[key])) is not None:
+            problems.append(Problem(label, page.line_of(key), f"field '{key}' {err}"))
     if schema is None or page.is_index:
-        for key in ("tags",):
-            if key in page.meta and (err := _str_list(False)(page.meta[key])):
-                problems.append(Problem(label, page.line_of(key), f"field '{key}' {err}"))
+        for key in page.meta:
+            if key not in COMMON_OPTIONAL:
+                allowed = ", ".join(sorted(COMMON_OPTIONAL))
+                problems.append(Problem(label, page.line_of(key), f"unknown field '{key}' (allowed: {allowed})"))
         return problems
     for key, (required, check) in schema.items():
         if key not in page.meta:
@@ -246,7 +294,7 @@ def validate_page(page: Page, known_pages: set[str]) -> list[Problem]:
 
 def load_docs(docs_dir: Path) -> tuple[dict[str, Page], list[Problem]]:
     """Parse every Markdown page under ``docs_dir`` and validate it; return pages and problems."""
-    srcs = sorted(p.relative_to(docs_dir).as_posix() for p in docs_dir.rglob("*.md"))
+    srcs = sorted(p.relative_to(docs_dir).as_posix() for p in docs_dir.rglob("*.md") if p.is_file())
     pages: dict[str, Page] = {}
     problems: list[Problem] = []
     for src in srcs:

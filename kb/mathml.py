@@ -70,6 +70,51 @@ def _braces_balanced(tex: str) -> bool:
     return depth == 0
 
 
+# latex2mathml copies the argument of text-mode commands into <mtext> without escaping it, so
+# \text{<script>} would reach the page as markup. Inside those arguments < > & are swapped for
+# private-use characters before conversion and written back as entities after it.
+_TEXT_CMD_RE = re.compile(r"\\(?:text[a-z]*|mbox|hbox)\s*\{")
+_PROTECT = {"<": "\ue000", ">": "\ue001", "&": "\ue002"}
+_RESTORE = {"\ue000": "&lt;", "\ue001": "&gt;", "\ue002": "&amp;"}
+# What the converter may produce: MathML elements and presentation attributes, nothing else.
+_ALLOWED_TAGS = frozenset(
+    "math semantics annotation mrow mi mn mo ms mtext mspace mfrac msqrt mroot mstyle merror mpadded "
+    "mphantom menclose msub msup msubsup munder mover munderover mtable mtr mtd mlabeledtr".split()
+)
+_ALLOWED_ATTRS = frozenset(
+    "display mathvariant stretchy fence separator lspace rspace accent accentunder columnalign "
+    "columnspacing columnlines rowspacing rowlines rowalign displaystyle scriptlevel width height depth "
+    "minsize maxsize movablelimits symmetric largeop form linethickness notation frame framespacing "
+    "equalrows equalcolumns align encoding voffset".split()
+)
+
+
+def _protect_text(tex: str) -> str:
+    out, pos = [], 0
+    for m in _TEXT_CMD_RE.finditer(tex):
+        if m.start() < pos:
+            continue
+        depth, i = 1, m.end()
+        while i < len(tex) and depth:
+            depth += {"{": 1, "}": -1}.get(tex[i], 0) if tex[i - 1] != "\\" else 0
+            i += 1
+        arg = tex[m.end() : i]
+        out += [tex[pos : m.end()], "".join(_PROTECT.get(ch, ch) for ch in arg)]
+        pos = i
+    out.append(tex[pos:])
+    return "".join(out)
+
+
+def _check_elements(root: ET.Element) -> None:
+    for el in root.iter():
+        tag = el.tag.removeprefix(_MATHML_NS)
+        if tag not in _ALLOWED_TAGS or not el.tag.startswith(_MATHML_NS):
+            raise ValueError(f"unexpected element <{tag}> in the MathML")
+        for name in el.attrib:
+            if name not in _ALLOWED_ATTRS:
+                raise ValueError(f"unexpected attribute {name!r} on <{tag}> in the MathML")
+
+
 def to_mathml(tex: str, display: bool) -> str:
     """Render one formula; raise ``ValueError`` with the reason if it cannot be done faithfully."""
     if not tex.strip():
@@ -77,10 +122,16 @@ def to_mathml(tex: str, display: bool) -> str:
     if not _braces_balanced(tex):
         raise ValueError("unbalanced braces")
     try:
-        mathml = convert(tex.strip(), display="block" if display else "inline")
+        mathml = convert(_protect_text(tex.strip()), display="block" if display else "inline")
     except Exception as exc:  # latex2mathml raises a variety of exception types
         raise ValueError(f"latex2mathml failed: {exc}") from exc
-    root = ET.fromstring(mathml)
+    for ch, entity in _RESTORE.items():
+        mathml = mathml.replace(ch, entity)
+    try:
+        root = ET.fromstring(mathml)
+    except ET.ParseError as exc:
+        raise ValueError(f"the converter produced invalid MathML ({exc})") from None
+    _check_elements(root)
     for el in root.iter():
         tag = el.tag.removeprefix(_MATHML_NS)
         if tag in _ARITY and len(el) != _ARITY[tag]:

@@ -2,8 +2,8 @@
 
 * on_files: parse and validate every page's front matter (all problems at once, with file
   and line) and keep it for generated lists and back-links.
-* on_page_markdown: check the page's own front matter block, show its properties under the
-  title, expand ``<!-- kb:... -->`` markers, and swap math for placeholders.
+* on_page_markdown: escape every front matter string that templates and plugins put into HTML
+  (kb/safety.py), check the page's own front matter block, show its properties under the title, expand ``<!-- kb:... -->`` markers, and swap math for placeholders.
 * on_page_content: put the MathML in; run every Python block and show its output and
   figures under it (kb/execute.py, cached by content).
 * notebooks (mkdocs-jupyter pages): see kb/notebooks.py (on_pre_page, on_page_content).
@@ -21,15 +21,17 @@ import sys
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
+from mkdocs.plugins import event_priority
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # MkDocs loads hooks by path; make the package importable
     sys.path.insert(0, str(ROOT))
 
-from kb import mathml, notebooks  # noqa: E402
+from kb import mathml, nav, notebooks  # noqa: E402
 from kb.execute import ExecutionError, Executor, torch_version  # noqa: E402
 from kb.frontmatter import FrontMatterError, validate_docs  # noqa: E402
 from kb.render import MarkerError, Site  # noqa: E402
+from kb.safety import escape_meta  # noqa: E402
 
 log = logging.getLogger("mkdocs.hooks.kb")
 _site: Site | None = None
@@ -60,7 +62,11 @@ def _insert_header(markdown: str, header: str) -> str:
     return header + "\n" + markdown
 
 
+@event_priority(100)  # before the tags and search plugins read page.meta
 def on_page_markdown(markdown, page, config, files):
+    # Material's templates, the tags plugin and the search index put page.meta values into
+    # HTML unescaped (title, description, author, tags): from here on they hold escaped text.
+    page.meta = escape_meta(page.meta)
     src = page.file.src_uri
     if not src.endswith(".md"):
         return markdown
@@ -102,11 +108,14 @@ def on_page_content(html, page, config, files):
 
 
 def on_config(config):
-    """Key mkdocs-jupyter's cache on torch, Python and device too, not only the notebook's text.
+    """Fill in the generated navigation (kb/nav.py) and key mkdocs-jupyter's cache per torch/device.
+
+    The cache: mkdocs-jupyter keys it on torch, Python and device too, not only the notebook's text.
 
     Its own key hashes the notebook and the plugin options; a notebook run with another torch
     or on another device must not be served from that cache, so each combination gets a folder.
     """
+    config["nav"] = nav.generate(config["nav"], Path(config["docs_dir"]))
     jupyter = config.plugins.get("mkdocs-jupyter")
     if jupyter is not None and jupyter.config.get("cache"):
         device = os.environ.get("KB_EXEC_DEVICE", "cpu")
@@ -125,7 +134,7 @@ def on_post_build(config):
         return
     try:
         _executor.write_site_files(Path(config["site_dir"]))
-        _executor.evict_unused()
+        _executor.evict_unused(Path(config["docs_dir"]))
         log.info("kb: ran %d code block(s), %d from the cache", _executor.runs, _executor.hits)
     finally:
         _executor.close()

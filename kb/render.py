@@ -21,6 +21,7 @@ import re
 from typing import Callable
 
 from .frontmatter import Page
+from .safety import md_text
 
 STATUS_LABEL = {"answered": "답변 완료", "open": "답변 대기"}
 MARKER_RE = re.compile(r"^<!--\s*kb:([a-z-]+)\s*-->\s*$", re.M)
@@ -52,11 +53,16 @@ def _title(page: Page) -> str:
 
 
 def _link(from_src: str, page: Page) -> str:
-    return f"[{_title(page)}]({rel(from_src, page.src)})"
+    return f"[{md_text(_title(page))}]({rel(from_src, page.src)})"
+
+
+def _url_link(text: str, url: str) -> str:
+    """A Markdown link to an external URL (validated as http(s) with no spaces by the schema)."""
+    return f"[{md_text(text)}](<{url.replace('<', '%3C').replace('>', '%3E')}>)"
 
 
 def _tags(page: Page) -> str:
-    return " ".join(f"`{t}`" for t in page.meta.get("tags", []))
+    return " ".join(f'<code>{md_text(t)}</code>' for t in page.meta.get("tags", []))
 
 
 class Site:
@@ -97,13 +103,13 @@ class Site:
         if page.is_index:
             return ""
         if page.section == "meetings":
-            attendees = ", ".join(m["attendees"]) if m["attendees"] else "(기록 없음)"
+            attendees = md_text(", ".join(m["attendees"])) if m["attendees"] else "(기록 없음)"
             rows = [
                 ("🕒 작성일시", korean_datetime(m["created"])),
-                ("👤 작성자", m["author"]),
+                ("👤 작성자", md_text(m["author"])),
                 ("👥 참석자", attendees),
                 ("🕒 최종 편집일시", korean_datetime(m["updated"])),
-                ("📌 회의 유형", m["meeting_type"]),
+                ("📌 회의 유형", md_text(m["meeting_type"])),
             ]
             box = "\n".join(f"| {k} | {v} |" for k, v in rows)
             out = f'<div class="kb-properties" markdown>\n\n| 속성 | 값 |\n|---|---|\n{box}\n\n</div>\n'
@@ -118,8 +124,8 @@ class Site:
         if page.section == "qna":
             meeting = self.pages[m["meeting"]]
             lines = [
-                f"**상태**: {STATUS_LABEL[m['status']]} · **질문 번호**: {m['qid']}"
-                + (f" · **질문한 사람**: {m['asked_by']}" if m.get("asked_by") else ""),
+                f"**상태**: {STATUS_LABEL[m['status']]} · **질문 번호**: {md_text(m['qid'])}"
+                + (f" · **질문한 사람**: {md_text(m['asked_by'])}" if m.get("asked_by") else ""),
                 f"**출처 회의**: {_link(page.src, meeting)}",
             ]
             if m["related"]:
@@ -128,11 +134,11 @@ class Site:
             return f'!!! {kind} "Q&A 정보"\n\n' + "\n".join(f"    {line}  " for line in lines) + "\n"
         if page.section == "papers":
             p = m["paper"]
-            authors = ", ".join(p["authors"])
+            authors = md_text(", ".join(p["authors"]))
             lines = [
-                f"**논문**: [{p['title']}]({p['url']}) ({p['venue']}, {p['year']})",
+                f"**논문**: {_url_link(p['title'], p['url'])} ({md_text(p['venue'])}, {p['year']})",
                 f"**저자**: {authors}",
-                f"**발표 자료**: <{m['slides']}>",
+                f"**발표 자료**: {_url_link(m['slides'], m['slides'])}",
                 f"**출처 회의**: {_link(page.src, self.pages[m['meeting']])}",
             ]
             if m.get("related"):
@@ -151,7 +157,7 @@ class Site:
         rows = []
         for p in self.meetings():
             n = len(self.questions_of(p.src))
-            rows.append(f"| {korean_date(p.meta['date'])} | {_link(src, p)} | {p.meta['meeting_type']} | {n} |")
+            rows.append(f"| {korean_date(p.meta['date'])} | {_link(src, p)} | {md_text(p.meta['meeting_type'])} | {n} |")
         return "| 날짜 | 회의 | 유형 | 질문 수 |\n|---|---|---|---|\n" + "\n".join(rows)
 
     def _latest_meeting(self, src: str) -> str:
@@ -161,7 +167,7 @@ class Site:
         p = meetings[0]
         out = f"**{_link(src, p)}** ({korean_date(p.meta['date'])})"
         if p.meta.get("description"):
-            out += f": {p.meta['description']}"
+            out += f": {md_text(p.meta['description'])}"
         qs = self.questions_of(p.src)
         if qs:
             out += "\n\n" + "\n".join(f"- {_link(src, q)} ({STATUS_LABEL[q.meta['status']]})" for q in qs)
@@ -189,7 +195,7 @@ class Site:
         def make(src: str) -> str:
             items = sorted(self.section(section), key=lambda p: _title(p))
             return "\n".join(
-                f"- {_link(src, p)}" + (f": {p.meta['description']}" if p.meta.get("description") else "")
+                f"- {_link(src, p)}" + (f": {md_text(p.meta['description'])}" if p.meta.get("description") else "")
                 for p in items
             )
 
