@@ -31,7 +31,7 @@ from kb import mathml, notebooks
 from test_build_errors import COPIED
 from test_glossary import glossary_terms, introduced_terms
 from test_offline import external_urls_in_html
-from test_site_build import nav_pages
+from test_site_build import nav_pages, site_nav
 
 NOTEBOOKS = sorted((DOCS / "notebooks").glob("*.ipynb"))
 IDS = [p.name for p in NOTEBOOKS]
@@ -93,8 +93,7 @@ def test_terms_introduced_in_a_notebook_are_in_the_glossary(path):
 
 
 def test_notebooks_are_in_the_navigation():
-    config = load_config(str(ROOT / "mkdocs.yml"))
-    in_nav = {p for p in nav_pages(config["nav"]) if p.endswith(".ipynb")}
+    in_nav = {p for p in nav_pages(site_nav()) if p.endswith(".ipynb")}
     on_disk = {p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.ipynb")}
     assert in_nav == {p for p in on_disk if ".ipynb_checkpoints" not in p}  # MkDocs skips hidden folders
 

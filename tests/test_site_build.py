@@ -10,6 +10,7 @@ import yaml
 from mkdocs.config import load_config
 
 from conftest import DOCS, ROOT
+from kb import nav
 from kb.frontmatter import SCHEMAS, load_docs
 from sitetext import article, links, normalize, soup
 
@@ -34,12 +35,24 @@ def test_strict_build_passes(built_site):
     assert (built_site / "meetings" / "2021-08-10" / "index.html").is_file()
 
 
-def test_every_page_is_reachable_from_the_navigation():
+def site_nav() -> list:
+    """The navigation the build uses: mkdocs.yml's, with meetings and Q&A generated (kb/nav.py)."""
     config = load_config(str(ROOT / "mkdocs.yml"))
-    in_nav = {p for p in nav_pages(config["nav"]) if p.endswith(".md")}  # notebooks: tests/test_notebooks.py
+    return nav.generate(config["nav"], DOCS)
+
+
+def test_every_page_is_reachable_from_the_navigation():
+    in_nav = {p for p in nav_pages(site_nav()) if p.endswith(".md")}  # notebooks: tests/test_notebooks.py
     on_disk = {p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md")}
     assert on_disk - in_nav == set(), "pages missing from nav in mkdocs.yml"
     assert in_nav - on_disk == set(), "nav entries without a page"
+
+
+def test_meetings_and_qna_need_no_hand_edit_of_the_navigation():
+    config = load_config(str(ROOT / "mkdocs.yml"))
+    listed = set(nav_pages(config["nav"]))
+    generated = {p for p in nav_pages(site_nav()) if p.startswith(("meetings/", "qna/"))}
+    assert generated - listed == {MEETING, *QNA}  # mkdocs.yml names only the two index pages
 
 
 def test_all_front_matter_is_valid():

@@ -1,0 +1,94 @@
+"""Navigation of meetings and Q&A, generated from the pages' front matter on every build.
+
+In mkdocs.yml the 회의록 and Q&A sections list only their index page::
+
+    nav:
+      - 회의록:
+          - meetings/index.md
+      - Q&A:
+          - qna/index.md
+
+and :func:`generate` (called from the ``on_config`` hook, so ``mkdocs serve`` picks up a new
+page on its next rebuild) appends every page of the folder: meetings newest first (by ``date``),
+Q&A grouped by the meeting they came from (newest meeting first, questions by number). So a page
+written by ``kb import-notion``, ``kb new meeting`` or ``kb new qna`` is in the navigation with no
+hand edit. Labels are the pages' ``title``s, escaped (MkDocs writes nav labels into HTML as they are).
+
+No nav plugin does this: mkdocs-awesome-nav and similar plugins order by file name or title, not
+by a front matter date, and cannot group Q&A pages by the meeting named in their front matter.
+Pages whose front matter is broken are still listed (by file name) so that the build reports
+the front matter problem itself rather than "page not in nav".
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import re
+from pathlib import Path
+
+from .frontmatter import Page, load_docs
+from .safety import esc
+
+GENERATED = {"meetings/index.md": "meetings", "qna/index.md": "qna"}
+OTHER_MEETING = "기타"
+
+
+def _entry(page: Page) -> str | dict[str, str]:
+    title = page.meta.get("title")
+    return {esc(title): page.src} if isinstance(title, str) and title.strip() else page.src
+
+
+def _date(page: Page | None) -> dt.date:
+    value = page.meta.get("date") if page else None
+    return value if isinstance(value, dt.date) else dt.date.min
+
+
+def _number(page: Page) -> int:
+    digits = re.sub(r"\D", "", str(page.meta.get("qid", "")))[:9]
+    return int(digits or 0)
+
+
+def meetings(pages: dict[str, Page]) -> list:
+    found = [p for p in pages.values() if p.section == "meetings" and not p.is_index]
+    return [_entry(p) for p in sorted(found, key=lambda p: (_date(p), p.src), reverse=True)]
+
+
+def qna(pages: dict[str, Page]) -> list:
+    groups: dict[str, list[Page]] = {}
+    for p in pages.values():
+        if p.section == "qna" and not p.is_index:
+            meeting = p.meta.get("meeting")
+            groups.setdefault(meeting if isinstance(meeting, str) and meeting in pages else "", []).append(p)
+
+    def group_key(src: str):
+        return (src != "", _date(pages.get(src)), src)
+
+    out = []
+    for src in sorted(groups, key=group_key, reverse=True):
+        items = [_entry(p) for p in sorted(groups[src], key=lambda p: (_number(p), p.src))]
+        title = pages[src].meta.get("title") if src else None
+        label = esc(title) if isinstance(title, str) and title.strip() else (src or OTHER_MEETING)
+        out.append({label: items})
+    return out
+
+
+def generate(nav: list | None, docs_dir: Path) -> list | None:
+    """``nav`` with the meetings and Q&A sections filled in from ``docs_dir``'s pages."""
+    if not nav:
+        return nav
+    pages, _ = load_docs(docs_dir)  # problems are reported by the build's own validation
+    makers = {"meetings": meetings, "qna": qna}
+
+    def fill(items: list) -> list:
+        out = []
+        for item in items:
+            if isinstance(item, dict):
+                item = {k: fill(v) if isinstance(v, list) else v for k, v in item.items()}
+            out.append(item)
+        first = items[0] if items else None
+        if isinstance(first, str) and first in GENERATED:
+            out += makers[GENERATED[first]](pages)
+        return out
+
+    return fill(copy.deepcopy(nav))
