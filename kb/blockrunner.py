@@ -27,9 +27,12 @@ line back on the worker's original stdout, the first being ``{"ready": true, ...
 
 from __future__ import annotations
 
+import fcntl
 import json
+import math
 import os
 import re
+import secrets
 import select
 import shutil
 import signal
@@ -42,7 +45,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PRELOAD = ("numpy", "matplotlib", "matplotlib.pyplot", "torch")
+# Imported once in the worker, so that no block pays for them. torch._dynamo (with sympy, about
+# 800 modules) is what the first torch.optim step or nn.Module call imports lazily: seconds per
+# block when every fork had to import it again.
+PRELOAD = ("numpy", "matplotlib", "matplotlib.pyplot", "matplotlib.backends.backend_agg", "PIL.PngImagePlugin",
+           "torch", "torch._dynamo", "torch.optim")
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 MAX_OUTPUT = 200_000  # characters of stdout / stderr kept per block
 
 
@@ -89,6 +97,15 @@ def _tail(text: str, limit: int = 4000) -> str:
     return text if len(text) <= limit else "...\n" + text[-limit:]
 
 
+def _threads_from_env() -> int:
+    """Torch/BLAS threads per block: ``$KB_BLOCK_THREADS``, else 1 (blocks are small, and the
+    machines that build the site are shared; more threads made small-tensor blocks slower)."""
+    value = os.environ.get("KB_BLOCK_THREADS", "1")
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"KB_BLOCK_THREADS must be a positive whole number, not {value!r}")
+    return int(value)
+
+
 class WorkerError(RuntimeError):
     """The worker process itself failed (not a block): it could not start or it died."""
 
@@ -97,10 +114,11 @@ class BlockRunner:
     """A warm worker for one device; :meth:`run` executes one block alone in a forked child."""
 
     def __init__(self, device: str = "cpu", *, timeout: float = 120.0, cwd: Path | str = ROOT,
-                 python: str = sys.executable, env: dict[str, str] | None = None):
+                 python: str = sys.executable, env: dict[str, str] | None = None, threads: int | None = None):
         if device not in ("cpu", "cuda"):
             raise ValueError(f"device must be 'cpu' or 'cuda', not {device!r}")
         self.device = device
+        self.threads = threads if threads is not None else _threads_from_env()
         self.timeout = timeout
         self.cwd = str(cwd)
         self.python = python
@@ -130,10 +148,13 @@ class BlockRunner:
         env["PYTHONIOENCODING"] = "utf-8"
         if self.device == "cpu":
             env["CUDA_VISIBLE_DEVICES"] = ""  # hidden before torch can initialise CUDA
+        for name in THREAD_VARIABLES:  # before numpy and torch load: no idle BLAS threads to fork
+            env[name] = str(self.threads)
         self._stderr = tempfile.TemporaryFile()
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(
-            [self.python, str(Path(__file__).resolve()), "--worker", "--device", self.device],
+            [self.python, str(Path(__file__).resolve()), "--worker", "--device", self.device,
+             "--parent", str(os.getpid()), "--threads", str(self.threads)],
             cwd=self.cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
         )
         self.starts += 1
@@ -175,7 +196,7 @@ class BlockRunner:
 
     def run(self, code: str, filename: str = "<block>", *, line_numbers: list[int] | None = None,
             script: bool = False, timeout: float | None = None, env: dict[str, str] | None = None,
-            cwd: str | None = None) -> BlockResult:
+            cwd: str | None = None, allow_exit: str | None = None) -> BlockResult:
         """Run ``code`` alone in a fresh child of the worker.
 
         ``filename`` names the code in tracebacks and is its ``__file__``; a real file is read for
@@ -185,6 +206,10 @@ class BlockRunner:
         ``python file.py`` would (its directory first on sys.path); otherwise the code runs as a block
         copied into a fresh directory. Either way the working directory is a fresh, empty one
         (``cwd`` overrides it), removed afterwards.
+
+        The block passes only if it ran to its last line: ``sys.exit()``, ``exit()`` or ``raise
+        SystemExit`` before its end fails it, unless ``allow_exit`` gives the reason why an exit with
+        status 0 is that block's end; ``os._exit()`` always fails it.
         """
         if self.proc is None:
             self.start()
@@ -193,7 +218,7 @@ class BlockRunner:
             raise ValueError(f"{filename}: {len(line_numbers)} line numbers for {n_lines} lines of code")
         limit = self.timeout if timeout is None else timeout
         job = {"code": code, "filename": filename, "line_numbers": line_numbers, "script": script,
-               "timeout": limit, "env": env or {}, "cwd": cwd}
+               "timeout": limit, "env": env or {}, "cwd": cwd, "allow_exit": allow_exit}
         try:
             self.proc.stdin.write(json.dumps(job).encode() + b"\n")
             self.proc.stdin.flush()
@@ -227,12 +252,84 @@ class BlockRunner:
 # The worker side
 # ---------------------------------------------------------------------------------------------
 
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+PR_SET_CHILD_SUBREAPER = 36
 
-def _worker(device: str) -> None:
+
+def _prctl(option: int, value: int) -> None:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(option, value, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), f"prctl({option}, {value}) failed")
+
+
+def _descendants(root: int) -> list[int]:
+    """Live (not zombie) descendants of ``root``, from one scan of /proc."""
+    children: dict[int, list[tuple[int, bytes]]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:  # gone meanwhile
+            continue
+        fields = stat[stat.rindex(b")") + 2:].split()  # after "pid (comm) ": state ppid ...
+        children.setdefault(int(fields[1]), []).append((int(entry.name), fields[0]))
+    found, todo = [], [root]
+    while todo:
+        for pid, state in children.get(todo.pop(), []):
+            todo.append(pid)
+            if state != b"Z":
+                found.append(pid)
+    return found
+
+
+def _reap() -> bool:
+    """Reap every exited child of this process; True when it has no children left at all."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return True
+        if pid == 0:
+            return False
+
+
+def _kill_tree() -> int:
+    """Kill every descendant of this process (the worker is a child subreaper, so a block's
+    orphans, also those in a new session, are reparented to it); return how many were killed."""
+    killed = 0
+    for _ in range(1000):  # until nothing is left; a process may fork while we look
+        if _reap():
+            return killed
+        alive = _descendants(os.getpid())
+        if not alive:
+            time.sleep(0.001)  # only zombies on their way to us
+            continue
+        for pid in alive:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except ProcessLookupError:
+                pass
+    return killed
+
+
+def _worker(device: str, parent: int, threads: int) -> None:
     # The protocol keeps the original stdout; fd 1 itself goes to stderr, so that stray output
     # (from imports, or C code) can never corrupt it.
     proto = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
     os.dup2(2, 1)
+    # Nothing a block starts outlives the build: orphans come to the worker, which kills them
+    # after each block, and the worker gets SIGTERM (and kills its tree) when the build dies.
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    signal.signal(signal.SIGTERM, lambda *_: (_kill_tree(), os._exit(143)))
+    _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the build died before the line above
+        _kill_tree()
+        os._exit(143)
     t0 = time.perf_counter()
     import importlib
 
@@ -246,8 +343,9 @@ def _worker(device: str) -> None:
     workdir = tempfile.mkdtemp(prefix="blockrunner-")
     proto.write(json.dumps({
         "ready": True, "pid": os.getpid(), "device": device, "torch": torch.__version__,
-        "import_s": time.perf_counter() - t0,
+        "import_s": time.perf_counter() - t0, "threads": threads,
         "cuda_initialized": bool(torch.cuda.is_initialized()),  # a flag only: does not initialise CUDA
+        "os_threads": len(os.listdir("/proc/self/task")),  # forking is safe only with one
     }) + "\n")
     try:
         while True:
@@ -255,8 +353,10 @@ def _worker(device: str) -> None:
             if not line:
                 break
             job = json.loads(line)
+            job["threads"] = threads
             proto.write(json.dumps(_run_job(job, workdir, proto.fileno())) + "\n")
     finally:
+        _kill_tree()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -264,56 +364,39 @@ def _run_job(job: dict, workdir: str, proto_fd: int) -> dict:
     out_path = os.path.join(workdir, "stdout")
     err_path = os.path.join(workdir, "stderr")
     job_dir = tempfile.mkdtemp(prefix="job-", dir=workdir)
-    read_fd, write_fd = os.pipe()
+    read_fd, write_fd = os.pipe2(os.O_CLOEXEC)  # the report
+    key_read, key_write = os.pipe2(os.O_CLOEXEC)  # the nonce, sent after the fork
     sys.stdout.flush()
     sys.stderr.flush()
     t0 = time.perf_counter()
     pid = os.fork()
     if pid == 0:  # the child: never returns
-        os.close(read_fd)
-        os.close(proto_fd)
-        _child(job, write_fd, out_path, err_path, job_dir)
+        for fd in (read_fd, key_write, proto_fd):
+            os.close(fd)
+        _child(job, write_fd, key_read, out_path, err_path, job_dir)
     os.close(write_fd)
+    os.close(key_read)
+    # A fresh secret per block, made after the fork: a report counts only if it carries it.
+    nonce = secrets.token_hex(16)
+    os.write(key_write, nonce.encode())
+    os.close(key_write)
 
-    deadline = t0 + float(job.get("timeout") or 120.0)
-    chunks: list[bytes] = []
-    timed_out = False
-    while True:  # read the report until its newline (or EOF), or the deadline
-        left = deadline - time.perf_counter()
-        if left <= 0:
-            timed_out = True
-            break
-        ready, _, _ = select.select([read_fd], [], [], left)
-        if not ready:
-            continue
-        chunk = os.read(read_fd, 1 << 16)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        if chunk.endswith(b"\n"):
-            break
+    payload, timed_out = _collect(pid, read_fd, t0 + float(job.get("timeout") or 120.0))
     os.close(read_fd)
     if timed_out:
         try:
-            os.killpg(pid, signal.SIGKILL)  # the child and anything it started
+            os.killpg(pid, signal.SIGKILL)  # the child and its process group
         except ProcessLookupError:
             pass
     _, wait_status = os.waitpid(pid, 0)
+    survivors = _kill_tree()  # anything it started, also in another session
     wall = time.perf_counter() - t0
     shutil.rmtree(job_dir, ignore_errors=True)
 
-    result = {"filename": job["filename"], "status": "crashed", "wall": wall}
-    payload = b"".join(chunks)
-    if payload.endswith(b"\n"):
-        result.update(json.loads(payload))
-    elif timed_out:
-        result.update(status="timeout", error=f"no result within {job.get('timeout')} s; killed")
-    else:
-        if os.WIFSIGNALED(wait_status):
-            how = f"killed by signal {os.WTERMSIG(wait_status)} ({signal.Signals(os.WTERMSIG(wait_status)).name})"
-        else:
-            how = f"exited with status {os.WEXITSTATUS(wait_status)}"
-        result.update(error=f"the process {how} without reporting (os._exit, a crash, or out of memory)")
+    result = {"filename": job["filename"], "wall": wall}
+    result.update(_verdict(payload, nonce, wait_status, timed_out, job))
+    if survivors and result["status"] == "passed":
+        result["stderr_note"] = f"{survivors} process(es) it started were still running and were killed"
     for key, path in (("stdout", out_path), ("stderr", err_path)):
         try:
             with open(path, encoding="utf-8", errors="replace") as f:
@@ -322,19 +405,103 @@ def _run_job(job: dict, workdir: str, proto_fd: int) -> dict:
         except FileNotFoundError:
             text = ""
         result[key] = text if len(text) <= MAX_OUTPUT else text[:1000] + "\n...\n" + text[-MAX_OUTPUT:]
+    if "stderr_note" in result:
+        result["stderr"] += f"\n[blockrunner] {result.pop('stderr_note')}\n"
     return result
 
 
-def _child(job: dict, write_fd: int, out_path: str, err_path: str, job_dir: str) -> None:
+def _collect(pid: int, read_fd: int, deadline: float) -> tuple[bytes, bool]:
+    """Everything written to the report pipe until the child exits (or the deadline passes)."""
+    pidfd = os.pidfd_open(pid)
+    chunks: list[bytes] = []
+    try:
+        os.set_blocking(read_fd, False)
+        exited = False
+        while True:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return b"".join(chunks), True
+            ready, _, _ = select.select([read_fd, pidfd], [], [], left)
+            if read_fd in ready or exited:
+                try:
+                    chunk = os.read(read_fd, 1 << 16)
+                except BlockingIOError:
+                    chunk = None
+                if chunk:
+                    chunks.append(chunk)
+                    continue
+                if chunk == b"" or exited:  # EOF, or the child is gone and the pipe is drained
+                    return b"".join(chunks), False
+            if pidfd in ready:
+                exited = True  # drain what it wrote before it exited, then stop
+    finally:
+        os.close(pidfd)
+
+
+def _verdict(payload: bytes, nonce: str, wait_status: int, timed_out: bool, job: dict) -> dict:
+    """The block's result from its report: exactly one line, carrying this run's nonce."""
+    prefix = nonce.encode() + b" "
+    lines = payload.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    if len(lines) == 1 and lines[0].startswith(prefix):
+        return json.loads(lines[0][len(prefix):])
+    if lines:
+        return {"status": "failed", "error": "the block wrote to the runner's result channel "
+                f"({len(payload)} bytes that are not one report of this run): its result cannot be trusted"}
+    if timed_out:
+        return {"status": "timeout", "error": f"no result within {job.get('timeout')} s; "
+                "the block and every process it started were killed"}
+    if os.WIFSIGNALED(wait_status):
+        sig = os.WTERMSIG(wait_status)
+        how = f"was killed by signal {sig} ({signal.Signals(sig).name})"
+    else:
+        how = f"exited with status {os.WEXITSTATUS(wait_status)}"
+    return {"status": "crashed", "error": f"the process {how} before the block reached its end "
+            "(os._exit(), a crash, a CPU limit, or out of memory)"}
+
+
+def _limit_child(job: dict) -> None:
+    """Limits of a block's process: it dies with the worker, and even an orphaned loop ends."""
+    import resource
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the worker's tree-killing handler
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    # CPU seconds: the wall-clock timeout times its threads, plus one. Inherited by every process
+    # it starts, so a loop left behind ends even if nobody is there to kill it.
+    cpu = math.ceil(float(job.get("timeout") or 120.0) * max(1, int(job.get("threads") or 1))) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    os.setpgid(0, 0)  # its own process group, so that a timeout kills what it started too
+
+
+def _make_reporter(write_fd: int, key_read: int):
+    """A function that sends the one report. The report channel moves to a high descriptor the
+    block does not know, closed on exec; the nonce lives only in this closure."""
+    high = fcntl.fcntl(write_fd, fcntl.F_DUPFD_CLOEXEC, 512 + secrets.randbelow(512))
+    os.close(write_fd)
+    key = os.read(key_read, 64)
+    os.close(key_read)
+    write, dumps = os.write, json.dumps  # bound now: a block that patches them changes nothing
+
+    def report(result: dict) -> None:
+        data = key + b" " + dumps(result).encode() + b"\n"
+        while data:
+            data = data[write(high, data):]
+
+    return report
+
+
+def _child(job: dict, write_fd: int, key_read: int, out_path: str, err_path: str, job_dir: str) -> None:
     import builtins
     import linecache
     import traceback
 
     code, filename = job["code"], job["filename"]
-    status, error, tb_text, location = "passed", "", "", ""
+    status, error, tb_text, location = "failed", "", "", ""
     t0 = time.perf_counter()
     try:
-        os.setpgid(0, 0)  # its own process group, so that a timeout kills what it started too
+        report = _make_reporter(write_fd, key_read)
+        _limit_child(job)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.close(null)
@@ -345,6 +512,9 @@ def _child(job: dict, write_fd: int, out_path: str, err_path: str, job_dir: str)
         sys.stdout.reconfigure(line_buffering=True)
         sys.stderr.reconfigure(line_buffering=True)
         os.environ.update(job.get("env") or {})
+        import torch
+
+        torch.set_num_threads(int(job.get("threads") or 1))
 
         source = code
         numbers = job.get("line_numbers")
@@ -377,32 +547,41 @@ def _child(job: dict, write_fd: int, out_path: str, err_path: str, job_dir: str)
         t0 = time.perf_counter()
         try:
             exec(compile(source, filename, "exec"), namespace)
+            status = "passed"  # exec returned: the block ran to its last line
         except SystemExit as exc:
-            if exc.code not in (None, 0):
+            if exc.code not in (None, 0) or not job.get("allow_exit"):
                 raise
+            status = "passed"  # an early exit its page allows, with a reason
     except BaseException as exc:  # noqa: BLE001 - everything a block can raise is its result
-        status = "failed"
-        error = "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[-1]
-        tb = exc.__traceback__
-        while tb is not None and tb.tb_frame.f_code.co_filename == __file__:  # drop the runner's frames
-            tb = tb.tb_next
-        tb_text = "".join(traceback.format_exception(type(exc), exc, tb))
-        frames = [(f.filename, f.lineno) for f in traceback.extract_tb(tb)]
-        if isinstance(exc, SyntaxError) and exc.filename == filename:
-            frames.append((filename, exc.lineno))
-        own = [f"{name}:{lineno}" for name, lineno in frames if name == filename]
-        location = own[-1] if own else ""
+        error, tb_text, location = _describe(exc, filename, traceback)
+        if isinstance(exc, SystemExit):
+            error = (f"{error}: the block stopped before its end (sys.exit(), exit() or raise SystemExit), "
+                     "so the lines after it, and their checks, never ran")
     duration = time.perf_counter() - t0
     try:
         sys.stdout.flush()
         sys.stderr.flush()
     except Exception:  # noqa: BLE001 - a closed stream must not hide the result
         pass
-    report = {"status": status, "error": error, "traceback": tb_text, "location": location, "duration": duration}
-    data = (json.dumps(report) + "\n").encode()
-    while data:
-        data = data[os.write(write_fd, data):]
-    os._exit(0)
+    try:
+        report({"status": status, "error": error, "traceback": tb_text, "location": location,
+                "duration": duration})
+    finally:
+        os._exit(0)
+
+
+def _describe(exc: BaseException, filename: str, traceback) -> tuple[str, str, str]:
+    """(one-line error, traceback without the runner's frames, innermost line in the block's file)."""
+    error = "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[-1]
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:  # drop the runner's frames
+        tb = tb.tb_next
+    tb_text = "".join(traceback.format_exception(type(exc), exc, tb))
+    frames = [(f.filename, f.lineno) for f in traceback.extract_tb(tb)]
+    if isinstance(exc, SyntaxError) and exc.filename == filename:
+        frames.append((filename, exc.lineno))
+    own = [f"{name}:{lineno}" for name, lineno in frames if name == filename]
+    return error, tb_text, own[-1] if own else ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -487,7 +666,10 @@ def snippet_sections(path: Path, root: Path = ROOT) -> list[Section]:
 
 
 PYTHON_LANGUAGES = ("python", "py", "python3", "py3")
-SKIP_MARKER = re.compile(r"""^\s*pytest\.mark\.skip\(\s*reason\s*=\s*(?P<q>["'])(?P<reason>.*?)(?P=q)\s*\)\s*$""", re.S)
+# <!--pytest.mark.skip(reason="...")-->: not run. <!--pytest.mark.allow_exit(reason="...")-->: run, and an
+# exit with status 0 before its last line (sys.exit(0), exit()) passes.
+MARKER = re.compile(r"""^\s*pytest\.mark\.(?P<kind>skip|allow_exit)\(\s*reason\s*=\s*(?P<q>["'])(?P<reason>.*?)(?P=q)\s*\)\s*$""",
+                    re.S)
 _MARKER_LIKE = re.compile(r"^\s*(pytest\.mark\.|pytest-codeblocks:)")
 
 
@@ -508,15 +690,24 @@ class HtmlBlock:
     def skip_reason(self) -> str | None:
         """The reason of a well-formed skip marker; None when the block is to run.
         Raises ValueError for a marker the guard does not accept."""
+        return self._reason("skip")
+
+    @property
+    def allow_exit_reason(self) -> str | None:
+        """The reason of an allow_exit marker: the block may end early with ``sys.exit(0)``."""
+        return self._reason("allow_exit")
+
+    def _reason(self, kind: str) -> str | None:
         if self.marker is None:
             return None
-        m = SKIP_MARKER.match(self.marker)
+        m = MARKER.match(self.marker)
         if m is None:
             raise ValueError(f"unsupported marker <!--{self.marker.strip()}-->: the guard runs every block "
-                             'alone; only <!--pytest.mark.skip(reason="...")--> exempts one')
+                             'alone; only <!--pytest.mark.skip(reason="...")--> exempts one, and '
+                             '<!--pytest.mark.allow_exit(reason="...")--> lets one end early')
         if not m.group("reason").strip():
-            raise ValueError("<!--pytest.mark.skip(...)--> without a reason: say why the block does not run")
-        return m.group("reason").strip()
+            raise ValueError(f"<!--pytest.mark.{m.group('kind')}(...)--> without a reason: say why")
+        return m.group("reason").strip() if m.group("kind") == kind else None
 
 
 class _BlockParser(HTMLParser):
@@ -678,7 +869,7 @@ def site_pages(site: Path, docs: Path, root: Path = ROOT) -> list[Page]:
 
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "--worker":
-        _worker(sys.argv[3] if len(sys.argv) > 3 else "cpu")
+        _worker(device=sys.argv[3], parent=int(sys.argv[5]), threads=int(sys.argv[7]))
     else:
         print(__doc__)
         sys.exit(2)

@@ -28,7 +28,8 @@ def pytest_generate_tests(metafunc):
 
 
 def check_pages(pages, run, docs_fences: int):
-    """Run every block of ``pages`` with ``run(code, filename)``; return (problems, ran, skipped)."""
+    """Run every block of ``pages`` with ``run(code, filename, allow_exit=reason)``; return
+    (problems, ran, skipped)."""
     problems, ran, skipped, invalid = [], 0, [], 0
     total = sum(len(page.blocks) for page in pages)
     if total == 0 and docs_fences:
@@ -46,7 +47,7 @@ def check_pages(pages, run, docs_fences: int):
         for block in page.blocks:
             label = f"{page.name} block {block.index} (first line: {block.first_line!r})"
             try:
-                reason = block.skip_reason
+                reason, allow_exit = block.skip_reason, block.allow_exit_reason
             except ValueError as exc:
                 invalid += 1
                 problems.append(f"{label}: {exc}")
@@ -54,7 +55,7 @@ def check_pages(pages, run, docs_fences: int):
             if reason is not None:
                 skipped.append(f"{label}: {reason}")
                 continue
-            result = run(block.code, f"<{page.name} block {block.index}>")
+            result = run(block.code, f"<{page.name} block {block.index}>", allow_exit=allow_exit)
             ran += 1
             if not result.ok:
                 problems.append(result.report(label))
@@ -66,8 +67,8 @@ def test_every_rendered_python_block_runs_alone(device, built_site, block_runner
     pages = site_pages(built_site, DOCS, ROOT)
     docs_fences = sum(markdown_python_fences(md.read_text(encoding="utf-8")) for md in DOCS.rglob("*.md"))
 
-    def run(code, filename):
-        return block_runners.run(device, code, filename)
+    def run(code, filename, allow_exit=None):
+        return block_runners.run(device, code, filename, allow_exit=allow_exit)
 
     problems, ran, skipped = check_pages(pages, run, docs_fences)
     total = sum(len(page.blocks) for page in pages)
@@ -122,12 +123,22 @@ def test_copy_text_is_the_code_without_line_numbers():
 def test_skip_marker_right_before_a_block():
     blocks = html_python_blocks(RENDERED)
     assert [b.skip_reason for b in blocks] == [None, "fragment", None, None]
+    assert [b.allow_exit_reason for b in blocks] == [None, None, None, None]
+
+
+def test_allow_exit_marker_runs_the_block_and_names_its_reason():
+    html = ('<!--pytest.mark.allow_exit(reason="shows sys.exit")-->\n'
+            '<div class="language-python highlight"><pre><code>import sys\nsys.exit(0)\n</code></pre></div>')
+    (block,) = html_python_blocks(html)
+    assert (block.skip_reason, block.allow_exit_reason) == (None, "shows sys.exit")
 
 
 @pytest.mark.parametrize(
     ("comment", "error"),
     [
         ('pytest.mark.skip(reason="")', "without a reason"),
+        ('pytest.mark.allow_exit(reason=" ")', "without a reason"),
+        ("pytest.mark.allow_exit()", "unsupported marker"),
         ("pytest.mark.skip()", "unsupported marker"),
         ('pytest.mark.skipif(True, reason="x")', "unsupported marker"),
         ("pytest-codeblocks:cont", "unsupported marker"),

@@ -1,0 +1,148 @@
+"""Nothing a block starts outlives it: on its end, at its timeout, and when the build dies.
+
+The blocks start real processes (also in a new session, also double-forked daemons) whose
+command line carries a random mark; /proc is then searched for the mark.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+
+def marked(mark: str) -> list[int]:
+    """Live (not zombie) processes whose command line contains ``mark``."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = Path(entry.path, "cmdline").read_bytes()
+            state = Path(entry.path, "stat").read_bytes().rsplit(b")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if mark.encode() in cmdline and state != b"Z":
+            found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != b"Z"
+
+
+def wait_until(predicate, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+def spawner(mark: str, loop: bool = False) -> str:
+    """A block that starts a sleeper in a new session and a double-forked daemon, both marked,
+    checks that they run, and then ends (or loops forever)."""
+    return textwrap.dedent(f"""\
+        import os, subprocess, sys, time
+        sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1000)", "{mark}"],
+                                   start_new_session=True)
+        if os.fork() == 0:  # a daemon: fork, new session, fork again, parent gone
+            os.setsid()
+            if os.fork() == 0:
+                os.execv(sys.executable, [sys.executable, "-c", "while True: pass", "{mark}"])
+            os._exit(0)
+        time.sleep(0.5)
+        assert sleeper.poll() is None
+        print("started", sleeper.pid)
+        while {loop}:
+            pass
+        """)
+
+
+@pytest.fixture(scope="module")
+def runner(block_runners):
+    return block_runners.get("cpu")
+
+
+def test_processes_a_block_started_are_killed_when_it_ends(runner):
+    mark = f"kb-test-{uuid.uuid4().hex}"
+    result = runner.run(spawner(mark))
+    assert result.ok, result.report()
+    assert "started" in result.stdout
+    assert marked(mark) == []
+    assert "process(es) it started were still running and were killed" in result.stderr
+
+
+def test_a_looping_block_and_its_children_are_killed_at_the_timeout(runner):
+    mark = f"kb-test-{uuid.uuid4().hex}"
+    result = runner.run(spawner(mark, loop=True), timeout=3)
+    assert result.status == "timeout", result.report()
+    assert marked(mark) == []
+    assert runner.run("x = 1").ok  # the worker goes on
+
+
+BUILD = """\
+import sys, time
+sys.path.insert(0, {root!r})
+from kb.blockrunner import BlockRunner
+runner = BlockRunner("cpu", timeout=600)
+runner.start()
+print(runner.ready_info["pid"], flush=True)
+runner.run({code!r})
+"""
+
+
+def start_build(mark: str, tmp_path: Path) -> tuple[subprocess.Popen, int]:
+    """A process standing for the build: a runner whose block starts marked processes and loops."""
+    script = tmp_path / "build.py"
+    script.write_text(BUILD.format(root=str(ROOT), code=spawner(mark, loop=True)), encoding="utf-8")
+    build = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    worker = int(build.stdout.readline())
+    assert wait_until(lambda: len(marked(mark)) == 2, 60), "the block did not start its processes"
+    return build, worker
+
+
+def test_killing_the_build_kills_the_worker_and_everything_its_blocks_started(tmp_path):
+    mark = f"kb-test-{uuid.uuid4().hex}"
+    build, worker = start_build(mark, tmp_path)
+    build.kill()  # SIGKILL: the build gets no chance to clean up
+    build.wait()
+    assert wait_until(lambda: not alive(worker) and marked(mark) == [], 30), \
+        f"survivors: worker alive={alive(worker)}, marked={marked(mark)}"
+
+
+def test_an_orphaned_looping_process_ends_by_its_cpu_limit(tmp_path):
+    """Even with nobody left to kill it (the worker itself killed outright), a loop ends: every
+    process a block starts inherits a CPU limit derived from the block's timeout."""
+    mark = f"kb-test-{uuid.uuid4().hex}"
+    script = tmp_path / "build.py"
+    script.write_text(BUILD.format(root=str(ROOT), code=spawner(mark, loop=True)).replace(
+        "timeout=600", "timeout=2"), encoding="utf-8")
+    build = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        worker = int(build.stdout.readline())
+        assert wait_until(lambda: len(marked(mark)) == 2, 60), "the block did not start its processes"
+        (loop,) = [pid for pid in marked(mark) if b"while True" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        os.kill(worker, signal.SIGKILL)  # no clean-up handler runs
+        # the loop's CPU limit is 2 s (timeout) x 1 thread + 1 s; a sleeper, using no CPU, would
+        # outlive a worker killed this way (the limit of this backstop)
+        assert wait_until(lambda: not alive(loop), 60), f"the orphaned loop {loop} still runs"
+    finally:
+        build.kill()
+        build.wait()
+        for pid in marked(mark):
+            os.kill(pid, signal.SIGKILL)
