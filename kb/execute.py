@@ -5,6 +5,8 @@ produced by running exactly the code the copy button copies (see
 :func:`kb.blockrunner.html_python_blocks`), alone, in a fresh child of one warm worker per
 build. A block that fails stops the build with the page, the block and the location. A
 block preceded by ``<!--pytest.mark.skip(reason="...")-->`` is not run and shows no output.
+A block passes only if it runs to its last line; one that ends early on purpose (``sys.exit(0)``)
+says why with ``<!--pytest.mark.allow_exit(reason="...")-->``.
 
 Figures: a block saves PNG files into the folder named by ``$SNIPPET_OUTPUT_DIR`` and gives
 each its alt text as PNG metadata (``fig.savefig(path, metadata={"Description": alt})``).
@@ -13,7 +15,15 @@ A figure without alt text fails the build.
 Cache: results live in ``.cache/kb-exec/<key>/`` where the key hashes the block's code, the
 torch and Python versions, the device and this module's format version, so unchanged code
 is not re-run (``mkdocs serve`` stays fast) and a changed line invalidates exactly the
-entries of the blocks that contain it. Entries no build used are removed after the build.
+entries of the blocks that contain it. An entry is staged in ``.tmp-*`` and renamed into place
+when complete, so a killed build never leaves a half entry that a later build serves. Entries
+the build did not use are removed after it, but only after a build that ran every page with
+code (not under ``KB_EXECUTE=0``, not after ``--dirty`` or partial rebuilds).
+
+Lock: a build holds ``<cache>.lock`` (``.cache/kb-exec.lock``) from its start to its end, for
+the cache and the site output. A second build on the same checkout logs that it waits, and
+waits up to ``$KB_LOCK_TIMEOUT`` seconds (default 900), then stops with an error naming the
+build that holds the lock.
 
 Environment:
 ``KB_EXECUTE=0``          build without running anything (no outputs on the pages);
@@ -23,29 +33,41 @@ Environment:
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import html
 import json
+import logging
 import os
 import platform
 import posixpath
 import re
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .blockrunner import BlockRunner, html_python_blocks
+from mkdocs.exceptions import PluginError
 
-FORMAT = "1"  # bump when the cached result's layout or meaning changes
+from .blockrunner import BlockRunner, html_python_blocks, markdown_python_fences
+
+# Bump when the cached result's layout or meaning changes. 2: a block passes only if it reached
+# its end (format 1 results may come from blocks that exited early).
+FORMAT = "2"
 ROOT = Path(__file__).resolve().parent.parent
 _BLOCK_RE = re.compile(r'<div class="language-(?:python|py|python3) highlight">.*?</pre></div>', re.S)
 _TITLE_RE = re.compile(r'<span class="filename">([^<]*)</span>')
 SNIPPET_DIR = "snippets"
 
 
-class ExecutionError(RuntimeError):
-    """A block failed during the build; the message names page, block and location."""
+log = logging.getLogger("mkdocs.hooks.kb")
+_KEY_RE = re.compile(r"^[0-9a-f]{32}$")
+
+
+class ExecutionError(PluginError):
+    """A block failed during the build; the message names page, block and location.
+    (A PluginError, so that MkDocs shows the message, not a traceback, from any hook.)"""
 
 
 def torch_version() -> str:
@@ -64,6 +86,55 @@ class Result:
     cached: bool = False
 
 
+class BuildLock:
+    """An exclusive ``fcntl.flock`` on ``path``, held by one build at a time (released by close,
+    or by the kernel when the process dies). A second build waits, saying so, then gives up."""
+
+    def __init__(self, path: Path, timeout: float):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            self._acquire(timeout)
+        except BaseException:
+            os.close(self.fd)
+            raise
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, f"{os.getpid()}\n".encode(), 0)
+
+    def _acquire(self, timeout: float) -> None:
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
+        holder = self.holder()
+        log.info("kb: another build (pid %s) is using %s; waiting up to %.0f s for it to finish",
+                 holder, self.path.with_suffix(""), timeout)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise ExecutionError(
+                        f"{self.path}: another build (pid {self.holder()}) still holds the lock after "
+                        f"{timeout:.0f} s; wait for it to end (or set KB_LOCK_TIMEOUT)") from None
+                time.sleep(0.2)
+
+    def holder(self) -> str:
+        return os.pread(self.fd, 32, 0).decode(errors="replace").strip() or "?"
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)  # releases the flock
+            self.fd = -1
+
+
+_held: list[BuildLock] = []  # the lock this process holds for its current build
+
+
 @dataclass
 class Executor:
     """One build's execution state: the worker (started on the first cache miss) and the cache."""
@@ -71,82 +142,145 @@ class Executor:
     cache_dir: Path
     device: str = "cpu"
     enabled: bool = True
+    docs_dir: Path = ROOT / "docs"
     runner: BlockRunner | None = None
+    lock: BuildLock | None = None
     used: set[str] = field(default_factory=set)
-    figures_out: dict[str, Path] = field(default_factory=dict)  # site path -> cached file
+    figures_out: dict[str, tuple[Path, str]] = field(default_factory=dict)  # site path -> (cached file, label)
     snippets_used: set[str] = field(default_factory=set)
+    pages_run: set[str] = field(default_factory=set)  # pages whose blocks were all run or served
     runs: int = 0
     hits: int = 0
 
     @classmethod
     def from_env(cls, project: Path) -> Executor:
+        """The build's executor, configured from the environment, holding the build lock."""
         cache = Path(os.environ.get("KB_EXEC_CACHE") or project / ".cache" / "kb-exec")
         device = os.environ.get("KB_EXEC_DEVICE", "cpu")
         if device not in ("cpu", "cuda"):
             raise ExecutionError(f"KB_EXEC_DEVICE must be cpu or cuda, not {device!r}")
-        return cls(cache_dir=cache, device=device, enabled=os.environ.get("KB_EXECUTE", "1") != "0")
+        timeout = os.environ.get("KB_LOCK_TIMEOUT", "900")
+        try:
+            seconds = float(timeout)
+        except ValueError:
+            raise ExecutionError(f"KB_LOCK_TIMEOUT must be a number of seconds, not {timeout!r}") from None
+        while _held:  # an earlier build of this process (mkdocs serve) that did not close
+            _held.pop().close()
+        executor = cls(cache_dir=cache, device=device, enabled=os.environ.get("KB_EXECUTE", "1") != "0",
+                       docs_dir=project / "docs")
+        executor.lock = BuildLock(cache.with_name(cache.name + ".lock"), seconds)
+        _held.append(executor.lock)
+        executor.remove_staged()
+        return executor
 
-    def key(self, code: str) -> str:
+    def key(self, code: str, allow_exit: str | None = None) -> str:
         h = hashlib.sha256()
         for part in (FORMAT, torch_version(), platform.python_version(), self.device, code):
             h.update(part.encode("utf-8") + b"\0")
+        if allow_exit is not None:  # an allowed early exit is a different result from the same code
+            h.update(b"allow_exit\0" + allow_exit.encode("utf-8"))
         return h.hexdigest()[:32]
 
-    def run(self, code: str, label: str) -> Result:
-        key = self.key(code)
-        self.used.add(key)
-        entry = self.cache_dir / key
-        meta = entry / "result.json"
-        if meta.is_file():
-            data = json.loads(meta.read_text(encoding="utf-8"))
+    def cached(self, key: str) -> Result | None:
+        """The complete cache entry for ``key``, or None (missing, or damaged: it is run again)."""
+        try:
+            data = json.loads((self.cache_dir / key / "result.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not all((self.cache_dir / key / "figures" / fig["file"]).is_file() for fig in data["figures"]):
+            return None
+        return Result(key=key, cached=True, **data)
+
+    def run(self, code: str, label: str, allow_exit: str | None = None) -> Result:
+        key = self.key(code, allow_exit)
+        hit = self.cached(key)
+        if hit is not None:
+            self.used.add(key)
             self.hits += 1
-            return Result(key=key, cached=True, **data)
+            return hit
         if self.runner is None:
             self.runner = BlockRunner(device=self.device)
             self.runner.start()
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        staged = Path(tempfile.mkdtemp(dir=self.cache_dir, prefix=".tmp-"))
-        try:
-            out = staged / "figures"
-            out.mkdir()
-            result = self.runner.run(code, filename=label, env={"SNIPPET_OUTPUT_DIR": str(out)})
+        with tempfile.TemporaryDirectory(prefix="kb-exec-out-") as out:  # outside the cache
+            result = self.runner.run(code, filename=label, env={"SNIPPET_OUTPUT_DIR": out},
+                                     allow_exit=allow_exit)
             self.runs += 1
             if not result.ok:
                 raise ExecutionError(result.report(label))
-            figures = []
-            for png in sorted(out.iterdir()):
-                if png.suffix.lower() != ".png":
-                    raise ExecutionError(f"{label}: wrote {png.name}; figures must be PNG files")
-                alt = _png_description(png)
-                if not alt:
-                    raise ExecutionError(
-                        f"{label}: figure {png.name} has no alt text; save it with "
-                        'fig.savefig(path, metadata={"Description": "..."})'
-                    )
-                figures.append({"file": png.name, "alt": alt})
-            data = {"stdout": result.stdout, "stderr": result.stderr, "figures": figures,
-                    "duration": round(result.duration, 3)}
+            self._check_cache_intact(label)
+            try:
+                figures = _figures(Path(out), label)
+                data = {"stdout": result.stdout, "stderr": result.stderr, "figures": figures,
+                        "duration": round(result.duration, 3)}
+                self._store(key, data, Path(out))
+            except OSError as exc:
+                raise ExecutionError(f"{label}: ran, but its output could not be kept ({exc}); "
+                                     "did the block remove its output folder $SNIPPET_OUTPUT_DIR?") from None
+        self.used.add(key)
+        return Result(key=key, **data)
+
+    def _check_cache_intact(self, label: str) -> None:
+        """A block that deleted cache entries this build relies on is named at once."""
+        gone = sorted(key for key in self.used if not (self.cache_dir / key / "result.json").is_file())
+        if gone:
+            raise ExecutionError(f"{label}: while it ran, {len(gone)} cache entr{'y' if len(gone) == 1 else 'ies'} "
+                                 f"of this build disappeared from {self.cache_dir} (e.g. {gone[0]}): "
+                                 "a block must not delete the build's cache")
+
+    def _store(self, key: str, data: dict, out: Path) -> None:
+        """Write the entry in a staging folder, then rename it into place (atomic)."""
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        staged = Path(tempfile.mkdtemp(dir=self.cache_dir, prefix=f".tmp-{key}-"))
+        try:
+            shutil.copytree(out, staged / "figures")
             (staged / "result.json").write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-            if entry.exists():
+            entry = self.cache_dir / key
+            if entry.exists():  # damaged (cached() refused it): replaced
                 shutil.rmtree(entry)
-            staged.rename(entry)  # atomic: a half-written entry is never read
+            staged.rename(entry)
         finally:
             if staged.exists():
                 shutil.rmtree(staged, ignore_errors=True)
-        return Result(key=key, **data)
+
+    def remove_staged(self) -> None:
+        """Remove staging folders left by a build that was killed (the lock is held: none is in use)."""
+        if self.cache_dir.is_dir():
+            for entry in self.cache_dir.glob(".tmp-*"):
+                shutil.rmtree(entry, ignore_errors=True)
 
     def close(self) -> None:
         if self.runner is not None:
             self.runner.close()
             self.runner = None
+        if self.lock is not None:
+            self.lock.close()
+            if self.lock in _held:
+                _held.remove(self.lock)
+            self.lock = None
 
-    def evict_unused(self) -> list[str]:
-        """Remove cache entries that this build did not use; return their keys."""
+    def pages_not_run(self, docs_dir: Path) -> list[str]:
+        """Pages with Python code in ``docs_dir`` whose blocks this build did not run."""
+        missing = []
+        for md in sorted(docs_dir.rglob("*.md")):
+            src = md.relative_to(docs_dir).as_posix()
+            if src not in self.pages_run and markdown_python_fences(md.read_text(encoding="utf-8")):
+                missing.append(src)
+        return missing
+
+    def evict_unused(self, docs_dir: Path | None = None) -> list[str]:
+        """Remove cache entries that this build did not use; return their keys. Only after a build
+        that ran every page with code: a build with ``KB_EXECUTE=0``, or one that rebuilt some
+        pages only, does not know what the site uses, and removes nothing."""
         removed = []
-        if not self.cache_dir.is_dir():
+        if not self.enabled or not self.cache_dir.is_dir():
+            return removed
+        missing = self.pages_not_run(docs_dir or self.docs_dir)
+        if missing:
+            log.info("kb: cache kept: %d page(s) with code were not run in this build (%s)",
+                     len(missing), ", ".join(missing[:3]))
             return removed
         for entry in self.cache_dir.iterdir():
-            if entry.is_dir() and not entry.name.startswith(".tmp-") and entry.name not in self.used:
+            if entry.is_dir() and _KEY_RE.match(entry.name) and entry.name not in self.used:
                 shutil.rmtree(entry, ignore_errors=True)
                 removed.append(entry.name)
         return removed
@@ -164,7 +298,7 @@ class Executor:
             pieces.append(page_html[last : span.end()])
             last = span.end()
             try:
-                reason = block.skip_reason
+                reason, allow_exit = block.skip_reason, block.allow_exit_reason
             except ValueError as exc:
                 raise ExecutionError(f"docs/{src} block {block.index}: {exc}") from None
             title = _TITLE_RE.search(span.group(0))
@@ -183,15 +317,17 @@ class Executor:
                 continue
             label = f"<docs/{src} block {block.index}>"
             try:
-                result = self.run(block.code, label)
+                result = self.run(block.code, label, allow_exit)
             except ExecutionError as exc:
                 raise ExecutionError(f"docs/{src}: Python block {block.index} "
                                      f"(first line: {block.first_line!r}) failed during the build:\n{exc}") from None
-            pieces.append(self._output_html(result, page_url) + extra)
+            pieces.append(self._output_html(result, page_url, label) + extra)
         pieces.append(page_html[last:])
+        if self.enabled:
+            self.pages_run.add(src)
         return "".join(pieces)
 
-    def _output_html(self, result: Result, page_url: str) -> str:
+    def _output_html(self, result: Result, page_url: str, label: str) -> str:
         parts = [f'<div class="kb-output" data-kb-key="{result.key}">',
                  f'<p class="kb-output__label">실행 결과 ({self.device.upper()}, torch {torch_version()})</p>']
         text = result.stdout.rstrip()
@@ -199,7 +335,7 @@ class Executor:
             parts.append(f'<pre class="kb-output__text"><code>{html.escape(text)}</code></pre>')
         for fig in result.figures:
             site_path = f"assets/figures/{result.key}-{fig['file']}"
-            self.figures_out[site_path] = self.cache_dir / result.key / "figures" / fig["file"]
+            self.figures_out[site_path] = (self.cache_dir / result.key / "figures" / fig["file"], label)
             href = posixpath.relpath(site_path, page_url.rstrip("/") or ".") if page_url else site_path
             alt = html.escape(fig["alt"], quote=True)
             parts.append(f'<figure class="kb-figure"><img src="{html.escape(href)}" alt="{alt}" loading="lazy">'
@@ -211,14 +347,34 @@ class Executor:
 
     def write_site_files(self, site_dir: Path) -> None:
         """Copy the figures and the included snippet files into the built site."""
-        for site_path, source in self.figures_out.items():
+        for site_path, (source, label) in self.figures_out.items():
             dest = site_dir / site_path
             dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, dest)
+            try:
+                shutil.copyfile(source, dest)
+            except FileNotFoundError:
+                raise ExecutionError(f"{label}: its figure {source} disappeared from the cache during the build "
+                                     "(did a block delete the cache?); build again") from None
         for snippet in sorted(self.snippets_used):
             dest = site_dir / snippet
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(ROOT / snippet, dest)
+
+
+def _figures(out: Path, label: str) -> list[dict]:
+    """The figures a block saved into ``out``: PNG files, each with its alt text."""
+    figures = []
+    for png in sorted(out.iterdir()):
+        if png.suffix.lower() != ".png":
+            raise ExecutionError(f"{label}: wrote {png.name}; figures must be PNG files")
+        alt = _png_description(png)
+        if not alt:
+            raise ExecutionError(
+                f"{label}: figure {png.name} has no alt text; save it with "
+                'fig.savefig(path, metadata={"Description": "..."})'
+            )
+        figures.append({"file": png.name, "alt": alt})
+    return figures
 
 
 def _png_description(path: Path) -> str:

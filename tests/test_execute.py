@@ -192,9 +192,16 @@ def test_a_figure_without_alt_text_fails_the_build(tiny):
     assert "figure plain.png has no alt text" in result.stderr
 
 
-def test_execution_can_be_switched_off(tiny):
+def test_execution_can_be_switched_off_and_keeps_the_cache(tiny):
     result = build(tiny, KB_EXECUTE="0")
     assert result.returncode == 0, result.stderr
     soup = BeautifulSoup((tiny / "site" / "index.html").read_text(encoding="utf-8"), "html.parser")
     assert soup.select(".kb-output") == []
     assert not (tiny / "cache").exists()
+    assert build(tiny).returncode == 0
+    cached = entries(tiny)
+    assert len(cached) == 2
+    # a preview build without execution must not empty the cache the next full build needs
+    result = build(tiny, KB_EXECUTE="0")
+    assert result.returncode == 0, result.stderr
+    assert entries(tiny) == cached
