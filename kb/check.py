@@ -3,6 +3,8 @@
 Checked, for every Markdown page under docs/:
 
 * front matter: :func:`kb.frontmatter.load_docs` (the same rules as the build hook);
+* math and markers: every formula renders (an unclosed ``$$`` too) and every ``<!-- kb:... -->``
+  marker is known, as in the build;
 * tags: every page of meetings/, qna/, papers/, lectures/ (not their index.md) has at least
   one tag (the schema), no tag twice on a page, no tag with spaces around it, and no two
   spellings of one tag on the site (``Adagrad`` / ``adagrad``: the tags plugin would make two);
@@ -23,13 +25,15 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
 
 from markdown.extensions.toc import slugify, unique
 
+from . import mathml
 from .frontmatter import SCHEMAS, Page, Problem, load_docs
+from .render import MARKERS, unknown_markers
 from .notion import plain_text
 
 _FENCE_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
@@ -59,6 +63,7 @@ class Summary:
     pages: int = 0
     links: int = 0
     snippets: int = 0
+    found: dict[str, Page] = field(default_factory=dict)  # the pages, as parsed
 
 
 def _body_lines(text: str, page: Page) -> list[tuple[int, str]]:
@@ -243,6 +248,28 @@ def _check_tags(pages: dict[str, Page], fm_problems: list[Problem]) -> list[Prob
     return problems
 
 
+def _check_math_and_markers(src: str, text: str, page: Page) -> list[Problem]:
+    """What the build's on_page_markdown would stop at: unknown ``kb:`` markers and formulas."""
+    label = f"docs/{src}"
+    body = "\n".join(line for _, line in _body_lines(text, page))
+    known = ", ".join(sorted(MARKERS))
+    problems = [
+        Problem(label, page.body_line + n - 1, f"unknown marker 'kb:{name}' (known: {known})")
+        for n, name in unknown_markers(body)
+    ]
+    try:
+        _, formulas = mathml.extract(body, page.body_line)
+    except mathml.MathError as exc:
+        m = re.match(r"line (\d+): (.*)", str(exc), re.S)
+        return problems + [Problem(label, int(m.group(1)), m.group(2)) if m else Problem(label, page.body_line, str(exc))]
+    for f in formulas:
+        try:
+            mathml.to_mathml(f.tex, f.display)
+        except ValueError as exc:
+            problems.append(Problem(label, f.line, f"cannot render formula ${f.tex}$: {exc}"))
+    return problems
+
+
 def check(docs_dir: Path, root: Path | None = None) -> tuple[list[Problem], Summary]:
     """Every problem of the pages under ``docs_dir``; snippet paths are relative to ``root``."""
     root = root if root is not None else docs_dir.parent
@@ -262,5 +289,7 @@ def check(docs_dir: Path, root: Path | None = None) -> tuple[list[Problem], Summ
         page = pages[src]
         problems += _check_links(src, text, page, docs_dir, pages, texts, cache, summary)
         problems += _check_snippets(src, text, page, root, summary)
+        problems += _check_math_and_markers(src, text, page)
+    summary.found = pages
     unique_problems = sorted(set(problems), key=lambda p: (p.path, p.line, p.message))
     return unique_problems, summary

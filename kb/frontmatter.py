@@ -65,6 +65,19 @@ class Page:
         return self.key_lines.get(key, 1)
 
 
+def _duplicate_key(node: yaml.MappingNode) -> yaml.ScalarNode | None:
+    """The first key that appears a second time in a mapping (at any depth), or None."""
+    seen: set[str] = set()
+    for key, value in node.value:
+        if isinstance(key, yaml.ScalarNode):
+            if key.value in seen:
+                return key
+            seen.add(key.value)
+        if isinstance(value, yaml.MappingNode) and (dup := _duplicate_key(value)) is not None:
+            return dup
+    return None
+
+
 def split(text: str, src: str) -> tuple[dict[str, Any], dict[str, int], int, list[Problem]]:
     """Split ``text`` into (front matter, line of each top-level key, body start line, problems).
 
@@ -83,6 +96,8 @@ def split(text: str, src: str) -> tuple[dict[str, Any], dict[str, int], int, lis
     try:
         node = yaml.compose(block, Loader=yaml.SafeLoader)
         data = yaml.safe_load(block)
+        if isinstance(node, yaml.MappingNode) and (dup := _duplicate_key(node)) is not None:
+            return {}, {}, end + 2, [Problem(src, dup.start_mark.line + 2, f"front matter key '{dup.value}' is given twice (YAML would keep only the last)")]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = (mark.line + 2) if mark is not None else 2
@@ -239,6 +254,9 @@ def load_page(docs_dir: Path, src: str) -> tuple[Page, list[Problem]]:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         return Page(src, {}), [Problem(label, line, "file is not valid UTF-8")]
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        return Page(src, {}), [Problem(label, line, "file contains a NUL byte (binary data?)")]
     meta, key_lines, body_line, problems = split(text, label)
     return Page(src, meta, key_lines, body_line), problems
 

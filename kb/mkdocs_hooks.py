@@ -1,7 +1,8 @@
 """MkDocs hooks of the knowledge base (listed under ``hooks:`` in mkdocs.yml).
 
-* on_files: parse and validate every page's front matter (all problems at once, with file
-  and line) and keep it for generated lists and back-links.
+* on_files: every check of ``python -m kb check`` (front matter, links, snippets, tags, math,
+  markers: all problems at once, with file and line); the front matter is kept for generated
+  lists and back-links.
 * on_page_markdown: escape every front matter string that templates and plugins put into HTML
   (kb/safety.py), check the page's own front matter block, show its properties under the title, expand ``<!-- kb:... -->`` markers, and swap math for placeholders.
 * on_page_content: put the MathML in; run every Python block and show its output and
@@ -29,7 +30,7 @@ if str(ROOT) not in sys.path:  # MkDocs loads hooks by path; make the package im
 
 from kb import mathml, nav, notebooks  # noqa: E402
 from kb.execute import ExecutionError, Executor, torch_version  # noqa: E402
-from kb.frontmatter import FrontMatterError, validate_docs  # noqa: E402
+from kb.check import check  # noqa: E402
 from kb.render import MarkerError, Site  # noqa: E402
 from kb.safety import escape_meta  # noqa: E402
 
@@ -40,12 +41,13 @@ _formulas: dict[str, list[mathml.Formula]] = {}
 
 
 def on_files(files, config):
+    """Apply the rules of ``python -m kb check`` (one set of rules: "문제 없음" means this passes)."""
     global _site
-    try:
-        pages = validate_docs(Path(config["docs_dir"]))
-    except FrontMatterError as exc:
-        raise PluginError(str(exc)) from None
-    _site = Site(pages)
+    problems, summary = check(Path(config["docs_dir"]), ROOT)
+    if problems:
+        lines = "\n".join(f"  {p}" for p in problems)
+        raise PluginError(f"{len(problems)} problem(s) in the pages (as `python -m kb check` lists them):\n{lines}")
+    _site = Site(summary.found)
     return files
 
 

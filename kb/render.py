@@ -31,6 +31,18 @@ class MarkerError(ValueError):
     pass
 
 
+MARKERS = ("meetings", "latest-meeting", "qna-index", "newest-qna", "papers", "lectures")
+
+
+def unknown_markers(markdown: str) -> list[tuple[int, str]]:
+    """(line, name) of every ``<!-- kb:name -->`` marker that the build does not know."""
+    return [
+        (markdown[: m.start()].count("\n") + 1, m.group(1))
+        for m in MARKER_RE.finditer(markdown)
+        if m.group(1) not in MARKERS
+    ]
+
+
 def korean_datetime(value: dt.datetime) -> str:
     """2021-08-06T17:57+09:00 -> '2021년 8월 6일 오후 5:57' (Notion's Korean format)."""
     half = "오전" if value.hour < 12 else "오후"
