@@ -81,6 +81,8 @@ def _slug_option(value: str) -> tuple[str, str]:
 
     qid, sep, slug = value.partition("=")
     qid = qid.strip().upper()
+    if len(slug.strip()) > 80 or len(qid) > 4:
+        raise argparse.ArgumentTypeError(f"--slug가 너무 깁니다: {value[:40]!r}… (슬러그는 80자, 질문 번호는 Q999까지)")
     if not sep or not QID_RE.match(qid) or not SLUG_RE.match(slug.strip()):
         raise argparse.ArgumentTypeError(
             f"--slug는 Q번호=슬러그로 씁니다 (슬러그는 영문 소문자, 숫자, '-'): {value!r} (예: Q1=module-modules)"

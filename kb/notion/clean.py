@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from typing import Callable
+from urllib.parse import unquote
 
 import nh3
 
@@ -154,6 +156,13 @@ def escape_snippet_line(line: str) -> tuple[str, bool]:
     return (m.group(1) + ";" + m.group(2), True) if m else (line, False)
 
 
+def _file_stem(url: str) -> str:
+    name = url.rsplit("/", 1)[-1]
+    for _ in range(3):
+        name = unquote(name)
+    return md_escape(unicodedata.normalize("NFC", name.rsplit(".", 1)[0]))
+
+
 class Cleaner:
     """Cleans one paragraph, heading or table cell of one page."""
 
@@ -199,6 +208,8 @@ class Cleaner:
         bang, label, dest, title = m.groups()
         url = unescape_url(dest[1:-1] if dest.startswith("<") else dest)
         label = sanitize(label) if not bang else label
+        if bang and label.strip() == dest.strip():  # older exports: the image's path as its alt text
+            label = _file_stem(url)
         new = self.resolve(url, bool(bang), line)
         if new is None:
             return label

@@ -51,7 +51,12 @@ def prepare(
         raise NotionError(label, None, f"--date와 --slug는 페이지가 하나일 때만 씁니다 (이 내보내기에는 {len(page_paths)}개)")
     exports = [(p, parse(read_page(tree, p), tree.where(p), p.rsplit("/", 1)[-1], plan.warnings)) for p in page_paths]
     targets = _targets(exports, date)
-    pages, _ = load_docs(docs) if docs.is_dir() else ({}, [])
+    order = sorted(range(len(exports)), key=lambda k: targets[k][1])  # oldest meeting first
+    exports, targets, page_paths = [exports[k] for k in order], [targets[k] for k in order], [page_paths[k] for k in order]
+    try:
+        pages, _ = load_docs(docs) if docs.is_dir() else ({}, [])
+    except OSError as exc:  # a folder named *.md, an unreadable page
+        raise NotionError(str(docs), None, f"docs 폴더의 페이지를 읽을 수 없습니다: {exc}") from None
     link_map = {p: f"meetings/{d.isoformat()}.md" for p, (_, d) in zip(page_paths, targets)}
     todo = []
     for (p, export), (_, day) in zip(exports, targets):

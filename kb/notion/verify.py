@@ -32,6 +32,7 @@ from .clean import MDLINK_RE, SAFE_SCHEMES, intended_drops, real_tags, scheme
 from .convert import Converted
 from .messages import ConversionBug
 
+_TASK_RE = re.compile(r"^([ \t]*[-*+][ \t]+)\[[ xX]\](?=[ \t])")
 EXTENSIONS = ["abbr", "admonition", "attr_list", "def_list", "footnotes", "md_in_html", "tables", "toc",
               "pymdownx.superfences", "pymdownx.details", "pymdownx.tasklist", "pymdownx.tabbed"]
 
@@ -91,6 +92,7 @@ def _shown_in_notion(line: str) -> str:
         return "" if bang and label.strip() == dest.strip("<>").strip() else label
 
     line = MDLINK_RE.sub(link, intended_drops(line))
+    line = _TASK_RE.sub("", line)  # a to-do's [x] is a checkbox
     return letters(html.unescape(line))
 
 
