@@ -1,21 +1,31 @@
-"""Benchmark of the block runner: `make bench` (python -m kb.bench_blocks [--device cpu|cuda|all]).
+"""Benchmark of the block runner: `make bench` (python -m kb.bench_blocks [--snippets] [--device ...]).
 
-Runs what the tests run (every snippet file, every snippet section alone, every Python block of
-the built site) through one kb.blockrunner worker per device, and prints the number of blocks,
-the total wall time, the sum of the blocks' own times, the cost of one interpreter + torch
-start-up (a fresh ``python -c "import torch"``), and the overhead. Nothing is reused between
-identical blocks here: every block runs.
+The site's real Python blocks (every runnable block of the built site, as the copy button copies
+it; ``--snippets`` adds every snippet file and section) run three ways, block by block in turn
+(interleaved, so that the load of a shared machine falls on all three alike):
+
+* runner: kb.blockrunner's warm worker, one fresh forked process per block (what the build and
+  the tests use);
+* in-process: one Python process that ``exec``s each block with fresh globals, one after
+  another, as pytest-codeblocks does (no isolation: process-wide state leaks between blocks);
+* subprocess: ``python file.py`` per block, a fresh interpreter each time.
+
+Each total counts its own start-up (the worker's imports, the in-process interpreter, every
+subprocess's interpreter). CPU is user + system time of the processes involved, children
+included. Ratios: runner / in-process (target: at most 1) and subprocess / runner.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,106 +34,179 @@ if str(ROOT) not in sys.path:
 
 from kb.blockrunner import BlockRunner, site_pages, snippet_files, snippet_sections  # noqa: E402
 
+TICK = os.sysconf("SC_CLK_TCK")
 
-def fresh_import_torch(repeat: int = 3) -> float:
-    """Median seconds of a fresh ``python -c "import torch"`` (the cost the worker pays once)."""
-    times = []
-    for _ in range(repeat):
+# The in-process way: one interpreter, each block exec'd with fresh globals in turn (pytest-codeblocks).
+IN_PROCESS = textwrap.dedent('''\
+    import contextlib, io, json, os, sys, tempfile, time, traceback
+    proto = os.fdopen(os.dup(1), "w", buffering=1)
+    print(json.dumps({"ready": True}), file=proto)
+    for line in sys.stdin:
+        job = json.loads(line)
+        out = tempfile.mkdtemp()
+        os.environ["SNIPPET_OUTPUT_DIR"] = out
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import torch"], check=True,
-                       env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        ok, error = True, ""
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            try:
+                exec(compile(job["code"], job["filename"], "exec"), {"__name__": "__main__"})
+            except BaseException as exc:
+                ok, error = False, traceback.format_exception_only(type(exc), exc)[-1].strip()
+        print(json.dumps({"ok": ok, "error": error, "wall": time.perf_counter() - t0}), file=proto)
+    ''')
 
 
-def collect_jobs(site: Path | None) -> tuple[list[tuple[str, str, dict]], str]:
-    """(label, code, run() keywords) for every snippet file, section and runnable page block."""
+@dataclass
+class Way:
+    name: str
+    startup: float = 0.0
+    walls: list[float] = field(default_factory=list)
+    cpu: float = 0.0
+    failed: list[str] = field(default_factory=list)
+
+    @property
+    def wall(self) -> float:
+        return self.startup + sum(self.walls)
+
+
+def proc_cpu(pid: int) -> float:
+    """User + system seconds of ``pid`` and of its reaped children, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / TICK  # utime stime cutime cstime
+
+
+def collect_jobs(site: Path, snippets: bool) -> list[tuple[str, str]]:
+    """(label, code) for every runnable page block, and with ``snippets`` every snippet file and section."""
     jobs = []
-    for path in snippet_files(ROOT):
-        rel = path.relative_to(ROOT).as_posix()
-        jobs.append((rel, path.read_text(encoding="utf-8"), {"filename": rel, "script": True}))
-        for section in snippet_sections(path, ROOT):
-            jobs.append((f"{rel}:{section.name}", section.code,
-                         {"filename": rel, "line_numbers": section.line_numbers}))
-    note = "site: not built (--no-site)"
-    if site is not None:
-        skipped = 0
-        for page in site_pages(site, ROOT / "docs", ROOT):
-            for block in page.blocks:
-                try:
-                    if block.skip_reason is not None:
-                        skipped += 1
-                        continue
-                except ValueError:
-                    pass  # the guard reports it; here it simply runs
-                label = f"<{page.name} block {block.index}>"
-                jobs.append((label, block.code, {"filename": label}))
-        note = f"site: page blocks included ({skipped} skipped with a reason)"
-    return jobs, note
+    for page in site_pages(site, ROOT / "docs", ROOT):
+        for block in page.blocks:
+            if block.skip_reason is None:
+                jobs.append((f"<{page.name} block {block.index}>", block.code))
+    if snippets:
+        for path in snippet_files(ROOT):
+            rel = path.relative_to(ROOT).as_posix()
+            jobs.append((rel, path.read_text(encoding="utf-8")))
+            jobs += [(f"{rel}:{s.name}", s.code) for s in snippet_sections(path, ROOT)]
+    return jobs
 
 
-def build(site_dir: Path) -> bool:
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
-    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site_dir)],
+def build(site_dir: Path) -> None:
+    """The site without running its blocks (only the blocks' code is needed here)."""
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1", KB_EXECUTE="0")
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--site-dir", str(site_dir)],
                           cwd=ROOT, env=env, capture_output=True, text=True)
     if done.returncode != 0:
-        print("mkdocs build --strict failed; benchmarking the snippets only:\n" + done.stderr[-2000:])
-    return done.returncode == 0
+        raise SystemExit("mkdocs build failed:\n" + done.stderr[-3000:])
+
+
+class InProcess:
+    def __init__(self, env: dict[str, str]):
+        t0 = time.perf_counter()
+        self.proc = subprocess.Popen([sys.executable, "-c", IN_PROCESS], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, env=env, cwd=tempfile.mkdtemp())
+        assert json.loads(self.proc.stdout.readline())["ready"]
+        self.startup = time.perf_counter() - t0
+
+    def run(self, label: str, code: str) -> dict:
+        self.proc.stdin.write(json.dumps({"code": code, "filename": label}) + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def close(self) -> float:
+        cpu = proc_cpu(self.proc.pid)
+        self.proc.stdin.close()
+        self.proc.wait()
+        return cpu
+
+
+def run_subprocess(code: str, env: dict[str, str]) -> tuple[bool, float]:
+    """``python file.py`` in a fresh folder: (passed, CPU seconds)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "block.py").write_text(code, encoding="utf-8")
+        proc = subprocess.Popen([sys.executable, "block.py"], cwd=tmp, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env=dict(env, SNIPPET_OUTPUT_DIR=tmp))
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode == 0, usage.ru_utime + usage.ru_stime
+
+
+def bench(device: str, jobs: list[tuple[str, str]]) -> list[Way]:
+    runner_way, inproc_way, sub_way = Way("runner"), Way("in-process"), Way("subprocess")
+    env = dict(os.environ, MPLBACKEND="Agg")
+    if device == "cpu":
+        env["CUDA_VISIBLE_DEVICES"] = ""
+    t0 = time.perf_counter()
+    runner = BlockRunner(device)
+    runner.start()
+    runner_way.startup = time.perf_counter() - t0
+    inproc = InProcess(env)
+    inproc_way.startup = inproc.startup
+    for i, (label, code) in enumerate(jobs):
+        order = [0, 1, 2][i % 3:] + [0, 1, 2][: i % 3]  # who goes first rotates
+        for which in order:
+            t = time.perf_counter()
+            if which == 0:
+                ok = runner.run(code, filename=label).ok
+                runner_way.walls.append(time.perf_counter() - t)
+                way = runner_way
+            elif which == 1:
+                ok = inproc.run(label, code)["ok"]
+                inproc_way.walls.append(time.perf_counter() - t)
+                way = inproc_way
+            else:
+                ok, cpu = run_subprocess(code, env)
+                sub_way.walls.append(time.perf_counter() - t)
+                sub_way.cpu += cpu
+                way = sub_way
+            if not ok:
+                way.failed.append(label)
+    runner_way.cpu = proc_cpu(runner.proc.pid)
+    runner.close()
+    inproc_way.cpu = inproc.close()
+    return [runner_way, inproc_way, sub_way]
+
+
+def report(device: str, jobs: list[tuple[str, str]], ways: list[Way]) -> None:
+    runner, inproc, sub = ways
+    print(f"\n[{device}] {len(jobs)} blocks, each run three ways in turn")
+    print(f"  {'way':<12}{'wall s':>9}{'start-up s':>12}{'CPU s':>9}  failed")
+    for way in ways:
+        print(f"  {way.name:<12}{way.wall:9.1f}{way.startup:12.1f}{way.cpu:9.1f}  {len(way.failed)}"
+              + (f" ({', '.join(way.failed[:3])})" if way.failed else ""))
+    print(f"  runner / in-process       wall {runner.wall / inproc.wall:.2f}   CPU {runner.cpu / inproc.cpu:.2f}"
+          "   (target: <= 1)")
+    print(f"  subprocess / runner       wall {sub.wall / runner.wall:.2f}   CPU {sub.cpu / runner.cpu:.2f}")
+    print(f"  runner without its start-up: {sum(runner.walls):.1f} s, "
+          f"{1000 * sum(runner.walls) / len(jobs):.0f} ms per block")
+    slowest = sorted(zip(runner.walls, inproc.walls, (label for label, _ in jobs)), reverse=True)[:3]
+    print("  slowest in the runner (runner s / in-process s): "
+          + ", ".join(f"{label} {r:.2f}/{i:.2f}" for r, i, label in slowest))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", choices=("cpu", "cuda", "all"), default="all",
-                        help="all (default): cpu, plus cuda when torch.cuda.is_available()")
-    parser.add_argument("--no-site", action="store_true", help="snippets only; do not build the site")
+    parser.add_argument("--device", choices=("cpu", "cuda", "all"), default="cpu",
+                        help="cpu (default), cuda, or all: cpu plus cuda when torch.cuda.is_available()")
+    parser.add_argument("--snippets", action="store_true", help="also every snippet file and section")
+    parser.add_argument("--limit", type=int, default=0, help="only the first N blocks (a quick look)")
     args = parser.parse_args(argv)
-
+    devices = [args.device]
     if args.device == "all":
         import torch  # this process only; the workers are separate processes
 
         devices = ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
-    else:
-        devices = [args.device]
 
     with tempfile.TemporaryDirectory() as tmp:
-        site = None
-        if not args.no_site:
-            t0 = time.perf_counter()
-            site = Path(tmp) / "site" if build(Path(tmp) / "site") else None
-            if site is not None:
-                print(f"site built in {time.perf_counter() - t0:.1f} s (not counted below)")
-        jobs, note = collect_jobs(site)
-
-    startup = fresh_import_torch()
-    failures = 0
-    print(f"{len(jobs)} blocks per device: {note}")
-    for device in devices:
         t0 = time.perf_counter()
-        with BlockRunner(device) as runner:
-            own = 0.0
-            slowest = []
-            for label, code, kwargs in jobs:
-                result = runner.run(code, **kwargs)
-                own += result.duration
-                slowest.append((result.wall, label))
-                if not result.ok:
-                    failures += 1
-                    print(result.report(label))
-        wall = time.perf_counter() - t0
-        overhead = wall - own
-        print(f"\n[{device}]")
-        print(f"  blocks run                          {len(jobs)}")
-        print(f"  interpreter + import start-ups      {runner.starts} ({runner.startup_s:.2f} s, "
-              f"imports {runner.ready_info['import_s']:.2f} s; a device probe adds one tiny block)")
-        print(f"  total wall time                     {wall:.2f} s")
-        print(f"  sum of the blocks' own times        {own:.2f} s")
-        print(f"  overhead (wall - sum)               {overhead:.2f} s = {100 * overhead / wall:.0f}% of wall, "
-              f"{1000 * (overhead - runner.startup_s) / len(jobs):.0f} ms per block after start-up")
-        print(f"  ratio wall / sum                    {wall / own:.2f}")
-        print(f"  fresh `python -c \"import torch\"`    {startup:.2f} s (median of 3)")
-        print(f"  one interpreter per block instead   ~{own + len(jobs) * startup:.1f} s "
-              f"({len(jobs)} x {startup:.2f} s start-up + {own:.1f} s)")
-        print("  slowest: " + ", ".join(f"{label} {w:.2f} s" for w, label in sorted(slowest, reverse=True)[:3]))
+        build(Path(tmp) / "site")
+        jobs = collect_jobs(Path(tmp) / "site", args.snippets)
+        jobs = jobs[: args.limit] if args.limit else jobs
+        print(f"site built without execution in {time.perf_counter() - t0:.1f} s (not counted below)")
+    failures = 0
+    for device in devices:
+        ways = bench(device, jobs)
+        report(device, jobs, ways)
+        failures += len(ways[0].failed)
     return 1 if failures else 0
 
 

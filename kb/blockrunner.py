@@ -9,7 +9,24 @@ captured, and reports status, output, traceback and duration back over a pipe as
 
 The worker never touches CUDA (forking after CUDA is initialised breaks the children); children
 may. ``device="cpu"`` hides the GPUs from the worker and its children (``CUDA_VISIBLE_DEVICES=""``),
-so code that picks its device with ``torch.cuda.is_available()`` runs on the CPU.
+so code that picks its device with ``torch.cuda.is_available()`` runs on the CPU. The worker
+preloads what blocks import lazily (``torch._dynamo``, which the first optimizer step pulls in:
+about 800 modules), and each block runs with ``$KB_BLOCK_THREADS`` torch/BLAS threads (default 1).
+
+A block passes only if it ran to its last line. ``sys.exit()``/``exit()``/``raise SystemExit``
+before the end fails it (unless the caller passes ``allow_exit="reason"``: a page marks such a
+block ``<!--pytest.mark.allow_exit(reason="...")-->``); ``os._exit()`` or a crash fails it too.
+The result travels on a pipe that the child moves to a random high descriptor (closed on exec)
+before the block runs, as one line that must carry a random nonce sent to the child after the
+fork; anything else on that pipe fails the block. This stops accidents and naive forgeries
+(printing a result, writing to every descriptor, patching ``json``/``os.write``); it is not a
+sandbox: code in the same process that digs the nonce out of the runner's memory could forge it.
+
+Nothing a block starts outlives it: the worker is a child subreaper (orphans, also in a new
+session, are reparented to it) and kills every descendant after each block and at a timeout; it
+gets SIGTERM when the process that started it dies (``PR_SET_PDEATHSIG``) and then kills its whole
+tree; a block's process dies with the worker, and every process a block starts has a CPU limit
+(timeout x threads + 1 s), so a loop left behind ends even if the worker was killed outright.
 
     with BlockRunner(device="cpu") as runner:
         result = runner.run(code, filename="snippets/qna/adagrad.py")
@@ -20,9 +37,10 @@ includes them into a page (:func:`snippet_sections`), and the Python blocks of a
 as Material's copy button copies them, with their ``<!--pytest.mark.skip(reason=...)-->`` markers
 (:func:`html_python_blocks`).
 
-Worker protocol (``python kb/blockrunner.py --worker``): one JSON object per line on stdin
-(``code``, ``filename``, ``line_numbers``, ``script``, ``timeout``, ``env``, ``cwd``); one JSON object per
-line back on the worker's original stdout, the first being ``{"ready": true, ...}``.
+Worker protocol (``python kb/blockrunner.py --worker --device D --parent PID --threads N``): one JSON
+object per line on stdin (``code``, ``filename``, ``line_numbers``, ``script``, ``timeout``, ``env``,
+``cwd``, ``allow_exit``); one JSON object per line back on the worker's original stdout, the first
+being ``{"ready": true, ...}``.
 """
 
 from __future__ import annotations
