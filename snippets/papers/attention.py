@@ -141,6 +141,68 @@ print("multi-head attention by hand == nn.MultiheadAttention(batch_first=True); 
 print("nn.MultiheadAttention: boolean attn_mask True = blocked\n", blocked.int().cpu())
 # --8<-- [end:mha]
 
+# --8<-- [start:masks]
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
+
+torch.manual_seed(0)
+device = "cuda" if torch.cuda.is_available() else "cpu"
+# On NVIDIA GPUs compare in full float32: TF32 off (no effect on the CPU)
+if hasattr(torch.backends.cuda.matmul, "fp32_precision"):
+    torch.backends.cuda.matmul.fp32_precision = "ieee"
+    torch.backends.cudnn.conv.fp32_precision = "ieee"
+else:
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+gen = torch.Generator().manual_seed(0)  # inputs are drawn on the CPU, then moved
+
+B, T, d_model, h = 2, 5, 16, 4
+d_k = d_model // h
+mha = nn.MultiheadAttention(d_model, h, batch_first=True).to(device).eval()
+x = torch.randn(B, T, d_model, generator=gen).to(device)  # (B, T, d_model)
+
+# Padding: the second sequence has 3 real tokens; positions 3 and 4 are padding.
+# key_padding_mask (B, T): True = padding = BLOCKED as a key, like nn.MultiheadAttention's attn_mask
+lengths = torch.tensor([5, 3], device=device)  # (B,)
+key_padding_mask = torch.arange(T, device=device) >= lengths[:, None]  # (B, T)
+with torch.no_grad():
+    out_pad, w_pad = mha(x, x, x, key_padding_mask=key_padding_mask)  # w_pad: (B, T, T), mean over heads
+    out_short, _ = mha(x[1:, :3], x[1:, :3], x[1:, :3])  # the second sequence without its padding
+print("key_padding_mask (True = padding):\n", key_padding_mask.int().cpu())
+assert (w_pad[1, :, 3:] == 0).all(), "a query attends to padding"
+# the real tokens do not see the padding: the same output as the unpadded sequence
+torch.testing.assert_close(out_pad[1, :3], out_short[0])
+
+# A query that may attend to nothing (every key blocked): query 2
+q, k, v = (torch.randn(B, h, T, d_k, generator=gen).to(device) for _ in range(3))  # (B, h, T, d_k) each
+allowed = torch.ones(T, T, dtype=torch.bool, device=device)  # (T, T), True = allowed
+allowed[2] = False
+scores = (q @ k.transpose(-2, -1) / math.sqrt(d_k)).masked_fill(~allowed, float("-inf"))  # (B, h, T, T)
+by_hand = torch.softmax(scores, dim=-1) @ v  # softmax of a row of -inf is 0 / 0
+with sdpa_kernel(SDPBackend.MATH):  # PyTorch's reference kernel
+    sdpa = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
+with torch.no_grad():
+    out_mha, _ = mha(x, x, x, attn_mask=~allowed)  # True = blocked
+print("fully masked row: by hand", by_hand[0, 0, 2, :2].tolist(), "| SDPA", sdpa[0, 0, 2, :2].tolist(),
+      "| nn.MultiheadAttention", out_mha[0, 2, :2].tolist())
+assert torch.isnan(by_hand[..., 2, :]).all() and not torch.isnan(by_hand[..., [0, 1, 3, 4], :]).any()
+assert (sdpa[..., 2, :] == 0).all(), "F.scaled_dot_product_attention returns 0 for a fully masked row"
+assert torch.isnan(out_mha[:, 2]).all(), "nn.MultiheadAttention returns NaN for a fully masked row"
+torch.testing.assert_close(sdpa[..., [0, 1, 3, 4], :], by_hand[..., [0, 1, 3, 4], :])
+
+# dropout_p is applied whenever it is non-zero: the function knows nothing of .train() / .eval()
+with sdpa_kernel(SDPBackend.MATH):
+    no_drop = F.scaled_dot_product_attention(q, k, v)
+    dropped = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5)  # even inside a module in eval mode
+print(f"dropout_p=0.5 outside training: max |change| {(dropped - no_drop).abs().max().item():.3f}")
+assert not torch.allclose(dropped, no_drop), "dropout_p applies regardless of eval mode"
+# so a module passes dropout_p=self.p if self.training else 0.0, as nn.MultiheadAttention does
+# --8<-- [end:masks]
+
 # --8<-- [start:params]
 import torch
 import torch.nn as nn
@@ -172,7 +234,8 @@ with torch.device("meta"):
 n_body = sum(p.numel() for p in body.parameters())
 n_final_norms = sum(p.numel() for p in [*body.encoder.norm.parameters(), *body.decoder.norm.parameters()])
 # nn.Transformer adds a final LayerNorm after each stack, which the paper's model does not have
-assert transformer_params(512, 8, 2048, 6) == embedding.weight.numel() + n_body - n_final_norms
+by_formula, by_modules = transformer_params(512, 8, 2048, 6), embedding.weight.numel() + n_body - n_final_norms
+assert by_formula == by_modules, f"formula {by_formula:,} != modules {by_modules:,}"
 
 # Table 3: base 65M parameters, big 213M. Tolerance 5%: the paper does not state its exact count
 for name, (d_model, h, d_ff), table in [("base", (512, 8, 2048), 65e6), ("big", (1024, 16, 4096), 213e6)]:
@@ -212,14 +275,16 @@ for step in range(1, 12001):
     sched.step()
 
 steps = torch.arange(1, 12001, dtype=torch.float64)
-expected = d_model**-0.5 * torch.minimum(steps**-0.5, steps * warmup**-1.5)  # (12000,)
-torch.testing.assert_close(torch.tensor(used, dtype=torch.float64), expected)
 peak = int(torch.tensor(used).argmax()) + 1
 print(f"peak at step {peak}: lr {max(used):.3e}; lr at step 1 {used[0]:.3e}, at step 12000 {used[-1]:.3e}")
+# Values computed independently of the code above: 512^-0.5 * 4000^-1.5 = 1.7469e-7 at step 1,
+# (512 * 4000)^-0.5 = 6.9877e-4 at step 4000 (the peak, where both branches meet)
+assert abs(used[0] - 1.747e-7) < 0.001e-7, used[0]
+assert abs(used[4000 - 1] - 6.988e-4) < 0.001e-4, used[4000 - 1]
 assert peak == warmup
-# at the peak both branches meet: d_model^-0.5 * warmup^-0.5
-assert abs(max(used) - (d_model * warmup) ** -0.5) < 1e-12
-
+# linear warm-up, then 1 / sqrt(step): twice the step before the peak is twice the rate, after it 1 / sqrt(2)
+assert abs(used[2000 - 1] / used[1000 - 1] - 2) < 1e-9
+assert abs(used[8000 - 1] / used[4000 - 1] - 2**-0.5) < 1e-9
 fig, ax = plt.subplots(figsize=(6.5, 3.2))
 ax.plot(steps, used, lw=1.5, label="LambdaLR (eq. 3), d_model=512")
 ax.axvline(warmup, color="gray", ls="--", lw=1, label=f"warmup_steps = {warmup}")

@@ -109,6 +109,33 @@ torch.testing.assert_close(bn(x[:1]).detach(), y_torch[:1])
 print("Algorithm 2 == BatchNorm2d(momentum=None).eval(): population statistics", [round(v, 3) for v in mean.tolist()])
 # --8<-- [end:inference]
 
+# --8<-- [start:scale]
+import torch
+import torch.nn as nn
+
+torch.manual_seed(0)
+device = "cuda" if torch.cuda.is_available() else "cpu"
+gen = torch.Generator().manual_seed(0)  # inputs are drawn on the CPU, then moved
+
+# Sec. 3.3: with batch statistics, BN(W u) = BN((a W) u) for a scalar a > 0, and
+#   d BN((a W) u) / d u = d BN(W u) / d u,   d BN((a W) u) / d (a W) = (1 / a) * d BN(W u) / d W
+W = torch.randn(8, 20, generator=gen, dtype=torch.float64).to(device).requires_grad_()  # (out, in)
+u = torch.randn(32, 20, generator=gen, dtype=torch.float64).to(device).requires_grad_()  # (N, in)
+upstream = torch.randn(32, 8, generator=gen, dtype=torch.float64).to(device)  # (N, out)
+bn = nn.BatchNorm1d(8, eps=1e-12).double().to(device)  # eps -> 0: the identity ignores eps
+bn.train()  # batch statistics (the invariance does not hold for the running ones)
+a = 10.0
+aW = (a * W).detach().requires_grad_()  # (out, in)
+y = bn(u @ W.T)  # (N, out)
+y_scaled = bn(u @ aW.T)  # (N, out)
+torch.testing.assert_close(y_scaled, y)
+grad_u, grad_W = torch.autograd.grad(y, (u, W), upstream)
+grad_u_scaled, grad_aW = torch.autograd.grad(y_scaled, (u, aW), upstream)
+torch.testing.assert_close(grad_u_scaled, grad_u)  # the gradient through the layer ignores the scale
+torch.testing.assert_close(grad_aW, grad_W / a)  # a larger weight gets a smaller gradient
+print(f"a = {a}: BN(Wu) == BN(aWu); |grad wrt aW| / |grad wrt W| = {(grad_aW.norm() / grad_W.norm()).item():.3f} = 1/a")
+# --8<-- [end:scale]
+
 # --8<-- [start:speed]
 import os
 import tempfile

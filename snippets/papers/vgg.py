@@ -67,8 +67,16 @@ depth = {name: len(c) + 3 for name, c in convs.items()}
 print("weight layers:", depth)
 assert depth == {"A": 11, "A-LRN": 11, "B": 13, "C": 16, "D": 16, "E": 19}
 # C differs from D only in the last convolution of stages 3, 4, 5: 1x1 instead of 3x3
-assert [c[-1] for c in CFGS["C"][2:]] == ["conv1-256", "conv1-512", "conv1-512"]
+assert [c[-1] for c in CFGS["C"][2:]] == ["conv1-256", "conv1-512", "conv1-512"], [c[-1] for c in CFGS["C"]]
 assert [c[:-1] for c in CFGS["C"]] == [d[:-1] for d in CFGS["D"]]
+
+# Five 2x2 max-pools: 224 / 2^5 = 7. The adaptive pool would hide a wrong size, so check the shape
+# before it (on the meta device: shapes only, instantly)
+with torch.device("meta"):
+    layers = list(make_vgg(CFGS["A"]))
+    pool_at = next(i for i, m in enumerate(layers) if isinstance(m, nn.AdaptiveAvgPool2d))
+    features = nn.Sequential(*layers[:pool_at])(torch.empty(2, 3, 224, 224))  # (N, 512, 7, 7)
+assert features.shape == (2, 512, 7, 7), tuple(features.shape)
 
 # A 224 x 224 RGB image gives 1000 class scores (configuration A; the others differ only in depth)
 model = make_vgg(CFGS["A"]).to(device).eval()
@@ -104,6 +112,51 @@ for name, cfg in CFGS.items():
     if (name, False) in TORCHVISION:
         assert plain == TORCHVISION[(name, False)] and with_bn == TORCHVISION[(name, True)]
 print("Table 2 and torchvision's counts reproduced")
+# C is D with the last 3x3 convolution of stages 3, 4, 5 made 1x1: 8 C_in C_out fewer weights in each
+c_from_d = TORCHVISION[("D", False)] - 8 * (256 * 256 + 512 * 512 + 512 * 512)
+assert count_params(CFGS["C"]) == c_from_d, (count_params(CFGS["C"]), c_from_d)
+
+
+# Where the parameters and the computation sit in D (VGG-16): the FC layers hold most weights,
+# the convolutions do almost all the multiply-accumulates (MACs) for one 224 x 224 image
+def macs_per_layer(cfg):
+    macs = []
+
+    def count(module, inputs, output):
+        if isinstance(module, nn.Conv2d):  # each output value: C_in * k * k MACs
+            macs.append(("conv", output[0].numel() * module.in_channels * module.kernel_size[0] ** 2))
+        elif isinstance(module, nn.Linear):
+            macs.append(("fc", module.in_features * module.out_features))
+
+    with torch.device("meta"):
+        net = make_vgg(cfg)
+        for layer in net:
+            layer.register_forward_hook(count)
+        net(torch.empty(1, 3, 224, 224))
+    return macs
+
+
+macs = macs_per_layer(CFGS["D"])
+conv_macs = sum(v for kind, v in macs if kind == "conv")
+fc_macs = sum(v for kind, v in macs if kind == "fc")
+# the same by hand, stage by stage: H_s = W_s = 224 / 2^s, MACs = H_s W_s C_in C_out 3^2 per convolution
+by_stage, c_in = [], 3
+for s_idx, stage in enumerate(CFGS["D"]):
+    size, stage_macs = 224 // 2**s_idx, 0
+    for item in stage:
+        c_out = int(item.split("-")[1])
+        stage_macs += size * size * c_in * c_out * 3 * 3
+        c_in = c_out
+    by_stage.append(stage_macs)
+print("D conv GMACs per stage:", [round(v / 1e9, 2) for v in by_stage],
+      f"total {conv_macs / 1e9:.2f}; FC {fc_macs / 1e9:.3f} GMACs")
+assert conv_macs == sum(by_stage), (conv_macs, sum(by_stage))
+assert 15.3 <= conv_macs / 1e9 < 15.4 and abs(fc_macs / 1e9 - 0.12) < 0.005  # ~15.3 vs ~0.12 GMACs
+fc_params = (25088 * 4096 + 4096) + (4096 * 4096 + 4096) + (4096 * 1000 + 1000)  # 123,642,856
+conv_share = 1 - fc_params / count_params(CFGS["D"])
+print(f"D: FC layers {fc_params:,} parameters; convolutions {conv_share:.1%} of the parameters, "
+      f"{conv_macs / (conv_macs + fc_macs):.1%} of the MACs")
+assert 0.10 < conv_share < 0.11 and conv_macs / (conv_macs + fc_macs) > 0.99
 
 # Figure: parameters per configuration, built here and in the paper's Table 2
 import os  # noqa: E402  (the figure needs these; the model above does not)
@@ -131,3 +184,39 @@ fig.savefig(os.path.join(out_dir, "vgg_params.png"), dpi=110, bbox_inches="tight
 plt.close(fig)
 print("figure: vgg_params.png")
 # --8<-- [end:params]
+
+
+# --8<-- [start:design]
+import torch
+import torch.nn as nn
+
+torch.manual_seed(0)
+device = "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def receptive_field(L, k):
+    """Measured: the input pixels that reach one output pixel of L stacked k x k convolutions (stride 1)."""
+    net = nn.Sequential(*[nn.Conv2d(1, 1, k, padding=k // 2, bias=False) for _ in range(L)]).double().to(device)
+    for conv in net:
+        nn.init.constant_(conv.weight, 1.0)  # positive weights: no cancellation hides a pixel
+    x = torch.zeros(1, 1, 41, 41, dtype=torch.float64, device=device, requires_grad=True)  # (N, C, H, W)
+    net(x)[0, 0, 20, 20].backward()  # one output pixel in the middle
+    rows = x.grad[0, 0].abs().sum(dim=1).nonzero()  # the rows that influence it
+    return int(rows.max() - rows.min()) + 1
+
+
+for k in (3, 5, 7):
+    for L in (1, 2, 3, 4):
+        # r_L = 1 + L (k - 1)
+        rf = 1 + L * (k - 1)
+        assert receptive_field(L, k) == rf, (L, k, receptive_field(L, k), rf)
+print("receptive field of L stacked 3x3 convolutions:", {L: receptive_field(L, 3) for L in (1, 2, 3)})
+assert receptive_field(2, 3) == receptive_field(1, 5) and receptive_field(3, 3) == receptive_field(1, 7)
+
+# The same field for fewer weights: three 3x3 layers 27 C^2, one 7x7 layer 49 C^2 (C channels in and out)
+C = 64
+three_3x3 = sum(p.numel() for p in nn.Sequential(*[nn.Conv2d(C, C, 3, bias=False) for _ in range(3)]).parameters())
+one_7x7 = sum(p.numel() for p in nn.Conv2d(C, C, 7, bias=False).parameters())
+print(f"C={C}: three 3x3 layers {three_3x3:,} weights = 27 C^2, one 7x7 layer {one_7x7:,} = 49 C^2")
+assert (three_3x3, one_7x7) == (27 * C**2, 49 * C**2)
+# --8<-- [end:design]

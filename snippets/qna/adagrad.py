@@ -30,32 +30,53 @@ def grad_f(w):
     return A.T @ (A @ w - b) / A.shape[0]  # (5,)
 
 
-eta, eps, steps = 0.1, 1e-10, 200
+eta, steps = 0.1, 200
 
-# By hand
-W = torch.zeros(5, dtype=torch.float64, device=device)  # (5,)
-G = torch.zeros_like(W)  # (5,) sum of squared gradients, per parameter
-by_hand = []
-for t in range(steps):
-    g = grad_f(W)
-    # G_t = G_{t-1} + g_t * g_t   (element-wise)
-    G = G + g * g
-    # W_{t+1} = W_t - eta / (sqrt(G_t) + eps) * g_t
-    W = W - eta / (torch.sqrt(G) + eps) * g
-    by_hand.append(W)
 
-# torch.optim.Adagrad with the same eta and eps (lr_decay=0, initial_accumulator_value=0: the defaults)
-w = torch.zeros(5, dtype=torch.float64, device=device, requires_grad=True)
-opt = torch.optim.Adagrad([w], lr=eta, eps=eps, lr_decay=0)
-for t in range(steps):
-    opt.zero_grad()
-    w.grad = grad_f(w.detach())
-    opt.step()
-    torch.testing.assert_close(w.detach(), by_hand[t], rtol=0, atol=1e-6)
+def adagrad_by_hand(eps):
+    W = torch.zeros(5, dtype=torch.float64, device=device)  # (5,)
+    G = torch.zeros_like(W)  # (5,) sum of squared gradients, per parameter
+    path = []
+    for t in range(steps):
+        g = grad_f(W)
+        # G_t = G_{t-1} + g_t * g_t   (element-wise)
+        G = G + g * g
+        # W_{t+1} = W_t - eta / (sqrt(G_t) + eps) * g_t
+        W = W - eta / (torch.sqrt(G) + eps) * g
+        path.append(W)
+    return path, G
 
-torch.testing.assert_close(opt.state[w]["sum"], G, rtol=0, atol=1e-6)
-print(f"{steps} steps: by hand == torch.optim.Adagrad (max |diff| "
-      f"{(w.detach() - by_hand[-1]).abs().max().item():.1e})")
+
+def adagrad_torch(eps):
+    # torch.optim.Adagrad with the same eta and eps (lr_decay=0, initial_accumulator_value=0: the defaults)
+    w = torch.zeros(5, dtype=torch.float64, device=device, requires_grad=True)
+    opt = torch.optim.Adagrad([w], lr=eta, eps=eps, lr_decay=0)
+    path = []
+    for t in range(steps):
+        opt.zero_grad()
+        w.grad = grad_f(w.detach())
+        opt.step()
+        path.append(w.detach().clone())
+    return path, opt.state[w]["sum"]
+
+
+# eps = 1e-10 (torch's default) and eps = 1: with a large eps, "inside" vs "outside" the square root differ a lot
+for eps in (1e-10, 1.0):
+    by_hand, G = adagrad_by_hand(eps)
+    by_torch, state_sum = adagrad_torch(eps)
+    for t in range(steps):
+        torch.testing.assert_close(by_torch[t], by_hand[t], rtol=0, atol=1e-12)
+    torch.testing.assert_close(state_sum, G, rtol=0, atol=1e-12)
+    print(f"eps={eps:g}, {steps} steps: by hand == torch.optim.Adagrad (max |diff| "
+          f"{(by_torch[-1] - by_hand[-1]).abs().max().item():.1e})")
+
+eps = 1e-10
+by_hand, G = adagrad_by_hand(eps)
+# the first step: G_1 = g_1^2, so each coordinate moves by eta * |g| / (|g| + eps) = eta, whatever its gradient
+# (up to eta * eps / |g|, below 1e-8 here: the smallest |g_1| is about 0.007)
+first_step = by_hand[0].abs()  # (5,), W_0 = 0
+print("first step per coordinate:", [f"{v:.6f}" for v in first_step.tolist()])
+torch.testing.assert_close(first_step, torch.full_like(first_step, eta), rtol=0, atol=1e-8)
 print("effective step eta/(sqrt(G)+eps) per parameter:", [f"{v:.4f}" for v in (eta / (G.sqrt() + eps)).tolist()])
 # the large-scale feature has seen the largest gradients, so it takes the smallest step
 assert (eta / (G.sqrt() + eps)).argmin() == 0

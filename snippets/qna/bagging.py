@@ -33,9 +33,13 @@ print("first bootstrap sample starts with", samples[0, :8].tolist())
 in_bag = torch.zeros(B, n, dtype=torch.bool).scatter_(1, samples, True)  # (B, n)
 expected = 1 - (1 - 1 / n) ** n
 print(f"in-bag fraction: {in_bag.float().mean().item():.4f} (expected {expected:.4f}, limit {1 - 1 / math.e:.4f})")
-assert abs(in_bag.float().mean().item() - expected) < 0.005
-# each sample repeats some points and leaves out the rest (the "out-of-bag" points)
-assert all(len(torch.unique(s)) < n for s in samples)
+assert abs(in_bag.float().mean().item() - expected) < 0.005, f"in-bag {in_bag.float().mean().item():.4f}, expected {expected:.4f}"
+# how often a point is drawn into one sample: Binomial(n, 1/n), about Poisson(1) (0: out-of-bag)
+counts = torch.zeros(B, n).scatter_add_(1, samples, torch.ones(B, n))  # (B, n)
+for c in range(4):
+    p_c = math.comb(n, c) * (1 / n) ** c * (1 - 1 / n) ** (n - c)
+    print(f"drawn {c} times: {(counts == c).float().mean().item():.4f} (Binomial {p_c:.4f})")
+    assert abs((counts == c).float().mean().item() - p_c) < 0.005, f"drawn {c} times"
 # --8<-- [end:bootstrap]
 
 # --8<-- [start:variance]
@@ -51,8 +55,12 @@ x = (torch.rand(R, n, generator=gen, dtype=torch.float64) * 2 - 1).to(device)  #
 y = torch.sin(3 * x) + 0.3 * torch.randn(R, n, generator=gen, dtype=torch.float64).to(device)  # (R, n)
 
 
-def fit_stump(x, y):
-    """Least-squares decision stump on the last dimension: (..., n) data -> (threshold, left, right)."""
+def fit_stump(x, y, candidates=None):
+    """Least-squares decision stump on the last dimension: (..., n) data -> (threshold, left, right).
+
+    candidates=None tries every split; an integer makes a randomised learner (as in Extra-Trees):
+    the best of that many split positions drawn at random from the global RNG (torch.manual_seed).
+    """
     xs, order = x.sort(dim=-1)  # (..., n)
     ys = y.gather(-1, order)  # (..., n)
     k = x.shape[-1]
@@ -63,6 +71,9 @@ def fit_stump(x, y):
     # SSE(split) = sum_left (y - mean_left)^2 + sum_right (y - mean_right)^2 = (S2 - S1^2 / m) per side
     sse = (l2 - l1**2 / n_left) + (r2 - r1**2 / (k - n_left))  # (..., n - 1)
     sse = sse.masked_fill(xs[..., 1:] == xs[..., :-1], float("inf"))  # no split between equal x
+    if candidates is not None:  # only `candidates` random split positions per fit
+        drawn = torch.rand(sse.shape).argsort(dim=-1).to(sse.device) < candidates  # (..., n - 1)
+        sse = sse.masked_fill(~drawn, float("inf"))
     i = sse.argmin(dim=-1, keepdim=True)  # (..., 1)
     threshold = (xs.gather(-1, i) + xs.gather(-1, i + 1)) / 2
     return threshold, l1.gather(-1, i) / n_left[i], r1.gather(-1, i) / (k - n_left[i])
@@ -84,24 +95,27 @@ xb = x.unsqueeze(1).expand(R, M, n).gather(-1, boot)  # (R, M, n)
 yb = y.unsqueeze(1).expand(R, M, n).gather(-1, boot)  # (R, M, n)
 bagged = predict(fit_stump(xb, yb), grid).mean(dim=1)  # (R, G)
 
-# Seeds-only ensemble: M stumps on the same data, each after its own seed, averaged.
-# A stump fit has no randomness (no initialisation, no shuffling): every member is the same
-# stump, and the average is the single model. The members must differ for averaging to help.
+# Seeds-only ensemble: M members on the same data that differ only by their seed. A plain stump
+# has no randomness (every seed would give the same stump, and the average would be the single
+# model), so the members are randomised stumps: each tries 10 random split positions.
 members = []
 for seed in range(M):
-    torch.manual_seed(seed)
-    members.append(predict(fit_stump(x, y), grid))
+    torch.manual_seed(seed)  # each member's own seed: the only thing that differs
+    members.append(predict(fit_stump(x, y, candidates=10), grid))
 seeds_only = torch.stack(members).mean(dim=0)  # (R, G)
 
 truth = torch.sin(3 * grid)
-variance = {}
+variance, bias2 = {}, {}
 for name, pred in [("single stump", single), ("seeds-only ensemble", seeds_only), ("bagged ensemble", bagged)]:
     # variance across training sets, averaged over x: E_x[ Var_D f_D(x) ]
     variance[name] = pred.var(dim=0).mean().item()
     # squared bias: E_x[ (E_D f_D(x) - f(x))^2 ]
-    bias2 = ((pred.mean(dim=0) - truth) ** 2).mean().item()
-    print(f"{name:>20}: variance {variance[name]:.4f}, bias^2 {bias2:.4f}")
+    bias2[name] = ((pred.mean(dim=0) - truth) ** 2).mean().item()
+    print(f"{name:>20}: variance {variance[name]:.4f}, bias^2 {bias2[name]:.4f}")
 
-torch.testing.assert_close(seeds_only, single)  # same data, no randomness: nothing to average out
 assert variance["bagged ensemble"] < 0.8 * variance["single stump"], "bagging lowers the variance"
+# averaging helps only if the members differ: here by their seeds (same data, randomised learner)
+assert variance["seeds-only ensemble"] < 0.8 * variance["single stump"], "the seeds-only members do not differ"
+# bagging is not a bias reducer: the average of stumps is a smoother step, a little closer to sin(3x)
+assert abs(bias2["bagged ensemble"] - bias2["single stump"]) < 0.2 * bias2["single stump"]
 # --8<-- [end:variance]

@@ -30,7 +30,8 @@ for i, val_idx in enumerate(folds):
     train_idx = torch.cat([f for j, f in enumerate(folds) if j != i])  # the other k - 1 folds
     print(f"fold {i}: validate on {sorted(val_idx.tolist())}, train on {sorted(train_idx.tolist())}")
     # the fold's training part is exactly the rest of the training set
-    assert set(train_idx.tolist()) == set(range(n)) - set(val_idx.tolist())
+    rest = set(range(n)) - set(val_idx.tolist())
+    assert set(train_idx.tolist()) == rest, f"fold {i} trains on {len(train_idx)} samples, not the other {len(rest)}"
 
 # folds are disjoint and together cover the training set: every sample is held out exactly once
 held_out = torch.cat(folds)
@@ -69,7 +70,7 @@ def mse(X, y, w):
 k = 5
 folds = list(torch.randperm(n_train, generator=gen).tensor_split(k))  # k x (n_train / k,)
 counts = torch.bincount(torch.cat(folds), minlength=n_train)
-assert torch.equal(counts, torch.ones(n_train, dtype=torch.long))
+assert torch.equal(counts, torch.ones(n_train, dtype=torch.long)), f"held out 0 or 2+ times: {(counts != 1).sum()} samples"
 
 lambdas = [1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0]
 cv_score = {}
@@ -88,6 +89,11 @@ best = min(cv_score, key=cv_score.get)
 assert best not in (lambdas[0], lambdas[-1]), "the grid should bracket the best value"
 assert cv_score[best] < cv_score[lambdas[0]]  # the penalty helps on this data
 
+# The k fold models of the chosen value, kept to compare with the refit
+fold_models = [ridge_fit(X_train[torch.cat([f for j, f in enumerate(folds) if j != i]).to(device)],
+                         y_train[torch.cat([f for j, f in enumerate(folds) if j != i]).to(device)], best)
+               for i in range(k)]
+
 # Refit on the whole training set (train + validation folds) with the chosen value ...
 w_final = ridge_fit(X_train, y_train, best)
 # ... and score the untouched test set exactly once
@@ -95,4 +101,12 @@ X_test, y_test = test_set
 test_mse = mse(X_test, y_test, w_final)
 print(f"chosen lambda={best:g}; CV MSE {cv_score[best]:.3f}; test MSE {test_mse:.3f} (noise variance 9)")
 assert 9.0 < test_mse < 1.5 * cv_score[best]  # above the noise floor, in line with the CV estimate
+
+# For the lesson only (a real project scores the test set once): the refit, trained on all n_train
+# samples, beats every fold model, each trained on (k - 1) / k of them; averaging the k fold models
+# (an ensemble, see Q5) is the other common choice
+fold_mse = [mse(X_test, y_test, w) for w in fold_models]
+average_mse = mse(X_test, y_test, torch.stack(fold_models).mean(dim=0))
+print(f"test MSE: fold models {[round(v, 3) for v in fold_mse]}, their average {average_mse:.3f}, refit {test_mse:.3f}")
+assert test_mse < min(fold_mse), "the refit on the whole training set beats every fold model"
 # --8<-- [end:select]

@@ -67,7 +67,8 @@ print("logits:", tuple(model(x).shape))  # (2, 10)
 # modules(): the model itself first, then depth-first every registered sub-module
 mods = list(model.modules())
 assert mods[0] is model and mods[1] is model.net
-assert mods[2:] == model.layers  # the same objects, reached through self.net, not through self.layers
+# the same objects, reached through self.net, not through self.layers
+assert mods[2:] == model.layers, [type(m).__name__ for m in mods]
 # children(): one level down only
 assert list(model.children()) == [model.net]
 # named_modules(): dotted names; the model itself is ""
@@ -79,7 +80,7 @@ assert not any(name.startswith("layers") for name in names)  # the list is not a
 # init_param reached every Conv2d and Linear: all biases were zeroed (PyTorch's default init is not zero)
 weighted = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
 assert len(weighted) == 4
-assert all(torch.count_nonzero(m.bias) == 0 for m in weighted)
+assert all(torch.count_nonzero(m.bias) == 0 for m in weighted), "a layer kept PyTorch's default (non-zero) bias"
 print(f"init_param initialised {len(weighted)} layers:", [type(m).__name__ for m in weighted])
 # --8<-- [end:model]
 
@@ -115,8 +116,9 @@ class FourWays(nn.Module):
 
 
 model = FourWays()
-print("named_modules():", [name for name, _ in model.named_modules()])
-assert [name for name, _ in model.named_modules()] == ["", "fc", "added", "blocks", "blocks.0"]
+registered = [name for name, _ in model.named_modules()]
+print("named_modules():", registered)
+assert registered == ["", "fc", "added", "blocks", "blocks.0"], registered
 
 # init_param reached the three registered layers and missed the one in the plain list
 for layer in [model.fc, model.added, model.blocks[0]]:
@@ -139,4 +141,12 @@ try:
     raise AssertionError("the unregistered layer was expected to fail")
 except RuntimeError as err:
     print("forward after .double():", type(err).__name__, "-", str(err).splitlines()[0])
+
+# One module object registered under two names is listed once: modules() skips what it has seen
+shared = nn.Linear(4, 4)
+twice = nn.Sequential(shared, nn.ReLU(), shared)  # the same Linear at positions 0 and 2
+print("modules():", [type(m).__name__ for m in twice.modules()])
+assert [type(m).__name__ for m in twice.modules()] == ["Sequential", "Linear", "ReLU"]
+assert [name for name, _ in twice.named_modules(remove_duplicate=False)] == ["", "0", "1", "2"]
+assert len(list(twice.parameters())) == 2  # its weight and bias are counted once too
 # --8<-- [end:registration]

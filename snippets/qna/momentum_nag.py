@@ -126,6 +126,62 @@ assert results["NAG"][0] < 0.5 * results["momentum"][0], "NAG swings past the mi
 assert results["NAG"][1] < results["momentum"][1], "and settles on the steep axis sooner"
 # --8<-- [end:overshoot]
 
+# --8<-- [start:stability]
+import torch
+
+torch.manual_seed(0)
+device = "cuda" if torch.cuda.is_available() else "cpu"
+
+# On f(x) = lam x^2 / 2 (grad = lam x) one step maps (x_n, u_n = alpha a_n) linearly to (x_{n+1}, u_{n+1}).
+# With h = alpha * lam:
+#   momentum: u' = beta u + h x,                x' = x - u'
+#   NAG:      u' = beta u + h (x - beta u),     x' = x - u'      (gradient at the look-ahead x - beta u)
+# The iteration converges iff both eigenvalues of its 2 x 2 matrix lie inside the unit circle.
+
+
+def step_matrix(h, beta, nesterov):
+    look = 1 - h if nesterov else 1.0  # NAG's gradient also sees the coasting term -beta u
+    return torch.tensor([[1 - h, -beta * look], [h, beta * look]], dtype=torch.float64)  # (x, u) -> (x', u')
+
+
+def spectral_radius(h, beta, nesterov):
+    return torch.linalg.eigvals(step_matrix(h, beta, nesterov)).abs().max().item()
+
+
+beta = 0.9
+# the largest stable alpha * lam, found on a grid of step 1e-3 ...
+grid = torch.arange(1, 5001, dtype=torch.float64) * 1e-3  # (5000,): h = 0.001 ... 5
+found = {}
+for name, nesterov in [("momentum", False), ("NAG", True)]:
+    stable = [h for h in grid.tolist() if spectral_radius(h, beta, nesterov) < 1]
+    found[name] = max(stable)
+# ... against the closed forms: momentum alpha * lam < 2 (1 + beta), NAG alpha * lam < 2 (1 + beta) / (1 + 2 beta)
+bound = {"momentum": 2 * (1 + beta), "NAG": 2 * (1 + beta) / (1 + 2 * beta)}
+for name in bound:
+    print(f"{name:>8}: stable for alpha*lam < {bound[name]:.4f} (closed form), grid edge {found[name]:.3f}")
+    assert abs(found[name] - bound[name]) <= 1e-3, (name, found[name], bound[name])
+
+
+def run(h, beta, nesterov, steps=200):
+    # the meeting's update on f(x) = lam x^2 / 2 with alpha = 1, lam = h, from x = 1
+    lam, alpha = h, 1.0
+    x = torch.tensor(1.0, dtype=torch.float64, device=device)
+    a = torch.zeros_like(x)
+    for n in range(steps):
+        look = x - alpha * beta * a if nesterov else x  # where the gradient is taken
+        # a_{n+1} = beta * a_n + grad f(look),  x_{n+1} = x_n - alpha * a_{n+1}
+        a = beta * a + lam * look
+        x = x - alpha * a
+    return abs(x.item())
+
+
+# alpha * lam = 1.5 lies between the two bounds: momentum converges, NAG diverges
+x_cm, x_nag = run(1.5, beta, nesterov=False), run(1.5, beta, nesterov=True)
+print(f"alpha*lam = 1.5, beta = {beta}, 200 steps from |x| = 1: momentum |x| = {x_cm:.2e}, NAG |x| = {x_nag:.2e}")
+assert x_cm < 1e-3, "momentum converges at alpha*lam = 1.5"
+assert x_nag > 1e3, "NAG diverges at alpha*lam = 1.5"
+# --8<-- [end:stability]
+
 # --8<-- [start:plot]
 import os
 import tempfile

@@ -65,9 +65,9 @@ for ax, (name, (f, start, steps, lr, lr_ada, box, minimum)) in zip(axes, problem
     levels = torch.logspace(-1, 3.5, 18) if name == "Rosenbrock" else 20
     ax.contour(u, v, f(torch.stack([u, v])), levels=levels, cmap="Greys", linewidths=0.6)
     start_value = f(torch.tensor(start, dtype=torch.float64)).item()
-    finals = {}
+    finals, paths = {}, {}
     for label, make_opt in optimizers.items():
-        p = path(f, start, make_opt, steps)
+        p = paths[label] = path(f, start, make_opt, steps)
         final = f(p[-1]).item()
         print(f"{name:>10} {label:>8}: f = {start_value:8.3f} -> {final:.3e} after {steps} steps")
         assert final < start_value, f"{label} made {name} worse"
@@ -75,6 +75,12 @@ for ax, (name, (f, start, steps, lr, lr_ada, box, minimum)) in zip(axes, problem
         ax.plot(p[:, 0], p[:, 1], ".-", ms=2, lw=1, label=f"{label} ({final:.1e})")
     # with the same learning rate, momentum and NAG get far closer to the minimum than plain SGD
     assert max(finals["momentum"], finals["NAG"]) < 0.1 * finals["SGD"], finals
+    # Adagrad's first step is lr along every axis: G_1 = g_1^2, so lr * g / sqrt(g^2) = lr * sign(g) (Q3)
+    first = (paths["Adagrad"][1] - paths["Adagrad"][0]).abs()  # (2,)
+    torch.testing.assert_close(first, torch.full_like(first, lr_ada), rtol=0, atol=1e-8)
+    if name == "quadratic":  # NAG damps the zigzag across the steep axis x_1 (Q4)
+        swing = {label: paths[label][5:, 1].abs().max().item() for label in ("momentum", "NAG")}
+        assert swing["NAG"] < 0.5 * swing["momentum"], swing
     ax.plot(*minimum, "k*", ms=12)
     ax.set(title=f"{name}, {steps} steps (final f in legend)", xlabel="$x_0$", ylabel="$x_1$",
            xlim=box[:2], ylim=box[2:])
