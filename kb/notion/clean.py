@@ -50,6 +50,9 @@ _ATTR_LIST_RE = re.compile(r"\{:?([^{}\n]{0,500}=[^{}\n]{0,500})\}")
 _EVENT_ATTR_LIST_RE = re.compile(r"\{:?[^{}\n]{0,500}\bon\w{1,40}[ \t]*=[^{}\n]{0,500}\}", re.I)
 _SNIPPET_LINE_RE = re.compile(r"^([ \t]*)(-+8<-+(?:[ \t]+(?:\"[^\"\n]+\"|'[^'\n]+'))?[ \t]*)$")
 _URL_ESCAPE_RE = re.compile(r"\\{1,4}([!-/:-@\[-`{-~])")
+_TASK_RE = re.compile(r"^([ \t]*[-*+][ \t]+)(\[[ xX]\])(?=[ \t])", re.M)
+_BRACKET_RUN_RE = re.compile(r"(?<!\\)[\[\]!]{8,}")
+_BARE_BRACKET_RE = re.compile(r"(?<!\\)\[")
 _STASH_RE = re.compile("\ue000(\\d{1,6})\ue001")
 _MD_SPECIAL_RE = re.compile(r"([\\`*_\[\]<>#|$~])")
 
@@ -69,11 +72,14 @@ def unescape_url(url: str) -> str:
 
 
 def real_tags(text: str) -> list[re.Match[str]]:
-    """Tags that a browser would treat as markup: an HTML element's name, not glued to a word."""
-    return [
-        m for m in _TAG_RE.finditer(text)
-        if m.group(2).lower() in HTML_ELEMENTS and not (m.start() and text[m.start() - 1].isalnum())
-    ]
+    """Tags that a browser would treat as markup: an HTML element's name, not a generic type."""
+    return [m for m in _TAG_RE.finditer(text) if m.group(2).lower() in HTML_ELEMENTS and not _generic(text, m)]
+
+
+def _generic(text: str, m: re.Match[str]) -> bool:
+    """``List<Object>``, ``Map<String>``: an opening tag glued to an ASCII word is a type, not markup."""
+    before = text[m.start() - 1] if m.start() else ""
+    return not m.group(1) and before.isascii() and (before.isalnum() or before == "_")
 
 
 def escape_text_lt(text: str, keep: list[re.Match[str]] = ()) -> str:
@@ -182,6 +188,7 @@ class Cleaner:
             return f"\ue000{len(stash) - 1}\ue001"
 
         text = _CODE_SPAN_RE.sub(lambda m: keep(m.group(0)), text)
+        text = _TASK_RE.sub(lambda m: m.group(1) + keep(m.group(2)), text)
         text = _DISPLAY_IN_TEXT_RE.sub(lambda m: keep(f"${m.group(1).strip()}$"), text)
         text = _INLINE_MATH_RE.sub(lambda m: keep(m.group(0)), text)
         text = MDLINK_RE.sub(lambda m: self._link(m, line, keep), text)
@@ -191,6 +198,11 @@ class Cleaner:
         elif _LT_RE.search(text):
             self.warn(line, "태그처럼 보이는 '<'를 글자로 보이도록 &lt;로 썼습니다")
         text = sanitize(text)
+        # A '[' that starts no link is text. Python-Markdown looks for the ']' of each one, and
+        # handles each escape with a placeholder: both are quadratic on a long run ('[' * 19,000
+        # took over two minutes). So a run of brackets becomes one code span, a single '[' is escaped.
+        text = _BRACKET_RUN_RE.sub(lambda m: keep(f"`{m.group(0)}`"), text)
+        text = _BARE_BRACKET_RE.sub(r"\\[", text)
         if _BARE_JS_RE.search(text):
             self.warn(line, "javascript:/vbscript: 주소를 지웠습니다")
             text = _BARE_JS_RE.sub("", text)

@@ -201,8 +201,11 @@ def short_title(text: str, limit: int = TITLE_CHARS) -> str:
     return sentence.strip()
 
 
-def structure(export: Export, slugs: dict[str, str], date: dt.date, shift: int) -> tuple[list[object], list[Question]]:
-    """Group blocks: the meeting's items (Block or Question) and the questions."""
+def structure(export: Export, slugs: dict[str, str], date: dt.date, shift: int, existing: dict[str, str]) -> tuple[list[object], list[Question]]:
+    """Group blocks: the meeting's items (Block or Question) and the questions.
+
+    A question's Q&A page is named by ``slugs`` (--slug), else ``existing`` (the page it already
+    has), else ``DATE-qN``."""
     blocks = export.blocks
     q_indexes = [k for k, b in enumerate(blocks) if b.kind == "question"]
     unknown = sorted(set(slugs) - {blocks[k].qid for k in q_indexes})
@@ -230,7 +233,7 @@ def structure(export: Export, slugs: dict[str, str], date: dt.date, shift: int) 
             j += 1
         level = min(b.level + shift, 6) if b.level else min(outside_level + 1, 6)
         text = _plain(export, b.text, b.line, "질문") or b.qid
-        slug = slugs.get(b.qid, f"{date.isoformat()}-{b.qid.lower()}")
+        slug = slugs.get(b.qid) or existing.get(b.qid) or f"{date.isoformat()}-{b.qid.lower()}"
         q = Question(b.qid, b, b.children + blocks[k + 1 : j], slug, text, level)
         questions.append(q)
         items.append(q)
@@ -397,12 +400,12 @@ class Converted:
     links: Links
 
 
-def convert(export: Export, day: dt.date, links: Links, slugs: dict[str, str], tags_of) -> Converted:
+def convert(export: Export, day: dt.date, links: Links, slugs: dict[str, str], tags_of, existing: dict[str, str] | None = None) -> Converted:
     """The meeting page and its Q&A pages. ``tags_of(question text) -> tags``."""
     meeting_src = f"meetings/{day.isoformat()}.md"
     shift = 1 if any(b.kind in ("heading", "question") and b.level == 1 for b in export.blocks) else 0
     fields, notes = meeting_fields(export, day)
-    items, questions = structure(export, slugs, day, shift)
+    items, questions = structure(export, slugs, day, shift, existing or {})
     r = Renderer(export, links, shift)
     parts: list[tuple[str, int, str]] = []
     extra = [f"{p.name}: {p.value}" for p in export.header.extra] + notes

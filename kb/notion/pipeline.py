@@ -110,7 +110,7 @@ def _convert_one(tree: Tree, p: str, export: Export, day: dt.date, link_map, pag
         used, _ = glossary_terms(text, glossary or [])
         return [e.korean or e.english for e in used if (e.korean or e.english)][:3] or [UNSORTED_TAG]
 
-    result = convert(export, day, links, {**have, **slugs}, tags_of)
+    result = convert(export, day, links, slugs, tags_of, have)
     verify_complete(result)
     return result
 
