@@ -22,8 +22,15 @@ the query, splits known compounds and adds synonyms before the query reaches Mat
 search worker. Its word lists come from this module, written into the site as
 ``javascripts/search-ko-data.js`` at build time, so both sides share one vocabulary.
 
-Kiwi is loaded once per process (about a second) and the analysis of each title and text
-is cached by content hash across rebuilds of ``mkdocs serve``. The index is written back
+The analysis of each entry is cached on disk (``.cache/kb-search/`` in the project, or
+``KB_SEARCH_CACHE=DIR``), keyed by a hash of its title and text, in one file per analyser
+version (kiwipiepy and its model, the separator, the user words, this module's format and
+its source: any edit to this file starts a new cache, so a changed rule is never served
+stale). A rebuild analyses only entries whose text changed, and Kiwi (about a second to
+load) is loaded only on the first entry that is not in the cache: a build of unchanged pages
+never loads it. After each build the file keeps only the entries that build used, written
+atomically; two builds at once cost each other cache misses, never a wrong entry. A damaged
+cache file is ignored (logged) and rewritten. The index is written back
 as UTF-8 (Material escapes every Hangul syllable as six ASCII characters), which more than
 pays for the new field. Anything unexpected in the search index (a missing field, a field
 that is already there, text that is not a string) raises a PluginError naming the page's
@@ -36,7 +43,10 @@ import bisect
 import hashlib
 import html
 import json
+import logging
+import os
 import re
+from importlib import metadata
 from pathlib import Path
 from typing import Iterable
 
@@ -46,6 +56,9 @@ from mkdocs.structure.files import File
 
 FIELD = "morph"
 DATA_JS = "javascripts/search-ko-data.js"
+CACHE_FORMAT = 1  # of the cache file; the rules are covered by the source hash (analyser_version)
+CACHE_ENV = "KB_SEARCH_CACHE"
+log = logging.getLogger("mkdocs.hooks.kb.search")
 
 # Domain words Kiwi's dictionary lacks or splits wrongly, registered as general nouns (NNG).
 # Compounds are not registered whole: Kiwi splits them into these parts and the hook joins
@@ -126,18 +139,109 @@ def _has_hangul(text: str) -> bool:
     return HANGUL.search(text) is not None
 
 
+def analyser_version(separator: str) -> str:
+    """A hash of everything an entry's terms depend on besides its title and text."""
+    parts = [
+        str(CACHE_FORMAT),
+        metadata.version("kiwipiepy"),
+        metadata.version("kiwipiepy_model"),
+        separator,
+        json.dumps(USER_WORDS, ensure_ascii=False),
+        Path(__file__).read_text(encoding="utf-8"),  # the rules, compounds and this format
+    ]
+    return hashlib.sha1("\0".join(parts).encode("utf-8")).hexdigest()
+
+
+class TermCache:
+    """Terms of search entries on disk: ``{sha1 of title and text: terms}`` in one JSON file.
+
+    ``folder=None`` keeps them in memory only. The file is read on first use and written by
+    :meth:`save`, which keeps only the entries looked up since :meth:`begin` (one build).
+    """
+
+    def __init__(self, folder: Path | None, version: str):
+        self.path = folder / f"terms-{version[:20]}.json" if folder is not None else None
+        self._entries: dict[str, str] | None = None
+        self.used: set[str] = set()
+        self.changed = False
+
+    @property
+    def entries(self) -> dict[str, str]:
+        if self._entries is None:
+            self._entries = self._read()
+        return self._entries
+
+    def _read(self) -> dict[str, str]:
+        if self.path is None or not self.path.is_file():
+            return {}
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            log.warning("%s: unreadable search cache, analysing again (%s)", self.path, exc)
+            return {}
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            log.warning("%s: search cache is not a map of strings, analysing again", self.path)
+            return {}
+        return data
+
+    def begin(self) -> None:
+        self.used.clear()
+
+    def get(self, key: str) -> str | None:
+        self.used.add(key)
+        return self.entries.get(key)
+
+    def put(self, key: str, value: str) -> None:
+        self.entries[key] = value
+        self.changed = True
+
+    def save(self) -> None:
+        """Drop entries this build did not use; write the file atomically if anything changed."""
+        stale = self.entries.keys() - self.used
+        for key in stale:
+            del self.entries[key]
+        if self.path is None or not (self.changed or stale or not self.path.is_file()):
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for old in self.path.parent.glob("terms-*.json"):  # other analyser versions
+            if old != self.path:
+                old.unlink(missing_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(self.entries, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+        os.replace(tmp, self.path)
+        self.changed = False
+
+
 class Analyzer:
-    """Kiwi with the domain words registered; turns an entry's title and text into terms."""
+    """Kiwi with the domain words registered; turns an entry's title and text into terms.
 
-    def __init__(self, separator: str):
-        from kiwipiepy import Kiwi  # import here: the model loads in about a second
+    ``cache_dir``: where :class:`TermCache` keeps the terms across processes (``None``: in
+    memory only). ``analysed`` counts the entries analysed (cache misses), ``hits`` the rest.
+    """
 
-        self.kiwi = Kiwi()
-        for word in USER_WORDS:
-            self.kiwi.add_user_word(word, "NNG", 0.0)
+    def __init__(self, separator: str, cache_dir: Path | None = None):
         self.separator = re.compile(separator)
-        self.cache: dict[str, str] = {}  # sha1 of title and text -> terms
-        self.used: set[str] = set()  # keys looked up since the last clear (one build)
+        self.cache_dir = cache_dir
+        self.cache = TermCache(cache_dir, analyser_version(separator))
+        self._kiwi = None
+        self.analysed = 0
+        self.hits = 0
+
+    @property
+    def kiwi(self):
+        """Kiwi, loaded on first use (about a second): a build whose entries are all cached never loads it."""
+        if self._kiwi is None:
+            from kiwipiepy import Kiwi
+
+            kiwi = Kiwi()
+            for word in USER_WORDS:
+                kiwi.add_user_word(word, "NNG", 0.0)
+            self._kiwi = kiwi
+        return self._kiwi
+
+    @kiwi.setter
+    def kiwi(self, value) -> None:  # a stand-in, in tests
+        self._kiwi = value
 
     def visible_tokens(self, markup: str) -> list[str]:
         """The tokens the search worker makes of ``markup``, lowercased and sorted.
@@ -195,9 +299,11 @@ class Analyzer:
     def terms(self, title: str, text: str) -> str:
         """The field's value for one entry: terms a prefix search of title and text would miss."""
         key = hashlib.sha1(f"{title}\0{text}".encode("utf-8")).hexdigest()
-        self.used.add(key)
-        if key in self.cache:
-            return self.cache[key]
+        cached = self.cache.get(key)
+        if cached is not None:
+            self.hits += 1
+            return cached
+        self.analysed += 1
         visible = self.visible_tokens(f"{title}\n{text}")
         found: dict[str, None] = {}
         for term in self.candidates(plain_text(f"<p>{title}</p>{text}")):
@@ -206,7 +312,7 @@ class Analyzer:
                 if len(t) >= MIN_LENGTH and t not in found and not _is_prefix_of_any(t, visible):
                     found[t] = None
         value = " ".join(found)
-        self.cache[key] = value
+        self.cache.put(key, value)
         return value
 
 
@@ -297,23 +403,39 @@ def on_page_context(context, page, config, nav):
     return context
 
 
+def cache_dir(config) -> Path:
+    """Where the terms are cached: ``KB_SEARCH_CACHE``, else ``.cache/kb-search`` next to mkdocs.yml."""
+    configured = os.environ.get(CACHE_ENV)
+    if configured:
+        return Path(configured)
+    return Path(config.config_file_path).resolve().parent / ".cache" / "kb-search"
+
+
+def _analyzer_for(separator: str, folder: Path) -> Analyzer:
+    """The process's analyzer (kept across `mkdocs serve` rebuilds), new if the settings changed."""
+    global _analyzer
+    if _analyzer is None or _analyzer.separator.pattern != separator or _analyzer.cache_dir != folder:
+        _analyzer = Analyzer(separator, folder)
+    return _analyzer
+
+
 @event_priority(-100)  # after the search plugin has written the index
 def on_post_build(config):
-    global _analyzer
     search = _search_config(config)
     if not search.enabled:
         return
     path = Path(config.site_dir) / "search" / "search_index.json"
     if not path.is_file():
         raise PluginError(f"{path}: the search plugin wrote no index")
-    if _analyzer is None or _analyzer.separator.pattern != search.separator:
-        _analyzer = Analyzer(search.separator)
+    analyzer = _analyzer_for(search.separator, cache_dir(config))
     index = json.loads(path.read_text(encoding="utf-8"))
 
     def source_of(location: str) -> str:
         return _sources.get(location.split("#", 1)[0], f"page '{location}'")
 
-    _analyzer.used.clear()
-    add_field(index, _analyzer, source_of)
-    _analyzer.cache = {k: v for k, v in _analyzer.cache.items() if k in _analyzer.used}  # drop stale texts
+    analyzer.cache.begin()
+    analysed, hits = analyzer.analysed, analyzer.hits
+    add_field(index, analyzer, source_of)
+    analyzer.cache.save()
     path.write_text(json.dumps(index, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    log.info("kb search: analysed %d entries, %d from the cache", analyzer.analysed - analysed, analyzer.hits - hits)
