@@ -123,6 +123,13 @@ class BuildLock:
                         f"{timeout:.0f} s; wait for it to end (or set KB_LOCK_TIMEOUT)") from None
                 time.sleep(0.2)
 
+    def intact(self) -> bool:
+        """Whether ``path`` is still the file this lock holds (a deleted lock no longer excludes)."""
+        try:
+            return os.stat(self.path).st_ino == os.fstat(self.fd).st_ino
+        except FileNotFoundError:
+            return False
+
     def holder(self) -> str:
         return os.pread(self.fd, 32, 0).decode(errors="replace").strip() or "?"
 
@@ -220,7 +227,10 @@ class Executor:
         return Result(key=key, **data)
 
     def _check_cache_intact(self, label: str) -> None:
-        """A block that deleted cache entries this build relies on is named at once."""
+        """A block that deleted cache entries this build relies on, or the lock, is named at once."""
+        if self.lock is not None and not self.lock.intact():
+            raise ExecutionError(f"{label}: while it ran, the build lock {self.lock.path} was removed or replaced: "
+                                 "a block must not delete the build's cache folder")
         gone = sorted(key for key in self.used if not (self.cache_dir / key / "result.json").is_file())
         if gone:
             raise ExecutionError(f"{label}: while it ran, {len(gone)} cache entr{'y' if len(gone) == 1 else 'ies'} "

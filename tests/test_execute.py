@@ -99,11 +99,11 @@ print("section b")
 PAGE = '''\
 # Demo
 
-```python title="snippets/demo/demo.py"
+```python
 --8<-- "snippets/demo/demo.py:a"
 ```
 
-```python title="snippets/demo/demo.py"
+```python
 --8<-- "snippets/demo/demo.py:b"
 ```
 
@@ -205,3 +205,14 @@ def test_execution_can_be_switched_off_and_keeps_the_cache(tiny):
     result = build(tiny, KB_EXECUTE="0")
     assert result.returncode == 0, result.stderr
     assert entries(tiny) == cached
+
+
+def test_a_block_deleting_the_cache_stops_the_build_naming_page_and_block(tiny):
+    code = 'import os, shutil\nshutil.rmtree(os.environ["KB_EXEC_CACHE"])'
+    (tiny / "docs" / "index.md").write_text(f"# Demo\n\n```python\nprint(1)\n```\n\n```python\n{code}\n```\n",
+                                            encoding="utf-8")
+    result = build(tiny)
+    assert result.returncode != 0
+    assert "docs/index.md: Python block 2 (first line: 'import os, shutil') failed during the build" in result.stderr
+    assert "must not delete the build's cache" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -119,6 +119,19 @@ def test_a_block_deleting_the_cache_is_named_with_its_page(executor):
     assert "disappeared" in message and "must not delete the build's cache" in message
 
 
+def test_a_block_deleting_the_whole_cache_folder_with_its_lock_is_named(tmp_path, monkeypatch, block_runners):
+    monkeypatch.setenv("KB_EXEC_CACHE", str(tmp_path / ".cache" / "kb-exec"))
+    (tmp_path / "docs").mkdir()
+    ex = Executor.from_env(tmp_path)
+    ex.runner = block_runners.get("cpu")
+    try:
+        with pytest.raises(ExecutionError, match=r"^docs/a.md: Python block 1 .*\n.*build lock .* was removed"):
+            ex.process_page(page(f"import shutil\nshutil.rmtree({str(tmp_path / '.cache')!r})"), "a.md", "a/")
+    finally:
+        ex.runner = None
+        ex.close()
+
+
 def test_a_block_deleting_its_output_folder_is_named_with_its_page(executor):
     write_page(executor, "a.md")
     html = page("import os, shutil\nshutil.rmtree(os.environ['SNIPPET_OUTPUT_DIR'])")
