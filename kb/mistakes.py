@@ -152,7 +152,7 @@ class Mutant:
     text: str  # the whole changed snippet file
     code: str  # the changed section, as a page would include it
     line_numbers: list[int]
-    changed: list[tuple[int, str, str]]  # (line in the file, before, after) for each changed line
+    changed: list[tuple[str, int, str]]  # diff rows: ("-" or "+", line, text)
     check_lines: list[int]  # lines of the changed file containing `check`, inside the section
 
 
@@ -165,18 +165,15 @@ def apply(mistake: Mistake, text: str) -> str:
     return text.replace(mistake.find, mistake.replace)
 
 
-def _changed_lines(before: str, after: str) -> list[tuple[int, str, str]]:
+def _changed_lines(before: str, after: str) -> list[tuple[str, int, str]]:
+    """``("-", line in the original, text)`` and ``("+", line in the changed file, text)`` rows."""
     import difflib
 
     a, b = before.split("\n"), after.split("\n")
     out = []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
-        if tag == "equal":
-            continue
-        olds, news = a[i1:i2], b[j1:j2]
-        for k in range(max(len(olds), len(news))):
-            out.append((j1 + 1 + min(k, max(len(news) - 1, 0)), olds[k] if k < len(olds) else "",
-                        news[k] if k < len(news) else ""))
+        if tag != "equal":
+            out += [("-", i + 1, a[i]) for i in range(i1, i2)] + [("+", j + 1, b[j]) for j in range(j1, j2)]
     return out
 
 
@@ -198,7 +195,8 @@ def mutate(mistake: Mistake, root: Path = ROOT, workdir: Path | None = None) -> 
     section = sections[mistake.section]
     changed = _changed_lines(original, text)
     inside = set(section.line_numbers)
-    if not any(line in inside for line, _, _ in changed):
+    added = {line for sign, line, _ in changed if sign == "+"}
+    if not (added & inside or _removed_inside(changed, inside)):
         raise CatalogueError(f"{mistake.where}: {mistake.name}: the change is outside section {mistake.section!r}")
     lines = text.split("\n")
     check_lines = [n for n in section.line_numbers if mistake.check in lines[n - 1]]
@@ -206,6 +204,11 @@ def mutate(mistake: Mistake, root: Path = ROOT, workdir: Path | None = None) -> 
         raise CatalogueError(f"{mistake.where}: {mistake.name}: no line of section {mistake.section!r} "
                              f"contains the check {mistake.check!r}")
     return Mutant(mistake, text, section.code, section.line_numbers, changed, check_lines)
+
+
+def _removed_inside(changed: list[tuple[str, int, str]], inside: set[int]) -> bool:
+    """A deletion whose neighbouring line (unchanged above it) belongs to the section."""
+    return any(sign == "-" and (line - 1 in inside or line in inside) for sign, line, _ in changed)
 
 
 @dataclass

@@ -127,7 +127,7 @@ def test_a_surviving_mistake_is_reported_with_snippet_mistake_and_check(tmp_path
     assert verdict.startswith("snippets/demo/weak.py: mistake 'eps-inside-sqrt' survived")
     assert "'torch.testing.assert_close(step'" in verdict and "(line 10)" in verdict
     assert caught.caught and caught.failed_line == 10
-    assert caught.mutant.changed == [(8, "step = 1 / (torch.sqrt(G) + eps)", "step = 1 / (G + eps)")]
+    assert caught.mutant.changed == [("-", 8, "step = 1 / (torch.sqrt(G) + eps)"), ("+", 8, "step = 1 / (G + eps)")]
 
 
 def test_a_mistake_failing_elsewhere_is_not_caught(tmp_path, block_runners):

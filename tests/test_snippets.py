@@ -51,8 +51,24 @@ def test_snippet_runs(path, device, block_runners):
         pytest.fail(result.report(f"{rel}, whole file on {device}"), pytrace=False)
 
 
+@pytest.fixture(scope="session")
+def cuda_results():
+    """Sections that passed on CUDA in this session, written at the end to proofs/cuda.json
+    ($KB_PROOFS_CUDA), which the build reads for the badges' CUDA claims (kb/proofs.py)."""
+    passed: dict[str, str] = {}  # "snippets/x.py:section" -> the section's code
+    yield passed
+    if passed:
+        import torch
+
+        from kb import proofs
+
+        name = torch.cuda.get_device_name(0)
+        proofs.record_results(proofs.cuda_results_path(),
+                              {key: proofs.result_entry(code, name) for key, code in passed.items()})
+
+
 @pytest.mark.parametrize(("path", "name"), _section_params())
-def test_section_runs_alone(path, name, device, block_runners):
+def test_section_runs_alone(path, name, device, block_runners, cuda_results):
     """The code `--8<-- "file.py:name"` puts on a page is a whole program: own imports, seed, data."""
     rel = _rel(path)
     sections = {s.name: s for s in snippet_sections(path, ROOT)}
@@ -60,6 +76,8 @@ def test_section_runs_alone(path, name, device, block_runners):
     result = block_runners.run(device, section.code, rel, line_numbers=section.line_numbers)
     if not result.ok:
         pytest.fail(result.report(f"section {name!r} of {rel}, run alone on {device}"), pytrace=False)
+    if device == "cuda":
+        cuda_results[f"{rel}:{name}"] = section.code
 
 
 @pytest.mark.parametrize("path", SNIPPETS, ids=_rel)

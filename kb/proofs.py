@@ -1,0 +1,296 @@
+"""What each proof on a page covers: 흔한 실수 sections and a badge under every tested snippet block.
+
+Two things are written into a page's Markdown at build time (called from kb/mkdocs_hooks.py's
+``on_page_markdown``):
+
+* ``<!-- kb:mistakes snippets/qna/adagrad.py -->`` on a line of its own becomes the snippet's
+  mistake catalogue (kb/mistakes.py): for each mistake the changed line, diff-style, and what the
+  check printed when it caught the mistake. The output comes from running the changed section in a
+  warm :class:`kb.blockrunner.BlockRunner`, cached in ``.cache/kb-mistakes/<key>.json`` where the key
+  hashes the changed code, the check lines, torch and Python versions (a stale output cannot be
+  shown). A mistake that its check does not catch fails the build.
+* Under every ``python title="snippets/...py"`` block that includes a section
+  (``--8<-- "snippets/x.py:name"``), a badge: what the section's checks compare against (the
+  catalogue's ``proofs``), the torch version, the devices it ran on and when. The build claims the
+  device it runs on (``KB_EXEC_DEVICE``, CPU by default) only when it executes the blocks
+  (``KB_EXECUTE`` is not 0). CUDA is claimed only from a results file that a CUDA test run wrote
+  (``pytest --device cuda`` -> ``proofs/cuda.json``, or ``$KB_PROOFS_CUDA``), and only for a
+  section whose code still hashes to the recorded value.
+
+Every text that reaches HTML is escaped with :func:`kb.safety.esc`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import mistakes
+from .render import MarkerError
+from .safety import esc
+
+ROOT = Path(__file__).resolve().parent.parent
+FORMAT = "1"  # of the CUDA results file
+CACHE_FORMAT = "2"  # of a cached mistake run: bump when its layout or meaning changes
+CUDA_RESULTS = ROOT / "proofs" / "cuda.json"
+MISTAKES_RE = re.compile(r"^<!--\s*kb:mistakes\s+(\S+)\s*-->[ \t]*$", re.M)
+INCLUDE_RE = re.compile(
+    r'^(?P<fence>```+)python title="(?P<title>snippets/[^"]+\.py)"[ \t]*\n'
+    r'--8<-- "(?P<file>snippets/[^":]+\.py):(?P<section>[A-Za-z0-9_-]+)"[ \t]*\n'
+    r"(?P=fence)[ \t]*$",
+    re.M,
+)
+
+
+class ProofError(MarkerError):
+    """A marker or catalogue the build cannot use, or a mistake its check does not catch."""
+
+
+def torch_version() -> str:
+    from importlib.metadata import version
+
+    return version("torch")
+
+
+def section_sha(code: str) -> str:
+    return hashlib.sha256(code.encode("utf-8")).hexdigest()
+
+
+# --- CUDA results: written by the CUDA test run, read by the build ------------------------------------
+
+
+def cuda_results_path() -> Path:
+    return Path(os.environ.get("KB_PROOFS_CUDA") or CUDA_RESULTS)
+
+
+def read_results(path: Path) -> dict[str, dict]:
+    """``{"snippets/x.py:section": {"sha256", "torch", "device", "when", "status"}}``; {} if absent."""
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ProofError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("results"), dict):
+        raise ProofError(f"{path}: expected {{\"format\": \"{FORMAT}\", \"results\": {{...}}}}")
+    return data["results"]
+
+
+def record_results(path: Path, entries: dict[str, dict]) -> None:
+    """Merge ``entries`` into the results file (atomically: a reader never sees half a file)."""
+    results = read_results(path)
+    results.update(entries)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump({"format": FORMAT, "results": dict(sorted(results.items()))}, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def result_entry(code: str, device_name: str, status: str = "passed") -> dict:
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    return {"sha256": section_sha(code), "torch": torch_version(), "device": device_name,
+            "when": now.isoformat().replace("+00:00", "Z"), "status": status}
+
+
+# --- the badge ----------------------------------------------------------------------------------
+
+
+@dataclass
+class BuildInfo:
+    """What this build can claim by itself: the device it runs the blocks on, if it runs them."""
+
+    device: str  # "cpu" or "cuda"
+    executes: bool
+    date: str  # YYYY-MM-DD, UTC
+
+    @classmethod
+    def from_env(cls) -> BuildInfo:
+        return cls(device=os.environ.get("KB_EXEC_DEVICE", "cpu"), executes=os.environ.get("KB_EXECUTE", "1") != "0",
+                   date=dt.datetime.now(dt.timezone.utc).date().isoformat())
+
+
+def badge_html(snippet: str, section: str, code: str, proof: mistakes.Proof, build: BuildInfo,
+               cuda: dict[str, dict]) -> str:
+    """One line under a tested block: checked against what, torch version, devices and when."""
+    ran = []
+    if build.executes:
+        ran.append(f"{build.device.upper()} (이 빌드에서 실행, {build.date})")
+    record = cuda.get(f"{snippet}:{section}")
+    cuda_ok = (record is not None and record.get("status") == "passed" and record.get("sha256") == section_sha(code))
+    if cuda_ok and not (build.executes and build.device == "cuda"):
+        when = str(record.get("when", ""))[:10]
+        ran.append(f"CUDA ({record.get('device', 'GPU')}, torch {record.get('torch', '?')}, {when} 테스트 기록)")
+    if not any(r.startswith("CUDA") for r in ran):
+        ran.append("CUDA 기록 없음" if build.executes else "이 빌드에서는 실행하지 않음, CUDA 기록 없음")
+    parts = [
+        f'<span class="kb-proof__against">검증 기준: {esc(mistakes.AGAINST[proof.against])}</span> '
+        f"— {esc(proof.what)}",
+        f"torch {esc(torch_version())}",
+        " · ".join(esc(r) for r in ran),
+    ]
+    return (f'<p class="kb-proof" data-kb-proof="{esc(snippet)}:{esc(section)}" '
+            f'data-kb-cuda="{"yes" if cuda_ok else "no"}">' + " · ".join(parts) + "</p>")
+
+
+# --- mistakes: run (cached) and render ----------------------------------------------------------------
+
+
+class _Runner:
+    """One warm CPU worker for the build's mistakes, started on the first cache miss."""
+
+    runner = None
+
+    @classmethod
+    def get(cls):
+        if cls.runner is None:
+            from .blockrunner import BlockRunner
+
+            cls.runner = BlockRunner("cpu")
+            cls.runner.start()
+            atexit.register(cls.close)
+        return cls.runner
+
+    @classmethod
+    def close(cls):
+        if cls.runner is not None:
+            cls.runner.close()
+            cls.runner = None
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("KB_MISTAKES_CACHE") or ROOT / ".cache" / "kb-mistakes")
+
+
+def _key(mutant: mistakes.Mutant) -> str:
+    h = hashlib.sha256()
+    for part in (CACHE_FORMAT, torch_version(), platform.python_version(), mutant.code,
+                 ",".join(map(str, mutant.check_lines)), ",".join(map(str, mutant.line_numbers))):
+        h.update(part.encode("utf-8") + b"\0")
+    return h.hexdigest()[:32]
+
+
+def _exception_text(traceback_text: str, error: str) -> str:
+    """The exception's own message (all its lines), without the frames above it."""
+    lines = traceback_text.rstrip().split("\n")
+    frames = [i for i, line in enumerate(lines) if line.startswith("  File ")]
+    if not frames:
+        return error
+    j = frames[-1] + 1
+    while j < len(lines) and lines[j].startswith("    "):  # the frame's source line and its ^^^ marks
+        j += 1
+    return "\n".join(lines[j:]).strip() or error
+
+
+def caught_output(mistake: mistakes.Mistake, root: Path = ROOT) -> dict:
+    """Run the mistake (or read its cached run): the failing line and what the check printed."""
+    with tempfile.TemporaryDirectory(prefix="kb-mistake-") as tmp:
+        mutant = mistakes.mutate(mistake, root, Path(tmp))
+    key = _key(mutant)
+    path = cache_dir() / f"{key}.json"
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8"))
+    outcome = mistakes.run(mistake, _Runner.get(), root)
+    if not outcome.caught:
+        raise ProofError(outcome.verdict() + "\n" + outcome.result.report())
+    data = {"changed": outcome.mutant.changed, "line": outcome.failed_line,
+            "check": outcome.mutant.text.split("\n")[outcome.failed_line - 1].strip(),
+            "printed": _exception_text(outcome.result.traceback, outcome.result.error)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(data, f, ensure_ascii=False)
+    os.replace(tmp, path)
+    return data
+
+
+def _pre(text: str, cls: str) -> str:
+    # newlines as &#10;: the whole block stays on one Markdown line, so no Markdown rule touches it
+    return f'<pre class="{cls}"><code>' + esc(text).replace("\n", "&#10;") + "</code></pre>"
+
+
+def _diff(changed: list) -> str:
+    css = {"-": "kb-diff__del", "+": "kb-diff__add"}
+    rows = [f'<span class="{css[sign]}">{sign} {line:>4}  {esc(text)}</span>' for sign, line, text in changed]
+    return '<pre class="kb-diff"><code>' + "&#10;".join(rows) + "</code></pre>"
+
+
+def mistakes_html(snippet: str, build: BuildInfo, root: Path = ROOT) -> str:
+    cat = mistakes.load(root / snippet, root)
+    items = []
+    for m in cat.mistakes:
+        head = (f'<p class="kb-mistake__title"><strong>{esc(m.title)}</strong> '
+                f"<code>{esc(m.name)}</code> · 구간 <code>{esc(m.section)}</code></p>")
+        why = f'<p class="kb-mistake__why">{esc(m.why)}</p>' if m.why else ""
+        if build.executes:
+            out = caught_output(m, root)
+            body = (_diff(out["changed"])
+                    + f'<p class="kb-mistake__caught">잡아낸 검사 ({out["line"]}행): '
+                      f'<code>{esc(out["check"])}</code></p>'
+                    + _pre(out["printed"], "kb-mistake__output"))
+        else:
+            with tempfile.TemporaryDirectory(prefix="kb-mistake-") as tmp:
+                mutant = mistakes.mutate(m, root, Path(tmp))
+            body = (_diff(mutant.changed)
+                    + '<p class="kb-mistake__caught">이 빌드는 코드를 실행하지 않아(KB_EXECUTE=0) 검사 출력이 없습니다.</p>')
+        items.append(f'<div class="kb-mistake" data-kb-mistake="{esc(m.name)}">{head}{why}{body}</div>')
+    return (f'<div class="kb-mistakes" data-kb-snippet="{esc(snippet)}">'
+            + "".join(items) + "</div>")
+
+
+# --- the page -----------------------------------------------------------------------------------
+
+
+def expand(src: str, markdown: str, root: Path = ROOT, build: BuildInfo | None = None,
+           cuda: dict[str, dict] | None = None) -> str:
+    """Expand ``<!-- kb:mistakes FILE -->`` markers and add a badge under every included snippet section."""
+    build = build or BuildInfo.from_env()
+
+    def where(pos: int) -> str:
+        return f"docs/{src}:{markdown[:pos].count(chr(10)) + 1}"
+
+    def mistakes_block(m: re.Match[str]) -> str:
+        snippet = m.group(1)
+        if not (root / snippet).is_file() or not snippet.startswith("snippets/"):
+            raise ProofError(f"{where(m.start())}: kb:mistakes names {snippet!r}, not a snippet file")
+        try:
+            return "\n" + mistakes_html(snippet, build, root) + "\n"
+        except mistakes.CatalogueError as exc:
+            raise ProofError(f"{where(m.start())}: {exc}") from None
+
+    markdown = MISTAKES_RE.sub(mistakes_block, markdown)
+    if cuda is None:
+        cuda = read_results(cuda_results_path())
+    from .blockrunner import snippet_sections
+
+    def badge(m: re.Match[str]) -> str:
+        snippet, section = m.group("file"), m.group("section")
+        path = root / snippet
+        if not path.is_file():
+            return m.group(0)  # pymdownx.snippets (check_paths) reports the missing file
+        try:
+            proof = mistakes.load(path, root).proofs.get(section)
+        except mistakes.CatalogueError as exc:
+            raise ProofError(f"{where(m.start())}: {exc}") from None
+        if proof is None:
+            raise ProofError(f"{where(m.start())}: {mistakes.catalogue_path(path).relative_to(root)} "
+                             f"has no proofs.{section} (what the section's checks compare against)")
+        code = next((s.code for s in snippet_sections(path, root) if s.name == section), None)
+        if code is None:
+            return m.group(0)
+        return m.group(0) + "\n\n" + badge_html(snippet, section, code, proof, build, cuda) + "\n"
+
+    return INCLUDE_RE.sub(badge, markdown)
+
+
+def close() -> None:
+    _Runner.close()
