@@ -29,6 +29,7 @@ if str(ROOT) not in sys.path:  # MkDocs loads hooks by path; make the package im
     sys.path.insert(0, str(ROOT))
 
 from kb import mathml, nav, notebooks  # noqa: E402
+from kb import proofs  # noqa: E402  (kb:proofs, issue 12: 흔한 실수 and proof badges)
 from kb.execute import ExecutionError, Executor, torch_version  # noqa: E402
 from kb.check import check  # noqa: E402
 from kb.render import MarkerError, Site  # noqa: E402
@@ -82,6 +83,7 @@ def on_page_markdown(markdown, page, config, files):
         markdown, formulas = mathml.extract(markdown, first_line)
         markdown = _insert_header(markdown, _site.header(info))
         markdown = _site.expand_markers(src, markdown)
+        markdown = proofs.expand(src, markdown)  # kb:proofs (issue 12)
     except (MarkerError, mathml.MathError) as exc:
         raise PluginError(f"docs/{src}: {exc}" if not str(exc).startswith("docs/") else str(exc)) from None
     _formulas[src] = formulas
