@@ -153,6 +153,10 @@ print("D conv GMACs per stage:", [round(v / 1e9, 2) for v in by_stage],
 assert conv_macs == sum(by_stage), (conv_macs, sum(by_stage))
 assert 15.3 <= conv_macs / 1e9 < 15.4 and abs(fc_macs / 1e9 - 0.12) < 0.005  # ~15.3 vs ~0.12 GMACs
 fc_params = (25088 * 4096 + 4096) + (4096 * 4096 + 4096) + (4096 * 1000 + 1000)  # 123,642,856
+with torch.device("meta"):
+    fcs = [m for m in make_vgg(CFGS["D"]) if isinstance(m, nn.Linear)]
+assert [sum(p.numel() for p in m.parameters()) for m in fcs] == [102_764_544, 16_781_312, 4_097_000]
+assert sum(sum(p.numel() for p in m.parameters()) for m in fcs) == fc_params
 conv_share = 1 - fc_params / count_params(CFGS["D"])
 print(f"D: FC layers {fc_params:,} parameters; convolutions {conv_share:.1%} of the parameters, "
       f"{conv_macs / (conv_macs + fc_macs):.1%} of the MACs")
@@ -213,10 +217,16 @@ for k in (3, 5, 7):
 print("receptive field of L stacked 3x3 convolutions:", {L: receptive_field(L, 3) for L in (1, 2, 3)})
 assert receptive_field(2, 3) == receptive_field(1, 5) and receptive_field(3, 3) == receptive_field(1, 7)
 
-# The same field for fewer weights: three 3x3 layers 27 C^2, one 7x7 layer 49 C^2 (C channels in and out)
+# The same field for fewer weights (C channels in and out, no bias): three 3x3 layers 27 C^2 vs one
+# 7x7 layer 49 C^2; two 3x3 layers 18 C^2 vs one 5x5 layer 25 C^2
 C = 64
-three_3x3 = sum(p.numel() for p in nn.Sequential(*[nn.Conv2d(C, C, 3, bias=False) for _ in range(3)]).parameters())
-one_7x7 = sum(p.numel() for p in nn.Conv2d(C, C, 7, bias=False).parameters())
-print(f"C={C}: three 3x3 layers {three_3x3:,} weights = 27 C^2, one 7x7 layer {one_7x7:,} = 49 C^2")
-assert (three_3x3, one_7x7) == (27 * C**2, 49 * C**2)
+
+
+def weights(L, k):
+    return sum(p.numel() for p in nn.Sequential(*[nn.Conv2d(C, C, k, bias=False) for _ in range(L)]).parameters())
+
+
+print(f"C={C}: three 3x3 layers {weights(3, 3):,} weights, one 7x7 layer {weights(1, 7):,}")
+assert (weights(3, 3), weights(1, 7)) == (27 * C**2, 49 * C**2)
+assert (weights(2, 3), weights(1, 5)) == (18 * C**2, 25 * C**2)
 # --8<-- [end:design]
