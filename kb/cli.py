@@ -139,7 +139,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     for report in plan.glossary:
         _glossary_warnings(report)
     if plan.skipped:
-        _say(f"이미 발행된 회의라 건너뜁니다 (--force: 회의록을 갱신하고 Q&A는 회의 인용 부분만 바꿉니다; 정리된 답은 그대로):", err=True)
+        _say("이미 발행된 회의라 건너뜁니다 (--force: 회의록을 갱신하고 Q&A는 회의 인용 부분만 바꿉니다; 정리된 답은 그대로):", err=True)
         for label, path in plan.skipped:
             _say(f"  {label} -> {docs_label}/{path}", err=True)
     if not plan.results:

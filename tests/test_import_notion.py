@@ -17,7 +17,8 @@ import markdown
 import pytest
 import yaml
 
-from conftest import DOCS, ROOT, build_site, run_kb
+from conftest import DOCS, ROOT
+from notion_cli import kb_main, snapshot
 from kb import notion
 from kb.frontmatter import load_docs
 
@@ -39,11 +40,8 @@ def make_export(body: str, props: str = PROPS, title: str = "# 8/10(화) 회의�
     return f"{title}\n\n{props}\n{body}"
 
 
-kb = run_kb  # the real entry point: python -m kb ... in a subprocess
+kb = kb_main  # kb.cli.main in this process (tests/test_cli.py runs the real entry point)
 
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def front_matter(path: Path) -> dict:
@@ -573,29 +571,7 @@ def test_january_meeting_written_in_december_gets_the_next_year():
 # --- the built site and the published page ----------------------------------------------
 
 
-def test_imported_pages_build_with_mkdocs_strict(tmp_path):
-    project = tmp_path / "project"
-    project.mkdir()
-    for name in ("kb", "overrides", "snippets"):
-        if (ROOT / name).is_dir():
-            shutil.copytree(ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__"))
-    docs = project / "docs"
-    docs.mkdir()
-    shutil.copytree(DOCS / "stylesheets", docs / "stylesheets")
-    shutil.copy(DOCS / "glossary.md", docs / "glossary.md")
-    (docs / "index.md").write_text("# 홈\n", encoding="utf-8")
-    assert kb("import-notion", SEED, "--docs", docs).returncode == 0
-    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
-    config["nav"] = ["index.md", "glossary.md", "meetings/2021-08-10.md"] + [f"qna/2021-08-10-q{i}.md" for i in range(1, 6)]
-    (project / "mkdocs.yml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    result = build_site(project, tmp_path / "site")
-    assert result.returncode == 0, result.stderr
-    page = (tmp_path / "site/meetings/2021-08-10/index.html").read_text(encoding="utf-8")
-    for n in range(1, 6):
-        assert f'id="q{n}"' in page and f'href="../../qna/2021-08-10-q{n}/"' in page
-    assert page.count('class="kb-math') == 3
-    q4 = (tmp_path / "site/qna/2021-08-10-q4/index.html").read_text(encoding="utf-8")
-    assert 'href="../../meetings/2021-08-10/#q4"' in q4
+# The strict build right after importing the seed: tests/test_notion_fixtures.py (one build for all imports).
 
 
 PUBLISHED = DOCS / "meetings/2021-08-10.md"

@@ -13,14 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DOCS, run_kb
+from conftest import DOCS
+from notion_cli import kb_main as run_kb
+from notion_cli import snapshot
 
 PAGE = "7 16 회의록 0123456789abcdef0123456789abcdef"
 HEAD = "# 7/16 회의록\n\n작성일시: 2021년 7월 16일 오후 3:52\n작성자: 김민지\n회의 유형: 정기 회의\n\n"  # body from line 7
 
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture

@@ -30,7 +30,8 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
-from conftest import ROOT, build_site, run_kb
+from conftest import ROOT, build_site
+from notion_cli import kb_main as run_kb
 
 FIX = ROOT / "tests/fixtures/notion"
 KST = dt.timezone(dt.timedelta(hours=9))
@@ -38,6 +39,7 @@ KO_PAGE = next((FIX / "ko-page").glob("*.md"))
 EN_PAGE = next((FIX / "en-page").glob("*.md"))
 PLAIN_PAGE = next((FIX / "plain-page").glob("*.md"))
 DATABASE = FIX / "database"
+SEED = ROOT / "tests/fixtures/2021-08-10-meeting-notion-export.md"
 
 # meeting page -> the fixture page it comes from
 MEETINGS = {
@@ -88,6 +90,8 @@ def site(tmp_path_factory):
         "plain": run_kb("import-notion", PLAIN_PAGE, "--docs", docs, "--date", "2021-09-01"),
         "zip": run_kb("import-notion", export_zip(tmp), "--docs", docs),
         "database": run_kb("import-notion", DATABASE, "--docs", docs),
+        # the seed (copy-paste form); 2021-08-10 is published already, so another Tuesday
+        "seed": run_kb("import-notion", SEED, "--docs", docs, "--date", "2021-08-03"),
     }
     build = build_site(project, tmp / "site")
     return docs, tmp / "site", runs, build
@@ -274,3 +278,14 @@ def test_page_without_properties_needs_a_date_and_imports_with_one(site, tmp_pat
     assert result.returncode == 1
     assert f"{PLAIN_PAGE}:1: 회의 날짜를 정할 수 없습니다" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_seed_builds_with_its_anchors_links_and_math(site):
+    _, site_dir, _, build = site
+    assert build.returncode == 0, build.stderr[-3000:]
+    page = (site_dir / "meetings/2021-08-03/index.html").read_text(encoding="utf-8")
+    for n in range(1, 6):
+        assert f'id="q{n}"' in page and f'href="../../qna/2021-08-03-q{n}/"' in page
+    assert page.count('class="kb-math') == 3  # the seed's three formulas
+    q4 = (site_dir / "qna/2021-08-03-q4/index.html").read_text(encoding="utf-8")
+    assert 'href="../../meetings/2021-08-03/#q4"' in q4

@@ -9,14 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_kb
+from notion_cli import kb_main as run_kb
+from notion_cli import snapshot
 
 KO = Path(__file__).parent / "fixtures/notion/ko-page"
 ANSWER = "## 정리된 답\n\n배치 정규화는 층마다 입력 분포를 고정해 큰 학습률을 쓸 수 있게 합니다.\n\n```text\n손으로 쓴 답\n```\n"
 
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import run_kb
+from notion_cli import kb_main as run_kb
 from kb import notion
 
 PAGE = "3 26 회의록 0123456789abcdef0123456789abcdef.md"

@@ -9,14 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_kb
+from notion_cli import kb_main as run_kb
+from notion_cli import snapshot
 from kb import writeout
 
 KO = Path(__file__).parent / "fixtures/notion/ko-page"
 
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture

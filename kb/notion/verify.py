@@ -7,10 +7,12 @@
   text taken from the HTML (image ``alt`` included). So a word the browser would hide (``<Student>``
   read as a tag) or a dropped line fails the check. Each question's lines must be in its Q&A page.
 * :func:`verify_front_matter`: every page passes kb.frontmatter's schema.
-* :func:`verify_safe`: the second line of defence. Every page of docs/ is rendered as the build
-  renders it (kb.render.Site's property box and generated lists, then Python-Markdown) with the
-  new pages in place, and the HTML is scanned for script-like elements, ``on…`` attributes and
-  non-http(s) URLs; a finding that the same pages without the import do not have stops the import.
+* :func:`verify_safe`: the second line of defence. Every page of docs/ whose HTML the import can
+  change (its own pages, pages with generated lists, pages whose property box names one of its
+  pages) is rendered as the build renders it (kb.render.Site's property box and generated lists,
+  then Python-Markdown) with the new pages in place, and the HTML is scanned for script-like
+  elements, ``on…`` attributes and non-http(s) URLs; a finding that the same pages without the
+  import do not have stops the import.
 """
 
 from __future__ import annotations
@@ -209,7 +211,14 @@ def verify_safe(docs: Path, files: dict[str, str]) -> None:
     for src, text in files.items():
         meta, key_lines, body_line, _ = split(text, src)
         after_pages[src], after_texts[src] = Page(src, meta, key_lines, body_line), text
-    baseline = _site_findings(before_pages, texts)
-    new = sorted(_site_findings(after_pages, after_texts) - baseline)
+    # pages whose HTML the import can change: its own, generated lists, and property boxes that
+    # name one of its pages; the others render the same with or without it
+    affected = {
+        src for src, text in after_texts.items()
+        if src in files or "<!--" in text or after_pages[src].meta.get("meeting") in files
+        or set(after_pages[src].meta.get("related") or []) & set(files)
+    }
+    baseline = _site_findings(before_pages, {k: v for k, v in texts.items() if k in affected})
+    new = sorted(_site_findings(after_pages, {k: v for k, v in after_texts.items() if k in affected}) - baseline)
     if new:
         raise ConversionBug("가져온 뒤의 사이트에 스크립트가 될 수 있는 HTML이 생깁니다 (아무것도 쓰지 않았습니다):\n" + "\n".join(f"  {f}" for f in new))
