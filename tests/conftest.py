@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -64,12 +65,77 @@ def build_site(project: Path, site_dir: Path, *, execute: bool = False) -> subpr
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory) -> Path:
     """The site built once with --strict from the working tree, every code block run (cached in
-    .cache/kb-exec by content); fails loudly if the build fails."""
-    site = tmp_path_factory.mktemp("site")
-    result = build_site(ROOT, site, execute=True)
-    if result.returncode != 0:
-        pytest.fail(f"mkdocs build --strict failed:\n{result.stdout}\n{result.stderr}", pytrace=False)
-    return site
+    .cache/kb-exec by content); fails loudly if the build fails. Under pytest-xdist the first
+    worker that needs it builds it and the others use that build (see :func:`once_per_run`)."""
+
+    def make(site: Path) -> str | None:
+        result = build_site(ROOT, site, execute=True)
+        if result.returncode != 0:
+            return f"mkdocs build --strict failed:\n{result.stdout}\n{result.stderr}"
+        return None
+
+    return once_per_run(tmp_path_factory, "site", make)
+
+
+# --- Parallel runs (pytest-xdist, `pytest -n N`) and CI shards (pytest-split) --------------------
+# Additive: without -n these change nothing. A CI job takes a slice with
+# `pytest --splits N --group I` (pytest-split, balanced by the durations in .test_durations);
+# a GPU runner takes the CUDA slice with `pytest --device cuda -m cuda`.
+
+
+def once_per_run(tmp_path_factory, name: str, make) -> Path:
+    """A folder filled once per test run by ``make(folder)`` (which returns an error text or None).
+
+    Without xdist: a fresh temporary folder. Under xdist: ``<run's base temp>/<name>``, shared by
+    every worker of this run (their base temps are siblings in one folder per run); the first
+    worker to ask makes it under a file lock while the others wait, and a failure is recorded
+    there so that every worker fails with the same message instead of building again.
+    """
+    from filelock import FileLock
+
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        folder = tmp_path_factory.mktemp(name)
+        error = make(folder)
+    else:
+        shared = tmp_path_factory.getbasetemp().parent
+        folder, done = shared / name, shared / f"{name}.done.json"
+        with FileLock(str(shared / f"{name}.lock")):
+            if not done.is_file():
+                folder.mkdir(exist_ok=True)
+                done.write_text(json.dumps({"error": make(folder)}), encoding="utf-8")
+            error = json.loads(done.read_text(encoding="utf-8"))["error"]
+    if error:
+        pytest.fail(error, pytrace=False)
+    return folder
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests parametrized with ``device="cuda"`` carry the ``cuda`` marker (``-m cuda``, ``-m "not cuda"``)."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("device") == "cuda":
+            item.add_marker(pytest.mark.cuda)
+
+
+def pytest_sessionfinish(session):
+    """An xdist worker hands its "code blocks" summary lines to the controller, which prints them."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["kb_summary"] = _summary_lines(session.config)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):  # xdist controller: a worker has finished
+    lines = getattr(node, "workeroutput", {}).get("kb_summary", [])
+    node.config.stash.setdefault(_WORKER_SUMMARY, []).extend(f"{node.gateway.id}: {line}" for line in lines)
+
+
+def _summary_lines(config) -> list[str]:
+    lines = list(config.stash.get(_SUMMARY, []))
+    runners = config.stash.get(_RUNNERS, None)
+    if runners is not None:
+        lines += runners.summary()
+    return lines
 
 
 # --- Running code blocks: one warm worker per device for the whole session -----------------------
@@ -124,6 +190,7 @@ class BlockRunners:
 
 _RUNNERS = pytest.StashKey[BlockRunners]()
 _SUMMARY = pytest.StashKey[list]()
+_WORKER_SUMMARY = pytest.StashKey[list]()  # lines the xdist workers sent (see pytest_testnodedown)
 
 
 @pytest.fixture(scope="session")
@@ -141,10 +208,7 @@ def add_summary_line(config, line: str) -> None:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    lines = list(config.stash.get(_SUMMARY, []))
-    runners = config.stash.get(_RUNNERS, None)
-    if runners is not None:
-        lines += runners.summary()
+    lines = _summary_lines(config) + config.stash.get(_WORKER_SUMMARY, [])
     if lines:
         terminalreporter.section("code blocks")
         for line in lines:

@@ -1,0 +1,104 @@
+"""Parallel runs (pytest-xdist): the same results as a serial run, and one shared build per run.
+
+Speed is measured by hand (see README, "테스트 실행 시간"), never here.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+# fast tests: one per page (parametrized) and the marker test below
+SUBSET = ["tests/test_glossary.py", "tests/test_parallel.py::test_cuda_parameters_carry_the_cuda_marker"]
+
+
+def _pytest(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    env.pop("PYTEST_XDIST_WORKER", None)  # this test may itself run inside an xdist worker
+    env.pop("PYTEST_XDIST_TESTRUNUID", None)
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def _outcomes(junit: Path) -> dict[str, str]:
+    out = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        kinds = [child.tag for child in case if child.tag in ("failure", "error", "skipped")]
+        out[f"{case.get('classname')}::{case.get('name')}"] = kinds[0] if kinds else "passed"
+    return out
+
+
+def test_parallel_run_gives_the_serial_results(tmp_path):
+    serial = _pytest([*SUBSET, f"--junitxml={tmp_path / 'serial.xml'}"], ROOT)
+    parallel = _pytest([*SUBSET, "-n", "2", f"--junitxml={tmp_path / 'parallel.xml'}"], ROOT)
+    assert serial.returncode == 0, serial.stdout[-3000:]
+    assert "2 workers" in parallel.stdout, parallel.stdout[-3000:]
+    a, b = _outcomes(tmp_path / "serial.xml"), _outcomes(tmp_path / "parallel.xml")
+    assert len(a) >= 10
+    assert b == a
+    assert parallel.returncode == serial.returncode
+
+
+SHARED_CONFTEST = textwrap.dedent('''\
+    import importlib.util, os
+    import pytest
+
+    spec = importlib.util.spec_from_file_location("kb_tests_conftest", {conftest!r})
+    kb_conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(kb_conftest)
+    once_per_run = kb_conftest.once_per_run
+
+    @pytest.fixture(scope="session")
+    def thing(tmp_path_factory):
+        def make(folder):
+            with open({log!r}, "a") as f:
+                f.write(os.environ.get("PYTEST_XDIST_WORKER", "main") + "\\n")
+            (folder / "made").write_text("x")
+            return {error!r}
+        return once_per_run(tmp_path_factory, "thing", make)
+    ''')
+
+SHARED_TESTS = "".join(
+    f"def test_{i}(thing):\n    with open('folders.log', 'a') as f:\n        f.write(f'{{thing}}\\n')\n"
+    f"    assert (thing / 'made').is_file()\n\n" for i in range(6))
+
+
+def _shared_run(tmp_path: Path, error: str | None) -> tuple[subprocess.CompletedProcess, list[str]]:
+    log = tmp_path / "made.log"
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "conftest.py").write_text(
+        SHARED_CONFTEST.format(conftest=str(ROOT / "tests" / "conftest.py"), log=str(log), error=error), encoding="utf-8")
+    (project / "test_shared.py").write_text(SHARED_TESTS, encoding="utf-8")
+    (project / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    result = _pytest(["-n", "2", f"--basetemp={tmp_path / 'base'}"], project)
+    return result, log.read_text().split() if log.is_file() else []
+
+
+def test_workers_share_one_build(tmp_path):
+    result, makers = _shared_run(tmp_path, None)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "6 passed" in result.stdout
+    assert len(makers) == 1 and makers[0].startswith("gw")  # made once, by one worker
+    folders = (tmp_path / "p" / "folders.log").read_text().split()
+    assert len(folders) == 6 and len(set(folders)) == 1, folders
+
+
+def test_a_failed_build_fails_every_worker_without_building_again(tmp_path):
+    result, makers = _shared_run(tmp_path, "mkdocs build --strict failed: 예시")
+    assert "6 errors" in result.stdout, result.stdout[-3000:]  # at set-up, in both workers
+    assert result.stdout.count("mkdocs build --strict failed: 예시") >= 6
+    assert len(makers) == 1
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_cuda_parameters_carry_the_cuda_marker(request, device):
+    assert (request.node.get_closest_marker("cuda") is not None) == (device == "cuda")
