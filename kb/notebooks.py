@@ -18,8 +18,9 @@ require.js from a CDN.
 * gives each figure of an output its alt text, read from the PNG's ``Description`` metadata
   (as the figures of Markdown pages, kb/execute.py); a figure without one fails the build,
   naming the notebook and the cell;
-* puts a download button for the ``.ipynb`` (copied next to the page by ``include_source``)
-  beside the title.
+* puts two labelled buttons above the notebook: "노트북 내려받기" for the ``.ipynb`` (copied
+  next to the page by ``include_source``) and "Colab에서 열기", built from
+  ``extra.repository`` and ``extra.branch`` of mkdocs.yml (:func:`colab_url`).
 
 :func:`wrap_render` (on_pre_page) runs the kernel on the CPU unless ``KB_EXEC_DEVICE=cuda``,
 and makes a cell that raises fail the build as
@@ -67,9 +68,15 @@ _EXECUTABLE = {"", "module", "text/javascript", "application/javascript"}
 PNG_URI = "data:image/png;base64,"
 
 DOWNLOAD_ICON = (  # Material's material/download icon, inline: no request
-    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24">'
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" aria-hidden="true">'
     '<path d="M5 20h14v-2H5m14-9h-4V3H9v6H5l7 7z"/></svg>'
 )
+OPEN_ICON = (  # Material's material/open-in-new icon
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" aria-hidden="true">'
+    '<path d="M14 3v2h3.59l-9.83 9.83 1.41 1.41L19 6.41V10h2V3m-2 16H5V5h7V3H5a2 2 0 0 0-2 2v14a2 2 0 0 0 2 '
+    '2h14a2 2 0 0 0 2-2v-7h-2z"/></svg>'
+)
+GITHUB_RE = re.compile(r"^https://github\.com/([\w.-]+)/([\w.-]+?)/?$")
 
 
 class NotebookError(ValueError):
@@ -82,11 +89,26 @@ def page_content(html: str, page, config) -> str:
 
     jupyter = config["plugins"]["mkdocs-jupyter"].config
     download = os.path.basename(page.file.src_uri) if jupyter["include_source"] else None
+    colab = colab_url(config["extra"], f"docs/{page.file.src_uri}")
     cell_ids = [c.get("id") for c in nbformat.read(page.file.abs_src_path, as_version=4).cells]
     try:
-        return process_page(html, f"docs/{page.file.src_uri}", download, _toc_ids(page.toc), cell_ids)
+        return process_page(html, f"docs/{page.file.src_uri}", download, _toc_ids(page.toc), cell_ids, colab)
     except (mathml.MathError, NotebookError) as exc:
         raise PluginError(str(exc)) from None
+
+
+def colab_url(extra: dict, path: str) -> str | None:
+    """Colab's address for the notebook ``path`` (``docs/notebooks/x.ipynb``) of the repository
+    named by ``extra.repository`` (``https://github.com/OWNER/REPO``) on ``extra.branch``;
+    None when no repository is set. Any other address raises :class:`NotebookError`."""
+    repo = extra.get("repository")
+    if not repo:
+        return None
+    m = GITHUB_RE.match(str(repo))
+    if m is None:
+        raise NotebookError(f"mkdocs.yml: extra.repository must be https://github.com/OWNER/REPO, not {repo!r}")
+    branch = extra.get("branch") or "main"
+    return f"https://colab.research.google.com/github/{m[1]}/{m[2]}/blob/{quote(str(branch))}/{quote(path)}"
 
 
 def _toc_ids(toc) -> list[str]:
@@ -97,14 +119,15 @@ def _toc_ids(toc) -> list[str]:
 
 
 def process_page(html: str, page: str, download: str | None = None, toc_ids: list[str] | None = None,
-                 cell_ids: list[str | None] | None = None) -> str:
+                 cell_ids: list[str | None] | None = None, colab: str | None = None) -> str:
     """Clean the HTML mkdocs-jupyter rendered for the notebook ``page`` (``docs/...ipynb``).
 
     ``download``: file name of the ``.ipynb`` copied next to the page, for the download
     button (``None``: no button). ``toc_ids``: the anchors of the page's table of contents,
     in order; the headings of the Markdown cells get them (nbconvert leaves ``id=""`` for a
     Hangul heading, while the table of contents has ``_1``, ``_2`` as on Markdown pages).
-    ``cell_ids``: the notebook's cell ids in order, to number cells in messages.
+    ``cell_ids``: the notebook's cell ids in order, to number cells in messages. ``colab``:
+    the notebook's address in Colab, for the "Colab에서 열기" button (``None``: no button).
     Raises :class:`NotebookError` or :class:`kb.mathml.MathError`.
     """
     head, sep, body = html.partition(WRAPPER)
@@ -125,15 +148,25 @@ def process_page(html: str, page: str, download: str | None = None, toc_ids: lis
         last = end
     out.append(body[last:])
     body = mathml.render("".join(out), formulas, page) if formulas else "".join(out)
-    button = ""
+    return _buttons(download, colab) + head + sep + body
+
+
+def _buttons(download: str | None, colab: str | None) -> str:
+    """The labelled download and Colab buttons above the notebook."""
+    buttons = []
     if download:
         name = htmllib.escape(download)
-        button = (
-            f'<a href="{quote(download)}" download class="md-content__button md-icon" '
-            f'title="노트북 내려받기 ({name})" aria-label="노트북 내려받기 ({name})">'
-            f"{DOWNLOAD_ICON}</a>\n"
+        buttons.append(
+            f'<a href="{quote(download)}" download class="md-button md-content__button kb-nb-button" '
+            f'title="{name} 내려받기">{DOWNLOAD_ICON}<span>노트북 내려받기 (.ipynb)</span></a>'
         )
-    return button + head + sep + body
+    if colab:
+        buttons.append(
+            f'<a href="{htmllib.escape(colab)}" class="md-button kb-nb-button kb-nb-button--colab" '
+            f'target="_blank" rel="noopener" title="Google Colab에서 이 노트북 열기 (새 탭)">'
+            f"{OPEN_ICON}<span>Colab에서 열기</span></a>"
+        )
+    return f'<p class="kb-nb-actions">{"".join(buttons)}</p>\n' if buttons else ""
 
 
 def _attr(attrs: str, name: str) -> str | None:

@@ -1,0 +1,140 @@
+"""Math as a reader sees it in a real Chromium: the site's own math font, stretchy fences and
+display-size operators, and a page of every formula on the site (screenshot in test-artifacts/).
+
+Without a font that has an OpenType MATH table, Chromium cannot stretch fences or enlarge a
+display Σ; with ``lang="ko"`` its ``serif`` fallback is a CJK font without one, which is what
+readers saw before the site shipped STIX Two Math (docs/assets/fonts/stix-two-math).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from browser_helpers import Tab, chromium, site_pages, site_url, tab  # noqa: F401  (fixtures)
+from conftest import DOCS
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+MATH_FONT = "KB STIX Two Math"
+MATH_FONT_FILE = DOCS / "assets" / "fonts" / "stix-two-math" / "STIXTwoMath-Regular.woff2"
+
+
+def test_shipped_math_font_has_a_math_table_and_its_license():
+    from fontTools.ttLib import TTFont  # reading WOFF2 needs brotli (requirements.txt)
+
+    font = TTFont(MATH_FONT_FILE)
+    assert "MATH" in font, "the math font has no OpenType MATH table: fences and roots cannot stretch"
+    variants = font["MATH"].table.MathVariants
+    assert variants.VertGlyphCoverage is not None and variants.VertGlyphCount > 50
+    cmap = font.getBestCmap()
+    assert all(ord(ch) in cmap for ch in "αβηθκ∑∏√∫∇≤≥∞⊤ℓ(){}[]")
+    assert "SIL Open Font License" in (MATH_FONT_FILE.parent / "OFL.txt").read_text(encoding="utf-8")
+
+
+# Which font family a <math> uses, and whether that face was downloaded and is usable.
+MATH_FONT_JS = """async (family) => {
+  await document.fonts.ready;
+  const m = document.querySelector("article math");
+  const faces = [...document.fonts].filter(f => f.family.replace(/"/g, "") === family);
+  return {
+    computed: getComputedStyle(m).fontFamily,
+    faces: faces.map(f => f.status),
+    check: document.fonts.check(`16px "${family}"`, "∑"),
+  };
+}"""
+
+
+@pytest.mark.parametrize("path", ["notebooks/attention/", "qna/adagrad/"])
+def test_math_uses_the_shipped_font(tab, path):
+    page = tab.goto(path)
+    got = page.evaluate(MATH_FONT_JS, MATH_FONT)
+    first = got["computed"].split(",")[0].strip().strip('"')
+    assert first == MATH_FONT, f"{path}: <math> font-family is {got['computed']}"
+    assert got["faces"] == ["loaded"], f"{path}: the math font did not load: {got['faces']}"
+    assert got["check"]
+    assert tab.errors == []
+
+
+# Heights in px of a stretchy fence and of what it encloses, of a display Σ (its ink) and its
+# font size; line height of the surrounding text.
+STRETCH_JS = """async () => {
+  await document.fonts.ready;
+  const out = { fences: [], sums: [] };
+  const h = el => el.getBoundingClientRect().height;
+  for (const mo of document.querySelectorAll("article math[display=block] mo[stretchy=true][form=prefix]")) {
+    const inner = mo.nextElementSibling;
+    if (inner && inner.localName === "mfrac") out.fences.push({ fence: h(mo), inner: h(inner) });
+  }
+  for (const mo of document.querySelectorAll("article math[display=block] munderover > mo:first-child, article math[display=block] munder > mo:first-child")) {
+    if (mo.textContent.trim() !== "\\u2211") continue;
+    out.sums.push({ sum: h(mo), size: parseFloat(getComputedStyle(mo).fontSize) });
+  }
+  out.line = parseFloat(getComputedStyle(document.querySelector("article p")).lineHeight);
+  return out;
+}"""
+
+
+def test_fences_stretch_around_a_fraction(tab):
+    # softmax(QKᵀ/√d_k): \\left( \\frac{..}{..} \\right) in the attention notebook
+    page = tab.goto("notebooks/attention/")
+    got = page.evaluate(STRETCH_JS)
+    assert got["fences"], "no \\left( \\frac ... \\right) on the page"
+    for f in got["fences"]:
+        assert f["fence"] > got["line"], f"fence {f['fence']:.1f} px is not taller than a text line ({got['line']} px)"
+        assert f["fence"] >= 0.9 * f["inner"], f"fence {f['fence']:.1f} px does not cover the fraction ({f['inner']:.1f} px)"
+    assert tab.errors == []
+
+
+def test_display_sum_is_display_size(tab):
+    # measured in Chromium: a text-size ∑ (a font without a MATH table) has ink 0.92 em tall, STIX
+    # Two Math's display variant 1.36 em
+    page = tab.goto("papers/batch-normalization/")
+    got = page.evaluate(STRETCH_JS)
+    assert got["sums"], "no display ∑ on the page"
+    for s in got["sums"]:
+        assert s["sum"] > 1.2 * s["size"], f"display ∑ is {s['sum']:.1f} px at font size {s['size']:.1f} px: text size"
+    assert tab.errors == []
+
+
+def _every_formula(built_site: Path) -> list[str]:
+    """The MathML of every formula on the site, in page order, without repeats."""
+    seen: dict[str, None] = {}
+    for path in site_pages(built_site):
+        soup = BeautifulSoup((built_site / path / "index.html").read_text(encoding="utf-8"), "html.parser")
+        for m in soup.select("article math"):
+            seen.setdefault(str(m), None)
+    return list(seen)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_page_of_every_formula_screenshot(chromium, site_url, built_site, scheme):
+    formulas = _every_formula(built_site)
+    assert len(formulas) >= 100
+    t = Tab(chromium, site_url, color_scheme=scheme, viewport={"width": 1280, "height": 900})
+    try:
+        page = t.goto("404.html")  # any page of the site: its stylesheets and fonts, then our content
+        count = page.evaluate(
+            """(items) => {
+              const article = document.querySelector("article");
+              article.innerHTML = "<h1>사이트의 모든 수식</h1>" + items.map(m =>
+                m.includes('display="block"') ? `<div class="kb-math kb-math--block">${m}</div>` : `<p>${m}</p>`).join("");
+              return article.querySelectorAll("math").length;
+            }""",
+            formulas,
+        )
+        assert count == len(formulas)
+        got = page.evaluate(MATH_FONT_JS, MATH_FONT)
+        assert got["faces"] == ["loaded"]
+        sizes = page.eval_on_selector_all("article math", "els => els.map(m => m.getBoundingClientRect().height)")
+        assert all(h > 0 for h in sizes)
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot = ARTIFACTS / f"formulas-chromium-{scheme}.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 50_000
+    finally:
+        t.close()
+    assert t.blocked == [] and t.errors == []
