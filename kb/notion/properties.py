@@ -18,6 +18,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from .blocks import match_question
 from .messages import NotionError, Warnings
 
 KST = dt.timezone(dt.timedelta(hours=9))
@@ -111,7 +112,7 @@ def _colon_form(block: list[str], start: int) -> list[Property] | None:
     out = []
     for k, raw in enumerate(block):
         m = _COLON_PROPERTY_RE.match(raw)
-        if not m or m.group("name").lower().startswith(("http", "q", "질문")):
+        if not m or m.group("name").lower().startswith("http") or match_question(raw):
             return None
         name = m.group("name").strip()
         out.append(Property(name, m.group("value").strip(), start + k + 1, raw, field_of(name)))

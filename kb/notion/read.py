@@ -137,7 +137,7 @@ def _add_zip(tree: Tree, archive: zipfile.ZipFile, prefix: str, label: str, dept
     for info in archive.infolist():
         if info.is_dir():
             continue
-        name = nfc(posixpath.normpath(info.filename.replace("\\", "/")).lstrip("/"))
+        name = nfc(posixpath.normpath(_member_name(info).replace("\\", "/")).lstrip("/"))
         if name.startswith("../"):
             raise NotionError(label, None, f"zip 안의 경로가 폴더 밖을 가리킵니다: {info.filename!r}")
         full = posixpath.join(prefix, name) if prefix else name
@@ -151,6 +151,16 @@ def _add_zip(tree: Tree, archive: zipfile.ZipFile, prefix: str, label: str, dept
             _add_zip(tree, inner, posixpath.dirname(full), inner_label, depth + 1)
             continue
         tree.files[full] = (info.file_size, lambda a=archive, i=info: _read_member(a, i, label))
+
+
+def _member_name(info: zipfile.ZipInfo) -> str:
+    """The name as written: zips without the UTF-8 flag (some archivers) hold UTF-8 read as CP437."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return info.filename
 
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> bytes:
