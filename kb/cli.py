@@ -138,6 +138,10 @@ def cmd_import(args: argparse.Namespace) -> int:
         _say(f"경고: {w}", err=True)
     for report in plan.glossary:
         _glossary_warnings(report)
+    if plan.undated:
+        _say("회의 날짜를 정할 수 없어 가져오지 않은 페이지 (회의록이면 페이지 하나만 --date와 함께 가져오세요):", err=True)
+        for message in plan.undated:
+            _say(f"  {message}", err=True)
     if plan.skipped:
         _say("이미 발행된 회의라 건너뜁니다 (--force: 회의록을 갱신하고 Q&A는 회의 인용 부분만 바꿉니다; 정리된 답은 그대로):", err=True)
         for label, path in plan.skipped:

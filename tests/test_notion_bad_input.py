@@ -176,3 +176,16 @@ def test_real_glossary_is_still_read(tmp_path, docs):
     src = page(tmp_path, "Q1. momentum은 무엇인가요?\n")
     result = run_kb("import-notion", src, "--docs", docs)
     assert result.returncode == 0, result.stderr
+
+
+def test_undated_sub_page_of_a_folder_export_is_listed_not_imported(tmp_path, docs):
+    src = page(tmp_path, f"[참고 노트]({PAGE.replace(' ', '%20')}/%EC%B0%B8%EA%B3%A0%20%EB%85%B8%ED%8A%B8%20abcdefabcdefabcdefabcdefabcdefab.md)\n")
+    sub = src.with_suffix("") / "참고 노트 abcdefabcdefabcdefabcdefabcdefab.md"
+    sub.parent.mkdir()
+    sub.write_text("# 참고 노트\n\n날짜 없는 메모입니다.\n", encoding="utf-8")
+    result = run_kb("import-notion", src.parent, "--docs", docs)
+    assert result.returncode == 0, result.stderr
+    assert "회의 날짜를 정할 수 없어 가져오지 않은 페이지" in result.stderr and f"{sub}:1: " in result.stderr
+    assert f"{src}:7: 링크 대상 " in result.stderr  # the link keeps its text only
+    assert sorted(p.name for p in (docs / "meetings").iterdir()) == ["2021-07-16.md", "keep.md"]
+    assert "참고 노트" in (docs / "meetings/2021-07-16.md").read_text(encoding="utf-8")

@@ -28,6 +28,7 @@ class Plan:
     files: dict[str, str | bytes] = field(default_factory=dict)  # docs/ path -> text or bytes
     results: list[Converted] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (page, docs/ path already there)
+    undated: list[str] = field(default_factory=list)  # pages left out: no meeting date (the message)
     warnings: Warnings = field(default_factory=Warnings)
     glossary: list[GlossaryReport] = field(default_factory=list)
 
@@ -50,6 +51,8 @@ def prepare(
     if len(page_paths) > 1 and (date or slugs):
         raise NotionError(label, None, f"--date와 --slug는 페이지가 하나일 때만 씁니다 (이 내보내기에는 {len(page_paths)}개)")
     exports = [(p, parse(read_page(tree, p), tree.where(p), p.rsplit("/", 1)[-1], plan.warnings)) for p in page_paths]
+    exports, plan.undated = _dated(exports, date)
+    page_paths = [p for p, _ in exports]
     targets = _targets(exports, date)
     order = sorted(range(len(exports)), key=lambda k: targets[k][1])  # oldest meeting first
     exports, targets, page_paths = [exports[k] for k in order], [targets[k] for k in order], [page_paths[k] for k in order]
@@ -82,6 +85,26 @@ def prepare(
     verify_front_matter(texts, set(pages) | {p.relative_to(docs).as_posix() for p in docs.rglob("*.ipynb")} if docs.is_dir() else set())
     verify_safe(docs, texts)
     return plan
+
+
+def _dated(exports: list[tuple[str, Export]], date: dt.date | None) -> tuple[list[tuple[str, Export]], list[str]]:
+    """In an export of several pages, a page whose date cannot be found (a sub-page of notes, say)
+    is left out and listed, not an error; a single page without one is an error."""
+    if len(exports) == 1:
+        return exports, []
+    kept, undated = [], []
+    for p, export in exports:
+        try:
+            meeting_date(export, date)
+        except NotionError as exc:
+            if "회의 날짜를 정할 수 없습니다" not in str(exc):
+                raise
+            undated.append(str(exc))
+            continue
+        kept.append((p, export))
+    if not kept:
+        raise NotionError(exports[0][1].label, None, "날짜를 정할 수 있는 페이지가 없습니다:\n  " + "\n  ".join(undated))
+    return kept, undated
 
 
 def _targets(exports: list[tuple[str, Export]], date: dt.date | None) -> list[tuple[str, dt.date]]:
