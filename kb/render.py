@@ -24,7 +24,7 @@ from .frontmatter import Page
 from .safety import md_text
 
 STATUS_LABEL = {"answered": "답변 완료", "open": "답변 대기"}
-MARKER_RE = re.compile(r"^<!--\s*kb:([a-z-]+)\s*-->\s*$", re.M)
+MARKER_RE = re.compile(r"^<!--\s*kb:([a-z-]+)\s*-->[ \t]*$", re.M)  # [ \t]: keep the blank line after it
 
 
 class MarkerError(ValueError):
