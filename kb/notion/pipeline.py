@@ -1,8 +1,9 @@
 """One import, from the path on the command line to the files to write (nothing written here).
 
-read the export -> parse each page -> meeting date and path -> skip pages already published (unless
-``force``) -> convert with links between the export's pages and its assets -> check nothing is lost
--> merge with published Q&A pages -> check front matter and the rendered site -> a :class:`Plan`.
+read the export -> parse each page -> meeting date and path (in an export of several pages, a page
+without a date is left out and listed) -> skip pages already published (unless ``force``) -> convert
+with links between the export's pages and its assets -> check nothing is lost -> merge with
+published Q&A pages -> check front matter and the rendered site -> a :class:`Plan`.
 """
 
 from __future__ import annotations
