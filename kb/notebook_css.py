@@ -1,0 +1,83 @@
+"""Notebook CSS served once as files, not inlined in every notebook page (an MkDocs hook).
+
+mkdocs-jupyter writes its stylesheets (JupyterLab's theme, Pygments, about 590 KB) as
+``<style>`` elements into every notebook page, so each notebook page weighs 0.6 MB more and a
+reader downloads the same CSS again on every notebook. Here each large ``<style>`` element of
+a notebook page becomes a ``<link>`` to ``assets/stylesheets/notebook/<hash>.css`` (named by
+its content, so identical CSS is one file that the browser caches, and a changed CSS gets a
+new name). Small ``<style>`` elements (a cell output's own styles) stay inline, as does CSS
+with a relative ``url(...)``, which would resolve against another folder from a file.
+
+The order of styles is kept: each link sits where its ``<style>`` was. Runs after
+kb/mkdocs_hooks.py has checked the notebook's HTML (``event_priority(-50)``) and writes the
+files after the build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from mkdocs.plugins import event_priority
+from mkdocs.utils import get_relative_url
+
+FOLDER = "assets/stylesheets/notebook"
+MIN_BYTES = 2048  # smaller <style> elements stay inline: one request would cost more than they weigh
+STYLE_RE = re.compile(r"<style\b([^>]*)>(.*?)</style\s*>", re.S | re.I)
+TYPE_RE = re.compile(r"""\btype\s*=\s*["']?([^"'\s>]+)""", re.I)
+RELATIVE_URL_RE = re.compile(r"""url\(\s*(?!["']?(?:data:|[a-z][a-z0-9+.-]*:|/|#))""", re.I)
+
+_sheets: dict[str, str] = {}  # site path -> CSS, of this build
+
+
+def _movable(attrs: str, css: str) -> bool:
+    kind = TYPE_RE.search(attrs)
+    if kind is not None and kind.group(1).lower() != "text/css":
+        return False
+    if re.search(r"\bmedia\s*=", attrs, re.I):  # would need the same media on the link; none seen
+        return False
+    return len(css.encode("utf-8")) >= MIN_BYTES and RELATIVE_URL_RE.search(css) is None
+
+
+def externalise(html: str, page_url: str, sheets: dict[str, str]) -> str:
+    """``html`` with each large ``<style>`` replaced by a link; the CSS goes into ``sheets``."""
+
+    def repl(m: re.Match[str]) -> str:
+        attrs, css = m.group(1), m.group(2)
+        if not _movable(attrs, css):
+            return m.group(0)
+        path = f"{FOLDER}/{hashlib.sha256(css.encode('utf-8')).hexdigest()[:16]}.css"
+        sheets[path] = css
+        return f'<link rel="stylesheet" href="{get_relative_url(path, page_url)}">'
+
+    return STYLE_RE.sub(repl, html)
+
+
+def write(site_dir: Path, sheets: dict[str, str]) -> None:
+    """Write each sheet into the site (an unchanged file is left as it is)."""
+    for path, css in sheets.items():
+        target = site_dir / path
+        data = css.encode("utf-8")
+        if target.is_file() and target.read_bytes() == data:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+
+# --- MkDocs hook ------------------------------------------------------------------------
+
+
+def on_pre_build(config):
+    _sheets.clear()
+
+
+@event_priority(-50)  # after kb/mkdocs_hooks.py checked and cleaned the notebook's HTML
+def on_page_content(html, page, config, files):
+    if not page.file.src_uri.endswith(".ipynb"):
+        return html
+    return externalise(html, page.url, _sheets)
+
+
+def on_post_build(config):
+    write(Path(config["site_dir"]), _sheets)
