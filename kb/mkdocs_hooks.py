@@ -33,7 +33,7 @@ from kb import proofs  # noqa: E402  (kb:proofs, issue 12: 흔한 실수 and pro
 from kb.execute import ExecutionError, Executor, torch_version  # noqa: E402
 from kb.check import check  # noqa: E402
 from kb.render import MarkerError, Site  # noqa: E402
-from kb.safety import escape_meta  # noqa: E402
+from kb.safety import esc, escape_meta  # noqa: E402
 
 log = logging.getLogger("mkdocs.hooks.kb")
 _site: Site | None = None
@@ -52,9 +52,14 @@ def on_files(files, config):
     return files
 
 
-def _insert_header(markdown: str, header: str) -> str:
+def _insert_header(markdown: str, header: str, lead: str | None = None) -> str:
     if not header:
         return markdown
+    # the property box is not the page's answer: keep it out of search hits and teasers; the
+    # page's one-line summary (front matter description) is what search shows under its title
+    header = f'<div class="kb-header" data-search-exclude markdown>\n\n{header}\n</div>\n'
+    if lead:
+        header = f'<p class="kb-lead">{esc(lead)}</p>\n\n' + header
     lines = markdown.split("\n")
     for i, line in enumerate(lines):
         if not line.strip():
@@ -81,7 +86,7 @@ def on_page_markdown(markdown, page, config, files):
         source_lines = page.file.content_string.count("\n")
         first_line = source_lines - markdown.count("\n") + 1
         markdown, formulas = mathml.extract(markdown, first_line)
-        markdown = _insert_header(markdown, _site.header(info))
+        markdown = _insert_header(markdown, _site.header(info), info.meta.get("description"))
         markdown = _site.expand_markers(src, markdown)
         markdown = proofs.expand(src, markdown)  # kb:proofs (issue 12)
     except (MarkerError, mathml.MathError) as exc:

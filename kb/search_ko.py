@@ -90,12 +90,13 @@ COMPOUNDS: dict[str, tuple[str, ...]] = {
     "적응적학습률": ("적응적", "학습률"),
     "가중치감쇠": ("가중치", "감쇠"),
     "위치인코딩": ("위치", "인코딩"),
+    "복원추출": ("복원", "추출"),
 }
 
 # Names of one concept; a query naming one also searches the others. Matching ignores case,
 # spaces and hyphens ("Batch Normalization" = "batchnormalization").
 SYNONYMS: tuple[tuple[str, ...], ...] = (
-    ("배치 정규화", "batch normalization", "BatchNorm", "BN"),
+    ("배치 정규화", "batch normalization", "BatchNorm", "BN", "배치놈", "batch norm"),
     ("모멘텀", "momentum"),
     ("네스테로프", "Nesterov", "NAG"),
     ("교차 검증", "cross-validation", "k-fold", "k-겹"),

@@ -167,6 +167,8 @@ class SearchBox:
             arg=placeholder,
             timeout=timeout_ms,
         )
+        # search-ko.js orders results with its own copy of the index, fetched on first focus
+        page.wait_for_function("() => !window.kbSearchKo || window.kbSearchKo.ready()", timeout=timeout_ms)
 
     def clear(self):
         page = self.page

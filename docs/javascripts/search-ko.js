@@ -28,6 +28,8 @@
   var HANGUL = /[\uac00-\ud7a3]/;
   var HANGUL_TAIL = /^(.*[^\uac00-\ud7a3])([\uac00-\ud7a3]+)$/;
   var SYNTAX = /[":^~*]/; // lunr query syntax: leave such queries alone
+  // how the index splits words (mkdocs.yml plugins.search.separator, without the entities)
+  var SEPARATOR = /[\s\-,;:!?=\[\](){}<>"“”‘’\/·…「」『』]+|\.(?!\d)/;
 
   // Particles and endings that a query word may end with. A one-syllable suffix is cut
   // only from a word of three syllables or more (차이, 회의, 강의 stay whole).
@@ -52,7 +54,12 @@
     "무엇", "무엇인가요", "무엇인지", "무엇이", "무엇을", "무엇이고", "무엇으로",
     "어떻게", "어떤", "왜", "언제", "어디", "어디에", "어디서",
     "알려줘", "알려주세요", "설명해줘", "설명해주세요", "좀", "것", "거",
-    "이란", "란", "은", "는", "이", "가", "을", "를", "의", "에", "에서"
+    "이란", "란", "은", "는", "이", "가", "을", "를", "의", "에", "에서",
+    // adverbs and verbs that only carry the question (쓰면 어떻게 돼요, 왜 써요, 뭘로 해요)
+    "그냥", "대신", "다시", "점점", "많이", "무슨", "미리", "같은", "같아요", "때", "때랑", "때는",
+    "뭘로", "뭐로", "해요", "해도", "하면", "했어", "했어요", "할", "할때", "해야", "하나", "돼", "돼요",
+    "되나요", "되면", "되려면", "되는지", "써", "써요", "쓰는", "쓰면", "쓰나요", "오는", "나와", "나와요",
+    "나서", "끝나고", "넣어", "넣어요", "있어요", "있나요", "없어요", "거예요", "건가요", "건지", "얘기"
   ]);
 
   // Words that say little about which page is meant: dropped when the query has others.
@@ -169,11 +176,13 @@
 
     var terms = [];
     var seen = new Set();
+    var concept = {}; // term (lowercase) -> index of the typed word it stands for
+    var current = 0;
     function add(term) {
       var k = term.toLowerCase();
-      if (!seen.has(k)) { seen.add(k); terms.push(term); }
+      if (!seen.has(k)) { seen.add(k); terms.push(term); concept[k] = current; }
     }
-    typed.forEach(add);
+    typed.forEach(function (t, i) { current = i; add(t); });
     var typedCount = terms.length;
     // the worker splits cross-validation into cross and validation: those were typed too
     typed.forEach(function (t) {
@@ -182,14 +191,21 @@
 
     // compounds: split a known one, join two typed words that make one (층 정규화)
     function unsigned(t) { return !/^[+-]/.test(t); }
+    function conceptOf(t) {
+      var c = concept[t.toLowerCase()];
+      return c === undefined ? typedCount : c;
+    }
     typed.filter(unsigned).forEach(function (t) {
       var parts = HANGUL.test(t) ? splitKnown(t) : null;
+      current = conceptOf(t);
       if (parts) parts.filter(function (p) { return !isWeak(p); }).forEach(add);
     });
     var plain = all.filter(unsigned);
     for (var i = 0; i + 1 < plain.length; i++)
-      if (words.has(plain[i] + plain[i + 1]))
+      if (words.has(plain[i] + plain[i + 1])) {
+        current = conceptOf(plain[i]);
         add(plain[i] + plain[i + 1]);
+      }
 
     // synonyms: of a word, or of two typed words together (batch normalization)
     var base = terms.filter(function (t) { return !/^[+-]/.test(t); });
@@ -200,6 +216,7 @@
       var g = synonymOf.get(key(t));
       if (g === undefined)
         return;
+      current = conceptOf(t.split(/\s+/)[0]);
       groups[g].forEach(function (name) {
         name.split(/[\s\-]+/).forEach(function (part) {
           // a one-letter part (the k of k-fold) would prefix-match nearly every page
@@ -210,7 +227,154 @@
       });
     });
     var added = terms.slice(typedCount).map(function (t) { return t.toLowerCase(); });
-    return { query: terms.join(" "), added: added };
+    // the worker splits terms as the index does (nn.Module -> nn, module): map the parts too
+    Object.keys(concept).forEach(function (t) {
+      t.split(SEPARATOR).forEach(function (part) {
+        if (part && concept[part] === undefined) {
+          concept[part] = concept[t];
+          if (added.indexOf(t) >= 0) added.push(part);
+        }
+      });
+    });
+    return { query: terms.join(" "), added: added, concept: concept };
+  }
+
+  // ---- ordering the results -----------------------------------------------------------
+  //
+  // lunr scores each section of a page on its own, with every query word OR'ed and the
+  // title and tags boosted a thousand- and a million-fold, so one common word in a long
+  // question title, or a query word that is also a tag, outranks the page that answers
+  // the question. The results are put in order again here, per page, by BM25 over the whole
+  // page (title, section titles, text, tags and the morpheme field of the same
+  // search_index.json), with each typed word counted once however many forms of it
+  // (compound parts, synonyms) were searched, and pages that list or define words rather
+  // than answer (tags, glossary, section indexes, meeting notes) weighted down.
+
+  var FIELD_WEIGHT = { title: 2, text: 1, morph: 1 }; // section titles, text, morphemes
+  var HEAD_BONUS = 1.5; // a word of the page's title or tags: what the page is about
+  var KIND_WEIGHT = [1, 0.8, 0.6, 0.35]; // answer, meeting notes, section index, tags/glossary
+  var K1 = 1.2, B = 0.75;
+  var engine = null; // {pages: {path: page}, count, avgLength}, built from the index on first use
+  var loading = null;
+
+  function pageKind(path) {
+    if (/^(tags|glossary)\//.test(path)) return 3;
+    if (/^(meetings|qna|papers|lectures|notebooks)\/$/.test(path) || path === "") return 2;
+    if (/^meetings\//.test(path)) return 1;
+    return 0;
+  }
+
+  function tokens(text) {
+    return String(text || "").replace(/<[^>]*>/g, " ").replace(/&[a-z]+;|&#\d+;/g, " ")
+      .toLowerCase().split(SEPARATOR).filter(Boolean);
+  }
+
+  function buildEngine(index) {
+    var pages = {};
+    (index.docs || []).forEach(function (doc) {
+      var path = String(doc.location || "").split("#")[0];
+      var page = pages[path] || (pages[path] = { tf: new Map(), length: 0, head: new Map() });
+      function add(text, weight) {
+        tokens(text).forEach(function (t) {
+          page.tf.set(t, (page.tf.get(t) || 0) + weight);
+          page.length += weight;
+        });
+      }
+      if (doc.location.indexOf("#") < 0) // the page's own entry: its title and tags
+        tokens(doc.title + " " + (doc.tags || []).join(" ")).forEach(function (t) { page.head.set(t, 1); });
+      add(doc.title, FIELD_WEIGHT.title);
+      add(doc.text, FIELD_WEIGHT.text);
+      add(doc[data.field || "morph"], FIELD_WEIGHT.morph);
+    });
+    var paths = Object.keys(pages), total = 0;
+    paths.forEach(function (p) {
+      pages[p].sorted = Array.from(pages[p].tf.keys()).sort();
+      pages[p].headSorted = Array.from(pages[p].head.keys()).sort();
+      total += pages[p].length;
+    });
+    return { pages: pages, count: paths.length, avgLength: total / Math.max(paths.length, 1), df: new Map() };
+  }
+
+  function load() {
+    if (loading) return loading;
+    var config = JSON.parse((document.getElementById("__config") || {}).textContent || "{}");
+    var base = new URL(config.base || ".", location.href);
+    loading = fetch(new URL("search/search_index.json", base.href.replace(/\/?$/, "/")))
+      .then(function (r) { return r.json(); })
+      .then(function (index) { engine = buildEngine(index); })
+      .catch(function () { loading = null; });
+    return loading;
+  }
+
+  // weighted count of the page's tokens that start with `term` (the prefix match lunr does)
+  function prefixCount(list, counts, term) {
+    var lo = 0, hi = list.length, sum = 0;
+    while (lo < hi) { var mid = (lo + hi) >> 1; if (list[mid] < term) lo = mid + 1; else hi = mid; }
+    for (var i = lo; i < list.length && list[i].lastIndexOf(term, 0) === 0; i++) sum += counts.get(list[i]);
+    return sum;
+  }
+
+  function termFrequency(page, term) {
+    return prefixCount(page.sorted, page.tf, term);
+  }
+
+  function documentFrequency(term) {
+    if (!engine.df.has(term)) {
+      var n = 0;
+      Object.keys(engine.pages).forEach(function (p) { if (termFrequency(engine.pages[p], term)) n++; });
+      engine.df.set(term, n);
+    }
+    return engine.df.get(term);
+  }
+
+  /** BM25 of one page for a rewritten query: each typed word scores by its best form. */
+  function pageScore(path, rewrite) {
+    var page = engine.pages[path];
+    if (!page) return 0;
+    var best = {};
+    Object.keys(rewrite.concept).forEach(function (term) {
+      if (SEPARATOR.test(term)) return; // scored by its parts
+      var tf = termFrequency(page, term);
+      if (!tf) return;
+      var df = documentFrequency(term);
+      var idf = Math.log(1 + (engine.count - df + 0.5) / (df + 0.5));
+      var norm = tf * (K1 + 1) / (tf + K1 * (1 - B + B * page.length / engine.avgLength));
+      if (prefixCount(page.headSorted, page.head, term)) norm += HEAD_BONUS;
+      var c = rewrite.concept[term];
+      best[c] = Math.max(best[c] || 0, idf * norm);
+    });
+    var score = 0;
+    Object.keys(best).forEach(function (c) { score += best[c]; });
+    return score * KIND_WEIGHT[pageKind(path)];
+  }
+
+  // Missing words Material lists under a result: not those the page matches in another form.
+  function dropFoundTerms(group, rewrite, path) {
+    var found = new Set();
+    var page = engine && engine.pages[path];
+    Object.keys(rewrite.concept).forEach(function (term) {
+      if (group.some(function (item) { return item.terms && item.terms[term]; }) ||
+          (page && !SEPARATOR.test(term) && termFrequency(page, term)))
+        found.add(rewrite.concept[term]);
+    });
+    group.forEach(function (item) {
+      Object.keys(item.terms || {}).forEach(function (term) {
+        var c = rewrite.concept[term];
+        if (!item.terms[term] && (c === undefined || found.has(c) || rewrite.added.indexOf(term) >= 0))
+          delete item.terms[term];
+      });
+    });
+  }
+
+  /** Result groups (one per page) in order of :func:`pageScore`, lunr's order breaking ties. */
+  function rank(items, rewrite) {
+    var keyed = items.map(function (group, order) {
+      var path = String(group[0].location).split("#")[0];
+      dropFoundTerms(group, rewrite, path);
+      return { group: group, score: engine ? pageScore(path, rewrite) : -order, order: order };
+    });
+    keyed.sort(function (a, b) { return (b.score - a.score) || (a.order - b.order); });
+    return keyed.map(function (k) { return k.group; });
   }
 
   // ---- the search worker -------------------------------------------------------------
@@ -226,13 +390,13 @@
   }
 
   function attach(worker) {
-    var pending = []; // terms added to each query in flight, in order
+    var pending = []; // the rewrite of each query in flight, in order
     var post = worker.postMessage;
     worker.postMessage = function (message) {
       var args = Array.prototype.slice.call(arguments);
       if (isQuery(message)) {
         var result = normalize(message.data);
-        pending.push(new Set(result.added));
+        pending.push(result);
         args[0] = Object.assign({}, message, { data: result.query });
       }
       return post.apply(worker, args);
@@ -241,21 +405,34 @@
     worker.addEventListener("message", function (ev) {
       if (!isResult(ev.data))
         return;
-      var added = pending.shift();
-      if (!added || !added.size)
+      var rewrite = pending.shift();
+      if (!rewrite || !rewrite.concept)
         return;
-      ev.data.data.items.forEach(function (group) {
-        group.forEach(function (item) {
-          if (!item.terms)
-            return;
-          Object.keys(item.terms).forEach(function (term) {
-            if (added.has(term) && !item.terms[term])
-              delete item.terms[term];
+      if (window.kbSearchKoPlainRanking) { // for benchmarks/search_quality.py: lunr's order
+        ev.data.data.items.forEach(function (group) {
+          group.forEach(function (item) {
+            Object.keys(item.terms || {}).forEach(function (term) {
+              if (rewrite.added.indexOf(term) >= 0 && !item.terms[term]) delete item.terms[term];
+            });
           });
         });
-      });
+        return;
+      }
+      ev.data.data.items = rank(ev.data.data.items, rewrite);
     });
   }
+
+  // Material searches on keyup; text pasted or composed by an IME fires only `input`.
+  document.addEventListener("input", function (ev) {
+    var el = ev.target;
+    if (el && el.matches && el.matches("input.md-search__input") && !ev.isComposing)
+      el.dispatchEvent(new KeyboardEvent("keyup", { bubbles: true }));
+  }, true);
+  document.addEventListener("compositionend", function (ev) {
+    var el = ev.target;
+    if (el && el.matches && el.matches("input.md-search__input"))
+      el.dispatchEvent(new KeyboardEvent("keyup", { bubbles: true }));
+  }, true);
 
   var NativeWorker = window.Worker;
   if (typeof NativeWorker === "function") {
@@ -269,5 +446,13 @@
     window.Worker = KbWorker;
   }
 
-  window.kbSearchKo = { normalize: normalize };
+  // the index for ranking is fetched when the search box is first used (as Material's worker does)
+  document.addEventListener("focusin", function (ev) {
+    if (ev.target && ev.target.matches && ev.target.matches("input.md-search__input")) load();
+  });
+  window.kbSearchKo = {
+    normalize: normalize,
+    rank: rank,
+    ready: function () { return engine !== null; },
+  };
 })();
