@@ -189,3 +189,20 @@ def test_undated_sub_page_of_a_folder_export_is_listed_not_imported(tmp_path, do
     assert f"{src}:7: 링크 대상 " in result.stderr  # the link keeps its text only
     assert sorted(p.name for p in (docs / "meetings").iterdir()) == ["2021-07-16.md", "keep.md"]
     assert "참고 노트" in (docs / "meetings/2021-07-16.md").read_text(encoding="utf-8")
+
+
+def test_a_link_out_of_the_export_is_not_followed(tmp_path, docs):
+    outside = tmp_path / "secret.txt"
+    outside.write_text("not part of the export\n", encoding="utf-8")
+    src = page(tmp_path, "[비밀](../secret.txt)\n")
+    refused(src, docs, f"{src}:7: 링크가 가리키는 파일이 내보내기에 없습니다", "../secret.txt")
+
+
+def test_page_named_by_a_relative_path_finds_its_files(tmp_path, docs, monkeypatch):
+    src = page(tmp_path, "![Untitled](7%2016%20%ED%9A%8C%EC%9D%98%EB%A1%9D%200123456789abcdef0123456789abcdef/Untitled.png)\n")
+    (src.with_suffix("") / "Untitled.png").parent.mkdir()
+    (src.with_suffix("") / "Untitled.png").write_bytes(b"\x89PNG\r\n")
+    monkeypatch.chdir(tmp_path / "export")
+    result = run_kb("import-notion", f"../export/{src.name}", "--docs", docs)
+    assert result.returncode == 0, result.stderr
+    assert (docs / "meetings/2021-07-16/Untitled.png").read_bytes() == b"\x89PNG\r\n"

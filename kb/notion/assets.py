@@ -86,7 +86,7 @@ class Links:
         seen = set()
         for _ in range(4):
             candidate = posixpath.normpath(posixpath.join(base, nfc(path)))
-            if candidate not in seen and not candidate.startswith("../") and self.tree.has(candidate):
+            if candidate not in seen and self.tree.has(candidate):  # only the export's own files are there
                 return nfc(candidate)
             seen.add(candidate)
             decoded = unquote(path)

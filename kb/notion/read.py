@@ -33,7 +33,8 @@ _NOTION_ID_RE = re.compile(r"[ _-]?[0-9a-f]{32}$")
 
 
 def nfc(path: str) -> str:
-    return unicodedata.normalize("NFC", path)
+    """A path as the tree keys it: NFC, normalised ('./a/../b' -> 'b')."""
+    return posixpath.normpath(unicodedata.normalize("NFC", path))
 
 
 def page_name(path: str) -> str:
