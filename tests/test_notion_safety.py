@@ -17,6 +17,7 @@ import yaml
 
 from notion_cli import kb_main as run_kb
 from kb import notion
+from kb.safety import markup_in
 
 PAGE = "3 26 회의록 0123456789abcdef0123456789abcdef.md"
 
@@ -66,6 +67,34 @@ def test_markup_in_title_and_properties_is_removed_and_named(tmp_path):
             assert bad not in text, (page.name, bad)
     body = (docs / "meetings/2021-03-26.md").read_text(encoding="utf-8")
     assert "<b>굵게</b>" in body and "눌러 보세요" in body and "본문 끝 링크" in body
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "&lt;script&gt;alert(450)&lt;/script&gt;",
+        "&amp;lt;script&amp;gt;alert(451)&amp;lt;/script&amp;gt;",
+        "&LT;SCRIPT&GT;alert(452)&LT;/SCRIPT&GT;",
+        "<ScRiPt>alert(453)</sCrIpT>",
+        '"><img src=x onerror=alert(454)>',
+        "[눌러](javascript:alert(455))",
+        "javascript:alert(456)",
+        "{: onclick=alert(457) }",
+    ],
+)
+def test_hostile_titles_import_without_markup(tmp_path, title):
+    src = write_page(tmp_path, f"# 3/26 회의록 {title}\n\n작성일시: 2021년 3월 26일 오후 3:00\n\nQ1. 질문?\n")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    result = run_kb("import-notion", src, "--docs", docs)
+    assert result.returncode == 0, result.stderr
+    if not title.startswith("["):  # a Markdown link in a title is reduced to its text, as in a heading
+        assert f"{src}:1: 제목에 HTML이 있어" in result.stderr
+    for page in (docs / "meetings/2021-03-26.md", docs / "qna/2021-03-26-q1.md"):
+        meta = front_matter(page)
+        for key, value in meta.items():
+            assert markup_in(str(value)) is None, (page.name, key, value)
+        assert "alert(" not in str(meta)
 
 
 def test_text_that_looks_like_markup_stays_text():

@@ -19,6 +19,7 @@ from urllib.parse import unquote
 
 import nh3
 
+from ..safety import decode_entities, markup_in
 from .messages import Warnings
 
 HTML_ELEMENTS = frozenset(
@@ -125,18 +126,26 @@ def intended_drops(text: str) -> str:
 def plain_value(text: str) -> tuple[str, bool]:
     """A title or property value -> (plain text, whether markup was removed).
 
-    Markdown is reduced to its text, entities are decoded once, and real markup (``<script>``
-    written as ``&lt;script&gt;`` included) is removed with nh3, leaving only text.
+    Markdown is reduced to its text and entities are decoded by the build's own rule
+    (kb.safety.decode_entities), so ``&lt;script&gt;`` is seen as the ``<script>`` it becomes. What
+    kb.safety.markup_in calls markup is then removed: elements by nh3 (``<script>`` with its
+    content), ``javascript:`` words, handler attribute lists. Text that only looks like a tag
+    (``List<Student>``) stays. Raises ValueError if markup is still there after that.
     """
     text = MDLINK_RE.sub(lambda m: m.group(2), text)
     text = re.sub(r"`{1,10}([^`]{0,2000})`{1,10}", r"\1", text)
     text = re.sub(r"(\*\*|__)([^*_]{1,2000})\1", r"\2", text)
     text = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", text)
-    text = html.unescape(text)
-    if not real_tags(text) and "<!--" not in text:
+    text = decode_entities(text)
+    if markup_in(text) is None:
         return text.strip(), False
-    cleaned = nh3.clean(text, tags=set(), clean_content_tags=DROP_WITH_CONTENT, attributes={}, strip_comments=True)
-    return html.unescape(cleaned).strip(), True
+    for _ in range(3):
+        text = nh3.clean(text, tags=set(), clean_content_tags=DROP_WITH_CONTENT, attributes={}, strip_comments=True)
+        text = decode_entities(text)
+        text = _BARE_JS_RE.sub("", _EVENT_ATTR_LIST_RE.sub("", text))
+        if markup_in(text) is None:
+            return text.strip(), True
+    raise ValueError(f"HTML이 남습니다: {markup_in(text)}")
 
 
 def plain_text(markdown: str) -> str:

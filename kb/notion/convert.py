@@ -121,7 +121,10 @@ def _title_date(export: Export, m: re.Match[str], near: dt.datetime) -> dt.date:
 
 
 def _plain(export: Export, text: str, line: int, what: str) -> str:
-    value, had_markup = plain_value(text)
+    try:
+        value, had_markup = plain_value(text)
+    except ValueError as exc:
+        raise NotionError(export.label, line, f"{what}의 HTML을 지울 수 없어 가져오지 않습니다 ({exc})") from None
     if had_markup:
         export.warnings.add(export.label, line, f"{what}에 HTML이 있어 태그를 지우고 글자만 남겼습니다 (엔티티는 한 번만 풀었습니다)")
     return value

@@ -30,7 +30,8 @@ from .. import mathml
 from ..frontmatter import Page, load_page, split, validate_page
 from ..render import MarkerError, Site
 from .blocks import Block
-from .clean import MDLINK_RE, SAFE_SCHEMES, intended_drops, real_tags, scheme
+from ..safety import markup_in
+from .clean import MDLINK_RE, SAFE_SCHEMES, intended_drops, scheme
 from .convert import Converted
 from .messages import ConversionBug
 
@@ -154,8 +155,8 @@ def verify_front_matter(files: dict[str, str], known_pages: set[str]) -> None:
         problems += validate_page(Page(path, meta, key_lines, body_line), known)
         for key, value in meta.items():
             for v in value if isinstance(value, list) else [value]:
-                if isinstance(v, str) and (real_tags(v) or "<!--" in v):
-                    problems.append(f"docs/{path}:{key_lines.get(key, 1)}: front matter '{key}'에 HTML이 남았습니다")
+                if isinstance(v, str) and (found := markup_in(v)):
+                    problems.append(f"docs/{path}:{key_lines.get(key, 1)}: front matter '{key}'에 HTML이 남았습니다: {found}")
     if problems:
         raise ConversionBug("만든 페이지의 front matter가 kb.frontmatter 검사를 통과하지 못했습니다:\n" + "\n".join(f"  {p}" for p in problems))
 
