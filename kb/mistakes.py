@@ -177,15 +177,15 @@ def _changed_lines(before: str, after: str) -> list[tuple[str, int, str]]:
     return out
 
 
-def mutate(mistake: Mistake, root: Path = ROOT, workdir: Path | None = None) -> Mutant:
+def mutate(mistake: Mistake, root: Path, workdir: Path) -> Mutant:
     """Apply the mistake to its snippet and cut its section out of the changed file.
 
-    The changed file is written to ``workdir`` (a fresh temporary folder if None) at the
+    The changed file is written to ``workdir`` (the caller's temporary folder) at the
     snippet's relative path, so that tracebacks show the changed lines.
     """
     original = (root / mistake.snippet).read_text(encoding="utf-8")
     text = apply(mistake, original)
-    base = Path(workdir or tempfile.mkdtemp(prefix="kb-mistake-"))
+    base = Path(workdir)
     path = base / mistake.snippet
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
