@@ -9,6 +9,7 @@ caught it. The terminal summary says "mistakes caught C/N".
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -160,4 +161,4 @@ def test_malformed_catalogue_is_named_with_file_and_line(tmp_path, change, messa
         cat = mistakes.load(snippet, tmp_path)
         for m in cat.mistakes:
             mistakes.mutate(m, tmp_path, tmp_path / "out")
-    assert __import__("re").search(message, str(info.value)), str(info.value)
+    assert re.search(message, str(info.value)), str(info.value)
