@@ -243,7 +243,9 @@ def mistakes_html(snippet: str, build: BuildInfo, root: Path = ROOT) -> str:
             body = (_diff(mutant.changed)
                     + '<p class="kb-mistake__caught">이 빌드는 코드를 실행하지 않아(KB_EXECUTE=0) 검사 출력이 없습니다.</p>')
         items.append(f'<div class="kb-mistake" data-kb-mistake="{esc(m.name)}">{head}{why}{body}</div>')
-    return (f'<div class="kb-mistakes" data-kb-snippet="{esc(snippet)}">'
+    head = (f'<p class="kb-mistakes__file"><code>{esc(snippet)}</code>에 넣어 본 실수 {len(items)}가지 '
+            f"(줄 번호는 이 파일의 줄)</p>")
+    return (f'<div class="kb-mistakes" data-kb-snippet="{esc(snippet)}">' + head
             + "".join(items) + "</div>")
 
 
