@@ -233,3 +233,56 @@ def test_figure_opens_enlarged_on_click_offline(chromium, site_url):
     finally:
         t.close()
     assert t.blocked == [] and t.errors == []
+
+
+# --- Code -------------------------------------------------------------------------------------
+
+# Colour of the first keyword (`import`) and background of the first Python code block.
+CODE_COLOURS_JS = """([selector, painted]) => {
+  const block = document.querySelector(selector);
+  const kw = block.querySelector(".kn, .k");
+  return { keyword: getComputedStyle(kw).color, background: getComputedStyle(block.querySelector(painted)).backgroundColor };
+}"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_notebook_code_has_the_site_highlighting(chromium, site_url, scheme):
+    t = open_tab(chromium, site_url, DESKTOP, color_scheme=scheme)
+    try:
+        # Material paints a code block's <code>; mkdocs-jupyter its .highlight-ipynb box
+        site = t.goto("qna/adagrad/").evaluate(CODE_COLOURS_JS, ["article .language-python.highlight", "pre > code"])
+        notebook = t.goto("notebooks/attention/").evaluate(
+            CODE_COLOURS_JS, ["article .jp-CodeCell .jp-InputArea", ".highlight-ipynb"])
+    finally:
+        t.close()
+    assert notebook == site
+    assert t.blocked == [] and t.errors == []
+
+
+# Rectangles of each output block's copy button and of its first line of text (the button
+# stays in place while a long line scrolls under it).
+COPY_BUTTON_JS = """() => [...document.querySelectorAll("article .kb-output pre")].map(pre => {
+  const code = pre.querySelector("code");
+  const text = code.firstChild && code.firstChild.nodeType === 3 ? code.firstChild : document.createTreeWalker(code, NodeFilter.SHOW_TEXT).nextNode();
+  const range = document.createRange();
+  range.setStart(text, 0);
+  range.setEnd(text, Math.max(1, text.textContent.indexOf("\\n")));
+  const line = range.getBoundingClientRect();
+  const b = pre.querySelector("button.md-code__button").getBoundingClientRect();
+  // lines scroll sideways under the button: it must sit above the first line's band, not in it
+  return { overlap: !(b.bottom <= line.top + 1 || b.top >= line.bottom - 1),
+           line: [line.left, line.top, line.right, line.bottom], button: [b.left, b.top, b.right, b.bottom] };
+})"""
+
+
+def test_copy_button_does_not_cover_the_first_line_of_output(chromium, site_url):
+    t = open_tab(chromium, site_url, DESKTOP)
+    try:
+        page = t.goto("qna/adagrad/")
+        page.locator("article .kb-output pre button.md-code__button").first.wait_for(state="attached")
+        boxes = page.evaluate(COPY_BUTTON_JS)
+    finally:
+        t.close()
+    assert boxes, "no output block with a copy button"
+    assert not [b for b in boxes if b["overlap"]], boxes
+    assert t.blocked == [] and t.errors == []
