@@ -31,11 +31,20 @@ test: $(STAMP)
 test-cuda: $(STAMP)
 	$(PY) -m pytest --device cuda
 
-# Not part of `make test`: runs every snippet, section and page block once more and prints
-# the block runner's timings (blocks, wall time, the blocks' own time, torch start-up, overhead).
+# Not part of `make test`; every benchmark is a kb/bench_*.py module, printing ratios:
+#   kb.bench_blocks  the block runner against in-process exec and a subprocess per block
+#   kb.bench_build   builds cold / warm / after one edit / hooks off at BENCH_PAGES generated
+#                    pages (default 50,200,500; in a temporary copy), in a fresh process and as
+#                    `mkdocs serve` rebuilds; peak memory, site size, page weight, search index
+#   kb.bench_search  search index size per page and keystroke-to-results time in Chromium
+# A quick look: make bench BENCH_PAGES=20 BENCH_REPEAT=1
+BENCH_PAGES  ?= 50,200,500
+BENCH_REPEAT ?= 1
+comma := ,
 bench: $(STAMP)
 	$(PY) -m kb.bench_blocks
-	$(PY) -m kb.bench_build
+	$(PY) -m kb.bench_build --pages $(BENCH_PAGES) --repeat $(BENCH_REPEAT)
+	$(PY) -m kb.bench_search --pages $(lastword $(subst $(comma), ,$(BENCH_PAGES)))
 
 check: $(STAMP)
 	$(PY) -m kb check

@@ -1,83 +1,426 @@
-"""Benchmark: how long the site takes to build with code execution and its cache.
+"""Benchmark: site builds, page weight and memory as the archive grows (``make bench``).
 
-Builds a temporary copy of the project in this process, as ``mkdocs serve`` rebuilds:
+    python -m kb.bench_build [--pages 50,200,500] [--repeat 1] [--profile N]
 
-* off:    execution switched off (``KB_EXECUTE=0``), the baseline;
-* cold:   execution on, empty cache (every block and notebook runs);
-* warm:   execution on, everything cached;
-* touch:  one page edited and saved, then rebuilt (the ``mkdocs serve`` case).
+For each page count, a temporary copy of the project gets that many generated pages (meetings,
+each with a copy of every Q&A page, titled and dated apart, with a different paragraph of the
+site's own prose under each section heading so that no two pages index alike; in the copy
+only, never in the working tree) and is built:
 
-Each is printed in seconds and as a ratio to the baseline. Run with ``make bench``
-(or ``python -m kb.bench_build``).
+* hooks off: ``hooks:`` removed, the generated navigation written into the config, notebooks
+  not executed, not strict: plain Material + mkdocs-jupyter on the same pages (the baseline);
+* cold: hooks on, every cache empty (every block, notebook and search entry computed);
+* warm: nothing changed since the last build;
+* edit: one generated Q&A page edited and saved, then built.
+
+Each as a fresh ``mkdocs build`` process, and (warm, edit, hooks off) in one process that
+builds again and again as ``mkdocs serve`` does. Ratios are to the hooks-off build of the
+same kind. Peak memory is the build process's maximum RSS (the block runner's and Jupyter's
+processes not counted). Page weight: each kind of page with the files it loads (CSS, scripts,
+images), raw and gzip-compressed, and what the search box loads on first use (the index and
+the worker). ``--profile N`` instead prints a cProfile of an edit rebuild at N pages.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import datetime as dt
+import gzip
+import io
+import json
 import logging
 import os
+import pstats
+import random
+import re
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 COPIED = ["mkdocs.yml", "docs", "kb", "snippets", "overrides"]
+NOHOOKS = "mkdocs-nohooks.yml"
+MEETING = "meetings/2021-08-10.md"
+PAGE_KINDS = {  # kind -> the built page measured (generated ones exist at every page count)
+    "home": "index.html",
+    "meeting": "meetings/gen-000/index.html",
+    "Q&A": "qna/gen-000-adagrad/index.html",
+    "paper": "papers/vgg/index.html",
+    "notebook": "notebooks/attention/index.html",
+}
+SEARCH_FILES = ("search/search_index.json",)  # plus the worker, found in the page's config
 
 
-def _build(project: Path, site: Path) -> float:
+# --- the generated archive ----------------------------------------------------------------
+
+
+def paragraphs(docs: Path) -> list[str]:
+    """Prose paragraphs of the site's pages: no front matter, code, math, includes or markup blocks."""
+    out = []
+    for md in sorted(docs.rglob("*.md")):
+        text = md.read_text(encoding="utf-8")
+        text = re.sub(r"\A---\n.*?\n---\n", "", text, flags=re.S)
+        text = re.sub(r"^(```|~~~).*?^\1\s*$", "", text, flags=re.S | re.M)
+        for para in re.split(r"\n\s*\n", text):
+            para = para.strip()
+            if len(para) < 40 or re.search(r"[$`<>|\[\]{}#!=:*_\\]|--8<--|^\s*[-\d]", para):
+                continue
+            out.append(" ".join(para.split()))
+    return out
+
+
+def _front_matter(text: str) -> tuple[dict, str]:
+    m = re.match(r"\A---\n(.*?)\n---\n", text, re.S)
+    if m is None:
+        raise SystemExit("a page to copy has no front matter")
+    return yaml.safe_load(m.group(1)), text[m.end():]
+
+
+def _vary(body: str, rng: random.Random, prose: list[str]) -> str:
+    """``body`` with a paragraph of ``prose`` under every ``## `` heading outside code fences."""
+    out, fence = [], None
+    for line in body.split("\n"):
+        out.append(line)
+        marker = re.match(r"^\s*(```|~~~)", line)
+        if marker:
+            fence = None if fence == marker.group(1) else (fence or marker.group(1))
+        elif fence is None and line.startswith("## "):
+            out += ["", rng.choice(prose)]
+    return "\n".join(out)
+
+
+def _write_page(path: Path, meta: dict, body: str) -> None:
+    head = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False)
+    path.write_text(f"---\n{head}---\n{body}", encoding="utf-8")
+
+
+def generate_pages(project: Path, count: int, seed: int = 0) -> list[str]:
+    """Write ``count`` pages into ``project/docs``: meetings ``meetings/gen-NNN.md``, each followed
+    by a copy of every Q&A page ``qna/gen-NNN-<name>.md`` that names it. Returns their paths."""
+    docs = project / "docs"
+    rng = random.Random(seed)
+    prose = paragraphs(docs)
+    meeting_meta, meeting_body = _front_matter((docs / MEETING).read_text(encoding="utf-8"))
+    questions = [(p.stem, *_front_matter(p.read_text(encoding="utf-8")))
+                 for p in sorted((docs / "qna").glob("*.md")) if p.name != "index.md"]
+    written: list[str] = []
+    k = 0
+    while len(written) < count:
+        meeting = f"meetings/gen-{k:03d}.md"
+        date = dt.date(2022, 1, 3) + dt.timedelta(days=k)
+        meta = {**meeting_meta, "title": f"{date:%m/%d} 회의록 (생성 {k})", "date": date}
+        _write_page(docs / meeting, meta, _vary(meeting_body, rng, prose))
+        written.append(meeting)
+        for stem, meta, body in questions[: count - len(written)]:
+            src = f"qna/gen-{k:03d}-{stem}.md"
+            _write_page(docs / src, {**meta, "title": f"{meta['title']} (생성 {k})", "meeting": meeting},
+                        _vary(body, rng, prose))
+            written.append(src)
+        k += 1
+    return written
+
+
+def copy_project(dest: Path, caches: bool = False) -> Path:
+    """A copy of the project's sources in ``dest`` (with ``caches``: its .cache too)."""
+    dest.mkdir(parents=True)
+    for name in COPIED + ([".cache"] if caches else []):
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.lock"))
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def write_nohooks_config(project: Path) -> Path:
+    """The baseline config: no hooks, the navigation the hooks would generate, notebooks not run."""
+    sys.path.insert(0, str(project))
+    try:
+        from kb.nav import generate
+        from mkdocs.utils.yaml import yaml_load
+    finally:
+        sys.path.remove(str(project))
+    config = yaml_load((project / "mkdocs.yml").read_text(encoding="utf-8"))  # with its !ENV tags
+    config.pop("hooks", None)
+    config["strict"] = False
+    config["nav"] = generate(config["nav"], project / "docs")
+    for plugin in config["plugins"]:
+        if isinstance(plugin, dict) and "mkdocs-jupyter" in plugin:
+            plugin["mkdocs-jupyter"]["execute"] = False
+    path = project / NOHOOKS
+    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def edit_page(project: Path, src: str, n: int) -> None:
+    page = project / "docs" / src
+    page.write_text(page.read_text(encoding="utf-8") + f"\n편집 {n}: 한 문장을 더했습니다.\n", encoding="utf-8")
+
+
+# --- builds -------------------------------------------------------------------------------
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1", KB_EXECUTE="1")
+    for name in ("KB_EXEC_CACHE", "KB_SEARCH_CACHE", "KB_EXEC_DEVICE"):
+        env.pop(name, None)
+    return env
+
+
+def process_build(project: Path, config: str = "mkdocs.yml") -> tuple[float, float]:
+    """A fresh ``mkdocs build`` process: (seconds, peak RSS of that process in MB)."""
+    args = [sys.executable, "-m", "mkdocs", "build", "-q", "-f", config, "--site-dir", str(project / "site")]
+    log = project / "build.log"
+    start = time.perf_counter()
+    with log.open("w") as out:
+        proc = subprocess.Popen(args, cwd=project, env=_env(), stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{project}: mkdocs build -f {config} failed:\n{log.read_text()[-3000:]}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+@contextmanager
+def _in(project: Path):
+    """Environment and working folder of a build of ``project`` in this process."""
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    os.environ.clear()
+    os.environ.update(_env())
+    os.chdir(project)  # mkdocs-jupyter's cache folder is relative to it
+    try:
+        yield
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+
+
+def inprocess_build(project: Path, config: str = "mkdocs.yml") -> float:
+    """A build in this process, as ``mkdocs serve`` rebuilds: config loaded again, hooks kept."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
 
-    t0 = time.perf_counter()
-    config = load_config(str(project / "mkdocs.yml"), site_dir=str(site))
-    build(config)
-    return time.perf_counter() - t0
+    with _in(project):
+        start = time.perf_counter()
+        build(load_config(str(project / config), site_dir=str(project / "site")))
+        return time.perf_counter() - start
+
+
+# --- page weight --------------------------------------------------------------------------
+
+
+class _Loads(HTMLParser):
+    """The files a page loads by itself: stylesheets, scripts, images."""
+
+    def __init__(self):
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "link" and "stylesheet" in (a.get("rel") or "").split() and a.get("href"):
+            self.urls.append(a["href"])
+        elif tag in ("script", "img") and a.get("src"):
+            self.urls.append(a["src"])
+
+
+def _gz(data: bytes) -> int:
+    return len(gzip.compress(data, compresslevel=6))
+
+
+def _site_file(site: Path, page: str, url: str) -> Path | None:
+    if urlsplit(url).scheme or url.startswith("//"):
+        return None
+    path = urlsplit(urljoin("/" + page, url)).path.lstrip("/")
+    found = site / path
+    return found if found.is_file() else None
+
+
+@dataclass
+class Weight:
+    html: int
+    html_gz: int
+    files: int
+    total: int
+    total_gz: int
+    search_gz: int
+    missing: list[str] = field(default_factory=list)
+
+
+def page_weight(site: Path, page: str) -> Weight:
+    """The page and every file it loads (each once), raw and gzip; search's first-use load apart."""
+    data = (site / page).read_bytes()
+    parser = _Loads()
+    parser.feed(data.decode("utf-8"))
+    total, total_gz, seen, missing = len(data), _gz(data), set(), []
+    for url in parser.urls:
+        if url.startswith("data:"):
+            continue  # inline, part of the HTML
+        path = _site_file(site, page, url)
+        if path is None:
+            missing.append(url)
+        elif path not in seen:
+            seen.add(path)
+            body = path.read_bytes()
+            total, total_gz = total + len(body), total_gz + _gz(body)
+    search = [site / f for f in SEARCH_FILES] + list((site / "assets/javascripts/workers").glob("search.*.js"))
+    search_gz = sum(_gz(p.read_bytes()) for p in search if p.is_file())
+    return Weight(len(data), _gz(data), len(seen), total, total_gz, search_gz, missing)
+
+
+def site_size(site: Path) -> int:
+    return sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
+
+
+def search_index(site: Path) -> tuple[int, int]:
+    """(bytes of search_index.json, pages in it)."""
+    path = site / "search" / "search_index.json"
+    docs = json.loads(path.read_text(encoding="utf-8"))["docs"]
+    return path.stat().st_size, len({d["location"].split("#", 1)[0] for d in docs})
+
+
+# --- one page count -----------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    generated: int
+    pages: int  # in the site: generated + the site's own
+    times: dict[str, float] = field(default_factory=dict)  # "process cold", "serve edit", ...
+    peak_mb: dict[str, float] = field(default_factory=dict)
+    weights: dict[str, Weight] = field(default_factory=dict)
+    site_mb: float = 0.0
+    index_bytes: int = 0
+    index_pages: int = 0
+
+
+def _median(fn, repeat: int) -> float:
+    return statistics.median(fn(i) for i in range(repeat))
+
+
+def measure(count: int, repeat: int, tmp: Path, cold: bool = True) -> Result:
+    project = copy_project(tmp / f"p{count}", caches=not cold)
+    edited = [p for p in generate_pages(project, count) if p.startswith("qna/")][-1]
+    write_nohooks_config(project)
+    res = Result(count, len(list((project / "docs").rglob("*.md"))) + len(list((project / "docs").rglob("*.ipynb"))))
+
+    def process_off(i: int) -> float:
+        seconds, res.peak_mb["hooks off"] = process_build(project, NOHOOKS)
+        return seconds
+
+    res.times["process hooks off"] = _median(process_off, repeat)
+    if cold:
+        res.times["process cold"], res.peak_mb["cold"] = process_build(project)
+    else:
+        process_build(project)  # fills the search cache and the new pages' blocks
+    res.times["process warm"] = _median(lambda i: process_build(project)[0], repeat)
+
+    def process_edit(i: int) -> float:
+        edit_page(project, edited, i)
+        seconds, res.peak_mb["edit"] = process_build(project)
+        return seconds
+
+    res.times["process edit"] = _median(process_edit, repeat)
+    for name, kind in PAGE_KINDS.items():
+        res.weights[name] = page_weight(project / "site", kind)
+    res.site_mb = site_size(project / "site") / 2**20
+    res.index_bytes, res.index_pages = search_index(project / "site")
+
+    inprocess_build(project, NOHOOKS)  # imports, plugin set-up: once per process, not measured
+    res.times["serve hooks off"] = _median(lambda i: inprocess_build(project, NOHOOKS), repeat)
+    inprocess_build(project)
+    res.times["serve warm"] = _median(lambda i: inprocess_build(project), repeat)
+
+    def serve_edit(i: int) -> float:
+        edit_page(project, edited, 100 + i)
+        return inprocess_build(project)
+
+    res.times["serve edit"] = _median(serve_edit, repeat)
+    shutil.rmtree(project)
+    return res
+
+
+# --- report -------------------------------------------------------------------------------
+
+
+def report(results: list[Result], repeat: int) -> None:
+    print(f"\nsite builds (seconds; x = ratio to hooks off of the same kind; median of {repeat} where repeated)")
+    print("  (pages: in the site, the generated ones and the site's own)")
+    print(f"  {'pages':>5}  {'hooks off':>9}  {'cold':>13}  {'warm':>13}  {'edit 1 page':>13}  "
+          f"{'serve: off':>10}  {'serve warm':>13}  {'serve edit':>13}")
+    for r in results:
+        t = r.times
+        off, soff = t["process hooks off"], t["serve hooks off"]
+        cells = [f"{t[k]:6.1f} {t[k] / off:4.2f}x" if k in t else "-"
+                 for k in ("process cold", "process warm", "process edit")]
+        cells += [f"{soff:10.1f}"]
+        cells += [f"{t[k]:6.1f} {t[k] / soff:4.2f}x" for k in ("serve warm", "serve edit")]
+        print(f"  {r.pages:5d}  {off:9.1f}  " + "  ".join(f"{c:>13}" for c in cells))
+    print("\npeak memory of the build process (MB, max RSS; block runner and Jupyter kernels apart)")
+    for r in results:
+        print(f"  {r.pages:5d} pages: " + ", ".join(f"{k} {v:.0f}" for k, v in r.peak_mb.items()))
+    print("\nsite size and search index")
+    for r in results:
+        print(f"  {r.pages:5d} pages: site {r.site_mb:6.1f} MB ({1024 * r.site_mb / r.pages:5.0f} KB/page), "
+              f"search_index.json {r.index_bytes / 1024:7.0f} KB for {r.index_pages} pages "
+              f"({r.index_bytes / max(r.index_pages, 1) / 1024:.1f} KB/page)")
+    print("\npage weight, KB: the page's HTML and everything it loads on opening (gzip in brackets);\n"
+          "search: index + worker, loaded when the search box is first used (gzip)")
+    for r in results:
+        print(f"  {r.pages} pages:")
+        for kind, w in r.weights.items():
+            print(f"    {kind:<9} html {w.html / 1024:7.0f} ({w.html_gz / 1024:5.0f})   with {w.files:2d} files "
+                  f"{w.total / 1024:7.0f} ({w.total_gz / 1024:5.0f})   search {w.search_gz / 1024:6.0f}"
+                  + (f"   not found: {', '.join(w.missing)}" if w.missing else ""))
+
+
+def profile(count: int, tmp: Path, top: int = 30) -> None:
+    """cProfile of an in-process rebuild after editing one page, at ``count`` generated pages."""
+    project = copy_project(tmp / "profile", caches=True)
+    edited = [p for p in generate_pages(project, count) if p.startswith("qna/")][-1]
+    inprocess_build(project)
+    inprocess_build(project)
+    edit_page(project, edited, 0)
+    prof = cProfile.Profile()
+    prof.enable()
+    inprocess_build(project)
+    prof.disable()
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(top)
+    print(out.getvalue())
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeat", type=int, default=3, help="builds per warm measurement (median)")
-    parser.add_argument("--page", default="docs/qna/adagrad.md", help="the page to touch")
+    parser.add_argument("--pages", default=os.environ.get("BENCH_PAGES", "50,200,500"),
+                        help="generated page counts, comma-separated (default 50,200,500; env BENCH_PAGES)")
+    parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", "1")),
+                        help="builds per warm, edit and hooks-off measurement, median (default 1)")
+    parser.add_argument("--no-cold", action="store_true", help="start from the project's caches; no cold build")
+    parser.add_argument("--profile", type=int, metavar="N", help="profile an edit rebuild at N pages instead")
     args = parser.parse_args(argv)
-    logging.getLogger("mkdocs").setLevel(logging.WARNING)
-    os.environ["NO_MKDOCS_2_WARNING"] = "1"
+    logging.getLogger("mkdocs").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
-        project = Path(tmp) / "project"
-        project.mkdir()
-        for name in COPIED:
-            src = ROOT / name
-            if src.is_dir():
-                shutil.copytree(src, project / name, ignore=shutil.ignore_patterns("__pycache__", ".cache"))
-            elif src.exists():
-                shutil.copy2(src, project / name)
-        os.chdir(project)  # relative cache folders (mkdocs-jupyter's) land in the copy
-        os.environ["KB_EXEC_CACHE"] = str(project / ".cache" / "kb-exec")
-        site = project / "site"
-
-        os.environ["KB_EXECUTE"] = "0"
-        _build(project, site)  # imports and first-time setup, not measured
-        off = statistics.median(_build(project, site) for _ in range(args.repeat))
-
-        os.environ["KB_EXECUTE"] = "1"
-        shutil.rmtree(project / ".cache", ignore_errors=True)
-        cold = _build(project, site)
-        warm = statistics.median(_build(project, site) for _ in range(args.repeat))
-
-        page = project / args.page
-        touches = []
-        for i in range(args.repeat):
-            page.write_text(page.read_text(encoding="utf-8") + f"\n<!-- edit {i} -->\n", encoding="utf-8")
-            touches.append(_build(project, site))
-        touch = statistics.median(touches)
-        entries = len(list((project / ".cache" / "kb-exec").iterdir()))
-
-    print(f"site build, {entries} cached code blocks (median of {args.repeat} where repeated)")
-    print(f"  {'execution off (baseline)':<34}{off:7.2f} s   1.00x   (notebooks from their cache)")
-    for label, value in (("cold: empty cache", cold), ("warm: everything cached", warm),
-                         (f"touch one page ({args.page})", touch)):
-        print(f"  {label:<34}{value:7.2f} s  {value / off:5.2f}x")
+        if args.profile:
+            profile(args.profile, Path(tmp))
+            return 0
+        results = []
+        for count in (int(n) for n in args.pages.split(",")):
+            results.append(measure(count, args.repeat, Path(tmp), cold=not args.no_cold))
+            print(f"{count} generated pages measured", file=sys.stderr, flush=True)
+    report(results, args.repeat)
     return 0
 
 

@@ -1,13 +1,14 @@
 """Search benchmark: index size per page and keystroke-to-results time of the real search box.
 
-    .venv/bin/python benchmarks/search_bench.py [--pages 500] [--rounds 3]
+    python -m kb.bench_search [--pages 500] [--rounds 3]      (part of ``make bench``)
 
 Two sites are measured:
 
 * the site itself (the working tree, built into a temporary directory);
-* a generated corpus: a temporary copy of the project with ``--pages`` extra pages under
-  ``docs/bench/``, each made of paragraphs drawn (seeded) from the site's own pages, so the
-  Korean/English mix and the vocabulary are realistic.
+* a generated archive: a temporary copy of the project with ``--pages`` generated meeting and
+  Q&A pages (kb/bench_build.py's :func:`generate_pages`: the site's own pages, titled and
+  dated apart, a paragraph of the site's prose added under each section), so the Korean/English
+  mix and the vocabulary are realistic.
 
 For each: the size of ``search/search_index.json`` per page with and without the morpheme
 field (kb/search_ko.py), the build time, the time until the search worker has loaded the
@@ -23,9 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
-import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -40,64 +38,20 @@ sys.path.insert(0, str(ROOT))
 import yaml  # noqa: E402
 
 from browser_helpers import SearchBox, browser_unavailable, guard, launch, serve  # noqa: E402
+from kb.bench_build import copy_project, generate_pages  # noqa: E402
 from kb.search_ko import FIELD, Analyzer, add_field  # noqa: E402
 
-COPY_IGNORE = shutil.ignore_patterns(".venv", ".git", "site", "test-artifacts", "__pycache__",
-                                     ".pytest_cache", ".benchmarks")
-SECTIONS = ("meetings", "qna", "papers", "lectures")
 
-
-def build(project: Path, site: Path, strict: bool = True) -> float:
+def build(project: Path, site: Path) -> float:
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
     start = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict" if strict else "--no-strict", "--site-dir", str(site)],
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
         cwd=project, env=env, capture_output=True, text=True,
     )
     if result.returncode != 0:
         raise SystemExit(f"build of {project} failed:\n{result.stdout}\n{result.stderr}")
     return time.perf_counter() - start
-
-
-def paragraphs(docs: Path) -> list[str]:
-    """Prose paragraphs of the site's pages: no front matter, code, math, includes or markup blocks."""
-    out = []
-    for md in sorted(docs.rglob("*.md")):
-        text = md.read_text(encoding="utf-8")
-        text = re.sub(r"\A---\n.*?\n---\n", "", text, flags=re.S)
-        text = re.sub(r"^(```|~~~).*?^\1\s*$", "", text, flags=re.S | re.M)
-        for para in re.split(r"\n\s*\n", text):
-            para = para.strip()
-            if len(para) < 40 or re.search(r"[$`<>|\[\]{}#!=:*_\\]|--8<--|^\s*[-\d]", para):
-                continue
-            out.append(" ".join(para.split()))
-    return out
-
-
-def headings(docs: Path) -> list[str]:
-    found = set()
-    for md in docs.rglob("*.md"):
-        for m in re.finditer(r"^#{2,3} ([^\n`$#{]+)$", md.read_text(encoding="utf-8"), re.M):
-            found.add(m.group(1).strip())
-    return sorted(found)
-
-
-def make_corpus(project: Path, pages: int, seed: int = 0) -> None:
-    """Write ``pages`` generated pages into ``project/docs/bench/``."""
-    docs = project / "docs"
-    rng = random.Random(seed)
-    paras, heads = paragraphs(docs), headings(docs)
-    if len(paras) < 20 or len(heads) < 10:
-        raise SystemExit("too little prose in docs/ to generate a corpus from")
-    out = docs / "bench"
-    out.mkdir()
-    for i in range(pages):
-        title = f"벤치마크 {i:03d}: {rng.choice(heads)}"
-        body = [f"---\ntitle: {json.dumps(title, ensure_ascii=False)}\n---\n"]
-        for _ in range(rng.randint(3, 7)):
-            body.append(f"## {rng.choice(heads)}\n")
-            body.extend(p + "\n" for p in rng.sample(paras, rng.randint(1, 4)))
-        (out / f"page-{i:03d}.md").write_text("\n".join(body), encoding="utf-8")
 
 
 def index_sizes(site: Path) -> dict:
@@ -168,9 +122,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=500, help="generated pages (default 500)")
     parser.add_argument("--rounds", type=int, default=3, help="times each query is typed (default 3)")
-    parser.add_argument("--project", type=Path, default=ROOT, help="project to measure (default: this one)")
     args = parser.parse_args()
-    source = args.project.resolve()
 
     why = browser_unavailable()
     if why:
@@ -184,16 +136,14 @@ def main() -> None:
         browser = launch(p)
 
         site = tmp / "site"
-        build_s = build(source, site)
+        build_s = build(ROOT, site)
         report("site", build_s, index_sizes(site), time_queries(browser, site, queries, args.rounds))
 
-        project = tmp / "project"
-        shutil.copytree(source, project, ignore=COPY_IGNORE)
-        make_corpus(project, args.pages)
+        project = copy_project(tmp / "project", caches=True)
+        generate_pages(project, args.pages)
         corpus_site = tmp / "corpus-site"
-        # the generated pages are not in the nav, which --strict would reject
-        build_s = build(project, corpus_site, strict=False)
-        report(f"generated corpus (+{args.pages} pages)", build_s, index_sizes(corpus_site),
+        build_s = build(project, corpus_site)
+        report(f"generated archive (+{args.pages} pages)", build_s, index_sizes(corpus_site),
                time_queries(browser, corpus_site, queries, args.rounds))
         browser.close()
 
