@@ -13,8 +13,8 @@ only, never in the working tree) and is built:
 * warm: nothing changed since the last build;
 * edit: one generated Q&A page edited and saved, then built.
 
-Each as a fresh ``mkdocs build`` process, and (warm, edit, hooks off) in one process that
-builds again and again as ``mkdocs serve`` does. Ratios are to the hooks-off build of the
+Each as a fresh ``mkdocs build`` process, and (edit, hooks off) in one process that builds
+again and again as ``mkdocs serve`` does (after one unmeasured build there). Ratios are to the hooks-off build of the
 same kind. Peak memory is the build process's maximum RSS (the block runner's and Jupyter's
 processes not counted). Page weight: each kind of page with the files it loads (CSS, scripts,
 images), raw and gzip-compressed, and what the search box loads on first use (the index and
@@ -338,10 +338,8 @@ def measure(count: int, repeat: int, tmp: Path, cold: bool = True) -> Result:
     res.site_mb = site_size(project / "site") / 2**20
     res.index_bytes, res.index_pages = search_index(project / "site")
 
-    inprocess_build(project, NOHOOKS)  # imports, plugin set-up: once per process, not measured
+    inprocess_build(project)  # imports, plugins, hooks: once per `mkdocs serve`, not measured
     res.times["serve hooks off"] = _median(lambda i: inprocess_build(project, NOHOOKS), repeat)
-    inprocess_build(project)
-    res.times["serve warm"] = _median(lambda i: inprocess_build(project), repeat)
 
     def serve_edit(i: int) -> float:
         edit_page(project, edited, 100 + i)
@@ -359,14 +357,14 @@ def report(results: list[Result], repeat: int) -> None:
     print(f"\nsite builds (seconds; x = ratio to hooks off of the same kind; median of {repeat} where repeated)")
     print("  (pages: in the site, the generated ones and the site's own)")
     print(f"  {'pages':>5}  {'hooks off':>9}  {'cold':>13}  {'warm':>13}  {'edit 1 page':>13}  "
-          f"{'serve: off':>10}  {'serve warm':>13}  {'serve edit':>13}")
+          f"{'serve: off':>10}  {'serve edit':>13}")
     for r in results:
         t = r.times
         off, soff = t["process hooks off"], t["serve hooks off"]
         cells = [f"{t[k]:6.1f} {t[k] / off:4.2f}x" if k in t else "-"
                  for k in ("process cold", "process warm", "process edit")]
         cells += [f"{soff:10.1f}"]
-        cells += [f"{t[k]:6.1f} {t[k] / soff:4.2f}x" for k in ("serve warm", "serve edit")]
+        cells += [f"{t[k]:6.1f} {t[k] / soff:4.2f}x" for k in ("serve edit",)]
         print(f"  {r.pages:5d}  {off:9.1f}  " + "  ".join(f"{c:>13}" for c in cells))
     print("\npeak memory of the build process (MB, max RSS; block runner and Jupyter kernels apart)")
     for r in results:
@@ -409,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", "1")),
                         help="builds per warm, edit and hooks-off measurement, median (default 1)")
     parser.add_argument("--no-cold", action="store_true", help="start from the project's caches; no cold build")
+    parser.add_argument("--cold-max", type=int, default=0,
+                        help="cold builds only at page counts up to this (default: at every count)")
     parser.add_argument("--profile", type=int, metavar="N", help="profile an edit rebuild at N pages instead")
     args = parser.parse_args(argv)
     logging.getLogger("mkdocs").setLevel(logging.ERROR)
@@ -418,7 +418,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         results = []
         for count in (int(n) for n in args.pages.split(",")):
-            results.append(measure(count, args.repeat, Path(tmp), cold=not args.no_cold))
+            cold = not args.no_cold and (not args.cold_max or count <= args.cold_max)
+            results.append(measure(count, args.repeat, Path(tmp), cold=cold))
             print(f"{count} generated pages measured", file=sys.stderr, flush=True)
     report(results, args.repeat)
     return 0
