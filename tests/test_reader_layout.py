@@ -12,7 +12,7 @@ import re
 import pytest
 from bs4 import BeautifulSoup
 
-from browser_helpers import Tab, chromium, site_url  # noqa: F401  (fixtures)
+from browser_helpers import Tab, chromium, site_pages, site_url  # noqa: F401  (fixtures)
 from test_reader_math import ARTIFACTS
 
 pytestmark = pytest.mark.browser
@@ -168,29 +168,61 @@ def png_facts(data: bytes) -> dict:
     return facts
 
 
-def notebook_figures(built_site, path: str) -> list[dict]:
+FIGURE_IMGS = "article .kb-figure img, article .jp-RenderedImage img"
+# Figures drawn by snippets (snippets/, kb/execute.py) still have English labels and alt text and
+# do not record their smallest font size: the test says so until they do (strict: it fails as
+# soon as they pass, so the mark is removed then).
+SNIPPET_FIGURES = pytest.mark.xfail(strict=True, reason="snippet figures: English labels and alt text, "
+                                    "no KB-Min-Font-Pt in the PNG yet (snippets/ must add them)")
+FIGURE_PAGES = [
+    "notebooks/attention/",
+    "notebooks/optimizer-playground/",
+    pytest.param("qna/momentum-vs-nag/", marks=SNIPPET_FIGURES),
+    pytest.param("papers/attention-is-all-you-need/", marks=SNIPPET_FIGURES),
+    pytest.param("papers/batch-normalization/", marks=SNIPPET_FIGURES),
+    pytest.param("papers/vgg/", marks=SNIPPET_FIGURES),
+]
+
+
+def page_figures(built_site, path: str) -> list[dict]:
+    """Each figure of a built page: its alt text and the facts of its PNG (inline or a file)."""
     soup = BeautifulSoup((built_site / path / "index.html").read_text(encoding="utf-8"), "html.parser")
     figures = []
-    for img in soup.select(".jp-RenderedImage img"):
-        facts = png_facts(base64.b64decode(img["src"].split(",", 1)[1]))
-        figures.append({"alt": img.get("alt", ""), **facts})
+    for img in soup.select(FIGURE_IMGS):
+        src = img["src"]
+        if src.startswith("data:image/png;base64,"):
+            data = base64.b64decode(src.split(",", 1)[1])
+        else:
+            data = (built_site / path / src).resolve().read_bytes()
+        figures.append({"alt": img.get("alt", ""), **png_facts(data)})
     return figures
 
 
-@pytest.mark.parametrize("path", ["notebooks/attention/", "notebooks/optimizer-playground/"])
-def test_notebook_figure_text_is_at_least_11px_on_the_page(chromium, site_url, built_site, path):
-    figures = notebook_figures(built_site, path)
+def test_every_page_with_figures_is_checked(built_site):
+    with_figures = {p for p in site_pages(built_site) if page_figures(built_site, p)}
+    listed = {p if isinstance(p, str) else p.values[0] for p in FIGURE_PAGES}
+    assert with_figures == listed
+
+
+@pytest.mark.parametrize("path", FIGURE_PAGES)
+def test_figure_text_is_at_least_11px_on_the_page_and_alt_is_korean(chromium, site_url, built_site, path):
+    figures = page_figures(built_site, path)
     assert figures, f"{path}: no figure"
     t = open_tab(chromium, site_url, DESKTOP)
     try:
         page = t.goto(path)
-        shown = page.eval_on_selector_all(
-            ".jp-RenderedImage img", "els => els.map(i => [i.naturalWidth, i.getBoundingClientRect().width])")
+        imgs = page.locator(FIGURE_IMGS)
+        shown = []
+        for i in range(imgs.count()):  # figures of Markdown pages load lazily: bring each into view
+            imgs.nth(i).scroll_into_view_if_needed()
+            page.wait_for_function("(i) => i.complete && i.naturalWidth > 0", arg=imgs.nth(i).element_handle())
+            shown.append(imgs.nth(i).evaluate("i => [i.naturalWidth, i.getBoundingClientRect().width]"))
     finally:
         t.close()
     assert len(shown) == len(figures)
     for fig, (natural, displayed) in zip(figures, shown):
         assert natural == fig["width"]
+        assert "KB-Min-Font-Pt" in fig["text"], f"{path}: '{fig['alt'][:40]}…' does not record its smallest font size"
         min_pt = float(fig["text"]["KB-Min-Font-Pt"])  # the smallest font size the figure used
         px = min_pt * fig["dpi"] / 72 * displayed / natural
         assert px >= 11, (f"{path}: '{fig['alt'][:40]}…' has {min_pt:g} pt text at {fig['dpi']:.0f} dpi, "
