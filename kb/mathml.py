@@ -127,6 +127,7 @@ def to_mathml(tex: str, display: bool) -> str:
         raise ValueError(f"latex2mathml failed: {exc}") from exc
     for ch, entity in _RESTORE.items():
         mathml = mathml.replace(ch, entity)
+    mathml = _typeset(mathml)
     try:
         root = ET.fromstring(mathml)
     except ET.ParseError as exc:
@@ -139,6 +140,24 @@ def to_mathml(tex: str, display: bool) -> str:
         if el.text and "\\" in el.text:
             raise ValueError(f"unknown command {el.text.strip()!r}")
     return _annotate(mathml, tex.strip())
+
+
+# --- issue 10 (reader engineer): latex2mathml output spaced as TeX spaces it ------------------
+# latex2mathml writes \infty as an operator (<mo>: spaced as one, "− ∞"), the colon of := as an
+# identifier (so "a: = b"), and \mathrm{softmax} as one <mi> per letter. MathML Core spaces
+# <mo>:=</mo> as one relation (its operator dictionary has ":="), ∞ as an identifier, and a
+# multi-letter <mi> as one upright word, as TeX and KaTeX do.
+_COLON_EQUALS_RE = re.compile(r"<mi>:</mi>\s*<mo>(?:=|&#x0003D;)</mo>")
+_INFINITY_RE = re.compile(r"<mo>(∞|&#x0221E;)</mo>")
+_UPRIGHT_WORD_RE = re.compile(r'<mrow>((?:<mi mathvariant="normal">[A-Za-z]</mi>){2,})</mrow>')
+
+
+def _typeset(mathml: str) -> str:
+    mathml = _COLON_EQUALS_RE.sub("<mo>:=</mo>", mathml)
+    mathml = _INFINITY_RE.sub(r"<mi>\1</mi>", mathml)
+    return _UPRIGHT_WORD_RE.sub(
+        lambda m: '<mi mathvariant="normal">' + "".join(re.findall(r">([A-Za-z])<", m.group(1))) + "</mi>", mathml)
+# --- end issue 10 ----------------------------------------------------------------------------
 
 
 def _annotate(mathml: str, tex: str) -> str:

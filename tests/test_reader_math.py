@@ -35,6 +35,21 @@ def test_shipped_math_font_has_a_math_table_and_its_license():
     assert "SIL Open Font License" in (MATH_FONT_FILE.parent / "OFL.txt").read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize("tex, expected, wrong", [
+    # one relation, as TeX spaces :=; latex2mathml gave <mi>:</mi><mo>=</mo> ("a: = b")
+    ("a_{n+1} := b", "<mo>:=</mo>", "<mi>:</mi>"),
+    # an ordinary symbol: no operator space between − and ∞
+    ("M = -\\infty", "<mi>&#x0221E;</mi>", "<mo>&#x0221E;</mo>"),
+    # one upright word, not seven letters
+    ("\\mathrm{softmax}(x)", '<mi mathvariant="normal">softmax</mi>', '<mi mathvariant="normal">s</mi>'),
+])
+def test_converter_output_is_spaced_as_tex(tex, expected, wrong):
+    from kb.mathml import to_mathml
+
+    out = to_mathml(tex, display=False)
+    assert expected in out and wrong not in out, out
+
+
 # Which font family a <math> uses, and whether that face was downloaded and is usable.
 MATH_FONT_JS = """async (family) => {
   await document.fonts.ready;
