@@ -12,7 +12,8 @@ it; ``--snippets`` adds every snippet file and section) run three ways, block by
 
 Each total counts its own start-up (the worker's imports, the in-process interpreter, every
 subprocess's interpreter). CPU is user + system time of the processes involved, children
-included. Ratios: runner / in-process (target: at most 1) and subprocess / runner.
+included. All three use the same torch/BLAS threads (``$KB_BLOCK_THREADS``, default 1), so only
+the process model differs. Ratios: runner / in-process (target: at most 1) and subprocess / runner.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from kb.blockrunner import BlockRunner, site_pages, snippet_files, snippet_sections  # noqa: E402
+from kb.blockrunner import THREAD_VARIABLES, BlockRunner, site_pages, snippet_files, snippet_sections  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -132,11 +133,12 @@ def run_subprocess(code: str, env: dict[str, str]) -> tuple[bool, float]:
 
 def bench(device: str, jobs: list[tuple[str, str]]) -> list[Way]:
     runner_way, inproc_way, sub_way = Way("runner"), Way("in-process"), Way("subprocess")
-    env = dict(os.environ, MPLBACKEND="Agg")
-    if device == "cpu":
-        env["CUDA_VISIBLE_DEVICES"] = ""
     t0 = time.perf_counter()
     runner = BlockRunner(device)
+    # the same torch/BLAS threads all three ways, so that only the process model differs
+    env = dict(os.environ, MPLBACKEND="Agg", **{name: str(runner.threads) for name in THREAD_VARIABLES})
+    if device == "cpu":
+        env["CUDA_VISIBLE_DEVICES"] = ""
     runner.start()
     runner_way.startup = time.perf_counter() - t0
     inproc = InProcess(env)

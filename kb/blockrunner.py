@@ -396,7 +396,10 @@ def _run_job(job: dict, workdir: str, proto_fd: int) -> dict:
     os.close(key_read)
     # A fresh secret per block, made after the fork: a report counts only if it carries it.
     nonce = secrets.token_hex(16)
-    os.write(key_write, nonce.encode())
+    try:
+        os.write(key_write, nonce.encode())
+    except BrokenPipeError:  # the child is already gone; it cannot report
+        pass
     os.close(key_write)
 
     payload, timed_out = _collect(pid, read_fd, t0 + float(job.get("timeout") or 120.0))

@@ -140,7 +140,7 @@ def test_an_orphaned_looping_process_ends_by_its_cpu_limit(tmp_path):
         os.kill(worker, signal.SIGKILL)  # no clean-up handler runs
         # the loop's CPU limit is 2 s (timeout) x 1 thread + 1 s; a sleeper, using no CPU, would
         # outlive a worker killed this way (the limit of this backstop)
-        assert wait_until(lambda: not alive(loop), 60), f"the orphaned loop {loop} still runs"
+        assert wait_until(lambda: not alive(loop), 120), f"the orphaned loop {loop} still runs"
     finally:
         build.kill()
         build.wait()
