@@ -27,18 +27,19 @@ def open_tab(chromium, site_url, viewport, **options) -> Tab:
 
 
 # Every run of letters and digits (a Korean word with its particles, an identifier such as
-# BatchNorm1d) in the article's text outside code blocks and formulas, with the line boxes it
+# BatchNorm1d) in the text of the article, the navigation, the table of contents and the footer,
+# outside code blocks and formulas, with the line boxes it
 # was laid out in. A run may only be broken when the unspaced text around it (a URL, a long
 # dotted name) is wider than its block: nothing else could fit.
 SPLIT_WORDS_JS = """async () => {
   await document.fonts.ready;
-  const article = document.querySelector("article");
-  const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
   const split = [];
   let runs = 0;
+  for (const area of document.querySelectorAll("article, .md-sidebar, .md-footer")) {
+  const walker = document.createTreeWalker(area, NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     const el = node.parentElement;
-    if (el.closest("pre, math, script, style, .md-nav, .headerlink") || !el.checkVisibility()) continue;
+    if (el.closest("pre, math, script, style, .headerlink") || !el.checkVisibility()) continue;
     const block = el.closest("td, th, p, li, h1, h2, h3, h4, dd, dt, figcaption, div");
     const rectsOf = (start, end) => {
       const range = document.createRange();
@@ -56,6 +57,7 @@ SPLIT_WORDS_JS = """async () => {
         if (tops.size > 1) split.push(`${m[0]} (in <${block.localName}>, ${tops.size} lines)`);
       }
     }
+  }
   }
   return { runs, split };
 }"""
