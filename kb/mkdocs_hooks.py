@@ -30,6 +30,7 @@ if str(ROOT) not in sys.path:  # MkDocs loads hooks by path; make the package im
 
 from kb import mathml, nav, notebooks  # noqa: E402
 from kb import proofs  # noqa: E402  (kb:proofs, issue 12: 흔한 실수 and proof badges)
+from kb.blockrunner import html_python_blocks  # noqa: E402
 from kb.execute import ExecutionError, Executor, torch_version  # noqa: E402
 from kb.check import check  # noqa: E402
 from kb.render import MarkerError, Site  # noqa: E402
@@ -109,11 +110,32 @@ def on_page_content(html, page, config, files):
     try:
         if formulas:
             html = mathml.render(html, formulas, f"docs/{src}")
+        if src.endswith(".md"):
+            _refuse_unmarked_imported_blocks(html, src)
         if src.endswith(".md") and _executor is not None:
             html = _executor.process_page(html, src, page.url)
     except (mathml.MathError, ExecutionError) as exc:
         raise PluginError(str(exc)) from None
     return html
+
+
+def _refuse_unmarked_imported_blocks(html: str, src: str) -> None:
+    """Code from notes never runs: on a page written by the importer (front matter ``source``),
+    every Python block must carry a skip marker, as kb/notion gives each one."""
+    info = _site.pages.get(src) if _site is not None else None
+    if info is None or not info.meta.get("source"):
+        return
+    for block in html_python_blocks(html):
+        try:
+            marked = block.skip_reason is not None
+        except ValueError:
+            marked = False
+        if not marked:
+            raise PluginError(
+                f"docs/{src}: Python block {block.index} (first line: {block.first_line!r}) is on a page imported "
+                "from notes (front matter 'source') and has no skip marker; code from notes is not run. "
+                'Add <!--pytest.mark.skip(reason="...")--> above it, or move runnable code to snippets/.'
+            )
 
 
 def on_config(config):

@@ -263,10 +263,19 @@ _DOM_SCAN = """
 
 @pytest.mark.browser
 def test_hostile_front_matter_runs_nothing_on_any_page(chromium, hostile_site):  # noqa: F811
-    pages = site_pages(hostile_site)
+    dialogs, problems, shown = _load_every_page(chromium, hostile_site)
+    assert dialogs == []
+    assert problems == {}
+    assert "alert(101)" in shown  # the payload is found by search and shown, as text
+
+
+def _load_every_page(chromium, site: Path) -> tuple[list[str], dict[str, list[str]], str]:  # noqa: F811
+    """Open every page of ``site`` and search for the payloads' words; return the dialogs that
+    opened, what the DOM scan found per page, and the text of the last search results."""
+    pages = site_pages(site)
     dialogs: list[str] = []
     problems: dict[str, list[str]] = {}
-    with serve(hostile_site) as base:
+    with serve(site) as base:
         context = chromium.new_context()
         blocked = guard(context)
         page = context.new_page()
@@ -287,8 +296,86 @@ def test_hostile_front_matter_runs_nothing_on_any_page(chromium, hostile_site): 
                 problems[f"search:{query}"] = found
         shown = page.inner_text(".md-search-result")
         context.close()
-    assert len(pages) > 3 * len(PAYLOADS)
-    assert dialogs == []
-    assert problems == {}
+    assert len(pages) > 2 * len(PAYLOADS)
     assert blocked == []
-    assert "alert(101)" in shown  # the payload is found and shown, as text
+    return dialogs, problems, shown
+
+
+# --- the importer: a hostile Notion export, imported and built with every check on ------------
+
+
+def _notion_page(i: int, payload: str) -> str:
+    """A page in Notion's "Markdown & CSV" export form with the payload in its title, properties and body."""
+    return (
+        f"# 3/{i + 1} 회의록 {payload}\n\n"
+        f"작성일시: 2031년 3월 {i + 1}일 오후 3:52\n"
+        f"작성자: 하람 {payload}\n"
+        f"참석자: {payload}, 이하람\n"
+        f"회의 유형: 일일 회의 {payload}\n"
+        f"태그: {payload}, 회의\n\n"
+        f"Q1. {payload} 이건 왜 그런가요?\n\n"
+        f"답: {payload} 그리고 List<Student>와 a < b는 글자입니다.\n\n"
+        "```{.python}\nopen('hostile-import-ran', 'w').write('x')\n```\n"
+    )
+
+
+@pytest.fixture(scope="module")
+def imported_site(tmp_path_factory) -> tuple[Path, Path, list[str]]:
+    from notion_cli import kb_main
+
+    tmp = tmp_path_factory.mktemp("imported")
+    project = _project_copy(tmp)
+    refused = []
+    for i, payload in enumerate(PAYLOADS):
+        export = tmp / f"Meeting {i} {i:032x}.md"
+        export.write_text(_notion_page(i, payload), encoding="utf-8")
+        result = kb_main("import-notion", export, "--docs", project / "docs")
+        if result.returncode != 0:
+            refused.append(f"{payload}: {result.stderr.strip()}")
+    site = tmp / "site"
+    import os
+
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1", KB_EXECUTE="0")
+    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+                            cwd=project, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return project, site, refused
+
+
+def test_hostile_export_imports_with_markup_neutralised(imported_site):
+    project, _, refused = imported_site
+    assert refused == []  # neutralised with a warning naming the line, not refused
+    from kb.frontmatter import load_docs
+
+    pages, problems = load_docs(project / "docs")
+    assert [str(p) for p in problems] == []  # the build's own rule finds no markup left
+    imported = [p for p in pages.values() if p.src.startswith(("meetings/2031-", "qna/2031-"))]
+    assert len(imported) == 2 * len(PAYLOADS)
+    bodies = "".join((project / "docs" / p.src).read_text(encoding="utf-8") for p in imported)
+    # the {.python} fence of the notes, quoted on the meeting page and under the question, never runs
+    marked = bodies.count('<!--pytest.mark.skip(reason="fragment quoted from the meeting notes")-->\n```python')
+    assert marked == bodies.count("```python") == 2 * len(PAYLOADS)
+
+
+@pytest.mark.browser
+def test_imported_hostile_export_runs_nothing_on_any_page(chromium, imported_site):  # noqa: F811
+    _, site, _ = imported_site
+    dialogs, problems, _ = _load_every_page(chromium, site)
+    assert dialogs == [] and problems == {}
+    page = (site / "meetings/2031-03-04/index.html").read_text(encoding="utf-8")
+    assert "List&lt;Student&gt;와 a &lt; b는 글자입니다" in page  # text that only looks like markup is kept
+
+
+def test_unmarked_block_on_an_imported_page_stops_the_build(tmp_path):
+    project = _project_copy(tmp_path)
+    page = project / "docs/meetings/2021-08-10.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\n```python\nprint('from notes')\n```\n", encoding="utf-8")
+    import os
+
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1", KB_EXECUTE="0")
+    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+                            cwd=project, env=env, capture_output=True, text=True, timeout=600)
+    out = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "docs/meetings/2021-08-10.md: Python block 2 (first line: \"print('from notes')\")" in out
+    assert "no skip marker" in out

@@ -35,7 +35,8 @@ KEEP_TAGS = {"b", "strong", "i", "em", "u", "s", "del", "ins", "sub", "sup", "ma
 DROP_WITH_CONTENT = {"script", "style", "template", "noscript", "iframe", "object", "textarea", "title", "xmp", "noembed"}
 SAFE_SCHEMES = {"http", "https", "mailto"}
 
-_TAG_RE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]{0,30})(?=[\s/>])(?:[^<>]{0,2000})>")
+# a tag: its name, then attributes whose quoted values may hold '<' or '>' (srcdoc="<script>")
+_TAG_RE = re.compile(r"""<(/?)([A-Za-z][A-Za-z0-9-]{0,30})(?=[\s/>])(?:"[^"]{0,2000}"|'[^']{0,2000}'|[^<>"']){0,2000}>""")
 _LT_RE = re.compile(r"<(?=[A-Za-z/!?])")
 _CODE_SPAN_RE = re.compile(r"(`{1,10})(?!`)(.{1,5000}?)(?<!`)\1(?!`)")
 _INLINE_MATH_RE = re.compile(r"(?<![\\$0-9A-Za-z])\$(?![\s$])((?:\\\$|[^$\n]){1,5000}?)(?<![\s\\])\$(?![0-9A-Za-z$])")
@@ -114,13 +115,21 @@ def intended_drops(text: str) -> str:
     def drop(m: re.Match[str]) -> str:
         return " "
 
+    stash: list[str] = []  # code spans and math are kept as they are, as the cleaner keeps them
+
+    def keep(m: re.Match[str]) -> str:
+        stash.append(m.group(0))
+        return f"\ue000{len(stash) - 1}\ue001"
+
+    for span in (_CODE_SPAN_RE, _DISPLAY_IN_TEXT_RE, _INLINE_MATH_RE):
+        text = span.sub(keep, text)
     for name in DROP_WITH_CONTENT:
         if f"<{name}" in text.lower():
             text = re.sub(rf"(?is)<{name}\b[^>]{{0,2000}}>.*?(?:</{name}\s*>|\Z)", " ", text)
     for m in reversed(real_tags(text)):
         text = text[: m.start()] + drop(m) + text[m.end():]
-    text = _EVENT_ATTR_LIST_RE.sub(" ", text)
-    return _BARE_JS_RE.sub(" ", text)
+    text = _BARE_JS_RE.sub(" ", _EVENT_ATTR_LIST_RE.sub(" ", text))
+    return _STASH_RE.sub(lambda m: stash[int(m.group(1))], text)
 
 
 def plain_value(text: str) -> tuple[str, bool]:
