@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, build_site
+from conftest import ROOT, build_site, run_kb
 
 COPIED = ["mkdocs.yml", "docs", "kb", "snippets", "overrides"]
 
@@ -116,15 +116,13 @@ def test_page_left_out_of_navigation_is_reported(project, tmp_path):
 
 
 def test_new_meeting_and_qna_pages_appear_in_the_navigation_with_no_edit(project, tmp_path):
-    (project / "docs/meetings/2021-08-17.md").write_text(
-        "---\ntitle: 8/17(화) 회의록\ndate: 2021-08-17\ncreated: 2021-08-17T10:00:00+09:00\nauthor: 이하람\n"
-        "attendees: []\nupdated: 2021-08-17T11:00:00+09:00\nmeeting_type: 일일 회의\ntags: [회의록]\n---\n\n본문\n",
-        encoding="utf-8",
-    )
-    (project / "docs/qna/new-question.md").write_text(
-        "---\ntitle: 새 질문\nqid: Q1\nstatus: open\ntags: [x]\nmeeting: meetings/2021-08-17.md\nrelated: []\n---\n\n본문\n",
-        encoding="utf-8",
-    )
+    """`kb new meeting` and `kb new qna`, then the strict build: no hand edit of mkdocs.yml."""
+    docs = project / "docs"
+    made = run_kb("new", "meeting", "--date", "2021-08-17", "--author", "이하람", "--docs", docs, cwd=project)
+    assert made.returncode == 0, made.stderr
+    made = run_kb("new", "qna", "--meeting", "meetings/2021-08-17.md", "--qid", "Q1", "--slug", "new-question",
+                  "--title", "새 질문", "--docs", docs, cwd=project)
+    assert made.returncode == 0, made.stderr
     result = build_site(project, tmp_path / "site")
     assert result.returncode == 0, result.stdout + result.stderr
     html = (tmp_path / "site/qna/index.html").read_text(encoding="utf-8")
