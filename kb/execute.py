@@ -28,7 +28,9 @@ build that holds the lock.
 Environment:
 ``KB_EXECUTE=0``          build without running anything (no outputs on the pages);
 ``KB_EXEC_DEVICE=cuda``   run the blocks on the GPU (default: cpu, so the site is reproducible);
-``KB_EXEC_CACHE=DIR``     where the cache lives (default: ``.cache/kb-exec`` in the project).
+``KB_EXEC_CACHE=DIR``     where the cache lives (default: ``.cache/kb-exec`` in the project);
+``KB_LOCK_TIMEOUT=S``     how long a build waits for another build's lock (default 900 s);
+``KB_BLOCK_THREADS=N``    torch/BLAS threads per block (default 1; kb/blockrunner.py).
 """
 
 from __future__ import annotations
