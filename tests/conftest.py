@@ -13,6 +13,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 
+# Fixtures are exported notes, not pages: pytest-codeblocks must not run their ```bash/```python blocks.
+collect_ignore_glob = ["fixtures/*"]
+
 
 def pytest_addoption(parser):
     parser.addoption(
