@@ -3,9 +3,11 @@
 Pages ask for a generated list with an HTML comment marker on a line of its own:
 
 ``<!-- kb:meetings -->``        every meeting, newest first
+``<!-- kb:recent-meetings -->`` the five newest meetings
 ``<!-- kb:latest-meeting -->``  the newest meeting with its questions
 ``<!-- kb:qna-index -->``       every Q&A entry with status, tags and meeting
 ``<!-- kb:newest-qna -->``      the five newest Q&A entries
+``<!-- kb:open-qna -->``        every Q&A entry still waiting for an answer, with its meeting
 ``<!-- kb:papers -->``          every paper review
 ``<!-- kb:lectures -->``        every lecture
 
@@ -31,7 +33,8 @@ class MarkerError(ValueError):
     pass
 
 
-MARKERS = ("meetings", "latest-meeting", "qna-index", "newest-qna", "papers", "lectures")
+MARKERS = ("meetings", "recent-meetings", "latest-meeting", "qna-index", "newest-qna", "open-qna", "papers", "lectures")
+RECENT = 5  # how many entries the "recent" and "newest" lists show
 
 
 def unknown_markers(markdown: str) -> list[tuple[int, str]]:
@@ -165,9 +168,9 @@ class Site:
 
     # --- generated lists ---------------------------------------------------------------
 
-    def _meetings(self, src: str) -> str:
+    def _meetings(self, src: str, limit: int | None = None) -> str:
         rows = []
-        for p in self.meetings():
+        for p in self.meetings()[:limit]:
             n = len(self.questions_of(p.src))
             rows.append(f"| {korean_date(p.meta['date'])} | {_link(src, p)} | {md_text(p.meta['meeting_type'])} | {n} |")
         return "| 날짜 | 회의 | 유형 | 질문 수 |\n|---|---|---|---|\n" + "\n".join(rows)
@@ -200,8 +203,15 @@ class Site:
 
     def _newest_qna(self, src: str) -> str:
         return "\n".join(
-            f"- {_link(src, p)} ({STATUS_LABEL[p.meta['status']]})" for p in self.qna()[:5]
+            f"- {_link(src, p)} ({STATUS_LABEL[p.meta['status']]})" for p in self.qna()[:RECENT]
         ) or "_아직 Q&A가 없습니다._"
+
+    def _open_qna(self, src: str) -> str:
+        """Questions still waiting for a consolidated answer, newest meeting first, with their meeting."""
+        waiting = [p for p in self.qna() if p.meta["status"] == "open"]
+        return "\n".join(
+            f"- {_link(src, p)} ({_link(src, self.pages[p.meta['meeting']])})" for p in waiting
+        ) or "_답을 기다리는 질문이 없습니다._"
 
     def _list(self, section: str) -> Callable[[str], str]:
         def make(src: str) -> str:
@@ -219,6 +229,8 @@ class Site:
             "latest-meeting": self._latest_meeting,
             "qna-index": self._qna_index,
             "newest-qna": self._newest_qna,
+            "open-qna": self._open_qna,
+            "recent-meetings": lambda src: self._meetings(src, RECENT),
             "papers": self._list("papers"),
             "lectures": self._list("lectures"),
         }

@@ -140,8 +140,9 @@ def test_generated_lists_and_boxes_escape_every_front_matter_string():
                                  "paper": {"title": p[3], "authors": [p[4]], "venue": p[10], "year": 2030, "url": "https://e.org/"}})
     site = Site({pg.src: pg for pg in (meeting, qna, paper)})
     html = "".join(_render(site.header(pg)) for pg in (meeting, qna, paper))
-    html += _render(site.expand_markers("index.md", "<!-- kb:meetings -->\n\n<!-- kb:latest-meeting -->\n\n"
-                                        "<!-- kb:qna-index -->\n\n<!-- kb:newest-qna -->\n\n<!-- kb:papers -->"))
+    from kb.render import MARKERS
+
+    html += _render(site.expand_markers("index.md", "\n\n".join(f"<!-- kb:{name} -->" for name in MARKERS)))
     assert_no_markup_from_corpus(html)
     assert "&lt;script&gt;alert(101)&lt;/script&gt;" in html  # shown as text, not dropped
 

@@ -182,3 +182,28 @@ def test_formulas_render_as_mathml_without_raw_tex(built_site):
             code.decompose()
         visible = page.get_text(" ")
         assert "$$" not in visible and "\\frac" not in visible, src
+
+
+def test_recent_meetings_and_open_questions_lists():
+    import datetime as dt
+
+    from kb.frontmatter import Page
+    from kb.render import Site
+
+    tz = dt.timezone(dt.timedelta(hours=9))
+    pages = {}
+    for day in range(1, 8):  # seven meetings, 2022-03-01 .. 2022-03-07
+        src = f"meetings/2022-03-0{day}.md"
+        pages[src] = Page(src, {"title": f"3/{day} 회의록", "date": dt.date(2022, 3, day), "meeting_type": "일일 회의",
+                                "created": dt.datetime(2022, 3, day, tzinfo=tz)})
+    for day, status in ((2, "open"), (5, "answered"), (6, "open")):
+        src = f"qna/q{day}.md"
+        pages[src] = Page(src, {"title": f"질문 {day}", "qid": "Q1", "status": status,
+                                "meeting": f"meetings/2022-03-0{day}.md"})
+    site = Site(pages)
+    recent = site.expand_markers("index.md", "<!-- kb:recent-meetings -->")
+    assert [line.split("|")[2].strip() for line in recent.splitlines()[2:]] == [
+        f"[3/{d} 회의록](meetings/2022-03-0{d}.md)" for d in (7, 6, 5, 4, 3)]
+    waiting = site.expand_markers("index.md", "<!-- kb:open-qna -->")
+    assert waiting.splitlines() == ["- [질문 6](qna/q6.md) ([3/6 회의록](meetings/2022-03-06.md))",
+                                    "- [질문 2](qna/q2.md) ([3/2 회의록](meetings/2022-03-02.md))"]
