@@ -171,18 +171,13 @@ def png_facts(data: bytes) -> dict:
 
 
 FIGURE_IMGS = "article .kb-figure img, article .jp-RenderedImage img"
-# Figures drawn by snippets (snippets/, kb/execute.py) still have English labels and alt text and
-# do not record their smallest font size: the test says so until they do (strict: it fails as
-# soon as they pass, so the mark is removed then).
-SNIPPET_FIGURES = pytest.mark.xfail(strict=True, reason="snippet figures: English labels and alt text, "
-                                    "no KB-Min-Font-Pt in the PNG yet (snippets/ must add them)")
 FIGURE_PAGES = [
     "notebooks/attention/",
     "notebooks/optimizer-playground/",
-    pytest.param("qna/momentum-vs-nag/", marks=SNIPPET_FIGURES),
-    pytest.param("papers/attention-is-all-you-need/", marks=SNIPPET_FIGURES),
-    pytest.param("papers/batch-normalization/", marks=SNIPPET_FIGURES),
-    pytest.param("papers/vgg/", marks=SNIPPET_FIGURES),
+    "qna/momentum-vs-nag/",
+    "papers/attention-is-all-you-need/",
+    "papers/batch-normalization/",
+    "papers/vgg/",
 ]
 
 
@@ -202,7 +197,7 @@ def page_figures(built_site, path: str) -> list[dict]:
 
 def test_every_page_with_figures_is_checked(built_site):
     with_figures = {p for p in site_pages(built_site) if page_figures(built_site, p)}
-    listed = {p if isinstance(p, str) else p.values[0] for p in FIGURE_PAGES}
+    listed = set(FIGURE_PAGES)
     assert with_figures == listed
 
 

@@ -25,6 +25,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display needed
 import matplotlib.pyplot as plt
+import koreanize_matplotlib  # noqa: F401  Korean labels: bundles NanumGothic
 
 import torch
 import torch.nn.functional as F
@@ -71,16 +72,21 @@ weights = {"no mask": torch.softmax(scores, dim=-1),
 for w in weights.values():
     torch.testing.assert_close(w.sum(dim=-1), torch.ones(T, device=device))  # each row is a distribution
 assert (weights["causal mask"].triu(diagonal=1) == 0).all()  # nothing from the future
-fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
-for ax, (title, w) in zip(axes, weights.items()):
+fig, axes = plt.subplots(1, 2, figsize=(6.4, 3.0), constrained_layout=True)
+titles = {"no mask": "마스크 없음", "causal mask": "인과 마스크"}
+for ax, (name, w) in zip(axes, weights.items()):
     image = ax.imshow(w.cpu(), vmin=0, vmax=1, cmap="viridis")
-    ax.set(title=title, xlabel="key position j", ylabel="query position i")
-fig.colorbar(image, ax=axes, shrink=0.8, label="attention weight")
-alt = ("Two heatmaps of attention weights for 6 positions: without a mask every query attends to all keys; "
-       "with the causal mask the upper triangle is zero, so position i attends only to positions j <= i.")
+    ax.set(title=titles[name], xlabel="키 위치 j", ylabel="쿼리 위치 i")
+fig.colorbar(image, ax=axes, shrink=0.8, label="어텐션 가중치")
+alt = ("위치 6개의 어텐션 가중치 히트맵 두 개: 마스크가 없으면 모든 쿼리가 모든 키에 가중치를 주고, "
+       "인과 마스크를 쓰면 위 삼각형이 0이어서 위치 i는 j ≤ i인 위치에만 가중치를 줍니다.")
 # Saved where SNIPPET_OUTPUT_DIR points (the site build collects that folder), else in a temporary folder
 out_dir = os.environ.get("SNIPPET_OUTPUT_DIR") or tempfile.mkdtemp()
-fig.savefig(os.path.join(out_dir, "attention_weights.png"), dpi=110, bbox_inches="tight", metadata={"Description": alt})
+# Lay the text out, then record the smallest font size used (the site checks it is readable at page width)
+fig.canvas.draw()
+min_pt = min(t.get_fontsize() for t in fig.findobj(matplotlib.text.Text) if t.get_visible() and t.get_text().strip())
+fig.savefig(os.path.join(out_dir, "attention_weights.png"), dpi=200, bbox_inches="tight",
+            metadata={"Description": alt, "KB-Min-Font-Pt": str(min_pt)})
 plt.close(fig)
 print("figure: attention_weights.png")
 # --8<-- [end:sdpa]
@@ -252,6 +258,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display needed
 import matplotlib.pyplot as plt
+import koreanize_matplotlib  # noqa: F401  Korean labels: bundles NanumGothic
 import torch
 
 torch.manual_seed(0)
@@ -285,16 +292,20 @@ assert peak == warmup
 # linear warm-up, then 1 / sqrt(step): twice the step before the peak is twice the rate, after it 1 / sqrt(2)
 assert abs(used[2000 - 1] / used[1000 - 1] - 2) < 1e-9
 assert abs(used[8000 - 1] / used[4000 - 1] - 2**-0.5) < 1e-9
-fig, ax = plt.subplots(figsize=(6.5, 3.2))
-ax.plot(steps, used, lw=1.5, label="LambdaLR (eq. 3), d_model=512")
+fig, ax = plt.subplots(figsize=(6.4, 3.2))
+ax.plot(steps, used, lw=1.5, label="LambdaLR (식 3), d_model=512")
 ax.axvline(warmup, color="gray", ls="--", lw=1, label=f"warmup_steps = {warmup}")
-ax.set(xlabel="training step", ylabel="learning rate", title="Transformer learning rate schedule")
+ax.set(xlabel="학습 스텝", ylabel="학습률", title="Transformer의 학습률 스케줄")
 ax.legend()
-alt = (f"Learning rate against training step: it rises linearly for the first {warmup} steps to a peak of "
-       f"{max(used):.1e}, then decays in proportion to the inverse square root of the step.")
+alt = (f"학습 스텝에 따른 학습률: 처음 {warmup}스텝 동안 선형으로 올라 최댓값 {max(used):.1e}에 이른 뒤, "
+       f"스텝의 제곱근에 반비례해 줄어듭니다.")
 # Saved where SNIPPET_OUTPUT_DIR points (the site build collects that folder), else in a temporary folder
 out_dir = os.environ.get("SNIPPET_OUTPUT_DIR") or tempfile.mkdtemp()
-fig.savefig(os.path.join(out_dir, "transformer_lr.png"), dpi=110, bbox_inches="tight", metadata={"Description": alt})
+# Lay the text out, then record the smallest font size used (the site checks it is readable at page width)
+fig.canvas.draw()
+min_pt = min(t.get_fontsize() for t in fig.findobj(matplotlib.text.Text) if t.get_visible() and t.get_text().strip())
+fig.savefig(os.path.join(out_dir, "transformer_lr.png"), dpi=200, bbox_inches="tight",
+            metadata={"Description": alt, "KB-Min-Font-Pt": str(min_pt)})
 plt.close(fig)
 print("figure: transformer_lr.png")
 # --8<-- [end:schedule]

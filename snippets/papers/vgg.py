@@ -170,21 +170,26 @@ import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")  # no display needed
 import matplotlib.pyplot as plt  # noqa: E402
+import koreanize_matplotlib  # noqa: E402,F401  Korean labels: bundles NanumGothic
 
 names = list(CFGS)
 built = [count_params(CFGS[name]) / 1e6 for name in names]
-fig, ax = plt.subplots(figsize=(6.5, 3.2))
+fig, ax = plt.subplots(figsize=(6.4, 3.2))
 x = torch.arange(len(names)).tolist()
-ax.bar([i - 0.2 for i in x], built, width=0.4, label="built here")
-ax.bar([i + 0.2 for i in x], [TABLE2_MILLIONS[name] for name in names], width=0.4, label="paper, Table 2")
-ax.set(xticks=x, xticklabels=names, ylim=(120, 150), ylabel="parameters (millions)",
-       title="VGG configurations: parameters")
+ax.bar([i - 0.2 for i in x], built, width=0.4, label="여기서 만든 모델")
+ax.bar([i + 0.2 for i in x], [TABLE2_MILLIONS[name] for name in names], width=0.4, label="논문 Table 2")
+ax.set(xticks=x, xticklabels=names, ylim=(120, 150), ylabel="파라미터 수 (백만)",
+       title="VGG 구성별 파라미터 수")
 ax.legend(loc="upper left")
-alt = ("Bar chart of parameters in millions for VGG configurations A, A-LRN, B, C, D and E, built here next to "
-       "the paper's Table 2: each pair agrees, from 133 million (A) to 144 million (E).")
+alt = ("VGG 구성 A, A-LRN, B, C, D, E의 파라미터 수(백만 단위) 막대그래프. 여기서 만든 모델과 논문 Table 2를 "
+       "나란히 그렸고, 쌍마다 일치하며 1억 3300만 개(A)부터 1억 4400만 개(E)까지입니다.")
 # Saved where SNIPPET_OUTPUT_DIR points (the site build collects that folder), else in a temporary folder
 out_dir = os.environ.get("SNIPPET_OUTPUT_DIR") or tempfile.mkdtemp()
-fig.savefig(os.path.join(out_dir, "vgg_params.png"), dpi=110, bbox_inches="tight", metadata={"Description": alt})
+# Lay the text out, then record the smallest font size used (the site checks it is readable at page width)
+fig.canvas.draw()
+min_pt = min(t.get_fontsize() for t in fig.findobj(matplotlib.text.Text) if t.get_visible() and t.get_text().strip())
+fig.savefig(os.path.join(out_dir, "vgg_params.png"), dpi=200, bbox_inches="tight",
+            metadata={"Description": alt, "KB-Min-Font-Pt": str(min_pt)})
 plt.close(fig)
 print("figure: vgg_params.png")
 # --8<-- [end:params]

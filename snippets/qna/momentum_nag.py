@@ -190,6 +190,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display needed
 import matplotlib.pyplot as plt
+import koreanize_matplotlib  # noqa: F401  Korean labels: bundles NanumGothic
 import torch
 
 torch.manual_seed(0)
@@ -211,25 +212,29 @@ def run(nesterov, alpha=0.018, beta=0.9, steps=60):
 
 
 u, v = torch.meshgrid(torch.linspace(-11, 4, 200), torch.linspace(-1.6, 1.6, 200), indexing="xy")
-fig, ax = plt.subplots(figsize=(7, 3.5))
+fig, ax = plt.subplots(figsize=(6.4, 3.2))
 ax.contour(u, v, (u**2 + 50 * v**2) / 2, levels=20, cmap="Greys", linewidths=0.6)
 paths = {}
-for nesterov, label, color in [(False, "momentum", "tab:red"), (True, "NAG", "tab:blue")]:
+for nesterov, label, shown, color in [(False, "momentum", "모멘텀", "tab:red"), (True, "NAG", "NAG", "tab:blue")]:
     paths[label] = run(nesterov)
-    ax.plot(paths[label][:, 0], paths[label][:, 1], "o-", ms=2.5, lw=1, color=color, label=label)
+    ax.plot(paths[label][:, 0], paths[label][:, 1], "o-", ms=2.5, lw=1, color=color, label=shown)
 # what the picture shows: after the first steps NAG's swing across the steep axis stays far smaller
 swing = {label: path[5:, 1].abs().max().item() for label, path in paths.items()}
 print(f"largest |x_1| after step 5: momentum {swing['momentum']:.3f}, NAG {swing['NAG']:.3f}")
 assert swing["NAG"] < 0.5 * swing["momentum"], swing
 ax.plot(0, 0, "k*", ms=10)
-ax.set(xlabel="$x_0$", ylabel="$x_1$ (steep axis)", title="momentum vs NAG, alpha=0.018, beta=0.9")
+ax.set(xlabel="$x_0$", ylabel="$x_1$ (가파른 축)", title=r"모멘텀과 NAG, $\alpha$ = 0.018, $\beta$ = 0.9")
 ax.legend()
 
-alt = ("Contour plot of the narrow quadratic valley with the paths of momentum and NAG from (-10, 1): "
-       "momentum swings far across the steep axis, NAG's path stays close to the valley floor.")
+alt = ("좁은 이차 함수 골짜기의 등고선 그림에 (-10, 1)에서 출발한 모멘텀과 NAG의 경로를 그렸습니다: "
+       "모멘텀은 가파른 축을 가로질러 크게 흔들리고, NAG의 경로는 골짜기 바닥 가까이에 머뭅니다.")
 # Saved where SNIPPET_OUTPUT_DIR points (the site build collects that folder), else in a temporary folder
 out_dir = os.environ.get("SNIPPET_OUTPUT_DIR") or tempfile.mkdtemp()
-fig.savefig(os.path.join(out_dir, "momentum_nag.png"), dpi=110, bbox_inches="tight", metadata={"Description": alt})
+# Lay the text out, then record the smallest font size used (the site checks it is readable at page width)
+fig.canvas.draw()
+min_pt = min(t.get_fontsize() for t in fig.findobj(matplotlib.text.Text) if t.get_visible() and t.get_text().strip())
+fig.savefig(os.path.join(out_dir, "momentum_nag.png"), dpi=200, bbox_inches="tight",
+            metadata={"Description": alt, "KB-Min-Font-Pt": str(min_pt)})
 plt.close(fig)
 print("figure: momentum_nag.png")
 # --8<-- [end:plot]

@@ -20,6 +20,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display needed
 import matplotlib.pyplot as plt
+import koreanize_matplotlib  # noqa: F401  Korean labels: bundles NanumGothic
 import torch
 
 torch.manual_seed(0)
@@ -53,7 +54,9 @@ problems = {
     "quadratic": (quadratic, [-10.0, 1.0], 60, 0.018, 1.5, (-11, 3, -1.6, 1.6), (0.0, 0.0)),
     "Rosenbrock": (rosenbrock, [-1.2, 1.0], 500, 1e-3, 0.3, (-1.6, 1.6, -0.6, 1.8), (1.0, 1.0)),
 }
-fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+titles = {"quadratic": "잘못 조건화된 이차 함수", "Rosenbrock": "로젠브록 함수"}
+shown = {"SGD": "SGD", "momentum": "모멘텀", "NAG": "NAG", "Adagrad": "Adagrad"}  # legend names
+fig, axes = plt.subplots(2, 1, figsize=(6.4, 7.6), constrained_layout=True)  # one panel per row: readable at page width
 for ax, (name, (f, start, steps, lr, lr_ada, box, minimum)) in zip(axes, problems.items()):
     optimizers = {
         "SGD": lambda p: torch.optim.SGD(p, lr=lr),
@@ -72,7 +75,7 @@ for ax, (name, (f, start, steps, lr, lr_ada, box, minimum)) in zip(axes, problem
         print(f"{name:>10} {label:>8}: f = {start_value:8.3f} -> {final:.3e} after {steps} steps")
         assert final < start_value, f"{label} made {name} worse"
         finals[label] = final
-        ax.plot(p[:, 0], p[:, 1], ".-", ms=2, lw=1, label=f"{label} ({final:.1e})")
+        ax.plot(p[:, 0], p[:, 1], ".-", ms=2, lw=1, label=f"{shown[label]} ({final:.1e})")
     # with the same learning rate, momentum and NAG get far closer to the minimum than plain SGD
     assert max(finals["momentum"], finals["NAG"]) < 0.1 * finals["SGD"], finals
     # Adagrad's first step is lr along every axis: G_1 = g_1^2, so lr * g / sqrt(g^2) = lr * sign(g) (Q3)
@@ -82,16 +85,20 @@ for ax, (name, (f, start, steps, lr, lr_ada, box, minimum)) in zip(axes, problem
         swing = {label: paths[label][5:, 1].abs().max().item() for label in ("momentum", "NAG")}
         assert swing["NAG"] < 0.5 * swing["momentum"], swing
     ax.plot(*minimum, "k*", ms=12)
-    ax.set(title=f"{name}, {steps} steps (final f in legend)", xlabel="$x_0$", ylabel="$x_1$",
+    ax.set(title=f"{titles[name]}, {steps}스텝 (범례: 마지막 f 값)", xlabel="$x_0$", ylabel="$x_1$",
            xlim=box[:2], ylim=box[2:])
-    ax.legend(fontsize=8, loc="lower right" if name == "Rosenbrock" else "upper right")
+    ax.legend(fontsize=10, loc="lower right" if name == "Rosenbrock" else "upper right")
 
 # Saved where SNIPPET_OUTPUT_DIR points (the site build collects that folder), else in a temporary folder
 out_dir = os.environ.get("SNIPPET_OUTPUT_DIR") or tempfile.mkdtemp()
-alt = ("Contour plots of an ill-conditioned quadratic and the Rosenbrock function with the paths of "
-       "SGD, momentum, NAG and Adagrad from the same start; momentum zigzags across the narrow valley, "
-       "NAG damps the zigzag, Adagrad takes equal-sized first steps along both axes.")
-fig.savefig(os.path.join(out_dir, "optimizer_paths.png"), dpi=110, bbox_inches="tight", metadata={"Description": alt})
+alt = ("잘못 조건화된 이차 함수(위)와 로젠브록 함수(아래)의 등고선 그림에 같은 출발점에서 시작한 SGD, 모멘텀, NAG, "
+       "Adagrad의 경로를 그렸습니다: 모멘텀은 좁은 골짜기를 가로질러 지그재그로 움직이고, NAG는 그 지그재그를 줄이며, "
+       "Adagrad는 첫 스텝에서 두 축 방향으로 같은 크기만큼 움직입니다.")
+# Lay the text out, then record the smallest font size used (the site checks it is readable at page width)
+fig.canvas.draw()
+min_pt = min(t.get_fontsize() for t in fig.findobj(matplotlib.text.Text) if t.get_visible() and t.get_text().strip())
+fig.savefig(os.path.join(out_dir, "optimizer_paths.png"), dpi=200, bbox_inches="tight",
+            metadata={"Description": alt, "KB-Min-Font-Pt": str(min_pt)})
 plt.close(fig)
 print("figure: optimizer_paths.png")
 # --8<-- [end:paths]
