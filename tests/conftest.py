@@ -169,7 +169,7 @@ class BlockRunners:
     def run(self, device: str, code: str, filename: str, **kwargs):
         import dataclasses
 
-        key = (device, code, tuple(sorted(kwargs.items())))  # allow_exit etc. change the verdict
+        key = (device, code, repr(sorted(kwargs.items())))  # allow_exit etc. change the verdict; repr: lists too
         if key in self.passed and "__file__" not in code:
             self.reused += 1
             return dataclasses.replace(self.passed[key], filename=filename, reused=True)
