@@ -37,6 +37,7 @@ test-cuda: $(STAMP)
 #                    pages (default 50,200,500; in a temporary copy), in a fresh process and as
 #                    `mkdocs serve` rebuilds; peak memory, site size, page weight, search index
 #   kb.bench_search  search index size per page and keystroke-to-results time in Chromium
+#   kb.bench_search_quality  recall@1/@5 and MRR of the real search box, kb's order vs lunr's
 # A quick look: make bench BENCH_PAGES=20 BENCH_REPEAT=1
 BENCH_PAGES  ?= 50,200,500
 BENCH_REPEAT ?= 1
@@ -45,6 +46,7 @@ bench: $(STAMP)
 	$(PY) -m kb.bench_blocks
 	$(PY) -m kb.bench_build --pages $(BENCH_PAGES) --repeat $(BENCH_REPEAT)
 	$(PY) -m kb.bench_search --pages $(lastword $(subst $(comma), ,$(BENCH_PAGES)))
+	$(PY) -m kb.bench_search_quality
 
 check: $(STAMP)
 	$(PY) -m kb check

@@ -225,7 +225,7 @@ def test_query_set_is_large_and_points_at_pages(built_site):
 
 
 # name of the query set -> minimum recall@1, recall@5, MRR (old ranking, for comparison, in
-# benchmarks/search_quality.py: keywords 0.96 / 1.00 / 0.98, questions 0.69 / 0.97 / 0.81)
+# kb/bench_search_quality.py: keywords 0.96 / 1.00 / 0.98, questions 0.69 / 0.97 / 0.81)
 THRESHOLDS = {"keywords": (0.9, 0.95, 0.93), "questions": (0.85, 0.95, 0.9)}
 
 

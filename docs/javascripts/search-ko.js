@@ -408,7 +408,7 @@
       var rewrite = pending.shift();
       if (!rewrite || !rewrite.concept)
         return;
-      if (window.kbSearchKoPlainRanking) { // for benchmarks/search_quality.py: lunr's order
+      if (window.kbSearchKoPlainRanking) { // for kb/bench_search_quality.py: lunr's order
         ev.data.data.items.forEach(function (group) {
           group.forEach(function (item) {
             Object.keys(item.terms || {}).forEach(function (term) {
