@@ -819,6 +819,8 @@ class _BlockParser(HTMLParser):
 
 def html_python_blocks(html: str) -> list[HtmlBlock]:
     """The Python code blocks of a built page, numbered from 1, with the marker comment before each."""
+    if "language-py" not in html:  # every class of PYTHON_LANGUAGES starts so: no need to parse the page
+        return []
     parser = _BlockParser()
     parser.feed(html)
     parser.close()

@@ -95,8 +95,26 @@ def _mapping_with_line(loader, node):
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
 
 
+_LOADED: dict[tuple, Catalogue] = {}  # (file, mtime, size, root) -> catalogue: a build reads each once
+
+
 def load(snippet: Path, root: Path = ROOT) -> Catalogue:
-    """Read and validate the catalogue beside ``snippet``; raise CatalogueError naming file and line."""
+    """Read and validate the catalogue beside ``snippet``; raise CatalogueError naming file and line.
+
+    A catalogue is parsed once per process while its file is unchanged (the build asks for it
+    on every page and every proof badge that shows its snippet)."""
+    path = catalogue_path(snippet)
+    try:
+        st = path.stat()
+    except OSError:
+        return _load(snippet, root)
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size, str(root.resolve()))
+    if key not in _LOADED:
+        _LOADED[key] = _load(snippet, root)
+    return _LOADED[key]
+
+
+def _load(snippet: Path, root: Path) -> Catalogue:
     path = catalogue_path(snippet)
     rel_snippet = snippet.resolve().relative_to(root.resolve()).as_posix()
     rel = path.resolve().relative_to(root.resolve()).as_posix()
