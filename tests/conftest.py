@@ -48,6 +48,24 @@ def selected_devices(config) -> list[str]:
     return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
 
 
+def copy_project(dest: Path) -> Path:
+    """A copy of what a build needs (config, pages, hooks, snippets, overrides) in ``dest``, with the
+    notebook cache, so that unchanged notebooks need not run again; returns ``dest``."""
+    import shutil
+
+    dest.mkdir(parents=True)
+    for name in ["mkdocs.yml", "docs", "kb", "snippets", "overrides"]:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    notebook_cache = ROOT / ".cache" / "mkdocs-jupyter"
+    if notebook_cache.is_dir():
+        shutil.copytree(notebook_cache, dest / ".cache" / "mkdocs-jupyter")
+    return dest
+
+
 def build_site(project: Path, site_dir: Path, *, execute: bool = False) -> subprocess.CompletedProcess:
     """Run ``mkdocs build --strict`` for ``project`` into ``site_dir``; return the finished process.
 

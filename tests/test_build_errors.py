@@ -5,30 +5,15 @@ Each case edits one page in a temporary copy of the project and builds it.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, build_site, run_kb
-
-COPIED = ["mkdocs.yml", "docs", "kb", "snippets", "overrides"]
-
+from conftest import build_site, copy_project, run_kb
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    dest = tmp_path / "project"
-    dest.mkdir()
-    for name in COPIED:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-        elif src.exists():
-            shutil.copy2(src, dest / name)
-    notebook_cache = ROOT / ".cache" / "mkdocs-jupyter"  # unchanged notebooks need not run again
-    if notebook_cache.is_dir():
-        shutil.copytree(notebook_cache, dest / ".cache" / "mkdocs-jupyter")
-    return dest
+    return copy_project(tmp_path / "project")
 
 
 def edit(path: Path, old: str, new: str) -> None:

@@ -7,12 +7,11 @@ naming the same file:line for each (the build's on_files runs kb.check.check).
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, build_site
+from conftest import build_site, copy_project
 from kb.check import check
 
 BASE = "---\ntitle: 시험\ntags: [시험]\nmeeting: meetings/2021-08-10.md\n---\n\n본문 첫 줄\n"
@@ -38,15 +37,7 @@ BROKEN = {
 
 @pytest.fixture(scope="module")
 def broken_project(tmp_path_factory) -> Path:
-    dest = tmp_path_factory.mktemp("rules") / "project"
-    dest.mkdir()
-    for name in ["mkdocs.yml", "docs", "kb", "snippets", "overrides"]:
-        src = ROOT / name
-        copy = shutil.copytree if src.is_dir() else shutil.copy2
-        copy(src, dest / name, **({"ignore": shutil.ignore_patterns("__pycache__")} if src.is_dir() else {}))
-    cache = ROOT / ".cache" / "mkdocs-jupyter"
-    if cache.is_dir():
-        shutil.copytree(cache, dest / ".cache" / "mkdocs-jupyter")
+    dest = copy_project(tmp_path_factory.mktemp("rules") / "project")
     for name, (text, _, _) in BROKEN.items():
         (dest / f"docs/lectures/{name}.md").write_text(text, encoding="utf-8")
     return dest

@@ -14,7 +14,6 @@ Two lines of defence, each tested on its own:
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +23,7 @@ import pytest
 import yaml
 
 from browser_helpers import chromium, guard, serve, site_pages  # noqa: F401  (fixture)
-from conftest import ROOT, run_kb
+from conftest import copy_project, run_kb
 from kb import mathml
 from kb.frontmatter import Page
 from kb.render import Site
@@ -87,20 +86,7 @@ def test_text_that_only_looks_like_markup_is_not_markup(text):
 
 
 def _project_copy(tmp_path: Path) -> Path:
-    dest = tmp_path / "project"
-    dest.mkdir()
-    for name in ["mkdocs.yml", "docs", "kb", "snippets", "overrides"]:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.ipynb"))
-        else:
-            shutil.copy2(src, dest / name)
-    notebook_cache = ROOT / ".cache" / "mkdocs-jupyter"
-    if notebook_cache.is_dir():
-        shutil.copytree(notebook_cache, dest / ".cache" / "mkdocs-jupyter")
-    for nb in (ROOT / "docs/notebooks").glob("*.ipynb"):
-        shutil.copy2(nb, dest / "docs/notebooks" / nb.name)
-    return dest
+    return copy_project(tmp_path / "project")
 
 
 def test_check_names_file_and_line_of_markup_in_front_matter(tmp_path):
