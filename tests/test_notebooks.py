@@ -26,9 +26,8 @@ from bs4 import BeautifulSoup
 from mkdocs.config import load_config
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from conftest import DOCS, ROOT, build_site, selected_devices
+from conftest import DOCS, ROOT, build_site, copy_project, selected_devices
 from kb import mathml, notebooks
-from test_build_errors import COPIED
 from test_glossary import glossary_terms, introduced_terms
 from test_offline import external_urls_in_html
 from test_site_build import nav_pages, site_nav
@@ -161,16 +160,7 @@ def test_headings_are_the_table_of_contents_anchors(built_site, path):
 
 
 def test_raising_cell_fails_the_build_naming_notebook_and_cell(tmp_path):
-    project = tmp_path / "project"
-    project.mkdir()
-    for name in COPIED:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, project / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(src, project / name)
-    if (ROOT / ".cache" / "mkdocs-jupyter").is_dir():  # the untouched notebook need not run again
-        shutil.copytree(ROOT / ".cache" / "mkdocs-jupyter", project / ".cache" / "mkdocs-jupyter")
+    project = copy_project(tmp_path / "project")  # with the notebook cache: the untouched notebook need not run again
     path = project / "docs/notebooks/attention.ipynb"
     nb = nbformat.read(path, as_version=4)
     assert [c.cell_type for c in nb.cells[:3]] == ["markdown", "code", "markdown"]
