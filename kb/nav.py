@@ -14,6 +14,12 @@ Q&A grouped by the meeting they came from (newest meeting first, questions by nu
 written by ``kb import-notion``, ``kb new meeting`` or ``kb new qna`` is in the navigation with no
 hand edit. Labels are the pages' ``title``s, escaped (MkDocs writes nav labels into HTML as they are).
 
+Once a section holds more than :data:`FLAT_LIMIT` meetings, its entries are nested by year and
+month (``2021년`` → ``8월`` → meetings, or → meeting → questions). With ``navigation.sections`` and
+``navigation.prune`` a page then carries the year headings, the month labels and only its own
+month's entries, so its navigation (and the site, which writes it into every page) stops growing
+with the archive; a flat list of hundreds of meetings would be written into each of hundreds of pages.
+
 No nav plugin does this: mkdocs-awesome-nav and similar plugins order by file name or title, not
 by a front matter date, and cannot group Q&A pages by the meeting named in their front matter.
 Pages whose front matter is broken are still listed (by file name) so that the build reports
@@ -32,6 +38,8 @@ from .safety import esc
 
 GENERATED = {"meetings/index.md": "meetings", "qna/index.md": "qna"}
 OTHER_MEETING = "기타"
+NO_DATE = "날짜 없음"
+FLAT_LIMIT = 12  # about a month of meetings; more are nested by year and month
 
 
 def _entry(page: Page) -> str | dict[str, str]:
@@ -49,9 +57,27 @@ def _number(page: Page) -> int:
     return int(digits or 0)
 
 
+def by_month(items: list[tuple[dt.date, object]]) -> list:
+    """``items`` (newest first) nested as ``[{"2021년": [{"8월": [...]}, ...]}, ...]``; undated ones last."""
+    years: dict[str, dict[str, list]] = {}
+    undated = []
+    for day, item in items:
+        if day == dt.date.min:
+            undated.append(item)
+        else:
+            years.setdefault(f"{day.year}년", {}).setdefault(f"{day.month}월", []).append(item)
+    out: list = [{year: [{month: entries} for month, entries in months.items()]} for year, months in years.items()]
+    return out + ([{NO_DATE: undated}] if undated else [])
+
+
+def _nested(items: list[tuple[dt.date, object]]) -> list:
+    return by_month(items) if len(items) > FLAT_LIMIT else [item for _, item in items]
+
+
 def meetings(pages: dict[str, Page]) -> list:
     found = [p for p in pages.values() if p.section == "meetings" and not p.is_index]
-    return [_entry(p) for p in sorted(found, key=lambda p: (_date(p), p.src), reverse=True)]
+    newest = sorted(found, key=lambda p: (_date(p), p.src), reverse=True)
+    return _nested([(_date(p), _entry(p)) for p in newest])
 
 
 def qna(pages: dict[str, Page]) -> list:
@@ -64,13 +90,13 @@ def qna(pages: dict[str, Page]) -> list:
     def group_key(src: str):
         return (src != "", _date(pages.get(src)), src)
 
-    out = []
+    dated, other = [], []
     for src in sorted(groups, key=group_key, reverse=True):
         items = [_entry(p) for p in sorted(groups[src], key=lambda p: (_number(p), p.src))]
         title = pages[src].meta.get("title") if src else None
         label = esc(title) if isinstance(title, str) and title.strip() else (src or OTHER_MEETING)
-        out.append({label: items})
-    return out
+        (dated if src else other).append((_date(pages.get(src)), {label: items}))
+    return _nested(dated) + [group for _, group in other]
 
 
 def generate(nav: list | None, docs_dir: Path) -> list | None:
