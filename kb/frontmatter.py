@@ -132,6 +132,12 @@ def _datetime(v: Any) -> str | None:
     return "must be a timestamp with a time zone, e.g. 2021-08-06T17:57:00+09:00"
 
 
+def _day(v: Any) -> str | None:
+    if _date(v) is None or _datetime(v) is None:
+        return None
+    return "must be a date (YYYY-MM-DD) or a timestamp with a time zone, e.g. 2021-08-06T17:57:00+09:00"
+
+
 def _str_list(allow_empty: bool) -> Check:
     def check(v: Any) -> str | None:
         if not isinstance(v, list) or not all(isinstance(x, str) and x.strip() for x in v):
@@ -170,6 +176,14 @@ def _paper(v: Any) -> str | None:
 # Fields whose values name other pages (paths relative to docs/).
 PAGE_REF_FIELDS = {"meeting", "related"}
 
+# Who wrote a Q&A answer, paper review or lecture note, and when; optional (the page facts show the
+# site's author, the date of the meeting it came from and the file's last commit otherwise).
+WRITER_FIELDS: dict[str, tuple[bool, Check]] = {
+    "author": (False, _str),
+    "created": (False, _day),
+    "updated": (False, _day),
+}
+
 SCHEMAS: dict[str, dict[str, tuple[bool, Check]]] = {
     # field: (required, check)
     "meetings": {
@@ -193,6 +207,7 @@ SCHEMAS: dict[str, dict[str, tuple[bool, Check]]] = {
         "related": (True, _str_list(True)),
         "asked_by": (False, _str),
         "description": (False, _str),
+        **WRITER_FIELDS,
     },
     "papers": {
         "title": (True, _str),
@@ -202,6 +217,7 @@ SCHEMAS: dict[str, dict[str, tuple[bool, Check]]] = {
         "meeting": (True, _str),
         "related": (False, _str_list(True)),
         "description": (False, _str),
+        **WRITER_FIELDS,
     },
     "lectures": {
         "title": (True, _str),
@@ -209,6 +225,7 @@ SCHEMAS: dict[str, dict[str, tuple[bool, Check]]] = {
         "meeting": (True, _str),
         "related": (False, _str_list(True)),
         "description": (False, _str),
+        **WRITER_FIELDS,
     },
 }
 

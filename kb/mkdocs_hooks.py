@@ -15,6 +15,7 @@ A hook that meets something it does not understand raises with the file named.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import platform
@@ -83,6 +84,8 @@ def on_page_markdown(markdown, page, config, files):
     info = _site.pages.get(src)
     if info is None:
         raise PluginError(f"docs/{src}: page was not seen when the docs were validated")
+    if (day := _meeting_date(info)) is not None:
+        page.meta["kb_meeting_date"] = day  # partials/kb-page-facts.html: the date it was asked or presented
     try:
         source_lines = page.file.content_string.count("\n")
         first_line = source_lines - markdown.count("\n") + 1
@@ -94,6 +97,13 @@ def on_page_markdown(markdown, page, config, files):
         raise PluginError(f"docs/{src}: {exc}" if not str(exc).startswith("docs/") else str(exc)) from None
     _formulas[src] = formulas
     return markdown
+
+
+def _meeting_date(info) -> str | None:
+    """The date (YYYY-MM-DD) of the meeting a Q&A, paper review or lecture page came from."""
+    meeting = _site.pages.get(info.meta.get("meeting")) if isinstance(info.meta.get("meeting"), str) else None
+    day = meeting.meta.get("date") if meeting else None
+    return day.isoformat() if isinstance(day, dt.date) else None
 
 
 def on_pre_page(page, config, files):

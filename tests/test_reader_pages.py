@@ -71,6 +71,23 @@ def test_front_matter_author_and_dates_are_shown(built_site):
     assert f"마지막 수정 {meta['updated'].date().isoformat()}" in facts
 
 
+def _front_matter(path) -> dict:
+    return yaml_load(path.read_text(encoding="utf-8").split("---")[1])
+
+
+@pytest.mark.parametrize("section", ["qna", "papers", "lectures"])
+def test_pages_from_a_meeting_show_the_meetings_date(built_site, section):
+    """A Q&A, paper review or lecture note without its own `created` shows the day of its meeting."""
+    sources = [p for p in sorted((DOCS / section).glob("*.md")) if p.name != "index.md"]
+    assert sources
+    for source in sources:
+        meeting = _front_matter(DOCS / _front_matter(source)["meeting"])
+        facts = soup_of(built_site, f"{section}/{source.stem}/").select_one("aside.kb-page-facts")
+        created = facts.select_one(".kb-page-facts__created")
+        assert created is not None, f"{source.name}: no date of its meeting"
+        assert created.get_text(" ", strip=True) == f"다룬 회의 {meeting['date'].isoformat()}", source.name
+
+
 @pytest.mark.parametrize("name", ["attention", "optimizer-playground"])
 def test_notebook_has_labelled_download_and_colab_buttons(built_site, name):
     repo = config()["extra"]["repository"].rstrip("/")

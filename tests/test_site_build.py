@@ -61,6 +61,26 @@ def test_all_front_matter_is_valid():
     assert len(pages) >= 15
 
 
+@pytest.mark.parametrize("section", ["qna", "papers", "lectures"])
+def test_answer_writer_and_dates_are_optional_fields(tmp_path, section):
+    """author, created and updated may be set on a page that came from a meeting, and are checked."""
+    import shutil
+
+    from kb.frontmatter import FrontMatterError, validate_docs
+
+    docs = tmp_path / "docs"
+    shutil.copytree(DOCS, docs)
+    page = next(p for p in sorted((docs / section).glob("*.md")) if p.name != "index.md")
+    head, rest = page.read_text(encoding="utf-8").split("\n---\n", 1)
+    page.write_text(f"{head}\nauthor: 김민지\ncreated: 2021-08-12T21:00:00+09:00\nupdated: 2021-09-01\n---\n{rest}",
+                    encoding="utf-8")
+    assert validate_docs(docs)[f"{section}/{page.name}"].meta["author"] == "김민지"
+    page.write_text(f"{head}\ncreated: 어제\n---\n{rest}", encoding="utf-8")
+    line = head.count("\n") + 2
+    with pytest.raises(FrontMatterError, match=rf"{section}/{page.name}:{line}: .*created"):
+        validate_docs(docs)
+
+
 def _export_lines() -> list[str]:
     """Non-empty lines of the export, with Notion's markup reduced to the text a reader sees."""
     out = []
