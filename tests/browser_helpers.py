@@ -9,6 +9,9 @@ Used by tests/test_browser.py, tests/test_search.py and kb/bench_search.py, kb/b
 * ``guard(context)`` lets requests reach 127.0.0.1 only; every other host is aborted and
   recorded in the returned list.
 * ``SearchBox`` types into Material's search box and reads the result list.
+* Under pytest-xdist every worker attaches to one Chromium per test run (``start_shared_chromium``,
+  a Playwright browser server, tests/playwright_server.js) instead of starting its own; the
+  controller stops it at the end (``stop_shared_chromium``, from tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -16,9 +19,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import json
 import os
 import shutil
+import signal
+import subprocess
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -68,6 +75,50 @@ def launch(playwright, **kwargs):
     if executable:
         options["executable_path"] = executable
     return playwright.chromium.launch(**options)
+
+
+SHARED_SERVER_JS = Path(__file__).with_name("playwright_server.js")
+SHARED_START_S = 60
+
+
+def start_shared_chromium(folder: Path, watch: int | None = None) -> str | None:
+    """Start a Playwright browser server for the whole run; its endpoint goes to ``folder/endpoint``
+    and its process group to ``folder/pid``. Returns an error text, or None once it is up. The
+    server ends itself when process ``watch`` (default: this one's parent, the xdist controller) has."""
+    import playwright
+    from playwright._impl._driver import compute_driver_executable
+
+    node, cli = compute_driver_executable()
+    options = {"headless": True, "args": CHROMIUM_ARGS}
+    if system_chromium():
+        options["executablePath"] = system_chromium()
+    (folder / "options.json").write_text(json.dumps(options), encoding="utf-8")
+    endpoint = folder / "endpoint"
+    with (folder / "server.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [node, str(SHARED_SERVER_JS), str(Path(cli).parent), str(folder / "options.json"), str(endpoint),
+             str(watch or os.getppid())],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=dict(os.environ, PLAYWRIGHT_SKIP_BROWSER_GC="1"))
+    (folder / "pid").write_text(str(proc.pid), encoding="utf-8")
+    deadline = time.monotonic() + SHARED_START_S
+    while not endpoint.is_file():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            log_text = (folder / "server.log").read_text(encoding="utf-8", errors="replace")[-2000:]
+            return f"the shared Chromium (Playwright {playwright.__version__} browser server) did not start:\n{log_text}"
+        time.sleep(0.1)
+    return None
+
+
+def stop_shared_chromium(folder: Path) -> None:
+    """End the browser server that :func:`start_shared_chromium` started in ``folder``, if any."""
+    pid_file = folder / "pid"
+    if not pid_file.is_file():
+        return
+    with contextlib.suppress(ProcessLookupError, ValueError):
+        os.killpg(int(pid_file.read_text(encoding="utf-8")), signal.SIGTERM)
+    pid_file.unlink()
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -213,12 +264,17 @@ class _Chromium:
     browser = None
 
     @classmethod
-    def acquire(cls):
+    def acquire(cls, shared: Path | None = None):
+        """The browser: launched here, or (``shared``: a folder of :func:`start_shared_chromium`)
+        the run's one Chromium, attached to over Playwright's protocol."""
         if cls.browser is None:
             from playwright.sync_api import sync_playwright
 
             cls.playwright = sync_playwright().start()
-            cls.browser = launch(cls.playwright)
+            if shared is None:
+                cls.browser = launch(cls.playwright)
+            else:
+                cls.browser = cls.playwright.chromium.connect((shared / "endpoint").read_text(encoding="utf-8"))
         cls.users += 1
         return cls.browser
 
@@ -232,14 +288,20 @@ class _Chromium:
 
 
 @pytest.fixture(scope="session")
-def chromium():
-    """Headless Chromium; a missing browser skips locally (saying why) and fails under CI=true."""
+def chromium(tmp_path_factory):
+    """Headless Chromium; a missing browser skips locally (saying why) and fails under CI=true.
+    Under pytest-xdist, one Chromium for all workers of the run (see :func:`start_shared_chromium`)."""
     why = browser_unavailable()
     if why:
         if ci():
             pytest.fail(f"CI=true and {why}", pytrace=False)
         pytest.skip(why)
-    browser = _Chromium.acquire()
+    shared = None
+    if os.environ.get("PYTEST_XDIST_WORKER") is not None:
+        from conftest import once_per_run
+
+        shared = once_per_run(tmp_path_factory, "chromium", start_shared_chromium)
+    browser = _Chromium.acquire(shared)
     yield browser
     _Chromium.release()
 

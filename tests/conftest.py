@@ -139,10 +139,15 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_sessionfinish(session):
-    """An xdist worker hands its "code blocks" summary lines to the controller, which prints them."""
+    """An xdist worker hands its "code blocks" summary lines to the controller, which prints them;
+    the controller, once every worker is done, stops the Chromium they shared (browser_helpers)."""
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput["kb_summary"] = _summary_lines(session.config)
+    elif getattr(session.config.option, "numprocesses", None):
+        from browser_helpers import stop_shared_chromium
+
+        stop_shared_chromium(session.config._tmp_path_factory.getbasetemp() / "chromium")
 
 
 @pytest.hookimpl(optionalhook=True)

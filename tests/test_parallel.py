@@ -9,11 +9,13 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
+from browser_helpers import chromium  # noqa: F401  (fixture: skips or fails as the other browser tests)
 from conftest import ROOT
 
 # fast tests: one per page (parametrized) and the marker test below
@@ -102,3 +104,110 @@ def test_a_failed_build_fails_every_worker_without_building_again(tmp_path):
 @pytest.mark.parametrize("device", ["cpu", "cuda"])
 def test_cuda_parameters_carry_the_cuda_marker(request, device):
     assert (request.node.get_closest_marker("cuda") is not None) == (device == "cuda")
+
+
+BROWSER_CONFTEST = textwrap.dedent('''\
+    import importlib.util, sys
+    sys.path.insert(0, {tests!r})
+    spec = importlib.util.spec_from_file_location("kb_tests_conftest", {conftest!r})
+    kb_conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(kb_conftest)
+    once_per_run = kb_conftest.once_per_run            # browser_helpers imports it from "conftest"
+    pytest_sessionfinish = kb_conftest.pytest_sessionfinish  # the controller stops the shared browser
+    from browser_helpers import chromium  # noqa: F401  (the fixture under test)
+    ''')
+
+BROWSER_TESTS = "".join(
+    f"def test_{i}(chromium):\n"
+    f"    import os\n"
+    f"    cdp = chromium.new_browser_cdp_session()\n"
+    f"    pid = next(p['id'] for p in cdp.send('SystemInfo.getProcessInfo')['processInfo'] if p['type'] == 'browser')\n"
+    f"    page = chromium.new_page()\n"
+    f"    page.set_content('<p>{i}</p>')\n"
+    f"    assert page.inner_text('p') == '{i}'\n"
+    f"    page.close()\n"
+    f"    with open('browsers.log', 'a') as f:\n"
+    f"        f.write(f\"{{os.environ['PYTEST_XDIST_WORKER']}} {{pid}}\\n\")\n\n" for i in range(6))
+
+
+@pytest.mark.browser
+def test_workers_share_one_chromium_and_the_controller_stops_it(tmp_path):
+    """Two workers, one Chromium (the same browser process behind both), gone when the run ends."""
+    from browser_helpers import browser_unavailable, ci
+
+    if (why := browser_unavailable()) is not None:
+        if ci():
+            pytest.fail(f"CI=true and {why}", pytrace=False)
+        pytest.skip(why)
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "conftest.py").write_text(BROWSER_CONFTEST.format(
+        tests=str(ROOT / "tests"), conftest=str(ROOT / "tests" / "conftest.py")), encoding="utf-8")
+    (project / "test_browsers.py").write_text(BROWSER_TESTS, encoding="utf-8")
+    (project / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    result = _pytest(["-n", "2", f"--basetemp={tmp_path / 'base'}"], project)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "6 passed" in result.stdout
+    rows = [line.split() for line in (project / "browsers.log").read_text().splitlines()]
+    assert len(rows) == 6 and {w for w, _ in rows} == {"gw0", "gw1"}, rows
+    pids = {int(pid) for _, pid in rows}
+    assert len(pids) == 1, f"each worker started its own Chromium: {pids}"
+    assert not (tmp_path / "base/chromium/pid").exists()  # the controller stopped the server
+    (pid,) = pids
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive(pid), "the shared Chromium outlived the test run"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as f:  # a zombie has ended; only its parent has not reaped it
+        return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _browser_pid(chromium, folder: Path) -> int:
+    """The browser process behind the server in ``folder`` (attached with this session's Playwright)."""
+    browser = chromium.browser_type.connect((folder / "endpoint").read_text(encoding="utf-8"))
+    info = browser.new_browser_cdp_session().send("SystemInfo.getProcessInfo")["processInfo"]
+    browser.close()
+    return next(proc["id"] for proc in info if proc["type"] == "browser")
+
+
+def _gone_within(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return not _alive(pid)
+
+
+@pytest.mark.browser
+def test_shared_chromium_is_stopped_by_the_controller(tmp_path, chromium):  # chromium: skip/fail as its fixture
+    from browser_helpers import start_shared_chromium, stop_shared_chromium
+
+    assert start_shared_chromium(tmp_path, watch=os.getpid()) is None
+    pid = _browser_pid(chromium, tmp_path)
+    assert _alive(pid)
+    stop_shared_chromium(tmp_path)
+    assert _gone_within(pid, 10)
+
+
+@pytest.mark.browser
+def test_shared_chromium_ends_when_the_run_it_serves_dies(tmp_path, chromium):
+    from browser_helpers import start_shared_chromium, stop_shared_chromium
+
+    controller = subprocess.Popen(["sleep", "600"])
+    try:
+        assert start_shared_chromium(tmp_path, watch=controller.pid) is None
+        pid = _browser_pid(chromium, tmp_path)
+        time.sleep(3)
+        assert _alive(pid)  # still serving while its run lives
+    finally:
+        controller.kill()
+        controller.wait()
+    gone = _gone_within(pid, 15)
+    stop_shared_chromium(tmp_path)  # tidy up if the check failed
+    assert gone, "the shared Chromium outlived the run (controller) it served"
