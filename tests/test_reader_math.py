@@ -127,6 +127,17 @@ def _every_formula(built_site: Path) -> list[str]:
     return list(seen)
 
 
+# Puts every formula (MathML strings) into the page's article, as the pages wrap them; returns
+# how many <math> elements the article then holds. Used on 404.html: any page of the site gives
+# its stylesheets and fonts. (Also used by tests/test_reader_firefox.py.)
+EVERY_FORMULA_JS = """(items) => {
+  const article = document.querySelector("article");
+  article.innerHTML = "<h1>사이트의 모든 수식</h1>" + items.map(m =>
+    m.includes('display="block"') ? `<div class="kb-math kb-math--block">${m}</div>` : `<p>${m}</p>`).join("");
+  return article.querySelectorAll("math").length;
+}"""
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_page_of_every_formula_screenshot(chromium, site_url, built_site, scheme):
     formulas = _every_formula(built_site)
@@ -134,15 +145,7 @@ def test_page_of_every_formula_screenshot(chromium, site_url, built_site, scheme
     t = Tab(chromium, site_url, color_scheme=scheme, viewport={"width": 1280, "height": 900})
     try:
         page = t.goto("404.html")  # any page of the site: its stylesheets and fonts, then our content
-        count = page.evaluate(
-            """(items) => {
-              const article = document.querySelector("article");
-              article.innerHTML = "<h1>사이트의 모든 수식</h1>" + items.map(m =>
-                m.includes('display="block"') ? `<div class="kb-math kb-math--block">${m}</div>` : `<p>${m}</p>`).join("");
-              return article.querySelectorAll("math").length;
-            }""",
-            formulas,
-        )
+        count = page.evaluate(EVERY_FORMULA_JS, formulas)
         assert count == len(formulas)
         got = page.evaluate(MATH_FONT_JS, MATH_FONT)
         assert got["faces"] == ["loaded"]
@@ -177,7 +180,9 @@ SIDE_BY_SIDE_JS = """(items) => {
     const ours = row.insertCell(), theirs = row.insertCell();
     ours.innerHTML = display ? `<div class="kb-math kb-math--block">${mathml}</div>` : mathml;  // as on the pages
     let error = null;
-    try { katex.render(tex, theirs, { displayMode: display, throwOnError: true }); }
+    // output "html": KaTeX's visible rendering without its hidden MathML copy, which Firefox
+    // reports as invalid for \\min in a subscript (<msub> with three children, KaTeX 0.19.1)
+    try { katex.render(tex, theirs, { displayMode: display, throwOnError: true, output: "html" }); }
     catch (e) { error = String(e); }
     out.push({ tex, display, error, ours: ours.querySelector("math").getBoundingClientRect().height,
                katex: error ? 0 : theirs.querySelector(".katex").getBoundingClientRect().height });
@@ -186,16 +191,30 @@ SIDE_BY_SIDE_JS = """(items) => {
 }"""
 
 
-def test_every_formula_side_by_side_with_katex(chromium, site_url, built_site):
+COMPARE_CSS = ".kb-compare td { width: 50%; vertical-align: middle; text-align: center; }"
+
+
+def require_katex():
+    """Skip locally (fail under CI=true) when KaTeX is not unpacked at KATEX_DIR."""
     if not (KATEX_DIR / "katex.min.js").exists():
         why = f"KaTeX {KATEX_VERSION} is not unpacked at {KATEX_DIR} (npm pack katex@{KATEX_VERSION})"
         if ci():
             pytest.fail(f"CI=true and {why}", pytrace=False)
         pytest.skip(why)
+
+
+def katex_items(built_site: Path) -> list[list]:
+    """[MathML, its TeX, display?] for every formula: the argument of SIDE_BY_SIDE_JS."""
     items = []
     for mathml in _every_formula(built_site):
         soup = BeautifulSoup(mathml, "html.parser")
         items.append([mathml, soup.find("annotation").get_text(), soup.math.get("display") == "block"])
+    return items
+
+
+def test_every_formula_side_by_side_with_katex(chromium, site_url, built_site):
+    require_katex()
+    items = katex_items(built_site)
     t = Tab(chromium, site_url, viewport={"width": 1280, "height": 900})
     # KaTeX's files are served under /__katex/ on the same local server
     t.context.route(re.compile(r"^http://127\.0\.0\.1:\d+/__katex/"),
@@ -203,7 +222,7 @@ def test_every_formula_side_by_side_with_katex(chromium, site_url, built_site):
     try:
         page = t.goto("404.html")
         page.add_style_tag(url="/__katex/katex.min.css")
-        page.add_style_tag(content=".kb-compare td { width: 50%; vertical-align: middle; text-align: center; }")
+        page.add_style_tag(content=COMPARE_CSS)
         page.add_script_tag(url="/__katex/katex.min.js")
         rows = page.evaluate(SIDE_BY_SIDE_JS, items)
         page.evaluate("() => document.fonts.ready")
