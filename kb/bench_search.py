@@ -16,6 +16,12 @@ index, and the median (and 90th percentile) time from the keyup of a query typed
 Material's search box to the first render of its results, over every query in
 tests/search_queries.yaml, ``--rounds`` times. Chromium runs headless on 127.0.0.1 only.
 
+Beside each, **stock Material** on the same pages: a copy of the built site whose pages load
+none of the site's search scripts (search-lazy.js, search-ko-data.js, search-ko.js: no query
+rewriting, no re-ranking) and whose index has no morpheme field, so Material's own search runs
+as it ships. The same queries are typed into both, interleaved round by round, and the ratio
+of the medians is reported (target: at most 1.2).
+
 Not part of the test suite.
 """
 
@@ -24,6 +30,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -77,33 +85,68 @@ def index_sizes(site: Path) -> dict:
             "kiwi_load_s": loaded - start, "analysis_s": analysed - loaded}
 
 
-def time_queries(browser, site: Path, queries: list[str], rounds: int) -> dict:
-    with serve(site) as base:
-        context = browser.new_context()
-        blocked = guard(context)
-        page = context.new_page()
+SITE_SEARCH_SCRIPTS = re.compile(r'<script src="[^"]*javascripts/search-(?:lazy|ko-data|ko)\.js"></script>')
+
+
+def stock_copy(site: Path, dest: Path) -> Path:
+    """``site`` as stock Material would serve it: the home page without the site's search scripts
+    (the one page the timing opens) and an index without the morpheme field."""
+    shutil.copytree(site, dest)
+    home = dest / "index.html"
+    html, count = SITE_SEARCH_SCRIPTS.subn("", home.read_text(encoding="utf-8"))
+    if count != 3:
+        raise SystemExit(f"{home}: expected the 3 site search scripts, found {count}")
+    home.write_text(html, encoding="utf-8")
+    index_file = dest / "search" / "search_index.json"
+    index = json.loads(index_file.read_text(encoding="utf-8"))
+    index["config"].get("fields", {}).pop(FIELD, None)
+    index["docs"] = [{k: v for k, v in d.items() if k != FIELD} for d in index["docs"]]
+    index_file.write_text(json.dumps(index, separators=(",", ":")), encoding="utf-8")
+    return dest
+
+
+class Timer:
+    """A search box on one served site, kept open across rounds."""
+
+    def __init__(self, browser, base: str, stock: bool):
+        self.context = browser.new_context()
+        self.blocked = guard(self.context)
+        page = self.context.new_page()
         start = time.perf_counter()
         page.goto(base, wait_until="load")
-        box = SearchBox(page, base)
-        box.open(timeout_ms=120_000)
-        ready = time.perf_counter() - start
-        times = []
+        if stock and page.evaluate("() => 'kbSearchKo' in window"):
+            raise SystemExit("the stock copy still loads search-ko.js")
+        self.box = SearchBox(page, base)
+        self.box.open(timeout_ms=120_000)
+        self.ready_s = time.perf_counter() - start
+        self.times: list[float] = []
+
+    def round(self, queries: list[str]) -> None:
+        for q in queries:
+            self.times.append(self.box.search(q, timeout_ms=60_000)["ms"])
+
+    def result(self) -> dict:
+        self.context.close()
+        if self.blocked:
+            raise SystemExit(f"requests to other hosts were attempted: {self.blocked}")
+        times = sorted(self.times)
+        return {"ready_s": self.ready_s, "median_ms": statistics.median(times),
+                "p90_ms": times[int(0.9 * (len(times) - 1))], "n": len(times)}
+
+
+def time_queries(browser, site: Path, queries: list[str], rounds: int, tmp: Path) -> tuple[dict, dict]:
+    """Keyup-to-results times on the site and on its stock copy, rounds interleaved."""
+    stock_site = stock_copy(site, tmp / f"{site.name}-stock")
+    with serve(site) as base, serve(stock_site) as stock_base:
+        ours, stock = Timer(browser, base, stock=False), Timer(browser, stock_base, stock=True)
         for _ in range(rounds):
-            for q in queries:
-                times.append(box.search(q, timeout_ms=60_000)["ms"])
-        context.close()
-    if blocked:
-        raise SystemExit(f"requests to other hosts were attempted: {blocked}")
-    times.sort()
-    return {
-        "ready_s": ready,
-        "median_ms": statistics.median(times),
-        "p90_ms": times[int(0.9 * (len(times) - 1))],
-        "n": len(times),
-    }
+            ours.round(queries)
+            stock.round(queries)
+        return ours.result(), stock.result()
 
 
-def report(name: str, build_s: float, sizes: dict, timing: dict) -> None:
+def report(name: str, build_s: float, sizes: dict, timing: tuple[dict, dict]) -> None:
+    timing, stock = timing
     per_with = sizes["bytes_with"] / sizes["pages"]
     per_without = sizes["bytes_without"] / sizes["pages"]
     print(f"\n{name}: {sizes['pages']} pages, {sizes['entries']} index entries, build {build_s:.1f} s")
@@ -116,6 +159,8 @@ def report(name: str, build_s: float, sizes: dict, timing: dict) -> None:
     print(f"  index ready      : {timing['ready_s']:.2f} s after navigation (load, fetch, lunr index build)")
     print(f"  keyup -> results : median {timing['median_ms']:.1f} ms, p90 {timing['p90_ms']:.1f} ms "
           f"({timing['n']} searches)")
+    print(f"  stock Material   : median {stock['median_ms']:.1f} ms, p90 {stock['p90_ms']:.1f} ms; "
+          f"ratio of medians {timing['median_ms'] / stock['median_ms']:.2f}x (target <= 1.2x)")
 
 
 def main() -> None:
@@ -137,14 +182,14 @@ def main() -> None:
 
         site = tmp / "site"
         build_s = build(ROOT, site)
-        report("site", build_s, index_sizes(site), time_queries(browser, site, queries, args.rounds))
+        report("site", build_s, index_sizes(site), time_queries(browser, site, queries, args.rounds, tmp))
 
         project = copy_project(tmp / "project", caches=True)
         generate_pages(project, args.pages)
         corpus_site = tmp / "corpus-site"
         build_s = build(project, corpus_site)
         report(f"generated archive (+{args.pages} pages)", build_s, index_sizes(corpus_site),
-               time_queries(browser, corpus_site, queries, args.rounds))
+               time_queries(browser, corpus_site, queries, args.rounds, tmp))
         browser.close()
 
 

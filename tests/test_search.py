@@ -176,10 +176,60 @@ NORMALIZED = [
 def test_query_rewriting(shared_tab, typed, present, absent):
     result = shared_tab.page.evaluate("(q) => window.kbSearchKo.normalize(q)", typed)
     got = result["query"].lower().split()
-    for term in present:
-        assert term in got, (typed, result)
+    for term in present:  # searched: the worker matches each query term as a prefix
+        assert any(term.startswith(q) for q in got), (typed, result)
+        assert term in result["concept"], (typed, result)  # and ranking counts it
     for term in absent:
-        assert term not in got, (typed, result)
+        assert term not in got and term not in result["concept"], (typed, result)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("typed", ["배치 정규화가 뭐야", "BN", "아다그라드는 학습률을 어떻게 바꾸나요", "교차검증"])
+def test_query_sends_no_term_another_term_already_matches(shared_tab, typed):
+    """batchnorm after batch finds nothing more (prefix match) and only slows the worker down."""
+    result = shared_tab.page.evaluate("(q) => window.kbSearchKo.normalize(q)", typed)
+    got = result["query"].lower().split()
+    assert len(got) == len(set(got))
+    for term in got:
+        assert not any(other != term and term.startswith(other) for other in got), (term, got)
+    assert len(result["concept"]) > len(got)  # the covered forms still count for ranking
+
+
+TEASER_JS = """(text) => {
+  const out = window.kbSearchKo.teaser(text);
+  const plain = (html) => { const d = document.createElement("div"); d.innerHTML = html; return d.textContent; };
+  return {out, plain: plain(out), whole: plain(text), marks: (out.match(/<mark>/g) || []).length};
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("offset", [0, 150, 500, 2000])
+def test_long_section_text_is_cut_around_its_first_match(shared_tab, offset):
+    filler = "가나다 <code>x &amp; y</code> 라마 &lt;tag&gt; <a href=\"#a\">링크</a> " * 60
+    text = filler[:offset] + " 앞 <mark>정규화</mark> 뒤 " + filler
+    r = shared_tab.page.evaluate(TEASER_JS, text)
+    assert len(r["out"]) < 480 < len(text)
+    assert r["marks"] == 1, r["out"]  # the first highlighted word is in the teaser
+    core = r["plain"].removeprefix("… ").removesuffix(" …")
+    assert core in r["whole"], r["out"]  # only whole tags and entities: the text is a piece of the original
+    assert r["plain"].endswith(" …")
+    assert r["plain"].startswith("… ") == (offset > 100)
+
+
+@pytest.mark.browser
+def test_short_section_text_is_kept_whole(shared_tab):
+    text = "짧은 <mark>글</mark> &amp; <code>코드</code>"
+    assert shared_tab.page.evaluate("(t) => window.kbSearchKo.teaser(t)", text) == text
+
+
+@pytest.mark.browser
+def test_a_page_shows_its_best_sections_only(shared_tab):
+    group = [{"location": "qna/x/", "title": "x", "text": "", "score": 1, "terms": {}}] + [
+        {"location": f"qna/x/#s{i}", "title": f"s{i}", "text": "", "score": s, "terms": {}}
+        for i, s in enumerate([5, 1, 9, 3, 7, 2, 8])]
+    shown = shared_tab.page.evaluate(
+        "(g) => window.kbSearchKo.rank([g], {concept: {}, added: []})[0].map(i => i.location)", group)
+    assert shown == ["qna/x/", "qna/x/#s0", "qna/x/#s2", "qna/x/#s4", "qna/x/#s6"]  # page first, 4 best in page order
 
 
 @pytest.mark.browser
@@ -257,6 +307,48 @@ def test_pasted_query_shows_results_without_a_key_press(search_box):
                            timeout=10000)
     first = page.locator(".md-search-result__list a.md-search-result__link").first.get_attribute("href")
     assert search_box.path_of(first) == "qna/momentum-vs-nag/"
+
+
+COUNT_QUERIES_JS = """(() => {
+  const Native = window.Worker;
+  window.__kbQueries = [];
+  window.Worker = function (url, options) {
+    const worker = new Native(url, options);
+    const post = worker.postMessage;
+    worker.postMessage = function (message) {
+      if (message && typeof message.data === "string") window.__kbQueries.push(message.data);
+      return post.apply(worker, arguments);
+    };
+    return worker;
+  };
+  window.Worker.prototype = Native.prototype;
+})()"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("how", ["keys", "paste"])
+def test_each_change_of_the_query_is_searched_once(chromium, site_url, how):
+    """A change without a key (paste, fill) is searched; a key's change is searched once, though
+    search-ko.js adds a keyup to its input event (Material skips a value it has searched)."""
+    tab = Tab(chromium, site_url)
+    try:
+        tab.context.add_init_script(COUNT_QUERIES_JS)  # under search-ko.js's wrapper: sees what reaches the worker
+        page = tab.goto("")
+        box = SearchBox(page, site_url)
+        box.open()
+        page.evaluate("() => { window.__kbQueries = [] }")
+        if how == "keys":
+            page.locator(SearchBox.INPUT).press_sequentially("bn")
+        else:
+            page.locator(SearchBox.INPUT).fill("모멘텀이란")
+        page.wait_for_function("() => document.querySelectorAll('.md-search-result__list > li').length > 0")
+        page.wait_for_timeout(300)
+        sent = page.evaluate("() => window.__kbQueries")
+        typed = ["b", "bn"] if how == "keys" else ["모멘텀이란"]
+        assert len(sent) == len(typed), sent  # one search per change
+    finally:
+        tab.close()
+    assert tab.blocked == [] and tab.errors == []
 
 
 @pytest.mark.browser
