@@ -224,7 +224,43 @@ def _diff(changed: list) -> str:
     return '<pre class="kb-diff"><code>' + "&#10;".join(rows) + "</code></pre>"
 
 
+# What the build writes for a snippet is the same on every page that shows it while the snippet
+# and its catalogue are unchanged; a build (and every rebuild of `mkdocs serve`) makes it once.
+_MEMO: dict[tuple, object] = {}
+
+
+def _files(*paths: Path) -> tuple:
+    """The identity of files as they are now: path, modification time and size of each."""
+    out = []
+    for path in paths:
+        try:
+            st = path.stat()
+            out.append((str(path.resolve()), st.st_mtime_ns, st.st_size))
+        except OSError:
+            out.append((str(path), None, None))
+    return tuple(out)
+
+
+def _memo(key: tuple, make):
+    if key not in _MEMO:
+        _MEMO[key] = make()
+    return _MEMO[key]
+
+
 def mistakes_html(snippet: str, build: BuildInfo, root: Path = ROOT) -> str:
+    path = root / snippet
+    key = ("mistakes", _files(path, mistakes.catalogue_path(path)), str(root), build.executes, torch_version())
+    return _memo(key, lambda: _mistakes_html(snippet, build, root))
+
+
+def _sections(path: Path, root: Path) -> dict[str, str]:
+    from .blockrunner import snippet_sections
+
+    return _memo(("sections", _files(path), str(root)),
+                 lambda: {s.name: s.code for s in snippet_sections(path, root)})
+
+
+def _mistakes_html(snippet: str, build: BuildInfo, root: Path = ROOT) -> str:
     cat = mistakes.load(root / snippet, root)
     items = []
     for m in cat.mistakes:
@@ -272,7 +308,6 @@ def expand(src: str, markdown: str, root: Path = ROOT, build: BuildInfo | None =
     markdown = MISTAKES_RE.sub(mistakes_block, markdown)
     if cuda is None:
         cuda = read_results(cuda_results_path())
-    from .blockrunner import snippet_sections
 
     def badge(m: re.Match[str]) -> str:
         snippet, section = m.group("file"), m.group("section")
@@ -286,7 +321,7 @@ def expand(src: str, markdown: str, root: Path = ROOT, build: BuildInfo | None =
         if proof is None:
             raise ProofError(f"{where(m.start())}: {mistakes.catalogue_path(path).relative_to(root)} "
                              f"has no proofs.{section} (what the section's checks compare against)")
-        code = next((s.code for s in snippet_sections(path, root) if s.name == section), None)
+        code = _sections(path, root).get(section)
         if code is None:
             return m.group(0)
         return m.group(0) + "\n\n" + badge_html(snippet, section, code, proof, build, cuda) + "\n"

@@ -188,6 +188,22 @@ def test_mistake_output_is_recomputed_when_the_code_changes(project):
     assert "잡아낸 검사 (10행)" in md
 
 
+def test_a_snippets_mistakes_are_made_once_while_its_files_are_unchanged(project, monkeypatch):
+    """Every page showing the snippet (and every `serve` rebuild) reuses them; an edit of the
+    catalogue or the snippet makes them again."""
+    made = []
+    real = proofs._mistakes_html
+    monkeypatch.setattr(proofs, "_mistakes_html", lambda *a, **k: made.append(a[0]) or real(*a, **k))
+    page = "<!-- kb:mistakes snippets/demo/eps.py -->\n"
+    first = proofs.expand("qna/a.md", page, project, NO_RUN_BUILD, cuda={})
+    assert proofs.expand("qna/b.md", page, project, NO_RUN_BUILD, cuda={}) == first
+    assert len(made) == 1
+    catalogue = mistakes.catalogue_path(project / "snippets" / "demo" / "eps.py")
+    catalogue.write_text(textwrap.dedent(CATALOGUE).replace("ε inside", "ε placed inside"), encoding="utf-8")
+    again = proofs.expand("qna/a.md", page, project, NO_RUN_BUILD, cuda={})
+    assert len(made) == 2 and "ε placed inside" in again
+
+
 def test_a_mistake_its_check_does_not_catch_fails_the_build(project):
     snippet = project / "snippets" / "demo" / "eps.py"
     snippet.write_text(SNIPPET.replace("eps = 1.0", "eps = 1e-10").replace("[1 / 3, 1 / 4]", "[1 / 2, 1 / 3]")
