@@ -35,9 +35,11 @@ Environment:
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import hashlib
 import html
+import inspect
 import json
 import logging
 import os
@@ -45,6 +47,7 @@ import platform
 import posixpath
 import re
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -52,7 +55,7 @@ from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 
-from .blockrunner import BlockRunner, html_python_blocks, markdown_python_fences
+from .blockrunner import BlockRunner, HtmlBlock, html_python_blocks, markdown_python_fences
 
 # Bump when the cached result's layout or meaning changes. 2: a block passes only if it reached
 # its end (format 1 results may come from blocks that exited early).
@@ -144,6 +147,47 @@ class BuildLock:
 _held: list[BuildLock] = []  # the lock this process holds for its current build
 
 
+class BlockIndex:
+    """The Python blocks of each page's HTML, kept from one build to the next.
+
+    Finding a page's blocks means parsing all of its HTML (kb.blockrunner.html_python_blocks);
+    a page that did not change is not parsed again. Entries are keyed by the HTML's hash and
+    live in one file beside the code cache (``.cache/kb-blocks.json``) that holds what the
+    last build used, and nothing from a parser whose source has changed since.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.version = hashlib.sha256(inspect.getsource(sys.modules[html_python_blocks.__module__])
+                                      .encode("utf-8")).hexdigest()[:16]
+        self.old = self._read()
+        self.new: dict[str, list[dict]] = {}
+        self.parsed = 0
+
+    def _read(self) -> dict[str, list[dict]]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data.get("pages", {}) if isinstance(data, dict) and data.get("parser") == self.version else {}
+
+    def blocks(self, page_html: str) -> list[HtmlBlock]:
+        key = hashlib.sha256(page_html.encode("utf-8")).hexdigest()[:32]
+        found = self.new.get(key) or self.old.get(key)
+        if found is None:
+            self.parsed += 1
+            found = [dataclasses.asdict(b) for b in html_python_blocks(page_html)]
+        self.new[key] = found
+        return [HtmlBlock(**b) for b in found]
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-blocks-")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"parser": self.version, "pages": self.new}, f, ensure_ascii=False)
+        os.replace(tmp, self.path)
+
+
 @dataclass
 class Executor:
     """One build's execution state: the worker (started on the first cache miss) and the cache."""
@@ -158,6 +202,7 @@ class Executor:
     figures_out: dict[str, tuple[Path, str]] = field(default_factory=dict)  # site path -> (cached file, label)
     snippets_used: set[str] = field(default_factory=set)
     pages_run: set[str] = field(default_factory=set)  # pages whose blocks were all run or served
+    index: BlockIndex | None = None  # the blocks of unchanged pages, from the last build
     runs: int = 0
     hits: int = 0
 
@@ -179,6 +224,7 @@ class Executor:
                        docs_dir=project / "docs")
         executor.lock = BuildLock(cache.with_name(cache.name + ".lock"), seconds)
         _held.append(executor.lock)
+        executor.index = BlockIndex(cache.with_name("kb-blocks.json"))
         executor.remove_staged()
         return executor
 
@@ -302,7 +348,7 @@ class Executor:
     def process_page(self, page_html: str, src: str, page_url: str) -> str:
         """Insert output (and download links) under every runnable Python block of a page."""
         spans = list(_BLOCK_RE.finditer(page_html))
-        blocks = html_python_blocks(page_html)
+        blocks = self.index.blocks(page_html) if self.index is not None else html_python_blocks(page_html)
         if len(spans) != len(blocks):
             raise ExecutionError(f"docs/{src}: found {len(blocks)} Python blocks but could place {len(spans)}")
         pieces, last = [], 0

@@ -177,6 +177,11 @@ def on_post_build(config):
         _executor.write_site_files(Path(config["site_dir"]))
         _executor.evict_unused(Path(config["docs_dir"]))
         log.info("kb: ran %d code block(s), %d from the cache", _executor.runs, _executor.hits)
+        if _executor.index is not None:
+            index = _executor.index
+            log.info("kb: Python blocks of %d page(s) found by parsing, %d from the last build",
+                     index.parsed, len(index.new) - index.parsed)
+            index.save()
     finally:
         _executor.close()
 

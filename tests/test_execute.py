@@ -163,6 +163,37 @@ def test_changing_one_line_invalidates_exactly_its_cache_entry(tiny):
     assert "ran 1 code block(s), 1 from the cache" in result.stderr
 
 
+def test_a_rebuild_parses_only_changed_pages_for_blocks(tiny):
+    """The Python blocks of an unchanged page come from the last build (.cache/kb-blocks.json)."""
+    first = build(tiny)
+    assert "blocks of 1 page(s) found by parsing, 0 from the last build" in first.stderr, first.stderr
+    again = build(tiny)
+    assert "blocks of 0 page(s) found by parsing, 1 from the last build" in again.stderr, again.stderr
+    assert again.stdout == first.stdout and (tiny / "site" / "index.html").read_text(encoding="utf-8").count(
+        'class="kb-output"') == 2
+    page = tiny / "docs" / "index.md"
+    page.write_text(PAGE.replace("# Demo", "# Demo, edited"), encoding="utf-8")
+    edited = build(tiny)
+    assert "blocks of 1 page(s) found by parsing, 0 from the last build" in edited.stderr, edited.stderr
+    saved = json.loads((tiny / "kb-blocks.json").read_text(encoding="utf-8"))
+    assert len(saved["pages"]) == 1  # only what the last build used
+    (block_a, block_b, skipped) = next(iter(saved["pages"].values()))
+    assert block_a["code"] == 'print("section a", 1 + 1)' and skipped["marker"].startswith("pytest.mark.skip")
+
+
+def test_blocks_from_another_parser_version_are_not_used(tiny):
+    assert build(tiny).returncode == 0
+    index = tiny / "kb-blocks.json"
+    data = json.loads(index.read_text(encoding="utf-8"))
+    data["parser"] = "0" * 16
+    for blocks in data["pages"].values():
+        blocks[0]["code"] = "print('stale')"
+    index.write_text(json.dumps(data), encoding="utf-8")
+    result = build(tiny)
+    assert "blocks of 1 page(s) found by parsing" in result.stderr, result.stderr
+    assert "stale" not in (tiny / "site" / "index.html").read_text(encoding="utf-8")
+
+
 def test_a_failing_block_fails_the_build_naming_page_block_and_line(tiny):
     snippet = tiny / "snippets" / "demo" / "demo.py"
     snippet.write_text(DEMO.replace('print("section b")', 'print("section b")\nassert 1 == 2, "wrong"'),
