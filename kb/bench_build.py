@@ -15,7 +15,9 @@ only, never in the working tree) and is built:
 
 Each as a fresh ``mkdocs build`` process, and (edit, hooks off) in one process that builds
 again and again as ``mkdocs serve`` does (after one unmeasured build there). Ratios are to the hooks-off build of the
-same kind. Peak memory is the build process's maximum RSS (the block runner's and Jupyter's
+same kind, in **CPU seconds** (user + system, of the build process and the processes it waited
+for): on a shared machine the CPU a build uses moves far less than its wall time, which is
+printed beside it. Peak memory is the build process's maximum RSS (the block runner's and Jupyter's
 processes not counted). Page weight: each kind of page with the files it loads (CSS, scripts,
 images), raw and gzip-compressed, and what the search box loads on first use (the index and
 the worker). ``--profile N`` instead prints a cProfile of an edit rebuild at N pages.
@@ -34,6 +36,7 @@ import os
 import pstats
 import random
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -178,8 +181,14 @@ def _env() -> dict[str, str]:
     return env
 
 
-def process_build(project: Path, config: str = "mkdocs.yml") -> tuple[float, float]:
-    """A fresh ``mkdocs build`` process: (seconds, peak RSS of that process in MB)."""
+@dataclass
+class Timing:
+    wall: float  # seconds
+    cpu: float  # CPU seconds, user + system
+
+
+def process_build(project: Path, config: str = "mkdocs.yml") -> tuple[Timing, float]:
+    """A fresh ``mkdocs build`` process: (its timing, peak RSS of that process in MB)."""
     args = [sys.executable, "-m", "mkdocs", "build", "-q", "-f", config, "--site-dir", str(project / "site")]
     log = project / "build.log"
     start = time.perf_counter()
@@ -189,7 +198,7 @@ def process_build(project: Path, config: str = "mkdocs.yml") -> tuple[float, flo
     seconds = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{project}: mkdocs build -f {config} failed:\n{log.read_text()[-3000:]}")
-    return seconds, usage.ru_maxrss / 1024
+    return Timing(seconds, usage.ru_utime + usage.ru_stime), usage.ru_maxrss / 1024
 
 
 @contextmanager
@@ -207,15 +216,20 @@ def _in(project: Path):
         os.environ.update(saved_env)
 
 
-def inprocess_build(project: Path, config: str = "mkdocs.yml") -> float:
+def _cpu() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def inprocess_build(project: Path, config: str = "mkdocs.yml") -> Timing:
     """A build in this process, as ``mkdocs serve`` rebuilds: config loaded again, hooks kept."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
 
     with _in(project):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu()
         build(load_config(str(project / config), site_dir=str(project / "site")))
-        return time.perf_counter() - start
+        return Timing(time.perf_counter() - start, _cpu() - cpu)
 
 
 # --- page weight --------------------------------------------------------------------------
@@ -298,7 +312,7 @@ def search_index(site: Path) -> tuple[int, int]:
 class Result:
     generated: int
     pages: int  # in the site: generated + the site's own
-    times: dict[str, float] = field(default_factory=dict)  # "process cold", "serve edit", ...
+    times: dict[str, Timing] = field(default_factory=dict)  # "process cold", "serve edit", ...
     peak_mb: dict[str, float] = field(default_factory=dict)
     weights: dict[str, Weight] = field(default_factory=dict)
     site_mb: float = 0.0
@@ -306,8 +320,9 @@ class Result:
     index_pages: int = 0
 
 
-def _median(fn, repeat: int) -> float:
-    return statistics.median(fn(i) for i in range(repeat))
+def _median(fn, repeat: int) -> Timing:
+    runs = [fn(i) for i in range(repeat)]
+    return Timing(statistics.median(t.wall for t in runs), statistics.median(t.cpu for t in runs))
 
 
 def measure(count: int, repeat: int, tmp: Path, cold: bool = True) -> Result:
@@ -316,21 +331,20 @@ def measure(count: int, repeat: int, tmp: Path, cold: bool = True) -> Result:
     write_nohooks_config(project)
     res = Result(count, len(list((project / "docs").rglob("*.md"))) + len(list((project / "docs").rglob("*.ipynb"))))
 
-    def process_off(i: int) -> float:
-        seconds, res.peak_mb["hooks off"] = process_build(project, NOHOOKS)
-        return seconds
+    def process(kind: str, config: str = "mkdocs.yml") -> Timing:
+        timing, res.peak_mb[kind] = process_build(project, config)
+        return timing
 
-    res.times["process hooks off"] = _median(process_off, repeat)
+    res.times["process hooks off"] = _median(lambda i: process("hooks off", NOHOOKS), repeat)
     if cold:
-        res.times["process cold"], res.peak_mb["cold"] = process_build(project)
+        res.times["process cold"] = process("cold")
     else:
         process_build(project)  # fills the search cache and the new pages' blocks
     res.times["process warm"] = _median(lambda i: process_build(project)[0], repeat)
 
-    def process_edit(i: int) -> float:
+    def process_edit(i: int) -> Timing:
         edit_page(project, edited, i)
-        seconds, res.peak_mb["edit"] = process_build(project)
-        return seconds
+        return process("edit")
 
     res.times["process edit"] = _median(process_edit, repeat)
     for name, kind in PAGE_KINDS.items():
@@ -341,10 +355,11 @@ def measure(count: int, repeat: int, tmp: Path, cold: bool = True) -> Result:
     inprocess_build(project)  # imports, plugins, hooks: once per `mkdocs serve`, not measured
     res.times["serve hooks off"] = _median(lambda i: inprocess_build(project, NOHOOKS), repeat)
 
-    def serve_edit(i: int) -> float:
+    def serve_edit(i: int) -> Timing:
         edit_page(project, edited, 100 + i)
         return inprocess_build(project)
 
+    res.times["serve first edit"] = serve_edit(-1)  # loads Kiwi, once per `mkdocs serve` session
     res.times["serve edit"] = _median(serve_edit, repeat)
     shutil.rmtree(project)
     return res
@@ -354,18 +369,25 @@ def measure(count: int, repeat: int, tmp: Path, cold: bool = True) -> Result:
 
 
 def report(results: list[Result], repeat: int) -> None:
-    print(f"\nsite builds (seconds; x = ratio to hooks off of the same kind; median of {repeat} where repeated)")
+    print(f"\nsite builds: CPU seconds (x = ratio to hooks off of the same kind) [wall seconds]; "
+          f"median of {repeat} where repeated")
     print("  (pages: in the site, the generated ones and the site's own)")
-    print(f"  {'pages':>5}  {'hooks off':>9}  {'cold':>13}  {'warm':>13}  {'edit 1 page':>13}  "
-          f"{'serve: off':>10}  {'serve edit':>13}")
+    heads = ["hooks off", "cold", "warm", "edit 1 page", "serve: off", "serve: 1st edit", "serve: edit"]
+    keys = ["process hooks off", "process cold", "process warm", "process edit", "serve hooks off",
+            "serve first edit", "serve edit"]
+    print(f"  {'pages':>5}  " + "  ".join(f"{h:>21}" for h in heads))
     for r in results:
-        t = r.times
-        off, soff = t["process hooks off"], t["serve hooks off"]
-        cells = [f"{t[k]:6.1f} {t[k] / off:4.2f}x" if k in t else "-"
-                 for k in ("process cold", "process warm", "process edit")]
-        cells += [f"{soff:10.1f}"]
-        cells += [f"{t[k]:6.1f} {t[k] / soff:4.2f}x" for k in ("serve edit",)]
-        print(f"  {r.pages:5d}  {off:9.1f}  " + "  ".join(f"{c:>13}" for c in cells))
+        cells = []
+        for key in keys:
+            t = r.times.get(key)
+            base = r.times["serve hooks off" if key.startswith("serve") else "process hooks off"]
+            if t is None:
+                cells.append("-")
+            elif key.endswith("hooks off"):
+                cells.append(f"{t.cpu:6.1f}       [{t.wall:6.1f}]")
+            else:
+                cells.append(f"{t.cpu:6.1f} {t.cpu / base.cpu:4.2f}x [{t.wall:6.1f}]")
+        print(f"  {r.pages:5d}  " + "  ".join(f"{c:>21}" for c in cells))
     print("\npeak memory of the build process (MB, max RSS; block runner and Jupyter kernels apart)")
     for r in results:
         print(f"  {r.pages:5d} pages: " + ", ".join(f"{k} {v:.0f}" for k, v in r.peak_mb.items()))
@@ -385,18 +407,22 @@ def report(results: list[Result], repeat: int) -> None:
 
 
 def profile(count: int, tmp: Path, top: int = 30) -> None:
-    """cProfile of an in-process rebuild after editing one page, at ``count`` generated pages."""
+    """cProfile of an in-process rebuild after editing one page (not the session's first edit),
+    at ``count`` generated pages."""
     project = copy_project(tmp / "profile", caches=True)
     edited = [p for p in generate_pages(project, count) if p.startswith("qna/")][-1]
     inprocess_build(project)
-    inprocess_build(project)
     edit_page(project, edited, 0)
+    inprocess_build(project)  # the session's first edit: loads Kiwi
+    edit_page(project, edited, 1)
     prof = cProfile.Profile()
     prof.enable()
     inprocess_build(project)
     prof.disable()
     out = io.StringIO()
-    pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(top)
+    stats = pstats.Stats(prof, stream=out).sort_stats("cumulative")
+    stats.print_stats(top)
+    stats.print_stats(r"/kb/", top)  # the hooks' own functions
     print(out.getvalue())
 
 

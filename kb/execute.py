@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
+import functools
 import hashlib
 import html
 import inspect
@@ -75,6 +76,7 @@ class ExecutionError(PluginError):
     (A PluginError, so that MkDocs shows the message, not a traceback, from any hook.)"""
 
 
+@functools.cache  # importlib.metadata scans the installed packages each time (~5 ms)
 def torch_version() -> str:
     from importlib.metadata import version
 

@@ -9,7 +9,10 @@ the same rules; the build stops at the first run with every problem listed.
 
 from __future__ import annotations
 
+import collections
+import copy
 import datetime as dt
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -274,8 +277,25 @@ def load_page(docs_dir: Path, src: str) -> tuple[Page, list[Problem]]:
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         return Page(src, {}), [Problem(label, line, "file contains a NUL byte (binary data?)")]
-    meta, key_lines, body_line, problems = split(text, label)
+    meta, key_lines, body_line, problems = _split_once(text, label)
     return Page(src, meta, key_lines, body_line), problems
+
+
+# A build reads every page's front matter twice (the navigation in on_config, the checks in
+# on_files), and `mkdocs serve` again on every rebuild: YAML is parsed once per text.
+_SPLIT_MEMO: collections.OrderedDict[tuple, tuple] = collections.OrderedDict()
+_SPLIT_MEMO_SIZE = 4096
+
+
+def _split_once(text: str, label: str) -> tuple:
+    key = (label, hashlib.sha256(text.encode("utf-8")).digest())
+    if key in _SPLIT_MEMO:
+        _SPLIT_MEMO.move_to_end(key)
+    else:
+        _SPLIT_MEMO[key] = split(text, label)
+        while len(_SPLIT_MEMO) > _SPLIT_MEMO_SIZE:
+            _SPLIT_MEMO.popitem(last=False)
+    return copy.deepcopy(_SPLIT_MEMO[key])  # callers get their own dicts
 
 
 def _markup_problems(page: Page, label: str) -> list[Problem]:

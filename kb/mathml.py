@@ -19,6 +19,7 @@ same math in their already-rendered HTML text (see kb/notebooks.py).
 
 from __future__ import annotations
 
+import functools
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -115,6 +116,7 @@ def _check_elements(root: ET.Element) -> None:
                 raise ValueError(f"unexpected attribute {name!r} on <{tag}> in the MathML")
 
 
+@functools.lru_cache(maxsize=8192)  # `kb check` at the build's start renders every formula the pages render again
 def to_mathml(tex: str, display: bool) -> str:
     """Render one formula; raise ``ValueError`` with the reason if it cannot be done faithfully."""
     if not tex.strip():

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import mistakes
+from .execute import torch_version
 from .render import MarkerError
 from .safety import esc
 
@@ -52,12 +53,6 @@ INCLUDE_RE = re.compile(
 
 class ProofError(MarkerError):
     """A marker or catalogue the build cannot use, or a mistake its check does not catch."""
-
-
-def torch_version() -> str:
-    from importlib.metadata import version
-
-    return version("torch")
 
 
 def section_sha(code: str) -> str:
