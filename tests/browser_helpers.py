@@ -334,10 +334,14 @@ class Tab:
         self.context.close()
 
 
-@pytest.fixture
-def tab(chromium, site_url):
-    """A page on the served site; fails the test if it tried to reach another host."""
-    t = Tab(chromium, site_url)
+def guarded(t):
+    """Yield the tab ``t`` to a test, then close it; fail if it tried to reach another host."""
     yield t
     t.close()
     assert t.blocked == [], f"requests to other hosts were attempted: {t.blocked}"
+
+
+@pytest.fixture
+def tab(chromium, site_url):
+    """A page on the served site; fails the test if it tried to reach another host."""
+    yield from guarded(Tab(chromium, site_url))

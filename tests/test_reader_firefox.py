@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from browser_helpers import ALLOWED_HOSTS, ci, site_url  # noqa: F401  (site_url is a fixture)
+from browser_helpers import ALLOWED_HOSTS, ci, guarded, site_url  # noqa: F401  (site_url is a fixture)
 from test_reader_math import (
     ARTIFACTS, COMPARE_CSS, EVERY_FORMULA_JS, KATEX_DIR, MATH_FONT, MATH_FONT_JS, SIDE_BY_SIDE_JS,
     STRETCH_JS, _every_formula, katex_items, require_katex,
@@ -123,10 +123,7 @@ class FirefoxTab:
 @pytest.fixture
 def ftab(firefox, site_url):
     """A Firefox tab on the served site; fails the test if it tried to reach another host."""
-    t = FirefoxTab(firefox, site_url)
-    yield t
-    t.close()
-    assert t.blocked == [], f"requests to other hosts were attempted: {t.blocked}"
+    yield from guarded(FirefoxTab(firefox, site_url))
 
 
 @pytest.mark.parametrize("path", ["notebooks/attention/", "qna/adagrad/"])
