@@ -85,9 +85,25 @@ class Site:
 
     def __init__(self, pages: dict[str, Page]):
         self.pages = pages
+        self._sections: dict[str, list[Page]] | None = None
+        self._by_meeting: dict[tuple[str, str], list[Page]] | None = None
 
     def section(self, name: str) -> list[Page]:
-        return [p for p in self.pages.values() if p.section == name and not p.is_index]
+        if self._sections is None:  # once per build: every page's box and list asks (was a scan per call)
+            self._sections = {}
+            for p in self.pages.values():
+                if not p.is_index:
+                    self._sections.setdefault(p.section, []).append(p)
+        return list(self._sections.get(name, []))
+
+    def _of_meeting(self, meeting_src: str, section: str) -> list[Page]:
+        if self._by_meeting is None:
+            self._by_meeting = {}
+            for p in self.pages.values():
+                meeting = p.meta.get("meeting")
+                if not p.is_index and isinstance(meeting, str):
+                    self._by_meeting.setdefault((meeting, p.section), []).append(p)
+        return list(self._by_meeting.get((meeting_src, section), []))
 
     def meetings(self) -> list[Page]:
         return sorted(self.section("meetings"), key=lambda p: p.meta["date"], reverse=True)
@@ -102,13 +118,11 @@ class Site:
         return sorted(self.section("qna"), key=key, reverse=True)
 
     def questions_of(self, meeting_src: str) -> list[Page]:
-        qs = [p for p in self.section("qna") if p.meta.get("meeting") == meeting_src]
+        qs = self._of_meeting(meeting_src, "qna")
         return sorted(qs, key=lambda p: int(re.sub(r"\D", "", p.meta["qid"]) or 0))
 
     def pages_of(self, meeting_src: str, section: str) -> list[Page]:
-        return sorted(
-            (p for p in self.section(section) if p.meta.get("meeting") == meeting_src), key=lambda p: p.src
-        )
+        return sorted(self._of_meeting(meeting_src, section), key=lambda p: p.src)
 
     # --- property boxes ----------------------------------------------------------------
 
