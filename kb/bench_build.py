@@ -187,9 +187,30 @@ class Timing:
     cpu: float  # CPU seconds, user + system
 
 
+# Runs `mkdocs` and, at exit, writes the process's own peak RSS (VmHWM, kB) to argv[1]. The
+# rusage of a child cannot say it: its ru_maxrss also counts the bench's own memory, which the
+# child shares between fork and exec (hundreds of MB once Kiwi is loaded in-process).
+_PEAK_WRAPPER = """\
+import atexit, runpy, sys
+out = sys.argv.pop(1)
+def peak():
+    with open("/proc/self/status") as f:
+        kb = next((line.split()[1] for line in f if line.startswith("VmHWM:")), "0")
+    with open(out, "w") as f:
+        f.write(kb)
+atexit.register(peak)
+sys.argv[0] = "mkdocs"
+runpy.run_module("mkdocs", run_name="__main__", alter_sys=True)
+"""
+
+
 def process_build(project: Path, config: str = "mkdocs.yml") -> tuple[Timing, float]:
     """A fresh ``mkdocs build`` process: (its timing, peak RSS of that process in MB)."""
-    args = [sys.executable, "-m", "mkdocs", "build", "-q", "-f", config, "--site-dir", str(project / "site")]
+    peak_file = project / "build.peak"
+    peak_file.unlink(missing_ok=True)
+    linux = Path("/proc/self/status").is_file()
+    start_args = [sys.executable, "-c", _PEAK_WRAPPER, str(peak_file)] if linux else [sys.executable, "-m", "mkdocs"]
+    args = start_args + ["build", "-q", "-f", config, "--site-dir", str(project / "site")]
     log = project / "build.log"
     start = time.perf_counter()
     with log.open("w") as out:
@@ -198,7 +219,8 @@ def process_build(project: Path, config: str = "mkdocs.yml") -> tuple[Timing, fl
     seconds = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{project}: mkdocs build -f {config} failed:\n{log.read_text()[-3000:]}")
-    return Timing(seconds, usage.ru_utime + usage.ru_stime), usage.ru_maxrss / 1024
+    peak_mb = int(peak_file.read_text()) / 1024 if linux else usage.ru_maxrss / 1024
+    return Timing(seconds, usage.ru_utime + usage.ru_stime), peak_mb
 
 
 @contextmanager
