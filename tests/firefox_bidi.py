@@ -65,7 +65,7 @@ class Firefox:
         self.version = ""
         self._ids = itertools.count(1)
         self._handlers: dict[str, list[Callable[[dict], None]]] = {}
-        self._unanswered: set[int] = set()  # commands sent by send() whose answers nobody awaits
+        self._unanswered: dict[int, tuple[str, ...]] = {}  # sent by send(), answer not awaited -> harmless errors
 
     # --- start and stop -------------------------------------------------------------------------
 
@@ -146,17 +146,18 @@ class Firefox:
 
     # --- protocol ---------------------------------------------------------------------------------
 
-    def send(self, method: str, **params) -> int:
-        """Send a command without waiting for its answer (an error answer raises later)."""
+    def send(self, method: str, _harmless: tuple[str, ...] = (), **params) -> int:
+        """Send a command without waiting for its answer. An error answer raises later, unless
+        its error code is one of ``_harmless``."""
         cid = next(self._ids)
         self.ws.send(json.dumps({"id": cid, "method": method, "params": params}))
-        self._unanswered.add(cid)
+        self._unanswered[cid] = _harmless
         return cid
 
     def command(self, method: str, **params) -> dict:
         """Send a command and return its result; dispatch the events that arrive meanwhile."""
         cid = self.send(method, **params)
-        self._unanswered.discard(cid)
+        self._unanswered.pop(cid, None)
         deadline = time.monotonic() + self.timeout
         while True:
             left = deadline - time.monotonic()
@@ -174,8 +175,8 @@ class Firefox:
                     raise BidiError(f"{method}: {message['error']}: {message.get('message', '')}")
                 return message["result"]
             elif message.get("id") in self._unanswered:
-                self._unanswered.discard(message["id"])
-                if message.get("type") == "error":
+                harmless = self._unanswered.pop(message["id"])
+                if message.get("type") == "error" and message.get("error") not in harmless:
                     raise BidiError(f"command {message['id']} sent earlier: {message['error']}: "
                                     f"{message.get('message', '')}")
 

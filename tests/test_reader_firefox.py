@@ -8,6 +8,7 @@ runs them in Chromium; Firefox lays MathML out with its own engine, so both are 
 from __future__ import annotations
 
 import base64
+import json
 import mimetypes
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -53,6 +54,11 @@ def firefox():
     ff.close()
 
 
+# Answer to letting a blocked request go (continue, fail, respond) when the page has already
+# dropped it (navigated on, or the request was cancelled): nothing is left to let go.
+GONE = ("no such request",)
+
+
 class FirefoxTab:
     """A Firefox tab on the served site. Requests to a host other than 127.0.0.1 are failed and
     recorded in ``blocked`` (as browser_helpers.guard does in Chromium); paths under a prefix of
@@ -78,14 +84,14 @@ class FirefoxTab:
             for prefix, folder in self.files.items():
                 if parts.path.startswith(prefix):
                     return self._answer(request, folder / parts.path[len(prefix):])
-            self.ff.send("network.continueRequest", request=request)
+            self.ff.send("network.continueRequest", GONE, request=request)
         else:
             self.blocked.append(url)
-            self.ff.send("network.failRequest", request=request)
+            self.ff.send("network.failRequest", GONE, request=request)
 
     def _answer(self, request: str, path: Path):
         kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        self.ff.send("network.provideResponse", request=request, statusCode=200, reasonPhrase="OK",
+        self.ff.send("network.provideResponse", GONE, request=request, statusCode=200, reasonPhrase="OK",
                      headers=[{"name": "Content-Type", "value": {"type": "string", "value": kind}}],
                      body={"type": "base64", "value": base64.b64encode(path.read_bytes()).decode()})
 
@@ -201,3 +207,33 @@ def test_request_guard_sees_other_hosts_in_firefox(firefox, site_url):
     finally:
         t.close()
     assert t.blocked == ["http://example.com/kb-guard.png"]
+
+
+class _Wire:
+    """Firefox's side of the websocket, scripted: the answers it sends, in order."""
+
+    def __init__(self, answers: list[dict]):
+        self.answers = [json.dumps(a) for a in answers]
+        self.sent: list[dict] = []
+
+    def send(self, text: str):
+        self.sent.append(json.loads(text))
+
+    def recv(self, timeout=None):
+        return self.answers.pop(0)
+
+
+@pytest.mark.parametrize("error, raises", [("no such request", False), ("unknown error", True)])
+def test_an_error_answer_to_an_earlier_command_raises_unless_harmless(error, raises):
+    """Letting go of a request the page already dropped is harmless; any other error is not."""
+    from firefox_bidi import BidiError, Firefox
+
+    ff = Firefox(proc=None, folder=Path("."), timeout=5)
+    ff.ws = _Wire([{"type": "error", "id": 1, "error": error, "message": "x"},
+                   {"type": "success", "id": 2, "result": {"ok": True}}])
+    ff.send("network.continueRequest", GONE, request="r1")
+    if raises:
+        with pytest.raises(BidiError, match=f"command 1 sent earlier: {error}"):
+            ff.command("session.status")
+    else:
+        assert ff.command("session.status") == {"ok": True}
