@@ -95,7 +95,20 @@ def _mapping_with_line(loader, node):
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
 
 
-_LOADED: dict[tuple, Catalogue] = {}  # (file, mtime, size, root) -> catalogue: a build reads each once
+_LOADED: dict[tuple, Catalogue] = {}  # (file state, root) -> catalogue: a build reads each once
+
+
+def file_state(*paths: Path) -> tuple:
+    """The identity of files as they are now (path, modification time, size of each; None for a
+    file that cannot be read): a key for work that stays valid while the files are unchanged."""
+    out = []
+    for path in paths:
+        try:
+            st = path.stat()
+            out.append((str(path.resolve()), st.st_mtime_ns, st.st_size))
+        except OSError:
+            out.append((str(path), None, None))
+    return tuple(out)
 
 
 def load(snippet: Path, root: Path = ROOT) -> Catalogue:
@@ -103,12 +116,10 @@ def load(snippet: Path, root: Path = ROOT) -> Catalogue:
 
     A catalogue is parsed once per process while its file is unchanged (the build asks for it
     on every page and every proof badge that shows its snippet)."""
-    path = catalogue_path(snippet)
-    try:
-        st = path.stat()
-    except OSError:
+    state = file_state(catalogue_path(snippet))
+    if state[0][1] is None:
         return _load(snippet, root)
-    key = (str(path.resolve()), st.st_mtime_ns, st.st_size, str(root.resolve()))
+    key = (state, str(root.resolve()))
     if key not in _LOADED:
         _LOADED[key] = _load(snippet, root)
     return _LOADED[key]

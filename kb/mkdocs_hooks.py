@@ -135,7 +135,8 @@ def _refuse_unmarked_imported_blocks(html: str, src: str) -> None:
     info = _site.pages.get(src) if _site is not None else None
     if info is None or not info.meta.get("source"):
         return
-    for block in html_python_blocks(html):
+    index = _executor.index if _executor is not None else None  # the blocks process_page will use
+    for block in index.blocks(html) if index is not None else html_python_blocks(html):
         try:
             marked = block.skip_reason is not None
         except ValueError:

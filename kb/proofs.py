@@ -224,18 +224,6 @@ def _diff(changed: list) -> str:
 _MEMO: dict[tuple, object] = {}
 
 
-def _files(*paths: Path) -> tuple:
-    """The identity of files as they are now: path, modification time and size of each."""
-    out = []
-    for path in paths:
-        try:
-            st = path.stat()
-            out.append((str(path.resolve()), st.st_mtime_ns, st.st_size))
-        except OSError:
-            out.append((str(path), None, None))
-    return tuple(out)
-
-
 def _memo(key: tuple, make):
     if key not in _MEMO:
         _MEMO[key] = make()
@@ -244,14 +232,15 @@ def _memo(key: tuple, make):
 
 def mistakes_html(snippet: str, build: BuildInfo, root: Path = ROOT) -> str:
     path = root / snippet
-    key = ("mistakes", _files(path, mistakes.catalogue_path(path)), str(root), build.executes, torch_version())
+    key = ("mistakes", mistakes.file_state(path, mistakes.catalogue_path(path)), str(root), build.executes,
+           torch_version())
     return _memo(key, lambda: _mistakes_html(snippet, build, root))
 
 
 def _sections(path: Path, root: Path) -> dict[str, str]:
     from .blockrunner import snippet_sections
 
-    return _memo(("sections", _files(path), str(root)),
+    return _memo(("sections", mistakes.file_state(path), str(root)),
                  lambda: {s.name: s.code for s in snippet_sections(path, root)})
 
 
