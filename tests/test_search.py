@@ -69,7 +69,58 @@ def test_one_syllable_terms_are_left_out(analyzer):
     assert all(len(t) >= search_ko.MIN_LENGTH for t in terms(analyzer, "학습률 배 층 집 폭을 정합니다"))
 
 
-def _index(docs, fields=("title", "text", "tags", search_ko.FIELD)):
+# --- the names field: other names of the concepts an entry names ------------------------------
+
+
+def names(analyzer, text: str, title: str = "") -> list[str]:
+    return analyzer.names(title, f"<p>{text}</p>").split()
+
+
+@pytest.mark.parametrize("text", [
+    "BatchNorm2d를 쓴다",  # written joined, as the start of a longer token
+    "batch normalization을 쓴다",  # word by word
+    "Batch-Normalization 층",  # the worker splits at the hyphen
+    "배치 정규화는 평균을 뺀다",  # Korean word by word, a particle on the last word
+    "배치정규화는 평균을 뺀다",  # Korean joined
+    "BN 층",
+    "bn1 = nn.BatchNorm2d(64)",  # a short name followed by digits
+])
+def test_an_entry_naming_a_concept_gets_its_other_names(analyzer, text):
+    found = names(analyzer, text)
+    tokens = analyzer.visible_tokens(f"<p>{text}</p>")
+    morphemes = terms(analyzer, text)
+    for name in ("배치", "정규화", "batchnorm", "bn", "배치놈", "batch", "normalization"):
+        # each name is in the field unless the entry's own tokens or morphemes already find it
+        assert name in found or name in morphemes or search_ko._is_prefix_of_any(name, tokens), (text, name, found)
+    assert not set(found) & set(morphemes)
+
+
+@pytest.mark.parametrize("text", [
+    "bnb 양자화와 nagle 알고리즘",  # a short name (BN, NAG) is a whole token, not any prefix
+    "배치 크기와 정규 분포",  # 배치 alone and 정규 are not 배치 정규화
+    "bootstrap 표본",  # bootstrap names the bootstrap group, not bagging (bootstrap aggregating)
+    "normalization batch",  # words of a name, in the wrong order
+])
+def test_an_entry_not_naming_a_concept_gets_none_of_its_names(analyzer, text):
+    found = set(names(analyzer, text))
+    assert not found & {"배치놈", "batchnorm", "네스테로프", "nesterov", "배깅", "bagging"}, (text, found)
+
+
+def test_names_of_one_letter_are_left_out_and_nothing_visible_is_repeated(analyzer):
+    found = names(analyzer, "k-fold로 나눈다")
+    assert "교차" in found and "cross" in found and "validation" in found
+    assert "k" not in found and "fold" not in found  # one letter; visible (k-fold -> k, fold)
+    assert names(analyzer, "Adagrad와 아다그라드") == []  # both names written: nothing to add
+
+
+def test_names_are_cached_with_the_terms(analyzer, monkeypatch):
+    first = names(analyzer, "Adagrad는 학습률을 바꾼다")
+    assert "아다그라드" in first
+    monkeypatch.setattr(search_ko, "synonym_terms", lambda *a: pytest.fail("names computed twice"))
+    assert names(analyzer, "Adagrad는 학습률을 바꾼다") == first
+
+
+def _index(docs, fields=("title", "text", "tags", search_ko.FIELD, search_ko.NAMES_FIELD)):
     return {"config": {"fields": {f: {"boost": 1.0} for f in fields}}, "docs": docs}
 
 
@@ -80,11 +131,14 @@ def test_unexpected_entry_raises_with_the_source_file(analyzer):
     with pytest.raises(PluginError, match=r"docs/qna/adagrad\.md.*qna/adagrad/#x"):
         search_ko.add_field(_index([{"location": "qna/adagrad/#x", "title": "t", "text": None}]),
                             analyzer, source_of)
-    with pytest.raises(PluginError, match=r"docs/qna/adagrad\.md.*already has"):
-        search_ko.add_field(_index([{"location": "qna/adagrad/", "title": "t", "text": "", "morph": ""}]),
-                            analyzer, source_of)
-    with pytest.raises(PluginError, match="not configured"):
+    for field in (search_ko.FIELD, search_ko.NAMES_FIELD):
+        with pytest.raises(PluginError, match=rf"docs/qna/adagrad\.md.*already has a '{field}'"):
+            search_ko.add_field(_index([{"location": "qna/adagrad/", "title": "t", "text": "", field: ""}]),
+                                analyzer, source_of)
+    with pytest.raises(PluginError, match="'morph' is not configured"):
         search_ko.add_field(_index([], fields=("title", "text")), analyzer, source_of)
+    with pytest.raises(PluginError, match="'syn' is not configured"):
+        search_ko.add_field(_index([], fields=("title", "text", search_ko.FIELD)), analyzer, source_of)
     with pytest.raises(PluginError, match="'config' and 'docs'"):
         search_ko.add_field({"docs": []}, analyzer, source_of)
 
@@ -130,17 +184,42 @@ def test_morpheme_terms_are_hangul_and_invisible_to_prefix_search(built_index):
             assert not search_ko._is_prefix_of_any(term, visible), (doc["location"], term)
 
 
-def test_hook_adds_the_field_and_changes_nothing_else(built_index):
+def test_names_field_holds_only_names_of_concepts_the_entry_names(built_index):
+    analyzer = search_ko.Analyzer.__new__(search_ko.Analyzer)  # tokenizer only, no Kiwi
+    analyzer.separator = re.compile(built_index["config"]["separator"])
+    groups_of: dict[str, list[tuple[str, ...]]] = {}  # a part (bootstrap) can belong to two groups
+    for group in search_ko.SYNONYMS:
+        for part in {p for name in group for p in search_ko._parts(name)}:
+            groups_of.setdefault(part, []).append(group)
+    for doc in built_index["docs"]:
+        markup = f"{doc['title']}\n{doc['text']}"
+        visible = analyzer.visible_tokens(markup)
+        named = sorted(set(visible) | set(doc.get(search_ko.FIELD, "").split()))
+        ordered = analyzer.ordered_tokens(markup)
+        for term in doc.get(search_ko.NAMES_FIELD, "").split():
+            assert any(search_ko._names("".join(search_ko._parts(n)), named)
+                       or search_ko._names_in_order(search_ko._parts(n), ordered)
+                       for group in groups_of[term] for n in group), (doc["location"], term)  # KeyError: no name
+            assert not search_ko._is_prefix_of_any(term, visible), (doc["location"], term)
+    by_location = {d["location"]: d for d in built_index["docs"]}
+    assert "아다그라드" in by_location["qna/adagrad/"].get(search_ko.NAMES_FIELD, "").split()  # the page writes Adagrad
+    assert not any("배치놈" in d.get(search_ko.NAMES_FIELD, "") for loc, d in by_location.items()
+                   if loc.startswith("qna/cross-validation/"))  # it never names batch normalization
+
+
+def test_hook_adds_the_fields_and_changes_nothing_else(built_index):
     import copy
 
+    ours = (search_ko.FIELD, search_ko.NAMES_FIELD)
     plain = copy.deepcopy(built_index)
     for doc in plain["docs"]:
-        doc.pop(search_ko.FIELD, None)
+        for field in ours:
+            doc.pop(field, None)
     again = search_ko.add_field(copy.deepcopy(plain), search_ko.Analyzer(plain["config"]["separator"]),
                                 lambda location: location)
-    assert again == built_index  # the build's field, computed again: deterministic
+    assert again == built_index  # the build's fields, computed again: deterministic
     for before, after in zip(plain["docs"], again["docs"]):
-        after = {k: v for k, v in after.items() if k != search_ko.FIELD}
+        after = {k: v for k, v in after.items() if k not in ours}
         assert after == before  # title, text, tags, location as Material wrote them
 
 
@@ -155,30 +234,34 @@ def test_query_vocabulary_is_served_with_the_site(built_site):
 # --- query side, in the browser -----------------------------------------------------------
 
 NORMALIZED = [
-    # typed -> terms that must be searched, terms that must not
-    ("모멘텀이란", ["모멘텀"], ["모멘텀이란"]),
-    ("배치 정규화가 뭐야", ["배치", "정규화", "batchnorm"], ["정규화가", "뭐야"]),
-    ("교차 검증에서", ["교차", "검증", "교차검증"], ["검증에서"]),
-    ("교차검증은", ["교차검증", "교차", "검증"], ["교차검증은"]),
-    ("BN", ["bn", "배치", "정규화"], []),
-    ("NAG", ["nag", "네스테로프", "nesterov"], []),
-    ("네스테로프", ["네스테로프", "nag"], []),
-    ("k-fold", ["fold", "교차", "검증"], ["k-fold", "k"]),
-    ("Adagrad의 아이디어", ["adagrad", "아다그라드", "아이디어"], ["adagrad의"]),
-    ("nn.Module의 modules()는", ["nn.module", "modules"], ["nn.module의"]),
-    ("add_module", ["add_module"], []),
-    ("차이", ["차이"], []),  # a weak word alone is still searched
+    # typed -> terms that must be searched, synonyms that ranking counts (the index holds them,
+    # so they are not sent), terms that must be neither
+    ("모멘텀이란", ["모멘텀"], ["momentum"], ["모멘텀이란"]),
+    ("배치 정규화가 뭐야", ["배치", "정규화", "배치정규화"], ["batchnorm", "bn"], ["정규화가", "뭐야"]),
+    ("교차 검증에서", ["교차", "검증", "교차검증"], ["cross", "validation"], ["검증에서"]),
+    ("교차검증은", ["교차검증", "교차", "검증"], [], ["교차검증은"]),
+    ("BN", ["bn"], ["배치", "정규화", "batchnorm"], []),
+    ("NAG", ["nag"], ["네스테로프", "nesterov"], []),
+    ("네스테로프", ["네스테로프"], ["nag"], []),
+    ("k-fold", ["fold"], ["교차", "검증"], ["k-fold", "k"]),
+    ("Adagrad의 아이디어", ["adagrad", "아이디어"], ["아다그라드"], ["adagrad의"]),
+    ("nn.Module의 modules()는", ["nn.module", "modules"], [], ["nn.module의"]),
+    ("add_module", ["add_module"], [], []),
+    ("차이", ["차이"], [], []),  # a weak word alone is still searched
 ]
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("typed, present, absent", NORMALIZED, ids=[n[0] for n in NORMALIZED])
-def test_query_rewriting(shared_tab, typed, present, absent):
+@pytest.mark.parametrize("typed, searched, counted, absent", NORMALIZED, ids=[n[0] for n in NORMALIZED])
+def test_query_rewriting(shared_tab, typed, searched, counted, absent):
     result = shared_tab.page.evaluate("(q) => window.kbSearchKo.normalize(q)", typed)
     got = result["query"].lower().split()
-    for term in present:  # searched: the worker matches each query term as a prefix
+    for term in searched:  # searched: the worker matches each query term as a prefix
         assert any(term.startswith(q) for q in got), (typed, result)
         assert term in result["concept"], (typed, result)  # and ranking counts it
+    for term in counted:  # not sent (each query term costs the worker a pass), but ranked by
+        assert term not in got and term in result["concept"], (typed, result)
+        assert term in result["added"], (typed, result)
     for term in absent:
         assert term not in got and term not in result["concept"], (typed, result)
 
@@ -397,6 +480,34 @@ def test_search_box_keeps_the_typed_query_and_highlights(search_box):
     assert highlighted and all("모멘텀" in m or "momentum" in m.lower() for m in highlighted), highlighted
     page.goto(search_box.base)
     search_box.open()
+
+
+MARKED = [
+    # text, names -> text with the names marked
+    ("Adagrad는 학습률을", ["adagrad"], "<mark>Adagrad</mark>는 학습률을"),
+    ('<a href="adagrad.html" title="adagrad">보기</a> (adagrad)', ["adagrad"],
+     '<a href="adagrad.html" title="adagrad">보기</a> (<mark>adagrad</mark>)'),  # never inside a tag
+    ("&amp; amp", ["amp"], "&amp; <mark>amp</mark>"),  # nor an entity
+    ("<mark>batch</mark>norm batchnorm", ["batchnorm"], "<mark>batch</mark>norm <mark>batchnorm</mark>"),
+    ("minibatchnorm 배치놈은", ["batchnorm", "배치놈"], "minibatchnorm <mark>배치놈</mark>은"),  # word starts only
+    ("axb a+b", ["a.b", "a+b"], "axb <mark>a+b</mark>"),  # names are text, not patterns
+]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("text, names, expected", MARKED)
+def test_names_found_through_the_index_are_marked_in_text_only(shared_tab, text, names, expected):
+    assert shared_tab.page.evaluate("([t, n]) => window.kbSearchKo.markNames(t, n)", [text, names]) == expected
+
+
+@pytest.mark.browser
+def test_a_result_found_by_another_name_shows_that_name_marked(search_box):
+    result = search_box.search("아다그라드")  # the Adagrad page writes only Adagrad
+    assert result["paths"][0] == "qna/adagrad/"
+    marks = search_box.page.locator(".md-search-result__list > li:first-child mark").all_text_contents()
+    assert marks and all(m.lower() in ("adagrad", "아다그라드") for m in marks), marks
+    missing = " ".join(search_box.page.locator(".md-search-result__terms").all_text_contents()).lower()
+    assert "adagrad" not in missing.split(), missing
 
 
 @pytest.mark.browser

@@ -30,7 +30,7 @@ TEXTS = {
 
 def _index(texts: dict[str, str]) -> dict:
     docs = [{"location": loc, "title": f"제목 {loc}", "text": text} for loc, text in texts.items()]
-    return {"config": {"separator": SEPARATOR, "fields": {"title": {}, "text": {}, search_ko.FIELD: {}}}, "docs": docs}
+    return {"config": {"separator": SEPARATOR, "fields": {"title": {}, "text": {}, search_ko.FIELD: {}, search_ko.NAMES_FIELD: {}}}, "docs": docs}
 
 
 def _build(cache: Path, texts: dict[str, str]) -> tuple[search_ko.Analyzer, dict]:
@@ -46,6 +46,10 @@ def _morph(index: dict) -> dict[str, str]:
     return {d["location"]: d.get(search_ko.FIELD, "") for d in index["docs"]}
 
 
+def _names(index: dict) -> dict[str, str]:
+    return {d["location"]: d.get(search_ko.NAMES_FIELD, "") for d in index["docs"]}
+
+
 def test_a_warm_rebuild_analyses_only_the_changed_entry(tmp_path):
     cold, _ = _build(tmp_path, TEXTS)
     assert (cold.analysed, cold.hits) == (3, 0)
@@ -58,17 +62,18 @@ def test_a_warm_rebuild_analyses_only_the_changed_entry(tmp_path):
     after_edit, index = _build(tmp_path, edited)
     assert (after_edit.analysed, after_edit.hits) == (1, 2)
     uncached = search_ko.add_field(_index(edited), search_ko.Analyzer(SEPARATOR), lambda location: location)
-    assert _morph(index) == _morph(uncached)
+    assert _morph(index) == _morph(uncached) and _names(index) == _names(uncached)
 
 
 def test_an_unchanged_entry_comes_from_the_cache(tmp_path):
     _, first = _build(tmp_path, TEXTS)
     (cache_file,) = tmp_path.glob("terms-*.json")
     entries = json.loads(cache_file.read_text(encoding="utf-8"))
-    assert sorted(entries.values()) == sorted(_morph(first).values())
+    # one value per entry: its morphemes and its names, tab-separated
+    assert sorted(entries.values()) == sorted(f"{m}\t{n}" for m, n in zip(_morph(first).values(), _names(first).values()))
     # mark every cached value: an entry served from the cache carries the mark
-    cache_file.write_text(json.dumps({k: f"{v} 캐시표시" for k, v in entries.items()}, ensure_ascii=False),
-                          encoding="utf-8")
+    marked = {k: v.replace("\t", " 캐시표시\t", 1) for k, v in entries.items()}
+    cache_file.write_text(json.dumps(marked, ensure_ascii=False), encoding="utf-8")
     warm, second = _build(tmp_path, TEXTS)
     assert warm.analysed == 0
     assert _morph(second) == {loc: f"{v} 캐시표시" for loc, v in _morph(first).items()}
@@ -115,7 +120,7 @@ def _site(project: Path) -> None:
         plugins:
           - search:
               separator: '{SEPARATOR}'
-              fields: {{{search_ko.FIELD}: {{boost: 1.0}}}}
+              fields: {{{search_ko.FIELD}: {{boost: 1.0}}, {search_ko.NAMES_FIELD}: {{boost: 1.0}}}}
         hooks:
           - {ROOT / "kb" / "search_ko.py"}
         """), encoding="utf-8")

@@ -8,8 +8,11 @@
  *
  * - query messages (a string) are rewritten before they reach the worker: particles and
  *   endings are stripped, question words dropped (뭐야, 무엇인가요), known compounds split
- *   and joined (교차검증 <-> 교차 검증), and synonyms added (BN -> 배치 정규화, BatchNorm);
- *   English and code terms (nn.Module, add_module) pass through unchanged;
+ *   and joined (교차검증 <-> 교차 검증); English and code terms (nn.Module, add_module) pass
+ *   through unchanged. Synonyms (BN -> 배치 정규화, BatchNorm) are not sent: every query term
+ *   costs the worker a pass over the whole index, so the index carries them instead (each
+ *   entry's "morph" field holds the other names of the concepts it names: kb/search_ko.py).
+ *   They still count when the results are put in order (see "ordering the results");
  * - result messages drop, from each result's "missing terms" list, the terms that the
  *   rewriting added and the result lacks, so a result does not claim the user typed a
  *   word they did not (Material lists the query's unmatched terms under each result).
@@ -160,9 +163,11 @@
   /**
    * Rewrite a query for the search worker.
    *
-   * Returns { query, added, concept }: the rewritten query (without terms another term of it
-   * already matches as a prefix), the terms (lowercase) that the rewriting added (compounds
-   * split or joined, synonyms) to what was typed, and every form searched -> its typed word.
+   * Returns { query, added, concept }: the rewritten query (typed words and compound forms,
+   * without terms another term of it already matches as a prefix), the terms (lowercase) that
+   * the rewriting added to what was typed (compounds split or joined, synonyms), and every
+   * form counted in ranking -> its typed word. Synonyms are in `concept` and `added` but not
+   * in `query`: the index holds them (kb/search_ko.py).
    */
   function normalize(query) {
     if (typeof query !== "string" || !query.trim() || SYNTAX.test(query))
@@ -208,7 +213,8 @@
         add(plain[i] + plain[i + 1]);
       }
 
-    // synonyms: of a word, or of two typed words together (batch normalization)
+    // synonyms: of a word, or of two typed words together (batch normalization); for ranking only
+    var searched = terms.length;
     var base = terms.filter(function (t) { return !/^[+-]/.test(t); });
     var lookups = base.concat(query.trim().split(/\s+/)); // as typed too: k-fold, not only fold
     for (var j = 0; j + 1 < plain.length; j++)
@@ -237,7 +243,7 @@
         }
       });
     });
-    return { query: covered(terms).join(" "), added: added, concept: concept };
+    return { query: covered(terms.slice(0, searched)).join(" "), added: added, concept: concept };
   }
 
   // The worker matches every term as a prefix, so a term that starts with another term of the
@@ -364,11 +370,13 @@
   }
 
   // Missing words Material lists under a result: not those the page matches in another form.
-  function dropFoundTerms(group, rewrite, path) {
+  // `hidden`: the page's other sections, not shown (bestSections), whose matches count too.
+  function dropFoundTerms(group, rewrite, path, hidden) {
     var found = new Set();
     var page = engine && engine.pages[path];
+    var all = hidden ? group.concat(hidden) : group;
     Object.keys(rewrite.concept).forEach(function (term) {
-      if (group.some(function (item) { return item.terms && item.terms[term]; }) ||
+      if (all.some(function (item) { return item.terms && item.terms[term]; }) ||
           (page && !SEPARATOR.test(term) && termFrequency(page, term)))
         found.add(rewrite.concept[term]);
     });
@@ -419,14 +427,82 @@
     return (start > 0 ? "… " : "") + text.slice(start, end) + (end < text.length ? " …" : "");
   }
 
+  // Material highlights the terms it was sent. Synonyms are not sent (the index holds them), so
+  // a section found by another name (Adagrad, searched as 아다그라드) would show no highlight and
+  // no reason why it was found. Those names are marked here, at the start of a word, in text
+  // only: never inside a tag, an entity or a mark Material made.
+  function unsentNames(rewrite) {
+    var sent = String(rewrite.query || "").toLowerCase().split(/\s+/).filter(Boolean);
+    return Object.keys(rewrite.concept || {}).filter(function (name) {
+      return name.length >= 2 && !SEPARATOR.test(name) && !/^[+-]/.test(name) &&
+        !sent.some(function (t) { return name.lastIndexOf(t, 0) === 0; });
+    });
+  }
+
+  function namePattern(names) {
+    return names.length ? new RegExp("(^|[^0-9a-z_\\uac00-\\ud7a3])(" + names.map(function (n) {
+      return n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    }).join("|") + ")", "gi") : null;
+  }
+
+  function markNames(text, names) {
+    return markPattern(text, namePattern(names));
+  }
+
+  function markPattern(text, pattern) {
+    if (typeof text !== "string" || !pattern) return text;
+    var inMark = false;
+    return text.split(/(<[^>]*>|&#?[0-9a-z]+;)/i).map(function (part, i) {
+      if (i % 2) { // a tag or an entity
+        if (/^<mark\b/i.test(part)) inMark = true;
+        else if (/^<\/mark>/i.test(part)) inMark = false;
+        return part;
+      }
+      return inMark ? part : part.replace(pattern, "$1<mark>$2</mark>");
+    }).join("");
+  }
+
+  // A query can match hundreds of pages, and Material draws ten at a time (more on scrolling).
+  // What only the drawing needs (missing words, marks, teasers: most of the time of ordering
+  // 300 pages) is done for a page's results when Material first reads one of them.
+  var LAZY = ["title", "text", "terms"];
+
+  function later(group, prepare) {
+    var raw = group.map(function (item) {
+      var copy = {};
+      Object.keys(item).forEach(function (key) { copy[key] = item[key]; });
+      return copy;
+    });
+    var done = false;
+    group.forEach(function (item, i) {
+      LAZY.forEach(function (key) {
+        Object.defineProperty(item, key, {
+          configurable: true, enumerable: true,
+          get: function () {
+            if (!done) { done = true; prepare(raw); }
+            return raw[i][key];
+          },
+          set: function (value) { raw[i][key] = value; }
+        });
+      });
+    });
+  }
+
   /** Result groups (one per page) in order of :func:`pageScore`, lunr's order breaking ties. */
   function rank(items, rewrite) {
+    var pattern = namePattern(unsentNames(rewrite));
     var keyed = items.map(function (group, order) {
       var path = String(group[0].location).split("#")[0];
-      dropFoundTerms(group, rewrite, path);
-      group = bestSections(group);
-      group.forEach(function (item) { item.text = teaser(item.text); });
-      return { group: group, score: engine ? pageScore(path, rewrite) : -order, order: order };
+      var shown = bestSections(group);
+      var hidden = group.filter(function (item) { return shown.indexOf(item) < 0; });
+      later(shown, function (raw) {
+        dropFoundTerms(raw, rewrite, path, hidden);
+        raw.forEach(function (item) {
+          item.title = markPattern(item.title, pattern);
+          item.text = teaser(markPattern(item.text, pattern));
+        });
+      });
+      return { group: shown, score: engine ? pageScore(path, rewrite) : -order, order: order };
     });
     keyed.sort(function (a, b) { return (b.score - a.score) || (a.order - b.order); });
     return keyed.map(function (k) { return k.group; });
@@ -511,6 +587,7 @@
     normalize: normalize,
     rank: rank,
     teaser: teaser,
+    markNames: markNames,
     ready: function () { return engine !== null; },
   };
 })();
