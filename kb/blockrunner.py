@@ -34,8 +34,9 @@ tree; a block's process dies with the worker, and every process a block starts h
 
 The module also finds what to run: the sections of a snippet file exactly as pymdownx.snippets
 includes them into a page (:func:`snippet_sections`), and the Python blocks of a built page exactly
-as Material's copy button copies them, with their ``<!--pytest.mark.skip(reason=...)-->`` markers
-(:func:`html_python_blocks`).
+as Material's copy button copies them, with the marker comment before each (:func:`html_python_blocks`):
+``skip``, ``allow_exit`` or ``cuda``, each with a reason, read by :meth:`HtmlBlock.plan` for the build,
+the guard and ``python -m kb check`` alike (:func:`parse_marker`).
 
 Worker protocol (``python kb/blockrunner.py --worker --device D --parent PID --threads N``): one JSON
 object per line on stdin (``code``, ``filename``, ``line_numbers``, ``script``, ``timeout``, ``env``,
@@ -687,11 +688,27 @@ def snippet_sections(path: Path, root: Path = ROOT) -> list[Section]:
 
 
 PYTHON_LANGUAGES = ("python", "py", "python3", "py3")
-# <!--pytest.mark.skip(reason="...")-->: not run. <!--pytest.mark.allow_exit(reason="...")-->: run, and an
-# exit with status 0 before its last line (sys.exit(0), exit()) passes.
-MARKER = re.compile(r"""^\s*pytest\.mark\.(?P<kind>skip|allow_exit)\(\s*reason\s*=\s*(?P<q>["'])(?P<reason>.*?)(?P=q)\s*\)\s*$""",
+# The comment right before a block, each with a reason:
+# <!--pytest.mark.skip(reason="...")-->: not run.
+# <!--pytest.mark.allow_exit(reason="...")-->: run, and an exit with status 0 before its last line passes.
+# <!--pytest.mark.cuda(reason="...")-->: needs a CUDA GPU: run on device "cuda" only, reported elsewhere.
+MARKER = re.compile(r"""^\s*pytest\.mark\.(?P<kind>skip|allow_exit|cuda)\(\s*reason\s*=\s*(?P<q>["'])(?P<reason>.*?)(?P=q)\s*\)\s*$""",
                     re.S)
-_MARKER_LIKE = re.compile(r"^\s*(pytest\.mark\.|pytest-codeblocks:)")
+MARKER_LIKE = re.compile(r"^\s*(pytest\.mark\.|pytest-codeblocks:)")
+
+
+def parse_marker(comment: str) -> tuple[str, str]:
+    """(kind, reason) of a marker comment's text (what is between ``<!--`` and ``-->``).
+    Raises ValueError for a marker the guard does not accept, or one without a reason."""
+    m = MARKER.match(comment)
+    if m is None:
+        raise ValueError(f"unsupported marker <!--{comment.strip()}-->: the guard runs every block "
+                         'alone; only <!--pytest.mark.skip(reason="...")--> exempts one, '
+                         '<!--pytest.mark.cuda(reason="...")--> runs one on a CUDA GPU only, and '
+                         '<!--pytest.mark.allow_exit(reason="...")--> lets one end early')
+    if not m.group("reason").strip():
+        raise ValueError(f"<!--pytest.mark.{m.group('kind')}(...)--> without a reason: say why")
+    return m.group("kind"), m.group("reason").strip()
 
 
 @dataclass
@@ -718,17 +735,29 @@ class HtmlBlock:
         """The reason of an allow_exit marker: the block may end early with ``sys.exit(0)``."""
         return self._reason("allow_exit")
 
+    @property
+    def cuda_reason(self) -> str | None:
+        """The reason of a cuda marker: the block needs a CUDA GPU and runs only on device "cuda"."""
+        return self._reason("cuda")
+
+    def plan(self, device: str) -> tuple[str, str | None]:
+        """What the build and the guard do with this block on ``device`` ("cpu" or "cuda"):
+        ``("skip", reason)``; ``("needs_cuda", reason)`` for a cuda block on another device; else
+        ``("run", allow_exit)`` with the allow_exit reason or None. Raises ValueError as skip_reason."""
+        if self.marker is None:
+            return "run", None
+        kind, reason = parse_marker(self.marker)
+        if kind == "skip":
+            return "skip", reason
+        if kind == "cuda":
+            return ("run", None) if device == "cuda" else ("needs_cuda", reason)
+        return "run", reason  # allow_exit
+
     def _reason(self, kind: str) -> str | None:
         if self.marker is None:
             return None
-        m = MARKER.match(self.marker)
-        if m is None:
-            raise ValueError(f"unsupported marker <!--{self.marker.strip()}-->: the guard runs every block "
-                             'alone; only <!--pytest.mark.skip(reason="...")--> exempts one, and '
-                             '<!--pytest.mark.allow_exit(reason="...")--> lets one end early')
-        if not m.group("reason").strip():
-            raise ValueError(f"<!--pytest.mark.{m.group('kind')}(...)--> without a reason: say why")
-        return m.group("reason").strip() if m.group("kind") == kind else None
+        found, reason = parse_marker(self.marker)
+        return reason if found == kind else None
 
 
 class _BlockParser(HTMLParser):
@@ -778,7 +807,7 @@ class _BlockParser(HTMLParser):
                 self.div_depth = 1
                 self.language = langs[0]
                 comment = self.last[1] if self.last and self.last[0] == "comment" else None
-                self.marker = comment if comment is not None and _MARKER_LIKE.match(comment) else None
+                self.marker = comment if comment is not None and MARKER_LIKE.match(comment) else None
                 self.text = []
                 return
         self.last = ("tag", tag)

@@ -5,6 +5,10 @@ Checked, for every Markdown page under docs/:
 * front matter: :func:`kb.frontmatter.load_docs` (the same rules as the build hook);
 * math and markers: every formula renders (an unclosed ``$$`` too) and every ``<!-- kb:... -->``
   marker is known, as in the build;
+* code block markers: every ``<!--pytest.mark....-->`` / ``<!--pytest-codeblocks:...-->`` comment
+  outside code is one the build accepts (``skip``, ``allow_exit`` or ``cuda``, each with a reason:
+  :func:`kb.blockrunner.parse_marker`, the build's own parser) and sits right before a code block,
+  the one it applies to;
 * tags: every page of meetings/, qna/, papers/, lectures/ (not their index.md) has at least
   one tag (the schema), no tag twice on a page, no tag with spaces around it, and no two
   spellings of one tag on the site (``Adagrad`` / ``adagrad``: the tags plugin would make two);
@@ -32,6 +36,7 @@ from urllib.parse import unquote
 from markdown.extensions.toc import slugify, unique
 
 from . import mathml
+from .blockrunner import MARKER_LIKE, parse_marker
 from .frontmatter import SCHEMAS, Page, Problem, load_docs
 from .render import MARKERS, unknown_markers
 from .notion import plain_text
@@ -43,6 +48,7 @@ _ATTR_ID_RE = re.compile(r"\{:?[^{}\n]*?#([\w-]+)[^{}\n]*\}")
 _HTML_ID_RE = re.compile(r"""\b(?:id|name)\s*=\s*["']([^"']+)["']""")
 _CODE_SPAN_RE = re.compile(r"(`+).+?\1")
 _COMMENT_RE = re.compile(r"<!--.*?-->")
+_LINE_COMMENT_RE = re.compile(r"^[ \t]*<!--(.*?)-->[ \t]*$")
 _LINK_RE = re.compile(
     r"!?\[(?:[^\[\]\\\n]|\\.|\[[^\[\]\n]*\])*\]"
     r"\([ \t]*(<[^<>\n]*>|(?:[^()\s\\]|\\.|\([^()\s]*\))*)(?:[ \t]+(?:\"[^\"\n]*\"|'[^'\n]*'|\([^()\n]*\)))?[ \t]*\)"
@@ -71,11 +77,11 @@ def _body_lines(text: str, page: Page) -> list[tuple[int, str]]:
     return [(n, lines[n - 1]) for n in range(page.body_line, len(lines) + 1)]
 
 
-def _outside_code(lines: list[tuple[int, str]], blank_code_spans: bool = True) -> list[tuple[int, str]]:
-    """Lines not in fenced code or HTML comments, with code spans blanked out (if asked)."""
+def _outside_fences(lines: list[tuple[int, str]]) -> list[tuple[int, str, bool]]:
+    """``(number, line, opens_fence)`` for the lines not inside fenced code (a fence's opening
+    line is kept, flagged; its body and closing line are not)."""
     out = []
     fence: str | None = None
-    in_comment = False
     for n, line in lines:
         m = _FENCE_RE.match(line)
         if fence is not None:
@@ -84,6 +90,16 @@ def _outside_code(lines: list[tuple[int, str]], blank_code_spans: bool = True) -
             continue
         if m:
             fence = m.group(1)
+        out.append((n, line, m is not None))
+    return out
+
+
+def _outside_code(lines: list[tuple[int, str]], blank_code_spans: bool = True) -> list[tuple[int, str]]:
+    """Lines not in fenced code or HTML comments, with code spans blanked out (if asked)."""
+    out = []
+    in_comment = False
+    for n, line, opens_fence in _outside_fences(lines):
+        if opens_fence:
             continue
         if in_comment:
             if "-->" not in line:
@@ -270,6 +286,28 @@ def _check_math_and_markers(src: str, text: str, page: Page) -> list[Problem]:
     return problems
 
 
+def _check_block_markers(src: str, text: str, page: Page) -> list[Problem]:
+    """What the build and the guard would stop at, or silently not apply: a ``pytest.mark`` comment
+    that the build's parser rejects, or one that no code block follows."""
+    label = f"docs/{src}"
+    problems = []
+    lines = _outside_fences(_body_lines(text, page))
+    for i, (n, line, _) in enumerate(lines):
+        m = _LINE_COMMENT_RE.match(line)
+        if m is None or not MARKER_LIKE.match(m.group(1)):
+            continue
+        try:
+            parse_marker(m.group(1))
+        except ValueError as exc:
+            problems.append(Problem(label, n, f"코드 블록 표시를 읽을 수 없습니다: {exc}"))
+            continue
+        following = next((rest for _, rest, _ in lines[i + 1:] if rest.strip()), "")
+        if not _FENCE_RE.match(following):
+            problems.append(Problem(label, n, f"코드 블록 표시 <!--{m.group(1).strip()}--> 바로 다음에 코드 블록이 "
+                                              "없습니다: 표시는 바로 아래 블록에만 적용됩니다"))
+    return problems
+
+
 def check(docs_dir: Path, root: Path | None = None) -> tuple[list[Problem], Summary]:
     """Every problem of the pages under ``docs_dir``; snippet paths are relative to ``root``."""
     root = root if root is not None else docs_dir.parent
@@ -290,6 +328,7 @@ def check(docs_dir: Path, root: Path | None = None) -> tuple[list[Problem], Summ
         problems += _check_links(src, text, page, docs_dir, pages, texts, cache, summary)
         problems += _check_snippets(src, text, page, root, summary)
         problems += _check_math_and_markers(src, text, page)
+        problems += _check_block_markers(src, text, page)
     summary.found = pages
     unique_problems = sorted(set(problems), key=lambda p: (p.path, p.line, p.message))
     return unique_problems, summary

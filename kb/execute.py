@@ -6,7 +6,13 @@ produced by running exactly the code the copy button copies (see
 build. A block that fails stops the build with the page, the block and the location. A
 block preceded by ``<!--pytest.mark.skip(reason="...")-->`` is not run and shows no output.
 A block passes only if it runs to its last line; one that ends early on purpose (``sys.exit(0)``)
-says why with ``<!--pytest.mark.allow_exit(reason="...")-->``.
+says why with ``<!--pytest.mark.allow_exit(reason="...")-->``. A block that needs a CUDA GPU
+(``torch.zeros(1, device="cuda")``, a CUDA-only kernel) is marked
+``<!--pytest.mark.cuda(reason="...")-->``: a build on the default device (cpu) does not run it and
+shows, where its output would be, a short note that it needs a CUDA GPU, with the reason; a build
+with ``KB_EXEC_DEVICE=cuda`` runs it like any other block. The marker is read by
+:meth:`kb.blockrunner.HtmlBlock.plan`, as in the guard (tests/test_rendered_blocks.py) and
+``python -m kb check``; a malformed or unknown marker stops the build naming page and block.
 
 Figures: a block saves PNG files into the folder named by ``$SNIPPET_OUTPUT_DIR`` and gives
 each its alt text as PNG metadata (``fig.savefig(path, metadata={"Description": alt})``).
@@ -26,8 +32,10 @@ waits up to ``$KB_LOCK_TIMEOUT`` seconds (default 900), then stops with an error
 build that holds the lock.
 
 Environment:
-``KB_EXECUTE=0``          build without running anything (no outputs on the pages);
-``KB_EXEC_DEVICE=cuda``   run the blocks on the GPU (default: cpu, so the site is reproducible);
+``KB_EXECUTE=0``          build without running anything (no outputs on the pages; the notes of
+                          cuda blocks stay, as they say nothing about a run);
+``KB_EXEC_DEVICE=cuda``   run the blocks on the GPU, cuda-marked ones too (default: cpu, so the site
+                          is reproducible);
 ``KB_EXEC_CACHE=DIR``     where the cache lives (default: ``.cache/kb-exec`` in the project);
 ``KB_LOCK_TIMEOUT=S``     how long a build waits for another build's lock (default 900 s);
 ``KB_BLOCK_THREADS=N``    torch/BLAS threads per block (default 1; kb/blockrunner.py).
@@ -57,6 +65,7 @@ from pathlib import Path
 from mkdocs.exceptions import PluginError
 
 from .blockrunner import BlockRunner, HtmlBlock, html_python_blocks, markdown_python_fences
+from .safety import esc
 
 # Bump when the cached result's layout or meaning changes. 2: a block passes only if it reached
 # its end (format 1 results may come from blocks that exited early).
@@ -358,7 +367,7 @@ class Executor:
             pieces.append(page_html[last : span.end()])
             last = span.end()
             try:
-                reason, allow_exit = block.skip_reason, block.allow_exit_reason
+                action, reason = block.plan(self.device)
             except ValueError as exc:
                 raise ExecutionError(f"docs/{src} block {block.index}: {exc}") from None
             title = _TITLE_RE.search(span.group(0))
@@ -372,12 +381,15 @@ class Executor:
                 name = posixpath.basename(snippet)
                 extra = (f'<p class="kb-download"><a href="{html.escape(href)}" download="{html.escape(name)}">'
                          f"{html.escape(name)} 내려받기</a> (전체 프로그램)</p>")
-            if reason is not None or not self.enabled:
+            if action == "needs_cuda":
+                pieces.append(_needs_cuda_html(reason, self.device) + extra)
+                continue
+            if action == "skip" or not self.enabled:
                 pieces.append(extra)
                 continue
             label = f"<docs/{src} block {block.index}>"
             try:
-                result = self.run(block.code, label, allow_exit)
+                result = self.run(block.code, label, allow_exit=reason)
             except ExecutionError as exc:
                 raise ExecutionError(f"docs/{src}: Python block {block.index} "
                                      f"(first line: {block.first_line!r}) failed during the build:\n{exc}") from None
@@ -419,6 +431,14 @@ class Executor:
             dest = site_dir / snippet
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(ROOT / snippet, dest)
+
+
+def _needs_cuda_html(reason: str, device: str) -> str:
+    """What a reader sees under a ``<!--pytest.mark.cuda(reason=...)-->`` block that this build
+    (on ``device``, not cuda) did not run: in the output's place, a note saying why."""
+    return (f'<div class="kb-output kb-output--needs-cuda">'
+            f'<p class="kb-output__label">실행하지 않음 (CUDA GPU 필요, 이 빌드: {esc(device.upper())})</p>'
+            f'<p class="kb-output__note">이 코드는 CUDA GPU가 있어야 실행됩니다. 이유: {esc(reason)}</p></div>')
 
 
 def _figures(out: Path, label: str) -> list[dict]:

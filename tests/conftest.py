@@ -131,11 +131,17 @@ def once_per_run(tmp_path_factory, name: str, make) -> Path:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests parametrized with ``device="cuda"`` carry the ``cuda`` marker (``-m cuda``, ``-m "not cuda"``)."""
+    """Tests parametrized with ``device="cuda"`` carry the ``cuda`` marker (``-m cuda``, ``-m "not cuda"``);
+    a test or page block marked ``cuda`` is skipped, with its reason, when CUDA is not selected."""
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and callspec.params.get("device") == "cuda":
             item.add_marker(pytest.mark.cuda)
+    # A page block marked <!--pytest.mark.cuda(reason=...)--> (pytest-codeblocks) runs only when CUDA is selected.
+    needs_cuda = [item for item in items if item.get_closest_marker("cuda") is not None]
+    if needs_cuda and "cuda" not in selected_devices(config):
+        for item in needs_cuda:
+            item.add_marker(pytest.mark.skip(reason=f"needs a CUDA GPU: {item.get_closest_marker('cuda').kwargs.get('reason')}"))
 
 
 def pytest_sessionfinish(session):

@@ -7,6 +7,7 @@ project in a temporary folder checks the cache, failures and the switches.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -17,8 +18,8 @@ import pytest
 from bs4 import BeautifulSoup
 
 from conftest import ROOT
-from kb.blockrunner import html_python_blocks
-from kb.execute import Executor
+from kb.blockrunner import BlockResult, html_python_blocks
+from kb.execute import ExecutionError, Executor
 
 REQUIRED_FIGURES = {"optimizer_paths.png", "momentum_nag.png", "batch_norm_loss.png", "attention_weights.png",
                     "transformer_lr.png", "vgg_params.png"}
@@ -29,7 +30,7 @@ def pages(site: Path) -> list[Path]:
 
 
 def test_every_runnable_block_shows_the_output_of_its_own_code(built_site):
-    executor = Executor(cache_dir=Path("unused"), device="cpu")
+    executor = Executor(cache_dir=Path("unused"), device=os.environ.get("KB_EXEC_DEVICE", "cpu"))  # as built
     checked = 0
     for page in pages(built_site):
         soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
@@ -38,8 +39,13 @@ def test_every_runnable_block_shows_the_output_of_its_own_code(built_site):
         assert len(divs) == len(html_blocks), page
         for div, block in zip(divs, html_blocks):
             output = div.find_next_sibling()
-            if block.skip_reason is not None:
+            action, reason = block.plan(executor.device)
+            if action == "skip":
                 assert output is None or "kb-output" not in (output.get("class") or []), page
+                continue
+            if action == "needs_cuda":
+                assert "kb-output--needs-cuda" in output.get("class", []) and reason in output.get_text(), page
+                assert not output.has_attr("data-kb-key"), f"{page}: block {block.index} was run"
                 continue
             assert output is not None and "kb-output" in output.get("class", []), f"{page}: block {block.index}"
             # the output was produced from exactly this code: its key is the hash of the code shown
@@ -247,3 +253,76 @@ def test_a_block_deleting_the_cache_stops_the_build_naming_page_and_block(tiny):
     assert "docs/index.md: Python block 2 (first line: 'import os, shutil') failed during the build" in result.stderr
     assert "must not delete the build's cache" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# --- blocks that need CUDA (<!--pytest.mark.cuda(reason="...")-->) ------------------------------
+
+CUDA_CODE = 'import torch\nx = torch.zeros(1, device="cuda")\nprint(x)'
+CUDA_PAGE = ('<h1>T</h1>\n<div class="language-python highlight"><pre><code>print("cpu")\n</code></pre></div>\n'
+             '<!--pytest.mark.cuda(reason="a <b>GPU</b> tensor & more")-->\n'
+             '<div class="language-python highlight"><pre><code>' + CUDA_CODE.replace('"', "&quot;")
+             + "\n</code></pre></div>\n<p>after</p>")
+
+
+class StandInRunner:
+    """Answers as a worker on a CUDA machine would (there is no GPU here), recording each block."""
+
+    def __init__(self):
+        self.codes = []
+
+    def run(self, code, filename, env=None, allow_exit=None):
+        self.codes.append(code)
+        out = "tensor([0.], device='cuda:0')\n" if "cuda" in code else "cpu\n"
+        return BlockResult(filename=filename, status="passed", stdout=out)
+
+
+def test_a_cpu_build_shows_a_note_for_a_cuda_block_and_does_not_run_it(tmp_path, block_runners):
+    """The real CPU worker: were the cuda block run, it would raise (Torch not compiled with CUDA
+    enabled) and process_page would stop with an ExecutionError."""
+    executor = Executor(cache_dir=tmp_path / "cache", device="cpu", runner=block_runners.get("cpu"))
+    try:
+        soup = BeautifulSoup(executor.process_page(CUDA_PAGE, "gpu.md", "gpu/"), "html.parser")
+    finally:
+        executor.runner = None  # the session's worker stays up for other tests
+    assert executor.runs == 1 and executor.used == {executor.key('print("cpu")')}
+    plain, cuda = soup.select("div.language-python.highlight")
+    assert plain.find_next_sibling()["data-kb-key"] == executor.key('print("cpu")')
+    note = cuda.find_next_sibling()
+    assert note["class"] == ["kb-output", "kb-output--needs-cuda"] and not note.has_attr("data-kb-key")
+    assert note.select_one(".kb-output__label").get_text() == "실행하지 않음 (CUDA GPU 필요, 이 빌드: CPU)"
+    assert note.select_one(".kb-output__note").get_text() == \
+        "이 코드는 CUDA GPU가 있어야 실행됩니다. 이유: a <b>GPU</b> tensor & more"
+    assert note.find("b") is None  # the reason is text, escaped, not markup
+
+
+def test_a_cuda_build_runs_a_cuda_block_like_any_other(tmp_path):
+    executor = Executor(cache_dir=tmp_path / "cache", device="cuda", runner=StandInRunner())
+    soup = BeautifulSoup(executor.process_page(CUDA_PAGE, "gpu.md", "gpu/"), "html.parser")
+    assert executor.runner.codes == ['print("cpu")', CUDA_CODE]
+    assert soup.select(".kb-output--needs-cuda") == []
+    output = soup.select("div.language-python.highlight")[1].find_next_sibling()
+    assert output["data-kb-key"] == executor.key(CUDA_CODE) != Executor(tmp_path, device="cpu").key(CUDA_CODE)
+    assert output.select_one(".kb-output__label").get_text().startswith("실행 결과 (CUDA, torch ")
+    assert output.select_one("pre").get_text() == "tensor([0.], device='cuda:0')"
+
+
+def test_a_malformed_cuda_marker_stops_the_build_naming_page_and_block(tmp_path):
+    executor = Executor(cache_dir=tmp_path / "cache", device="cpu", runner=StandInRunner())
+    with pytest.raises(ExecutionError, match=r"^docs/gpu.md block 2: <!--pytest.mark.cuda\(...\)--> without a reason"):
+        executor.process_page(CUDA_PAGE.replace('reason="a <b>GPU</b> tensor & more"', 'reason=""'), "gpu.md", "gpu/")
+    assert executor.runner.codes == ['print("cpu")']
+
+
+def test_a_real_cpu_build_of_a_page_with_a_cuda_block_passes_and_shows_the_note(tiny):
+    (tiny / "docs" / "index.md").write_text(
+        '# Demo\n\n```python\nprint("cpu")\n```\n\n'
+        '<!--pytest.mark.cuda(reason="allocates on the GPU")-->\n'
+        f"```python\n{CUDA_CODE}\n```\n", encoding="utf-8")
+    result = build(tiny)
+    assert result.returncode == 0, result.stderr
+    assert "ran 1 code block(s), 0 from the cache" in result.stderr
+    soup = BeautifulSoup((tiny / "site" / "index.html").read_text(encoding="utf-8"), "html.parser")
+    assert [o.get_text() for o in soup.select(".kb-output pre")] == ["cpu"]
+    (note,) = soup.select(".kb-output--needs-cuda")
+    assert "이유: allocates on the GPU" in note.get_text()
+    assert note.find_previous_sibling("div")["class"][0] == "language-python"
