@@ -430,6 +430,7 @@ def query_data() -> dict:
     words = sorted(set(USER_WORDS) | set(COMPOUNDS) | parts)
     return {
         "field": FIELD,
+        "names": NAMES_FIELD,
         "words": words,
         "compounds": {k: list(v) for k, v in COMPOUNDS.items()},
         "synonyms": [list(group) for group in SYNONYMS],

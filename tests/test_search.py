@@ -325,6 +325,58 @@ def test_lunr_syntax_is_left_alone(shared_tab):
             assert result["query"] == typed
 
 
+# Material's own worker (lunr) on the site's index, started in the page from a blob: URL, so that
+# search-ko.js does not attach to it. Answers {query: [sorted locations of every matched section]}.
+LUNR_JS = """async (queries) => {
+  const config = JSON.parse(document.getElementById("__config").textContent);
+  const base = new URL(config.base, location.href);
+  const index = await (await fetch(new URL("search/search_index.json", base))).json();
+  const url = new URL(config.search, base).href;
+  const blob = URL.createObjectURL(new Blob([`importScripts(${JSON.stringify(url)})`], {type: "text/javascript"}));
+  const worker = new Worker(blob);
+  const next = () => new Promise(resolve => worker.addEventListener("message", ev => resolve(ev.data), {once: true}));
+  let ready = next();
+  worker.postMessage({type: 0, data: {config: index.config, docs: index.docs, options: {suggest: true}}});
+  await ready;
+  const out = {};
+  for (const q of queries) {
+    const sent = window.kbSearchKo.workerQuery(q);  // what the worker is sent, when it is asked
+    const answer = next();
+    worker.postMessage({type: 2, data: sent});
+    const result = (await answer).data;
+    const mine = window.kbSearchKo.find(q);
+    const sections = (items) => items.flat().filter(i => Object.values(i.terms).some(Boolean))
+      .map(i => i.location).sort();
+    out[q] = {lunr: sections(result.items), kb: sections(mine.items),
+              lunrPages: result.items.map(g => g[0].location.split("#")[0]).sort(),
+              kbPages: mine.items.map(g => g[0].location.split("#")[0]).sort()};
+  }
+  worker.terminate();
+  return out;
+}"""
+
+
+@pytest.mark.browser
+def test_answers_made_in_the_page_match_the_same_sections_as_material_worker(shared_tab):
+    """search-ko.js answers queries from its own copy of the index; it must find what lunr finds."""
+    queries = [q["query"] for name in search_quality.QUERY_SETS for q in search_quality.load(name)]
+    shared_tab.page.locator(SearchBox.INPUT).focus()  # the index is fetched on first use
+    shared_tab.page.wait_for_function("() => window.kbSearchKo.ready()")
+    results = shared_tab.page.evaluate(LUNR_JS, queries)
+    assert sum(bool(r["lunr"]) for r in results.values()) >= len(queries) - 2  # the worker did answer
+    for q, r in results.items():
+        assert r["kb"] == r["lunr"], (q, sorted(set(r["kb"]) ^ set(r["lunr"])))
+        assert r["kbPages"] == r["lunrPages"], q
+
+
+@pytest.mark.browser
+def test_worker_is_not_sent_a_hyphen_lunr_would_read_as_without(shared_tab):
+    q = "(q) => window.kbSearchKo.workerQuery(q)"
+    assert shared_tab.page.evaluate(q, "cross-validation") == "cross validation"
+    assert shared_tab.page.evaluate(q, "-모멘텀") == "-모멘텀"  # a real "without" stays
+    assert shared_tab.page.evaluate(q, "title:모멘텀이란") == "title:모멘텀이란"  # lunr syntax: as typed
+
+
 @pytest.fixture(scope="module")
 def shared_tab(chromium, site_url):
     t = Tab(chromium, site_url)
@@ -427,8 +479,9 @@ def test_each_change_of_the_query_is_searched_once(chromium, site_url, how):
         page.wait_for_function("() => document.querySelectorAll('.md-search-result__list > li').length > 0")
         page.wait_for_timeout(300)
         sent = page.evaluate("() => window.__kbQueries")
+        answered = page.evaluate("() => window.kbSearchKo.answered")  # from search-ko.js's own index
         typed = ["b", "bn"] if how == "keys" else ["모멘텀이란"]
-        assert len(sent) == len(typed), sent  # one search per change
+        assert len(sent) + answered == len(typed), (sent, answered)  # one search per change
     finally:
         tab.close()
     assert tab.blocked == [] and tab.errors == []
