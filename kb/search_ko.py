@@ -3,7 +3,7 @@
 Material's search (lunr) matches every query term as a prefix of a token of the visible
 text. Korean glues particles and endings to words and writes compounds with or without a
 space, so the visible text alone misses most queries: ``검증`` does not find ``교차검증은``,
-and ``교차검증`` does not find ``교차 검증``. This hook adds one more field to every entry of
+and ``교차검증`` does not find ``교차 검증``. This hook adds a field to every entry of
 ``search/search_index.json``: the morphemes (kiwipiepy, offline model from
 kiwipiepy-model) that a prefix search of the entry's title and text cannot find by itself:
 
@@ -12,27 +12,32 @@ kiwipiepy-model) that a prefix search of the entry's title and text cannot find 
 * compounds joined from runs of nouns, with or without spaces (교차 검증 -> 교차검증);
 * verb and adjective roots of two syllables or more (다른가요 -> 다르).
 
-A term that is already a prefix of a visible token (모멘텀 of 모멘텀은) is left out: the text
-field finds it. The field holds each term once, separated by spaces, and is indexed with the
-boost that ``plugins: search: fields:`` gives it in mkdocs.yml. Titles, text and highlighting
+And a second field, ``syn``: the other names (SYNONYMS) of every concept the entry names and
+does not write itself (Adagrad -> 아다그라드; 배치 정규화 -> BN, BatchNorm, 배치놈), so that a
+query needs no synonyms of its own (each extra query term costs the search on every keystroke).
+
+A term that is already a prefix of a visible token (모멘텀 of 모멘텀은), or already in the
+morphemes, is left out of either field. Each field holds each term once, separated by spaces,
+and is indexed with the boost that ``plugins: search: fields:`` gives it in mkdocs.yml. Titles, text and highlighting
 are left as they are.
 
 The query side is ``docs/javascripts/search-ko.js``: it strips particles and endings from
-the query, splits known compounds and adds synonyms before the query reaches Material's
-search worker. Its word lists come from this module, written into the site as
+the query and splits known compounds, finds the matching entries in its own copy of the index
+(the worker's answer, made in the page), and orders them by page, counting synonyms. Its word
+lists come from this module, written into the site as
 ``javascripts/search-ko-data.js`` at build time, so both sides share one vocabulary.
 
-The analysis of each entry is cached on disk (``.cache/kb-search/`` in the project, or
+The analysis of each entry (both fields) is cached on disk (``.cache/kb-search/`` in the project, or
 ``KB_SEARCH_CACHE=DIR``), keyed by a hash of its title and text, in one file per analyser
 version (kiwipiepy and its model, the separator, the user words, this module's format and
 its source: any edit to this file starts a new cache, so a changed rule is never served
-stale). A rebuild analyses only entries whose text changed, and Kiwi (about a second to
+stale). A rebuild analyses only entries whose text changed, and Kiwi (about 2 s of CPU to
 load) is loaded only on the first entry that is not in the cache: a build of unchanged pages
 never loads it. After each build the file keeps only the entries that build used, written
 atomically; two builds at once cost each other cache misses, never a wrong entry. A damaged
 cache file is ignored (logged) and rewritten. The index is written back
 as UTF-8 (Material escapes every Hangul syllable as six ASCII characters), which more than
-pays for the new field. Anything unexpected in the search index (a missing field, a field
+pays for the new fields. Anything unexpected in the search index (a missing field, a field
 that is already there, text that is not a string) raises a PluginError naming the page's
 source file.
 """

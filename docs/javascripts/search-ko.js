@@ -6,23 +6,26 @@
  * "정규화가", "검증에서"), so the word as typed matches nothing. This script wraps the
  * search worker, which Material creates with `new Worker(url)`:
  *
- * - query messages (a string) are rewritten before they reach the worker: particles and
- *   endings are stripped, question words dropped (뭐야, 무엇인가요), known compounds split
- *   and joined (교차검증 <-> 교차 검증); English and code terms (nn.Module, add_module) pass
- *   through unchanged. Synonyms (BN -> 배치 정규화, BatchNorm) are not sent: every query term
- *   costs the worker a pass over the whole index, so the index carries them instead (each
- *   entry's "morph" field holds the other names of the concepts it names: kb/search_ko.py).
- *   They still count when the results are put in order (see "ordering the results");
- * - result messages drop, from each result's "missing terms" list, the terms that the
- *   rewriting added and the result lacks, so a result does not claim the user typed a
- *   word they did not (Material lists the query's unmatched terms under each result).
+ * - each query (a string message) is rewritten: particles and endings are stripped, question
+ *   words dropped (뭐야, 무엇인가요), known compounds split and joined (교차검증 <-> 교차 검증);
+ *   English and code terms (nn.Module, add_module) pass through unchanged. Synonyms (BN ->
+ *   배치 정규화, BatchNorm) are not added: the index carries them (each entry's "syn" field
+ *   holds the other names of the concepts it names: kb/search_ko.py), and they count when
+ *   the results are put in order (see "ordering the results");
+ * - the rewritten query is answered here, from this script's copy of the index, with the
+ *   sections the worker would find, and the answer reaches Material as the worker's result
+ *   message would (see "finding the results"); lunr syntax, and queries typed before the copy
+ *   is ready, go to the worker;
+ * - results are put in order by page, and each result's "missing terms" list drops the terms
+ *   that the rewriting added and the result lacks, so a result does not claim the user typed
+ *   a word they did not (Material lists the query's unmatched terms under each result).
  *
  * The search box keeps what the user typed. The vocabulary (known words, compounds,
  * synonyms) comes from kb/search_ko.py through javascripts/search-ko-data.js, and the
- * index side (the "morph" field of search_index.json) is written by the same module.
+ * index side (the "morph" and "syn" fields of search_index.json) is written by the same module.
  *
  * This file must load before Material's bundle (overrides/main.html does that).
- * window.kbSearchKo.normalize(query) is exposed for tests.
+ * window.kbSearchKo (normalize, find, rank, teaser, markNames, workerQuery) is exposed for tests.
  */
 (function () {
   "use strict";
