@@ -370,6 +370,22 @@ def test_answers_made_in_the_page_match_the_same_sections_as_material_worker(sha
 
 
 @pytest.mark.browser
+@pytest.mark.parametrize("typed, start", [("모멘", "모멘"), ("adag", "adag"), ("nn.Mod", "mod"), ("트랜스", None)])
+def test_answers_made_in_the_page_suggest_a_title_word_that_completes_the_last_one(shared_tab, typed, start):
+    """search.suggest: the last suggestion completes the last word, from a title that has every word."""
+    shared_tab.page.locator(SearchBox.INPUT).focus()
+    shared_tab.page.wait_for_function("() => window.kbSearchKo.ready()")
+    found = shared_tab.page.evaluate("(q) => window.kbSearchKo.find(q)", typed)
+    if start is None:  # no title has a word that starts with it (Material's worker suggests nothing either)
+        assert found["suggest"] == []
+        return
+    last = found["suggest"][-1]
+    assert last.startswith(start), found["suggest"]
+    titles = [item["title"].lower() for group in found["items"] for item in group]
+    assert any(last in title for title in titles), (last, titles[:5])
+
+
+@pytest.mark.browser
 def test_worker_is_not_sent_a_hyphen_lunr_would_read_as_without(shared_tab):
     q = "(q) => window.kbSearchKo.workerQuery(q)"
     assert shared_tab.page.evaluate(q, "cross-validation") == "cross validation"
