@@ -385,6 +385,48 @@ def test_answers_made_in_the_page_suggest_a_title_word_that_completes_the_last_o
     assert any(last in title for title in titles), (last, titles[:5])
 
 
+# Material's worker created as Material creates it (search-ko.js attaches to it), with a listener
+# added after search-ko.js's own, where Material's is: what would Material be shown?
+SHOWN_JS = """async ([first, second, wait]) => {
+  const config = JSON.parse(document.getElementById("__config").textContent);
+  const base = new URL(config.base, location.href);
+  const index = await (await fetch(new URL("search/search_index.json", base))).json();
+  const worker = new Worker(new URL(config.search, base).href);
+  const shown = [];
+  let ready;
+  const isReady = new Promise(resolve => { ready = resolve; });
+  worker.addEventListener("message", ev => {
+    if (ev.data.type === 1) ready();
+    else shown.push(ev.data.data.items.map(g => g[0].location.split("#")[0]));
+  });
+  worker.postMessage({type: 0, data: {config: index.config, docs: index.docs, options: {suggest: true}}});
+  await isReady;
+  const answered = window.kbSearchKo.answered;
+  worker.postMessage({type: 2, data: first});
+  if (wait) await new Promise(resolve => setTimeout(resolve, 1000));
+  if (second !== null) worker.postMessage({type: 2, data: second});
+  await new Promise(resolve => setTimeout(resolve, 1500));
+  worker.terminate();
+  return {shown, answeredHere: window.kbSearchKo.answered - answered};
+}"""
+
+
+@pytest.mark.browser
+def test_a_worker_answer_older_than_one_made_in_the_page_is_not_shown(shared_tab):
+    shared_tab.page.locator(SearchBox.INPUT).focus()
+    shared_tab.page.wait_for_function("() => window.kbSearchKo.ready()")
+    # lunr syntax goes to the worker; the next query is answered in the page before the worker replies
+    r = shared_tab.page.evaluate(SHOWN_JS, ["title:어텐션", "모멘텀이란", False])
+    assert r["answeredHere"] == 1
+    assert len(r["shown"]) == 1 and r["shown"][0][0] == "qna/momentum-vs-nag/", r
+    # the worker's answer is shown when no later query was answered first
+    r = shared_tab.page.evaluate(SHOWN_JS, ["title:어텐션", "모멘텀이란", True])
+    assert len(r["shown"]) == 2 and any(p.startswith(("papers/attention", "notebooks/attention")) for p in r["shown"][0]), r
+    assert r["shown"][1][0] == "qna/momentum-vs-nag/"
+    r = shared_tab.page.evaluate(SHOWN_JS, ["title:어텐션", None, False])  # and alone, of course
+    assert r["answeredHere"] == 0 and len(r["shown"]) == 1 and r["shown"][0], r
+
+
 @pytest.mark.browser
 def test_worker_is_not_sent_a_hyphen_lunr_would_read_as_without(shared_tab):
     q = "(q) => window.kbSearchKo.workerQuery(q)"
