@@ -11,7 +11,9 @@ The worker never touches CUDA (forking after CUDA is initialised breaks the chil
 may. ``device="cpu"`` hides the GPUs from the worker and its children (``CUDA_VISIBLE_DEVICES=""``),
 so code that picks its device with ``torch.cuda.is_available()`` runs on the CPU. The worker
 preloads what blocks import lazily (``torch._dynamo``, which the first optimizer step pulls in:
-about 800 modules), and each block runs with ``$KB_BLOCK_THREADS`` torch/BLAS threads (default 1).
+about 800 modules), then freezes what it imported (``gc.freeze()``: a child's cyclic collections
+neither scan nor copy the worker's objects; about 15 % of the blocks' time on this site), and each
+block runs with ``$KB_BLOCK_THREADS`` torch/BLAS threads (default 1).
 
 A block passes only if it ran to its last line. ``sys.exit()``/``exit()``/``raise SystemExit``
 before the end fails it (unless the caller passes ``allow_exit="reason"``: a page marks such a
@@ -47,6 +49,7 @@ being ``{"ready": true, ...}``.
 from __future__ import annotations
 
 import fcntl
+import gc
 import json
 import math
 import os
@@ -359,6 +362,10 @@ def _worker(device: str, parent: int, threads: int) -> None:
     import torch
 
     matplotlib.use("Agg")
+    # Everything imported so far is shared with every child until one of them writes to it; the
+    # cyclic GC writes to every object it scans, so a child's first collection would copy most of
+    # the worker's memory. Frozen objects are never scanned (the children still collect their own).
+    gc.freeze()
     workdir = tempfile.mkdtemp(prefix="blockrunner-")
     proto.write(json.dumps({
         "ready": True, "pid": os.getpid(), "device": device, "torch": torch.__version__,

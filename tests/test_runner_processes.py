@@ -146,3 +146,27 @@ def test_an_orphaned_looping_process_ends_by_its_cpu_limit(tmp_path):
         build.wait()
         for pid in marked(mark):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_a_block_starts_with_the_workers_imports_frozen_and_its_own_objects_collected(runner):
+    """The worker freezes what it imported before forking (gc.freeze), so a block's cyclic
+    collections do not write to, and so copy, the worker's memory; the block's own cycles
+    are still collected."""
+    code = textwrap.dedent("""\
+        import gc
+        assert gc.isenabled()
+        print("frozen", gc.get_freeze_count())
+
+        class Node:
+            pass
+
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        del a, b
+        print("collected", gc.collect())
+        """)
+    result = runner.run(code)
+    assert result.ok, result.report()
+    frozen = int(result.stdout.split("frozen ")[1].split()[0])
+    assert frozen > 100_000  # torch, numpy and matplotlib's objects (several hundred thousand)
+    assert int(result.stdout.split("collected ")[1].split()[0]) >= 2
