@@ -138,10 +138,11 @@ def pytest_collection_modifyitems(config, items):
         if callspec is not None and callspec.params.get("device") == "cuda":
             item.add_marker(pytest.mark.cuda)
     # A page block marked <!--pytest.mark.cuda(reason=...)--> (pytest-codeblocks) runs only when CUDA is selected.
-    needs_cuda = [item for item in items if item.get_closest_marker("cuda") is not None]
+    # (The marker added above, to device="cuda" parameters, carries no reason and skips nothing.)
+    needs_cuda = [item for item in items if (item.get_closest_marker("cuda") or pytest.mark.cuda).kwargs.get("reason")]
     if needs_cuda and "cuda" not in selected_devices(config):
         for item in needs_cuda:
-            item.add_marker(pytest.mark.skip(reason=f"needs a CUDA GPU: {item.get_closest_marker('cuda').kwargs.get('reason')}"))
+            item.add_marker(pytest.mark.skip(reason=f"needs a CUDA GPU: {item.get_closest_marker('cuda').kwargs['reason']}"))
 
 
 def pytest_sessionfinish(session):
