@@ -25,8 +25,10 @@ serve: $(STAMP)
 build: $(STAMP)
 	$(PY) -m mkdocs build --strict
 
+# In parallel, one worker per core (at most 4): on an idle 2-core machine the whole suite took
+# 621 s with -n 2 against 932 s serial, with the same results (README, "테스트를 나눠 돌리기").
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --maxprocesses 4
 
 test-cuda: $(STAMP)
 	$(PY) -m pytest --device cuda
