@@ -61,8 +61,9 @@ from mkdocs.structure.files import File
 
 FIELD = "morph"
 NAMES_FIELD = "syn"  # the other names of the concepts an entry names (SYNONYMS)
+FIELDS = (FIELD, NAMES_FIELD)  # what this hook adds to every entry
 DATA_JS = "javascripts/search-ko-data.js"
-CACHE_FORMAT = 2  # of the cache file (2: "morphemes<TAB>names"); the rules are covered by the source hash (analyser_version)
+CACHE_FORMAT = 2  # of the cache file (2: "morphemes<TAB>names"); the rules: the source hash (analyser_version)
 CACHE_ENV = "KB_SEARCH_CACHE"
 log = logging.getLogger("mkdocs.hooks.kb.search")
 
@@ -260,10 +261,7 @@ class Analyzer:
 
         Like Material's tokenizer: tags end a token, then the text splits at the separator.
         """
-        tokens = set()
-        for part in TAG_RE.split(markup):
-            tokens.update(t.lower() for t in self.separator.split(html.unescape(part)) if t)
-        return sorted(tokens)
+        return sorted(set(self.ordered_tokens(markup)))
 
     def units(self, tokens) -> list[tuple[str, int, int, str]]:
         """(form, start, end, kind) with kind 'noun' or 'root'; a noun keeps its prefix and suffix."""
@@ -309,7 +307,7 @@ class Analyzer:
         yield from flush()
 
     def ordered_tokens(self, markup: str) -> list[str]:
-        """The tokens of ``markup`` as :meth:`visible_tokens` makes them, lowercased, in text order."""
+        """The tokens of ``markup``, lowercased, in text order (:meth:`visible_tokens`: sorted, once each)."""
         out: list[str] = []
         for part in TAG_RE.split(markup):
             out.extend(t.lower() for t in self.separator.split(html.unescape(part)) if t)
@@ -450,7 +448,7 @@ def add_field(index: dict, analyzer: Analyzer, source_of) -> dict:
     if not isinstance(index, dict) or not isinstance(index.get("docs"), list) or "config" not in index:
         raise PluginError("search/search_index.json: expected an object with 'config' and 'docs'")
     fields = index["config"].get("fields", {})
-    for field in (FIELD, NAMES_FIELD):
+    for field in FIELDS:
         if field not in fields:
             raise PluginError(
                 f"search/search_index.json: field '{field}' is not configured; add it under "
@@ -461,7 +459,7 @@ def add_field(index: dict, analyzer: Analyzer, source_of) -> dict:
         if not isinstance(location, str):
             raise PluginError(f"search/search_index.json: entry without a location: {str(doc)[:80]}")
         where = source_of(location)
-        for field in (FIELD, NAMES_FIELD):
+        for field in FIELDS:
             if field in doc:
                 raise PluginError(f"{where}: search entry '{location}' already has a '{field}' field")
         title, text = doc.get("title"), doc.get("text")
@@ -494,7 +492,7 @@ def _search_config(config):
 
 def on_config(config):
     search = _search_config(config)
-    for field in (FIELD, NAMES_FIELD):
+    for field in FIELDS:
         if field not in search.fields:
             raise PluginError(
                 f"mkdocs.yml: plugins: search: fields: has no '{field}' entry; {Path(__file__).name} "

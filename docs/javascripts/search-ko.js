@@ -365,11 +365,17 @@
     return loading;
   }
 
+  // the first index of a sorted list whose item is not below `term`
+  function lowerBound(list, term) {
+    var lo = 0, hi = list.length;
+    while (lo < hi) { var mid = (lo + hi) >> 1; if (list[mid] < term) lo = mid + 1; else hi = mid; }
+    return lo;
+  }
+
   // weighted count of the page's tokens that start with `term` (the prefix match lunr does)
   function prefixCount(list, counts, term) {
-    var lo = 0, hi = list.length, sum = 0;
-    while (lo < hi) { var mid = (lo + hi) >> 1; if (list[mid] < term) lo = mid + 1; else hi = mid; }
-    for (var i = lo; i < list.length && list[i].lastIndexOf(term, 0) === 0; i++) sum += counts.get(list[i]);
+    var sum = 0;
+    for (var i = lowerBound(list, term); i < list.length && list[i].lastIndexOf(term, 0) === 0; i++) sum += counts.get(list[i]);
     return sum;
   }
 
@@ -569,9 +575,8 @@
 
   // calls fn(section, weighted count) for every token of the index that starts with `term`
   function eachPosting(term, fn) {
-    var list = engine.sections.tokens, lo = 0, hi = list.length;
-    while (lo < hi) { var mid = (lo + hi) >> 1; if (list[mid] < term) lo = mid + 1; else hi = mid; }
-    for (var i = lo; i < list.length && list[i].lastIndexOf(term, 0) === 0; i++) {
+    var list = engine.sections.tokens;
+    for (var i = lowerBound(list, term); i < list.length && list[i].lastIndexOf(term, 0) === 0; i++) {
       var p = engine.sections.postings.get(list[i]);
       for (var j = 0; j < p.length; j += 2) fn(p[j], p[j + 1]);
     }
