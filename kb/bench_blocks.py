@@ -14,6 +14,11 @@ Each total counts its own start-up (the worker's imports, the in-process interpr
 subprocess's interpreter). CPU is user + system time of the processes involved, children
 included. All three use the same torch/BLAS threads (``$KB_BLOCK_THREADS``, default 1), so only
 the process model differs. Ratios: runner / in-process (target: at most 1) and subprocess / runner.
+
+A shared machine's noise is larger than the difference between the first two (one block's time
+varies by 20 % from run to run), so they run ``--rounds`` times (default 3), each round with a
+fresh worker and a fresh interpreter, and the medians of the totals are compared; the subprocess
+way, six times slower, runs in the first round only.
 """
 
 from __future__ import annotations
@@ -64,6 +69,8 @@ class Way:
     walls: list[float] = field(default_factory=list)
     cpu: float = 0.0
     failed: list[str] = field(default_factory=list)
+    early: int = 0  # runner: blocks forked before the worker's preload ended
+    huge_mb: int = 0  # runner: worker memory in huge pages after the round
 
     @property
     def wall(self) -> float:
@@ -131,7 +138,16 @@ def run_subprocess(code: str, env: dict[str, str]) -> tuple[bool, float]:
     return proc.returncode == 0, usage.ru_utime + usage.ru_stime
 
 
-def bench(device: str, jobs: list[tuple[str, str]]) -> list[Way]:
+# What a block sees of the worker that forked it: huge pages in its memory (kb.blockrunner._huge_pages).
+WORKER_HUGE_PAGES = (
+    "import os\n"
+    "with open(f'/proc/{os.getppid()}/smaps_rollup') as f:\n"
+    "    print(next(int(line.split()[1]) for line in f if line.startswith('AnonHugePages:')) // 1024)\n")
+
+
+def bench_round(device: str, jobs: list[tuple[str, str]], subprocesses: bool) -> list[Way]:
+    """One round: a fresh worker and a fresh interpreter, every block three ways (two without
+    ``subprocesses``), who goes first rotating from block to block."""
     runner_way, inproc_way, sub_way = Way("runner"), Way("in-process"), Way("subprocess")
     t0 = time.perf_counter()
     runner = BlockRunner(device)
@@ -143,13 +159,16 @@ def bench(device: str, jobs: list[tuple[str, str]]) -> list[Way]:
     runner_way.startup = time.perf_counter() - t0
     inproc = InProcess(env)
     inproc_way.startup = inproc.startup
+    ways = (0, 1, 2) if subprocesses else (0, 1)
     for i, (label, code) in enumerate(jobs):
-        order = [0, 1, 2][i % 3:] + [0, 1, 2][: i % 3]  # who goes first rotates
+        order = ways[i % len(ways):] + ways[: i % len(ways)]  # who goes first rotates
         for which in order:
             t = time.perf_counter()
             if which == 0:
-                ok = runner.run(code, filename=label).ok
+                result = runner.run(code, filename=label)
+                ok = result.ok
                 runner_way.walls.append(time.perf_counter() - t)
+                runner_way.early += result.preloading
                 way = runner_way
             elif which == 1:
                 ok = inproc.run(label, code)["ok"]
@@ -163,23 +182,34 @@ def bench(device: str, jobs: list[tuple[str, str]]) -> list[Way]:
             if not ok:
                 way.failed.append(label)
     runner_way.cpu = proc_cpu(runner.proc.pid)
+    huge = runner.run(WORKER_HUGE_PAGES, filename="<huge pages>")
+    runner_way.huge_mb = int(huge.stdout) if huge.ok else 0
     runner.close()
     inproc_way.cpu = inproc.close()
-    return [runner_way, inproc_way, sub_way]
+    return [runner_way, inproc_way, sub_way] if subprocesses else [runner_way, inproc_way]
 
 
-def report(device: str, jobs: list[tuple[str, str]], ways: list[Way]) -> None:
-    runner, inproc, sub = ways
-    print(f"\n[{device}] {len(jobs)} blocks, each run three ways in turn")
-    print(f"  {'way':<12}{'wall s':>9}{'start-up s':>12}{'CPU s':>9}  failed")
-    for way in ways:
+def median_way(rounds: list[Way]) -> Way:
+    """The round with the median total wall time (its CPU, start-up and blocks go with it)."""
+    return sorted(rounds, key=lambda way: way.wall)[len(rounds) // 2]
+
+
+def report(device: str, jobs: list[tuple[str, str]], rounds: list[list[Way]]) -> None:
+    runner, inproc = (median_way([r[k] for r in rounds]) for k in (0, 1))
+    sub = rounds[0][2]
+    print(f"\n[{device}] {len(jobs)} blocks, each run three ways in turn; runner and in-process: "
+          f"median of {len(rounds)} rounds")
+    print(f"  {'way':<12}{'wall s':>9}{'start-up s':>12}{'CPU s':>9}  failed   (every round's wall s)")
+    for way, k in ((runner, 0), (inproc, 1), (sub, 2)):
+        walls = " ".join(f"{r[k].wall:.1f}" for r in rounds if len(r) > k)
         print(f"  {way.name:<12}{way.wall:9.1f}{way.startup:12.1f}{way.cpu:9.1f}  {len(way.failed)}"
-              + (f" ({', '.join(way.failed[:3])})" if way.failed else ""))
+              + (f" ({', '.join(way.failed[:3])})" if way.failed else "") + f"   ({walls})")
     print(f"  runner / in-process       wall {runner.wall / inproc.wall:.2f}   CPU {runner.cpu / inproc.cpu:.2f}"
           "   (target: <= 1)")
     print(f"  subprocess / runner       wall {sub.wall / runner.wall:.2f}   CPU {sub.cpu / runner.cpu:.2f}")
     print(f"  runner without its start-up: {sum(runner.walls):.1f} s, "
-          f"{1000 * sum(runner.walls) / len(jobs):.0f} ms per block")
+          f"{1000 * sum(runner.walls) / len(jobs):.0f} ms per block; {runner.early} block(s) started before "
+          f"the worker's preload ended; worker memory in huge pages: {runner.huge_mb} MiB")
     slowest = sorted(zip(runner.walls, inproc.walls, (label for label, _ in jobs)), reverse=True)[:3]
     print("  slowest in the runner (runner s / in-process s): "
           + ", ".join(f"{label} {r:.2f}/{i:.2f}" for r, i, label in slowest))
@@ -191,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="cpu (default), cuda, or all: cpu plus cuda when torch.cuda.is_available()")
     parser.add_argument("--snippets", action="store_true", help="also every snippet file and section")
     parser.add_argument("--limit", type=int, default=0, help="only the first N blocks (a quick look)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of runner and in-process (default 3)")
     args = parser.parse_args(argv)
     devices = [args.device]
     if args.device == "all":
@@ -206,9 +237,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"site built without execution in {time.perf_counter() - t0:.1f} s (not counted below)")
     failures = 0
     for device in devices:
-        ways = bench(device, jobs)
-        report(device, jobs, ways)
-        failures += len(ways[0].failed)
+        rounds = [bench_round(device, jobs, subprocesses=r == 0) for r in range(max(1, args.rounds))]
+        report(device, jobs, rounds)
+        failures += sum(len(r[0].failed) for r in rounds)
     return 1 if failures else 0
 
 

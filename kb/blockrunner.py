@@ -3,15 +3,17 @@
 A fresh ``python -c "import torch"`` costs about a second; the snippets and the site's code blocks
 number in the dozens, and each must run alone (fresh globals, fresh process-wide state: default
 dtype, RNG, matplotlib figures). So a :class:`BlockRunner` starts one worker process per device
-that imports torch, numpy and matplotlib (Agg) once, then for every block forks a child that runs
+that imports torch and numpy once, then for every block forks a child that runs
 the code with fresh globals (``__name__ == "__main__"``, ``__file__`` set), its stdout and stderr
 captured, and reports status, output, traceback and duration back over a pipe as one JSON line.
 
 The worker never touches CUDA (forking after CUDA is initialised breaks the children); children
 may. ``device="cpu"`` hides the GPUs from the worker and its children (``CUDA_VISIBLE_DEVICES=""``),
-so code that picks its device with ``torch.cuda.is_available()`` runs on the CPU. The worker
-preloads what blocks import lazily (``torch._dynamo``, which the first optimizer step pulls in:
-about 800 modules), then freezes what it imported (``gc.freeze()``: a child's cyclic collections
+so code that picks its device with ``torch.cuda.is_available()`` runs on the CPU. While it waits
+(for a job, or for a block to end: the block runs on another core) the worker imports, a module at
+a time, what blocks import later or lazily (matplotlib; ``torch._dynamo``, which the first optimizer
+step pulls in: about 800 modules), then moves its memory into huge pages (a fork and an exit cost
+a third as much). It freezes what it imported (``gc.freeze()``: a child's cyclic collections
 neither scan nor copy the worker's objects; about 15 % of the blocks' time on this site), and each
 block runs with ``$KB_BLOCK_THREADS`` torch/BLAS threads (default 1).
 
@@ -67,11 +69,14 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# Imported once in the worker, so that no block pays for them. torch._dynamo (with sympy, about
-# 800 modules) is what the first torch.optim step or nn.Module call imports lazily: seconds per
-# block when every fork had to import it again.
-PRELOAD = ("numpy", "matplotlib", "matplotlib.pyplot", "matplotlib.backends.backend_agg", "PIL.PngImagePlugin",
-           "torch", "torch._dynamo", "torch.optim")
+# Imported before the worker reports ready: every block imports torch.
+PRELOAD = ("numpy", "torch")
+# Imported by the worker while it waits (for a job, or for a block to end), one module at a time,
+# so that the blocks after them don't pay for them and the first block needn't wait for them.
+# torch._dynamo (with sympy, about 800 modules) is what the first torch.optim step or nn.Module
+# call imports lazily: seconds per block when every fork had to import it again.
+PRELOAD_LATER = ("matplotlib", "matplotlib.pyplot", "matplotlib.backends.backend_agg", "PIL.PngImagePlugin",
+                 "sympy", "torch._dynamo", "torch.optim")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 MAX_OUTPUT = 200_000  # characters of stdout / stderr kept per block
 
@@ -95,6 +100,7 @@ class BlockResult:
     duration: float = 0.0  # seconds the code ran, measured in the child
     wall: float = 0.0  # seconds from fork to exit, measured in the worker
     reused: bool = False  # set by callers that reuse an earlier identical run
+    preloading: bool = False  # it started before the worker had imported all of PRELOAD_LATER
 
     @property
     def ok(self) -> bool:
@@ -339,6 +345,33 @@ def _kill_tree() -> int:
     return killed
 
 
+MADV_HUGEPAGE, MADV_COLLAPSE = 14, 25  # <asm-generic/mman-common.h>
+HUGE_PAGE = 2 << 20
+
+
+def _huge_pages() -> None:
+    """Move the worker's anonymous memory (its heap, Python's arenas) into transparent huge pages
+    (``MADV_COLLAPSE``, Linux 6.1+).
+
+    A fork copies one page-table entry per 4 KiB page the worker has written, and a child's exit
+    drops them again: with about 240 MB, forking and ending an empty child took 28 ms here (in a
+    VM); with one entry per 2 MiB, 10 ms. A child that writes to a huge page still copies only
+    4 KiB of it (the kernel splits the mapping first). Where the kernel can't, nothing changes."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    with open("/proc/self/maps") as f:
+        maps = [line.split() for line in f]
+    for fields in maps:
+        start, end = (int(x, 16) for x in fields[0].split("-"))
+        anonymous = len(fields) < 6 or fields[5] == "[heap]"
+        start, end = -(-start // HUGE_PAGE) * HUGE_PAGE, end // HUGE_PAGE * HUGE_PAGE
+        if fields[1] == "rw-p" and anonymous and end > start:
+            libc.madvise(start, end - start, MADV_HUGEPAGE)
+            libc.madvise(start, end - start, MADV_COLLAPSE)  # fails harmlessly where unsupported
+
+
 def _worker(device: str, parent: int, threads: int) -> None:
     # The protocol keeps the original stdout; fd 1 itself goes to stderr, so that stray output
     # (from imports, or C code) can never corrupt it.
@@ -358,35 +391,87 @@ def _worker(device: str, parent: int, threads: int) -> None:
     os.environ.setdefault("MPLBACKEND", "Agg")
     for name in PRELOAD:
         importlib.import_module(name)
-    import matplotlib
     import torch
 
-    matplotlib.use("Agg")
-    # Everything imported so far is shared with every child until one of them writes to it; the
-    # cyclic GC writes to every object it scans, so a child's first collection would copy most of
-    # the worker's memory. Frozen objects are never scanned (the children still collect their own).
-    gc.freeze()
+    idle = _IdleWork()  # freezes what is imported so far, and after each of its steps
     workdir = tempfile.mkdtemp(prefix="blockrunner-")
     proto.write(json.dumps({
         "ready": True, "pid": os.getpid(), "device": device, "torch": torch.__version__,
-        "import_s": time.perf_counter() - t0, "threads": threads,
+        "import_s": time.perf_counter() - t0, "threads": threads, "later": list(PRELOAD_LATER),
         "cuda_initialized": bool(torch.cuda.is_initialized()),  # a flag only: does not initialise CUDA
         "os_threads": len(os.listdir("/proc/self/task")),  # forking is safe only with one
     }) + "\n")
+    jobs, first = _Lines(0), True
     try:
         while True:
-            line = sys.stdin.readline()
+            while idle.pending and not first and not jobs.waiting():
+                idle.step()
+            line = jobs.readline()
             if not line:
                 break
             job = json.loads(line)
             job["threads"] = threads
-            proto.write(json.dumps(_run_job(job, workdir, proto.fileno())) + "\n")
+            # the first job is the runner's device probe, part of its start-up: answered at once
+            proto.write(json.dumps(_run_job(job, workdir, proto.fileno(), None if first else idle)) + "\n")
+            first = False
     finally:
         _kill_tree()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _run_job(job: dict, workdir: str, proto_fd: int) -> dict:
+class _IdleWork:
+    """What the worker does while it waits for a job or for a block to end, one step at a time:
+    import each of PRELOAD_LATER, then move its memory into huge pages (:func:`_huge_pages`).
+
+    It forks only between steps, so a child never sees half an import, and the worker keeps one
+    thread. A block that starts before a module is imported imports it itself, as a fresh Python
+    would. After each step everything imported is frozen (``gc.freeze()``): shared with every child
+    until one writes to it, and the cyclic GC writes to every object it scans, so a child's first
+    collection would copy most of the worker's memory; frozen objects are never scanned (the
+    children still collect their own)."""
+
+    def __init__(self):
+        import importlib
+
+        self.steps = [lambda name=name: importlib.import_module(name) for name in PRELOAD_LATER]
+        self.steps.append(_huge_pages)
+        self.failed: list[str] = []  # a block that needs it fails with its own ImportError
+        gc.freeze()
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.steps)
+
+    def step(self) -> None:
+        try:
+            self.steps.pop(0)()
+        except Exception as exc:  # noqa: BLE001 - the worker must go on
+            self.failed.append(repr(exc))
+        gc.freeze()
+
+
+class _Lines:
+    """Lines read from a file descriptor, with a way to ask, without blocking, whether one has come."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self.buffer = b""
+
+    def waiting(self) -> bool:
+        return b"\n" in self.buffer or bool(select.select([self.fd], [], [], 0)[0])
+
+    def readline(self) -> bytes:
+        while b"\n" not in self.buffer:
+            chunk = os.read(self.fd, 1 << 16)
+            if not chunk:  # end of input
+                line, self.buffer = self.buffer, b""
+                return line
+            self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return line + b"\n"
+
+
+def _run_job(job: dict, workdir: str, proto_fd: int, idle: _IdleWork | None) -> dict:
     out_path = os.path.join(workdir, "stdout")
     err_path = os.path.join(workdir, "stderr")
     job_dir = tempfile.mkdtemp(prefix="job-", dir=workdir)
@@ -394,6 +479,7 @@ def _run_job(job: dict, workdir: str, proto_fd: int) -> dict:
     key_read, key_write = os.pipe2(os.O_CLOEXEC)  # the nonce, sent after the fork
     sys.stdout.flush()
     sys.stderr.flush()
+    preloading = idle is None or idle.pending
     t0 = time.perf_counter()
     pid = os.fork()
     if pid == 0:  # the child: never returns
@@ -410,7 +496,7 @@ def _run_job(job: dict, workdir: str, proto_fd: int) -> dict:
         pass
     os.close(key_write)
 
-    payload, timed_out = _collect(pid, read_fd, t0 + float(job.get("timeout") or 120.0))
+    payload, timed_out = _collect(pid, read_fd, t0 + float(job.get("timeout") or 120.0), idle)
     os.close(read_fd)
     if timed_out:
         try:
@@ -422,7 +508,7 @@ def _run_job(job: dict, workdir: str, proto_fd: int) -> dict:
     wall = time.perf_counter() - t0
     shutil.rmtree(job_dir, ignore_errors=True)
 
-    result = {"filename": job["filename"], "wall": wall}
+    result = {"filename": job["filename"], "wall": wall, "preloading": preloading}
     result.update(_verdict(payload, nonce, wait_status, timed_out, job))
     if survivors and result["status"] == "passed":
         result["stderr_note"] = f"{survivors} process(es) it started were still running and were killed"
@@ -439,8 +525,9 @@ def _run_job(job: dict, workdir: str, proto_fd: int) -> dict:
     return result
 
 
-def _collect(pid: int, read_fd: int, deadline: float) -> tuple[bytes, bool]:
-    """Everything written to the report pipe until the child exits (or the deadline passes)."""
+def _collect(pid: int, read_fd: int, deadline: float, idle: _IdleWork | None) -> tuple[bytes, bool]:
+    """Everything written to the report pipe until the child exits (or the deadline passes);
+    meanwhile the worker does its idle work, a step at a time."""
     pidfd = os.pidfd_open(pid)
     chunks: list[bytes] = []
     try:
@@ -450,7 +537,11 @@ def _collect(pid: int, read_fd: int, deadline: float) -> tuple[bytes, bool]:
             left = deadline - time.perf_counter()
             if left <= 0:
                 return b"".join(chunks), True
-            ready, _, _ = select.select([read_fd, pidfd], [], [], left)
+            busy = idle is not None and idle.pending
+            ready, _, _ = select.select([read_fd, pidfd], [], [], 0 if busy else left)
+            if not ready and not exited and busy:
+                idle.step()
+                continue
             if read_fd in ready or exited:
                 try:
                     chunk = os.read(read_fd, 1 << 16)

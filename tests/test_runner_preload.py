@@ -1,0 +1,107 @@
+"""The worker imports what blocks use while it waits, and its memory is in huge pages for cheap forks.
+
+The worker is ready once numpy and torch are imported; matplotlib, sympy and torch._dynamo
+(``PRELOAD_LATER``) are imported while it waits for a job or for a block to end, a module at a
+time, then its memory moves into huge pages. A block that starts before that imports what it
+needs itself; the blocks after it find it all imported, in a worker that is still one thread.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+import time
+
+import pytest
+
+from kb.blockrunner import PRELOAD, PRELOAD_LATER, BlockRunner
+
+# What a block sees of the worker that forked it, printed first thing (before it imports anything).
+INSPECT = textwrap.dedent("""\
+    import os, sys
+    later = {later!r}
+    print("missing", [name for name in later if name not in sys.modules])
+    worker = os.getppid()
+    print("worker threads", len(os.listdir(f"/proc/{{worker}}/task")))
+    with open(f"/proc/{{worker}}/smaps_rollup") as f:
+        huge = next(int(line.split()[1]) for line in f if line.startswith("AnonHugePages:"))
+    print("worker huge KiB", huge)
+    """).format(later=PRELOAD_LATER)
+
+# A first block that needs what the worker has not imported yet: a figure with matplotlib.
+PLOT = textwrap.dedent("""\
+    import os
+    import matplotlib.pyplot as plt
+    import torch
+
+    fig, ax = plt.subplots()
+    ax.plot(torch.arange(5.0), torch.arange(5.0) ** 2)
+    fig.savefig(os.path.join(os.getcwd(), "plot.png"))
+    assert os.path.getsize("plot.png") > 1000
+    """)
+
+
+def huge_pages_expected() -> str | None:
+    """Why this machine can't move memory into huge pages, or None when it can (Linux >= 6.1 for
+    MADV_COLLAPSE, transparent huge pages not "never")."""
+    try:
+        mode = open("/sys/kernel/mm/transparent_hugepage/enabled").read()
+    except OSError:
+        return "no transparent huge pages in this kernel"
+    if "[never]" in mode:
+        return "transparent huge pages are off (never)"
+    major, minor = (int(x) for x in os.uname().release.split(".")[:2])
+    if (major, minor) < (6, 1):
+        return f"Linux {os.uname().release} has no MADV_COLLAPSE (6.1+)"
+    return None
+
+
+def field(stdout: str, name: str) -> str:
+    return stdout.split(name + " ", 1)[1].split("\n", 1)[0]
+
+
+@pytest.fixture(scope="module")
+def fresh_runner():
+    runner = BlockRunner("cpu")
+    runner.start()
+    yield runner
+    runner.close()
+
+
+def test_the_worker_is_ready_before_its_later_imports(fresh_runner):
+    info = fresh_runner.ready_info
+    assert info["later"] == list(PRELOAD_LATER)
+    assert set(PRELOAD) == {"numpy", "torch"} and not set(PRELOAD) & set(PRELOAD_LATER)
+    assert info["os_threads"] == 1
+
+
+def test_a_block_before_the_preload_ends_imports_for_itself_and_later_ones_find_it_done(fresh_runner):
+    first = fresh_runner.run(PLOT, filename="<plot>")
+    assert first.ok, first.report()
+    # sent right after start-up: the worker was still on its first steps when it forked this block
+    assert first.preloading
+
+    deadline = time.monotonic() + 120
+    while True:
+        result = fresh_runner.run(INSPECT, filename="<inspect>")
+        assert result.ok, result.report()
+        if not result.preloading:
+            break
+        assert time.monotonic() < deadline, "the worker never finished its preload while it waited"
+        time.sleep(0.2)
+    assert field(result.stdout, "missing") == "[]", result.stdout
+    assert field(result.stdout, "worker threads") == "1"  # forking stays safe
+    later = fresh_runner.run(PLOT, filename="<plot again>")
+    assert later.ok and not later.preloading, later.report()
+
+
+def test_the_worker_memory_is_in_huge_pages_once_preloaded(fresh_runner):
+    reason = huge_pages_expected()
+    if reason is not None:
+        pytest.skip(reason)
+    deadline = time.monotonic() + 120
+    while (result := fresh_runner.run(INSPECT, filename="<inspect>")).preloading:
+        assert time.monotonic() < deadline, "the worker never finished its preload while it waited"
+        time.sleep(0.2)
+    # the worker's heap and Python's arenas: about 200 MiB on this project's machines
+    assert int(field(result.stdout, "worker huge KiB")) > 50 * 1024, result.stdout
