@@ -8,12 +8,16 @@ it; ``--snippets`` adds every snippet file and section) run three ways, block by
   the tests use);
 * in-process: one Python process that ``exec``s each block with fresh globals, one after
   another, as pytest-codeblocks does (no isolation: process-wide state leaks between blocks);
-* subprocess: ``python file.py`` per block, a fresh interpreter each time.
+* subprocess: ``python file.py`` per block, a fresh interpreter each time;
+* pytest-codeblocks: the plugin itself (``pytest --codeblocks`` on a Markdown file of the same
+  blocks), the tool a user would pick to run a page's blocks: one process, each block ``exec``'d
+  under pytest's collection, capture and reporting. It runs its file as a whole, alternately
+  before and after the blocks of a round.
 
 Each total counts its own start-up (the worker's imports, the in-process interpreter, every
 subprocess's interpreter). CPU is user + system time of the processes involved, children
 included. All three use the same torch/BLAS threads (``$KB_BLOCK_THREADS``, default 1), so only
-the process model differs. Ratios: runner / in-process (target: at most 1) and subprocess / runner.
+the process model differs. Ratios: runner / in-process (target: at most 1), runner / pytest-codeblocks and subprocess / runner.
 
 A shared machine's noise is larger than the difference between the first two (one block's time
 varies by 20 % from run to run), so they run ``--rounds`` times (default 3), each round with a
@@ -145,7 +149,28 @@ WORKER_HUGE_PAGES = (
     "    print(next(int(line.split()[1]) for line in f if line.startswith('AnonHugePages:')) // 1024)\n")
 
 
-def bench_round(device: str, jobs: list[tuple[str, str]], subprocesses: bool) -> list[Way]:
+def run_codeblocks(jobs: list[tuple[str, str]], env: dict[str, str]) -> Way:
+    """``pytest --codeblocks`` on one Markdown file holding every block, in a fresh folder."""
+    way = Way("pytest-codeblocks")
+    with tempfile.TemporaryDirectory() as tmp:
+        page = "\n".join(f"{label}\n\n```python\n{code}\n```\n" for label, code in jobs)
+        (Path(tmp) / "blocks.md").write_text(page, encoding="utf-8")
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--codeblocks",
+                                 "blocks.md"], cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                env=dict(env, SNIPPET_OUTPUT_DIR=tmp))
+        out = proc.stdout.read().decode(errors="replace")
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc.stdout.close()
+        way.walls.append(time.perf_counter() - t0)
+    way.cpu = usage.ru_utime + usage.ru_stime
+    if proc.returncode != 0:
+        way.failed.append(out.strip().splitlines()[-1] if out.strip() else f"exit status {proc.returncode}")
+    return way
+
+
+def bench_round(device: str, jobs: list[tuple[str, str]], subprocesses: bool, codeblocks_first: bool) -> list[Way]:
     """One round: a fresh worker and a fresh interpreter, every block three ways (two without
     ``subprocesses``), who goes first rotating from block to block."""
     runner_way, inproc_way, sub_way = Way("runner"), Way("in-process"), Way("subprocess")
@@ -157,6 +182,7 @@ def bench_round(device: str, jobs: list[tuple[str, str]], subprocesses: bool) ->
         env["CUDA_VISIBLE_DEVICES"] = ""
     runner.start()
     runner_way.startup = time.perf_counter() - t0
+    codeblocks = run_codeblocks(jobs, env) if codeblocks_first else None
     inproc = InProcess(env)
     inproc_way.startup = inproc.startup
     ways = (0, 1, 2) if subprocesses else (0, 1)
@@ -186,7 +212,8 @@ def bench_round(device: str, jobs: list[tuple[str, str]], subprocesses: bool) ->
     runner_way.huge_mb = int(huge.stdout) if huge.ok else 0
     runner.close()
     inproc_way.cpu = inproc.close()
-    return [runner_way, inproc_way, sub_way] if subprocesses else [runner_way, inproc_way]
+    codeblocks = codeblocks or run_codeblocks(jobs, env)
+    return [runner_way, inproc_way, codeblocks] + ([sub_way] if subprocesses else [])
 
 
 def median_way(rounds: list[Way]) -> Way:
@@ -195,18 +222,20 @@ def median_way(rounds: list[Way]) -> Way:
 
 
 def report(device: str, jobs: list[tuple[str, str]], rounds: list[list[Way]]) -> None:
-    runner, inproc = (median_way([r[k] for r in rounds]) for k in (0, 1))
-    sub = rounds[0][2]
-    print(f"\n[{device}] {len(jobs)} blocks, each run three ways in turn; runner and in-process: "
-          f"median of {len(rounds)} rounds")
-    print(f"  {'way':<12}{'wall s':>9}{'start-up s':>12}{'CPU s':>9}  failed   (every round's wall s)")
-    for way, k in ((runner, 0), (inproc, 1), (sub, 2)):
+    runner, inproc, codeblocks = (median_way([r[k] for r in rounds]) for k in (0, 1, 2))
+    sub = rounds[0][3]
+    print(f"\n[{device}] {len(jobs)} blocks; runner, in-process and pytest-codeblocks: median of "
+          f"{len(rounds)} rounds, subprocess: the first round")
+    print(f"  {'way':<19}{'wall s':>8}{'start-up s':>12}{'CPU s':>8}  failed   (every round's wall s)")
+    for way, k in ((runner, 0), (inproc, 1), (codeblocks, 2), (sub, 3)):
         walls = " ".join(f"{r[k].wall:.1f}" for r in rounds if len(r) > k)
-        print(f"  {way.name:<12}{way.wall:9.1f}{way.startup:12.1f}{way.cpu:9.1f}  {len(way.failed)}"
+        print(f"  {way.name:<19}{way.wall:8.1f}{way.startup:12.1f}{way.cpu:8.1f}  {len(way.failed)}"
               + (f" ({', '.join(way.failed[:3])})" if way.failed else "") + f"   ({walls})")
-    print(f"  runner / in-process       wall {runner.wall / inproc.wall:.2f}   CPU {runner.cpu / inproc.cpu:.2f}"
+    print(f"  runner / in-process          wall {runner.wall / inproc.wall:.2f}   CPU {runner.cpu / inproc.cpu:.2f}"
           "   (target: <= 1)")
-    print(f"  subprocess / runner       wall {sub.wall / runner.wall:.2f}   CPU {sub.cpu / runner.cpu:.2f}")
+    print(f"  runner / pytest-codeblocks   wall {runner.wall / codeblocks.wall:.2f}   "
+          f"CPU {runner.cpu / codeblocks.cpu:.2f}")
+    print(f"  subprocess / runner          wall {sub.wall / runner.wall:.2f}   CPU {sub.cpu / runner.cpu:.2f}")
     print(f"  runner without its start-up: {sum(runner.walls):.1f} s, "
           f"{1000 * sum(runner.walls) / len(jobs):.0f} ms per block; {runner.early} block(s) started before "
           f"the worker's preload ended; worker memory in huge pages: {runner.huge_mb} MiB")
@@ -237,9 +266,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"site built without execution in {time.perf_counter() - t0:.1f} s (not counted below)")
     failures = 0
     for device in devices:
-        rounds = [bench_round(device, jobs, subprocesses=r == 0) for r in range(max(1, args.rounds))]
+        rounds = [bench_round(device, jobs, subprocesses=r == 0, codeblocks_first=r % 2 == 1)
+                  for r in range(max(1, args.rounds))]
         report(device, jobs, rounds)
-        failures += sum(len(r[0].failed) for r in rounds)
+        failures += sum(len(way.failed) for r in rounds for way in r)
     return 1 if failures else 0
 
 
