@@ -393,7 +393,8 @@ def _worker(device: str, parent: int, threads: int) -> None:
         importlib.import_module(name)
     import torch
 
-    idle = _IdleWork()  # freezes what is imported so far, and after each of its steps
+    gc.freeze()  # what is imported so far; _IdleWork freezes what it imports after each step
+    idle = _IdleWork()
     workdir = tempfile.mkdtemp(prefix="blockrunner-")
     proto.write(json.dumps({
         "ready": True, "pid": os.getpid(), "device": device, "torch": torch.__version__,
@@ -430,24 +431,27 @@ class _IdleWork:
     collection would copy most of the worker's memory; frozen objects are never scanned (the
     children still collect their own)."""
 
-    def __init__(self):
+    def __init__(self, names: tuple[str, ...] = PRELOAD_LATER):
         import importlib
 
-        self.steps = [lambda name=name: importlib.import_module(name) for name in PRELOAD_LATER]
-        self.steps.append(_huge_pages)
+        self.steps = [(name, lambda name=name: importlib.import_module(name)) for name in names]
+        self.steps.append(("huge pages", _huge_pages))
         self.failed: list[str] = []  # a block that needs it fails with its own ImportError
-        gc.freeze()
 
     @property
     def pending(self) -> bool:
         return bool(self.steps)
 
     def step(self) -> None:
+        name, work = self.steps.pop(0)
         try:
-            self.steps.pop(0)()
+            work()
         except Exception as exc:  # noqa: BLE001 - the worker must go on
-            self.failed.append(repr(exc))
+            self.failed.append(f"{name}: {exc!r}")
         gc.freeze()
+        # as checked at start-up: forking after CUDA is initialised breaks every child's CUDA
+        if sys.modules["torch"].cuda.is_initialized():
+            raise RuntimeError(f"preloading {name} initialised CUDA in the block runner's worker")
 
 
 class _Lines:

@@ -105,3 +105,21 @@ def test_the_worker_memory_is_in_huge_pages_once_preloaded(fresh_runner):
         time.sleep(0.2)
     # the worker's heap and Python's arenas: about 200 MiB on this project's machines
     assert int(field(result.stdout, "worker huge KiB")) > 50 * 1024, result.stdout
+
+
+def test_a_preload_step_that_initialises_cuda_stops_the_worker(monkeypatch):
+    """Forking after CUDA is initialised breaks every child's CUDA: the worker checks after each
+    step of its preload, as it does before it reports ready (no GPU needed: the flag is faked)."""
+    import gc
+
+    import torch
+
+    from kb.blockrunner import _IdleWork
+
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    idle = _IdleWork(names=("json",))
+    try:
+        with pytest.raises(RuntimeError, match="preloading json initialised CUDA"):
+            idle.step()
+    finally:
+        gc.unfreeze()  # step() froze this test process's objects
