@@ -34,7 +34,8 @@ test-cuda: $(STAMP)
 	$(PY) -m pytest --device cuda
 
 # Not part of `make test`; every benchmark is a kb/bench_*.py module, printing ratios:
-#   kb.bench_blocks  the block runner against in-process exec and a subprocess per block
+#   kb.bench_blocks  the block runner against in-process exec, pytest-codeblocks and a subprocess
+#                    per block (median of 3 rounds)
 #   kb.bench_build   builds cold / warm / after one edit / hooks off at BENCH_PAGES generated
 #                    pages (default 50,200,500; in a temporary copy), in a fresh process and as
 #                    `mkdocs serve` rebuilds; peak memory, site size, page weight, search index
