@@ -436,7 +436,6 @@ class _IdleWork:
 
         self.steps = [(name, lambda name=name: importlib.import_module(name)) for name in names]
         self.steps.append(("huge pages", _huge_pages))
-        self.failed: list[str] = []  # a block that needs it fails with its own ImportError
 
     @property
     def pending(self) -> bool:
@@ -446,8 +445,8 @@ class _IdleWork:
         name, work = self.steps.pop(0)
         try:
             work()
-        except Exception as exc:  # noqa: BLE001 - the worker must go on
-            self.failed.append(f"{name}: {exc!r}")
+        except Exception as exc:  # noqa: BLE001 - the worker goes on; a block that needs it fails on its own
+            print(f"blockrunner: preloading {name} failed: {exc!r}", file=sys.stderr, flush=True)
         gc.freeze()
         # as checked at start-up: forking after CUDA is initialised breaks every child's CUDA
         if sys.modules["torch"].cuda.is_initialized():

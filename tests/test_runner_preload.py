@@ -123,3 +123,22 @@ def test_a_preload_step_that_initialises_cuda_stops_the_worker(monkeypatch):
             idle.step()
     finally:
         gc.unfreeze()  # step() froze this test process's objects
+
+
+def test_a_preload_step_that_fails_is_said_and_the_worker_goes_on(capsys):
+    """A module that can't be imported stops nothing: the worker says so on its stderr (kept by
+    the runner, shown if the worker dies) and a block that needs the module fails on its own."""
+    import gc
+
+    from kb.blockrunner import _IdleWork
+
+    idle = _IdleWork(names=("kb_no_such_module", "json"))
+    try:
+        idle.step()
+        assert idle.pending  # json and the huge pages are still to do
+        idle.step()
+    finally:
+        gc.unfreeze()
+    err = capsys.readouterr().err
+    assert "preloading kb_no_such_module failed: ModuleNotFoundError" in err, err
+    assert "preloading json" not in err
