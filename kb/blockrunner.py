@@ -345,7 +345,7 @@ def _kill_tree() -> int:
     return killed
 
 
-MADV_HUGEPAGE, MADV_COLLAPSE = 14, 25  # <asm-generic/mman-common.h>
+MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_COLLAPSE = 14, 15, 25  # <asm-generic/mman-common.h>
 HUGE_PAGE = 2 << 20
 
 
@@ -356,7 +356,10 @@ def _huge_pages() -> None:
     A fork copies one page-table entry per 4 KiB page the worker has written, and a child's exit
     drops them again: with about 240 MB, forking and ending an empty child took 28 ms here (in a
     VM); with one entry per 2 MiB, 10 ms. A child that writes to a huge page still copies only
-    4 KiB of it (the kernel splits the mapping first). Where the kernel can't, nothing changes."""
+    4 KiB of it (the kernel splits the mapping first). Where the kernel can't, nothing changes.
+    The ranges are then marked MADV_NOHUGEPAGE: the huge pages stay, but what a block allocates
+    there later gets ordinary pages (2 MiB zeroed per fault for a block's tensors made the heavy
+    blocks 3-5 % slower in two A/B runs)."""
     import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)
@@ -370,6 +373,7 @@ def _huge_pages() -> None:
         if fields[1] == "rw-p" and anonymous and end > start:
             libc.madvise(start, end - start, MADV_HUGEPAGE)
             libc.madvise(start, end - start, MADV_COLLAPSE)  # fails harmlessly where unsupported
+            libc.madvise(start, end - start, MADV_NOHUGEPAGE)
 
 
 def _worker(device: str, parent: int, threads: int) -> None:

@@ -26,6 +26,12 @@ INSPECT = textwrap.dedent("""\
     with open(f"/proc/{{worker}}/smaps_rollup") as f:
         huge = next(int(line.split()[1]) for line in f if line.startswith("AnonHugePages:"))
     print("worker huge KiB", huge)
+    with open(f"/proc/{{worker}}/smaps") as f:  # one entry per mapping, each ends with VmFlags
+        entries = f.read().split("VmFlags:")
+    flags = [entry.split("\\n", 1)[0].split() for entry in entries[1:]]
+    huge_kib = [int(e.split("AnonHugePages:", 1)[1].split()[0]) for e in entries[:-1]]
+    print("huge mappings", sum(1 for kib in huge_kib if kib))
+    print("huge mappings open to new huge pages", [f for f, kib in zip(flags, huge_kib) if kib and "nh" not in f])
     """).format(later=PRELOAD_LATER)
 
 # A first block that needs what the worker has not imported yet: a figure with matplotlib.
@@ -105,6 +111,9 @@ def test_the_worker_memory_is_in_huge_pages_once_preloaded(fresh_runner):
         time.sleep(0.2)
     # the worker's heap and Python's arenas: about 200 MiB on this project's machines
     assert int(field(result.stdout, "worker huge KiB")) > 50 * 1024, result.stdout
+    # and what blocks allocate there afterwards gets ordinary pages ("nh": no new huge pages)
+    assert int(field(result.stdout, "huge mappings")) > 0, result.stdout
+    assert field(result.stdout, "huge mappings open to new huge pages") == "[]", result.stdout
 
 
 def test_a_preload_step_that_initialises_cuda_stops_the_worker(monkeypatch):
