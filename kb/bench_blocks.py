@@ -1,8 +1,8 @@
 """Benchmark of the block runner: `make bench` (python -m kb.bench_blocks [--snippets] [--device ...]).
 
 The site's real Python blocks (every runnable block of the built site, as the copy button copies
-it; ``--snippets`` adds every snippet file and section) run three ways, block by block in turn
-(interleaved, so that the load of a shared machine falls on all three alike):
+it; ``--snippets`` adds every snippet file and section) run four ways, the first three block by
+block in turn (interleaved, so that the load of a shared machine falls on them alike):
 
 * runner: kb.blockrunner's warm worker, one fresh forked process per block (what the build and
   the tests use);
@@ -16,7 +16,7 @@ it; ``--snippets`` adds every snippet file and section) run three ways, block by
 
 Each total counts its own start-up (the worker's imports, the in-process interpreter, every
 subprocess's interpreter). CPU is user + system time of the processes involved, children
-included. All three use the same torch/BLAS threads (``$KB_BLOCK_THREADS``, default 1), so only
+included. All four use the same torch/BLAS threads (``$KB_BLOCK_THREADS``, default 1), so only
 the process model differs. Ratios: runner / in-process (target: at most 1), runner / pytest-codeblocks and subprocess / runner.
 
 A shared machine's noise is larger than the difference between the first two (one block's time
@@ -131,15 +131,24 @@ class InProcess:
         return cpu
 
 
+def run_waited(args: list[str], cwd: str, env: dict[str, str], output: int) -> tuple[int, float, str]:
+    """Run ``args`` to its end: (exit status, its CPU seconds, its output when ``output`` is PIPE)."""
+    proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT)
+    out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+    _, status, usage = os.wait4(proc.pid, 0)  # wait4: the CPU time of this process alone
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.stdout:
+        proc.stdout.close()
+    return proc.returncode, usage.ru_utime + usage.ru_stime, out
+
+
 def run_subprocess(code: str, env: dict[str, str]) -> tuple[bool, float]:
     """``python file.py`` in a fresh folder: (passed, CPU seconds)."""
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "block.py").write_text(code, encoding="utf-8")
-        proc = subprocess.Popen([sys.executable, "block.py"], cwd=tmp, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, env=dict(env, SNIPPET_OUTPUT_DIR=tmp))
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode == 0, usage.ru_utime + usage.ru_stime
+        status, cpu, _ = run_waited([sys.executable, "block.py"], tmp, dict(env, SNIPPET_OUTPUT_DIR=tmp),
+                                    subprocess.DEVNULL)
+    return status == 0, cpu
 
 
 # What a block sees of the worker that forked it: huge pages in its memory (kb.blockrunner._huge_pages).
@@ -156,17 +165,12 @@ def run_codeblocks(jobs: list[tuple[str, str]], env: dict[str, str]) -> Way:
         page = "\n".join(f"{label}\n\n```python\n{code}\n```\n" for label, code in jobs)
         (Path(tmp) / "blocks.md").write_text(page, encoding="utf-8")
         t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--codeblocks",
-                                 "blocks.md"], cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                env=dict(env, SNIPPET_OUTPUT_DIR=tmp))
-        out = proc.stdout.read().decode(errors="replace")
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        proc.stdout.close()
+        status, way.cpu, out = run_waited([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                                           "--codeblocks", "blocks.md"], tmp, dict(env, SNIPPET_OUTPUT_DIR=tmp),
+                                          subprocess.PIPE)
         way.walls.append(time.perf_counter() - t0)
-    way.cpu = usage.ru_utime + usage.ru_stime
-    if proc.returncode != 0:
-        way.failed.append(out.strip().splitlines()[-1] if out.strip() else f"exit status {proc.returncode}")
+    if status != 0:
+        way.failed.append(out.strip().splitlines()[-1] if out.strip() else f"exit status {status}")
     return way
 
 
