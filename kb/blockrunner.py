@@ -13,7 +13,8 @@ so code that picks its device with ``torch.cuda.is_available()`` runs on the CPU
 (for a job, or for a block to end: the block runs on another core) the worker imports, a module at
 a time, what blocks import later or lazily (matplotlib; ``torch._dynamo``, which the first optimizer
 step pulls in: about 800 modules), then moves its memory into huge pages (a fork and an exit cost
-a third as much). It freezes what it imported (``gc.freeze()``: a child's cyclic collections
+a third as much). A block sent before those imports end waits for them rather than import them
+again in its own process. It freezes what it imported (``gc.freeze()``: a child's cyclic collections
 neither scan nor copy the worker's objects; about 15 % of the blocks' time on this site), and each
 block runs with ``$KB_BLOCK_THREADS`` torch/BLAS threads (default 1).
 
@@ -56,6 +57,7 @@ import json
 import math
 import os
 import re
+import resource
 import secrets
 import select
 import shutil
@@ -100,7 +102,8 @@ class BlockResult:
     duration: float = 0.0  # seconds the code ran, measured in the child
     wall: float = 0.0  # seconds from fork to exit, measured in the worker
     reused: bool = False  # set by callers that reuse an earlier identical run
-    preloading: bool = False  # it started before the worker had imported all of PRELOAD_LATER
+    preloading: bool = False  # the worker's preload (its last step: huge pages) was not done when it started
+    waited: float = 0.0  # seconds it waited for the worker to import PRELOAD_LATER before it started
 
     @property
     def ok(self) -> bool:
@@ -284,10 +287,24 @@ PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 PR_SET_CHILD_SUBREAPER = 36
 
 
+_LIBC = None
+
+
+def _libc():
+    """The C library, loaded once (by the worker, before it forks: a block's process reuses it)."""
+    global _LIBC
+    if _LIBC is None:
+        import ctypes
+
+        _LIBC = ctypes.CDLL(None, use_errno=True)
+        _LIBC.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    return _LIBC
+
+
 def _prctl(option: int, value: int) -> None:
     import ctypes
 
-    libc = ctypes.CDLL(None, use_errno=True)
+    libc = _libc()
     if libc.prctl(option, value, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), f"prctl({option}, {value}) failed")
 
@@ -360,10 +377,7 @@ def _huge_pages() -> None:
     The ranges are then marked MADV_NOHUGEPAGE: the huge pages stay, but what a block allocates
     there later gets ordinary pages (2 MiB zeroed per fault for a block's tensors made the heavy
     blocks 3-5 % slower in two A/B runs)."""
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    libc = _libc()
     with open("/proc/self/maps") as f:
         maps = [line.split() for line in f]
     for fields in maps:
@@ -409,13 +423,21 @@ def _worker(device: str, parent: int, threads: int) -> None:
     jobs, first = _Lines(0), True
     try:
         while True:
-            while idle.pending and not first and not jobs.waiting():
+            # A block that comes before the imports end waits for them: imported again in its
+            # process they would cost as much, on top of the worker's; the huge pages can wait.
+            waited_since = None
+            while idle.pending and not first:
+                if jobs.waiting():
+                    if not idle.importing:
+                        break
+                    waited_since = waited_since or time.perf_counter()
                 idle.step()
             line = jobs.readline()
             if not line:
                 break
             job = json.loads(line)
             job["threads"] = threads
+            job["waited"] = time.perf_counter() - waited_since if waited_since else 0.0
             # the first job is the runner's device probe, part of its start-up: answered at once
             proto.write(json.dumps(_run_job(job, workdir, proto.fileno(), None if first else idle)) + "\n")
             first = False
@@ -429,8 +451,9 @@ class _IdleWork:
     import each of PRELOAD_LATER, then move its memory into huge pages (:func:`_huge_pages`).
 
     It forks only between steps, so a child never sees half an import, and the worker keeps one
-    thread. A block that starts before a module is imported imports it itself, as a fresh Python
-    would. After each step everything imported is frozen (``gc.freeze()``): shared with every child
+    thread. A block that comes while modules are still to import waits for them (``waited``): in its
+    own process it would import them again, as much CPU again on top of the worker's; the huge
+    pages are done while it runs. After each step everything imported is frozen (``gc.freeze()``): shared with every child
     until one writes to it, and the cyclic GC writes to every object it scans, so a child's first
     collection would copy most of the worker's memory; frozen objects are never scanned (the
     children still collect their own)."""
@@ -444,6 +467,11 @@ class _IdleWork:
     @property
     def pending(self) -> bool:
         return bool(self.steps)
+
+    @property
+    def importing(self) -> bool:
+        """Modules are still to import (not only the huge pages)."""
+        return any(name != "huge pages" for name, _ in self.steps)
 
     def step(self) -> None:
         name, work = self.steps.pop(0)
@@ -515,7 +543,7 @@ def _run_job(job: dict, workdir: str, proto_fd: int, idle: _IdleWork | None) -> 
     wall = time.perf_counter() - t0
     shutil.rmtree(job_dir, ignore_errors=True)
 
-    result = {"filename": job["filename"], "wall": wall, "preloading": preloading}
+    result = {"filename": job["filename"], "wall": wall, "preloading": preloading, "waited": job.get("waited", 0.0)}
     result.update(_verdict(payload, nonce, wait_status, timed_out, job))
     if survivors and result["status"] == "passed":
         result["stderr_note"] = f"{survivors} process(es) it started were still running and were killed"
@@ -590,8 +618,6 @@ def _verdict(payload: bytes, nonce: str, wait_status: int, timed_out: bool, job:
 
 def _limit_child(job: dict) -> None:
     """Limits of a block's process: it dies with the worker, and even an orphaned loop ends."""
-    import resource
-
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the worker's tree-killing handler
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     # CPU seconds: the wall-clock timeout times its threads, plus one. Inherited by every process

@@ -1,9 +1,10 @@
 """The worker imports what blocks use while it waits, and its memory is in huge pages for cheap forks.
 
 The worker is ready once numpy and torch are imported; matplotlib, sympy and torch._dynamo
-(``PRELOAD_LATER``) are imported while it waits for a job or for a block to end, a module at a
-time, then its memory moves into huge pages. A block that starts before that imports what it
-needs itself; the blocks after it find it all imported, in a worker that is still one thread.
+(``PRELOAD_LATER``) are imported while it waits for a job, a module at a time, then its memory
+moves into huge pages (also while a block runs). A block sent before the imports end waits for
+them rather than import them again; every block finds them imported, in a worker that is still
+one thread.
 """
 
 from __future__ import annotations
@@ -81,24 +82,24 @@ def test_the_worker_is_ready_before_its_later_imports(fresh_runner):
     assert info["os_threads"] == 1
 
 
-def test_a_block_before_the_preload_ends_imports_for_itself_and_later_ones_find_it_done(fresh_runner):
-    first = fresh_runner.run(PLOT, filename="<plot>")
+def test_a_block_sent_before_the_imports_end_waits_for_them_and_later_ones_do_not_wait(fresh_runner):
+    """Imported again in the block's own process, the modules would cost as much CPU again, on top
+    of the worker's: a block that comes early waits for the worker's imports instead."""
+    first = fresh_runner.run(INSPECT + PLOT, filename="<inspect, plot>")
     assert first.ok, first.report()
-    # sent right after start-up: the worker was still on its first steps when it forked this block
-    assert first.preloading
+    # sent right after start-up: the worker was still importing, and the block waited for all of it
+    assert first.waited > 0.05, first
+    assert field(first.stdout, "missing") == "[]", first.stdout
+    assert field(first.stdout, "worker threads") == "1"  # forking stays safe
 
     deadline = time.monotonic() + 120
-    while True:
-        result = fresh_runner.run(INSPECT, filename="<inspect>")
-        assert result.ok, result.report()
-        if not result.preloading:
-            break
+    while (result := fresh_runner.run(INSPECT, filename="<inspect>")).preloading:  # the huge pages
+        assert result.waited == 0.0, result
         assert time.monotonic() < deadline, "the worker never finished its preload while it waited"
         time.sleep(0.2)
     assert field(result.stdout, "missing") == "[]", result.stdout
-    assert field(result.stdout, "worker threads") == "1"  # forking stays safe
     later = fresh_runner.run(PLOT, filename="<plot again>")
-    assert later.ok and not later.preloading, later.report()
+    assert later.ok and not later.preloading and later.waited == 0.0, later.report()
 
 
 def test_the_worker_memory_is_in_huge_pages_once_preloaded(fresh_runner):
