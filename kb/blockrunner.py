@@ -14,7 +14,12 @@ so code that picks its device with ``torch.cuda.is_available()`` runs on the CPU
 a time, what blocks import later or lazily (matplotlib; ``torch._dynamo``, which the first optimizer
 step pulls in: about 800 modules), then moves its memory into huge pages (a fork and an exit cost
 a third as much). A block sent before those imports end waits for them rather than import them
-again in its own process. It freezes what it imported (``gc.freeze()``: a child's cyclic collections
+again in its own process. From then on the worker forks each block's process ahead of time, while
+the block before it runs, and that process readies itself (its own process group, no descriptor of
+the worker's, its torch threads) and waits for its job; the worker answers as soon as the report
+comes and kills the process, whose exit (unmapping its memory) it does not wait for. So a block's
+fork, start and exit are off its way: about 3 ms of the runner's own per block, not 15-20 ms. A
+block sees ``sys.path`` as a fresh interpreter has it, whatever the worker's imports added. It freezes what it imported (``gc.freeze()``: a child's cyclic collections
 neither scan nor copy the worker's objects; about 15 % of the blocks' time on this site), and each
 block runs with ``$KB_BLOCK_THREADS`` torch/BLAS threads (default 1).
 
@@ -76,9 +81,11 @@ PRELOAD = ("numpy", "torch")
 # Imported by the worker while it waits (for a job, or for a block to end), one module at a time,
 # so that the blocks after them don't pay for them and the first block needn't wait for them.
 # torch._dynamo (with sympy, about 800 modules) is what the first torch.optim step or nn.Module
-# call imports lazily: seconds per block when every fork had to import it again.
+# call imports lazily: seconds per block when every fork had to import it again. distutils.version
+# is what koreanize_matplotlib (every figure with Korean labels) imports: through setuptools, 80 ms.
+# What these imports add to sys.path a block does not see (_FRESH_PATH).
 PRELOAD_LATER = ("matplotlib", "matplotlib.pyplot", "matplotlib.backends.backend_agg", "PIL.PngImagePlugin",
-                 "sympy", "torch._dynamo", "torch.optim")
+                 "sympy", "torch._dynamo", "torch.optim", "distutils.version")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 MAX_OUTPUT = 200_000  # characters of stdout / stderr kept per block
 
@@ -100,10 +107,11 @@ class BlockResult:
     traceback: str = ""
     location: str = ""  # "snippets/qna/adagrad.py:42": innermost frame in the block's own file
     duration: float = 0.0  # seconds the code ran, measured in the child
-    wall: float = 0.0  # seconds from fork to exit, measured in the worker
+    wall: float = 0.0  # seconds from handing the job to its process to its report (or death), in the worker
     reused: bool = False  # set by callers that reuse an earlier identical run
     preloading: bool = False  # the worker's preload (its last step: huge pages) was not done when it started
     waited: float = 0.0  # seconds it waited for the worker to import PRELOAD_LATER before it started
+    spare: bool = False  # it ran in a process the worker had forked before the job came
 
     @property
     def ok(self) -> bool:
@@ -331,25 +339,44 @@ def _descendants(root: int) -> list[int]:
     return found
 
 
-def _reap() -> bool:
-    """Reap every exited child of this process; True when it has no children left at all."""
+def _reap() -> set[int]:
+    """Reap every exited child of this process; return the children it has left (the kernel's
+    list, zombies that exited meanwhile included)."""
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return True
+            return set()
         if pid == 0:
-            return False
+            break
+    return _children_of(os.getpid())
 
 
-def _kill_tree() -> int:
+def _children_of(pid: int) -> set[int]:
+    """The children of ``pid`` as the kernel lists them (every thread's), zombies included."""
+    found: set[int] = set()
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                found.update(int(child) for child in f.read().split())
+    except FileNotFoundError:  # gone meanwhile
+        pass
+    return found
+
+
+def _kill_tree(keep: frozenset[int] = frozenset()) -> int:
     """Kill every descendant of this process (the worker is a child subreaper, so a block's
-    orphans, also those in a new session, are reparented to it); return how many were killed."""
+    orphans, also those in a new session, are reparented to it) except ``keep`` (the spare
+    child, a killed block's process on its way out), and their descendants still die; return how
+    many were killed. Done when the kernel lists no child but ``keep``, and none of those has a
+    live descendant."""
     killed = 0
     for _ in range(1000):  # until nothing is left; a process may fork while we look
-        if _reap():
+        # At once when only ``keep`` is left, childless: read the worker's children again after
+        # theirs, as a child reparented meanwhile (its parent ended) would show there.
+        if _reap() <= keep and not any(_children_of(pid) for pid in keep) and _reap() <= keep:
             return killed
-        alive = _descendants(os.getpid())
+        alive = [pid for pid in _descendants(os.getpid()) if pid not in keep]
         if not alive:
             time.sleep(0.001)  # only zombies on their way to us
             continue
@@ -390,6 +417,9 @@ def _huge_pages() -> None:
             libc.madvise(start, end - start, MADV_NOHUGEPAGE)
 
 
+_FRESH_PATH: list[str] = list(sys.path)  # as the interpreter started (the worker: before its imports)
+
+
 def _worker(device: str, parent: int, threads: int) -> None:
     # The protocol keeps the original stdout; fd 1 itself goes to stderr, so that stray output
     # (from imports, or C code) can never corrupt it.
@@ -412,7 +442,7 @@ def _worker(device: str, parent: int, threads: int) -> None:
     import torch
 
     gc.freeze()  # what is imported so far; _IdleWork freezes what it imports after each step
-    idle = _IdleWork()
+    idle = _IdleWork(threads=threads)
     workdir = tempfile.mkdtemp(prefix="blockrunner-")
     proto.write(json.dumps({
         "ready": True, "pid": os.getpid(), "device": device, "torch": torch.__version__,
@@ -439,7 +469,7 @@ def _worker(device: str, parent: int, threads: int) -> None:
             job["threads"] = threads
             job["waited"] = time.perf_counter() - waited_since if waited_since else 0.0
             # the first job is the runner's device probe, part of its start-up: answered at once
-            proto.write(json.dumps(_run_job(job, workdir, proto.fileno(), None if first else idle)) + "\n")
+            proto.write(json.dumps(_run_job(job, workdir, None if first else idle)) + "\n")
             first = False
     finally:
         _kill_tree()
@@ -448,25 +478,48 @@ def _worker(device: str, parent: int, threads: int) -> None:
 
 class _IdleWork:
     """What the worker does while it waits for a job or for a block to end, one step at a time:
-    import each of PRELOAD_LATER, then move its memory into huge pages (:func:`_huge_pages`).
+    import each of PRELOAD_LATER, move its memory into huge pages (:func:`_huge_pages`), then
+    keep one block's process forked ahead (``spare``, a :class:`_Process`), forked again after each
+    block took it.
 
     It forks only between steps, so a child never sees half an import, and the worker keeps one
     thread. A block that comes while modules are still to import waits for them (``waited``): in its
     own process it would import them again, as much CPU again on top of the worker's; the huge
-    pages are done while it runs. After each step everything imported is frozen (``gc.freeze()``): shared with every child
-    until one writes to it, and the cyclic GC writes to every object it scans, so a child's first
+    pages are done while it runs. After each step everything imported is frozen (``gc.freeze()``):
+    shared with every child until one writes to it, and the cyclic GC writes to every object it scans, so a child's first
     collection would copy most of the worker's memory; frozen objects are never scanned (the
     children still collect their own)."""
 
-    def __init__(self, names: tuple[str, ...] = PRELOAD_LATER):
+    def __init__(self, names: tuple[str, ...] = PRELOAD_LATER, threads: int = 1, spare: bool = True):
         import importlib
 
         self.steps = [(name, lambda name=name: importlib.import_module(name)) for name in names]
         self.steps.append(("huge pages", _huge_pages))
+        self.threads = threads
+        self.spares = spare  # fork each block's process ahead of its job, once the preload is done
+        self.spare: _Process | None = None
 
     @property
     def pending(self) -> bool:
+        return bool(self.steps) or (self.spares and self.spare is None)
+
+    @property
+    def preloading(self) -> bool:
+        """PRELOAD_LATER or the huge pages are still to do."""
         return bool(self.steps)
+
+    @property
+    def keep(self) -> frozenset[int]:
+        """The processes that are not a block's: the spare."""
+        return frozenset([self.spare.pid]) if self.spare is not None else frozenset()
+
+    def take_spare(self) -> _Process | None:
+        """The spare process, if there is one and it is still alive (a block could kill it)."""
+        spare, self.spare = self.spare, None
+        if spare is not None and select.select([spare.pidfd], [], [], 0)[0]:
+            spare.close()  # it died; _reap() collects it
+            return None
+        return spare
 
     @property
     def importing(self) -> bool:
@@ -474,6 +527,10 @@ class _IdleWork:
         return any(name != "huge pages" for name, _ in self.steps)
 
     def step(self) -> None:
+        if not self.steps:
+            if self.spare is None and self.spares:
+                self.spare = _Process(self.threads)
+            return
         name, work = self.steps.pop(0)
         try:
             work()
@@ -506,48 +563,83 @@ class _Lines:
         return line + b"\n"
 
 
-def _run_job(job: dict, workdir: str, proto_fd: int, idle: _IdleWork | None) -> dict:
-    out_path = os.path.join(workdir, "stdout")
-    err_path = os.path.join(workdir, "stderr")
-    job_dir = tempfile.mkdtemp(prefix="job-", dir=workdir)
-    read_fd, write_fd = os.pipe2(os.O_CLOEXEC)  # the report
-    key_read, key_write = os.pipe2(os.O_CLOEXEC)  # the nonce, sent after the fork
-    sys.stdout.flush()
-    sys.stderr.flush()
-    preloading = idle is None or idle.pending
+class _Process:
+    """A block's process, forked from the worker before its job is known: it readies itself
+    (:func:`_child`), then waits for the job on a pipe. The worker keeps one forked ahead, while
+    a block runs on the other core (``_IdleWork.spare``), so that a block's fork and start-up are
+    not on its way; a process is forked on the spot when there is none."""
+
+    def __init__(self, threads: int):
+        report_read, report_write = os.pipe2(os.O_CLOEXEC)
+        job_read, job_write = os.pipe2(os.O_CLOEXEC)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        worker = os.getpid()
+        pid = os.fork()
+        if pid == 0:  # never returns
+            _child(worker, threads, job_read, report_write)
+        os.close(report_write)
+        os.close(job_read)
+        self.pid, self.pidfd = pid, os.pidfd_open(pid)
+        self.report, self.job = report_read, job_write
+
+    def close(self, *names: str) -> None:
+        """Close its descriptors (``names``: only those), each once: a number closed twice could
+        by then be another's."""
+        for name in names or ("report", "job", "pidfd"):
+            fd = getattr(self, name)
+            if fd >= 0:
+                os.close(fd)
+                setattr(self, name, -1)
+
+
+def _run_job(job: dict, workdir: str, idle: _IdleWork | None) -> dict:
+    paths = {"out_path": os.path.join(workdir, "stdout"), "err_path": os.path.join(workdir, "stderr"),
+             "job_dir": tempfile.mkdtemp(prefix="job-", dir=workdir)}
+    spare = idle.take_spare() if idle is not None else None
+    preloading = idle is None or idle.preloading
     t0 = time.perf_counter()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
-        for fd in (read_fd, key_write, proto_fd):
-            os.close(fd)
-        _child(job, write_fd, key_read, out_path, err_path, job_dir)
-    os.close(write_fd)
-    os.close(key_read)
+    process = spare or _Process(int(job.get("threads") or 1))
     # A fresh secret per block, made after the fork: a report counts only if it carries it.
     nonce = secrets.token_hex(16)
+    message = nonce.encode() + b"\n" + json.dumps(dict(job, **paths)).encode()
     try:
-        os.write(key_write, nonce.encode())
-    except BrokenPipeError:  # the child is already gone; it cannot report
+        while message:
+            message = message[os.write(process.job, message):]
+    except BrokenPipeError:  # the process is already gone; it cannot report
         pass
-    os.close(key_write)
+    process.close("job")  # end of the job: the process reads to here
 
-    payload, timed_out = _collect(pid, read_fd, t0 + float(job.get("timeout") or 120.0), idle)
-    os.close(read_fd)
-    if timed_out:
-        try:
-            os.killpg(pid, signal.SIGKILL)  # the child and its process group
-        except ProcessLookupError:
-            pass
-    _, wait_status = os.waitpid(pid, 0)
-    survivors = _kill_tree()  # anything it started, also in another session
+    payload, timed_out, reported = _collect(process, t0 + float(job.get("timeout") or 120.0), idle)
+    pid, wait_status = process.pid, 0
+    if reported:
+        # It reported and is on its way out (exit unmaps its memory: a few ms, not waited for);
+        # a block that found its report function and sent it early is stopped here.
+        os.kill(pid, signal.SIGKILL)  # not reaped yet, so the pid is still this process's
+        keep = frozenset([pid])
+    else:
+        if timed_out:
+            try:
+                os.killpg(pid, signal.SIGKILL)  # the process and its process group
+            except ProcessLookupError:
+                pass
+        _, wait_status = os.waitpid(pid, 0)
+        keep = frozenset()
+    survivors = _kill_tree(keep | (idle.keep if idle is not None else frozenset()))  # anything it started
+    try:  # anything written after the report (by processes it started, now killed) fails the block
+        payload += os.read(process.report, 1 << 16)
+    except BlockingIOError:
+        pass
+    process.close()
     wall = time.perf_counter() - t0
-    shutil.rmtree(job_dir, ignore_errors=True)
+    shutil.rmtree(paths["job_dir"], ignore_errors=True)
 
-    result = {"filename": job["filename"], "wall": wall, "preloading": preloading, "waited": job.get("waited", 0.0)}
+    result = {"filename": job["filename"], "wall": wall, "preloading": preloading,
+              "waited": job.get("waited", 0.0), "spare": spare is not None}
     result.update(_verdict(payload, nonce, wait_status, timed_out, job))
     if survivors and result["status"] == "passed":
         result["stderr_note"] = f"{survivors} process(es) it started were still running and were killed"
-    for key, path in (("stdout", out_path), ("stderr", err_path)):
+    for key, path in (("stdout", paths["out_path"]), ("stderr", paths["err_path"])):
         try:
             with open(path, encoding="utf-8", errors="replace") as f:
                 text = f.read()
@@ -560,37 +652,38 @@ def _run_job(job: dict, workdir: str, proto_fd: int, idle: _IdleWork | None) -> 
     return result
 
 
-def _collect(pid: int, read_fd: int, deadline: float, idle: _IdleWork | None) -> tuple[bytes, bool]:
-    """Everything written to the report pipe until the child exits (or the deadline passes);
-    meanwhile the worker does its idle work, a step at a time."""
-    pidfd = os.pidfd_open(pid)
+def _collect(process: _Process, deadline: float, idle: _IdleWork | None) -> tuple[bytes, bool, bool]:
+    """What the process writes to the report pipe: (bytes, timed out, reported). It is done at
+    its first full line (the report: the process exits right after it), or when the process has
+    exited and the pipe is drained, or at the deadline. Meanwhile the worker does its idle work,
+    a step at a time."""
+    read_fd, pidfd = process.report, process.pidfd
     chunks: list[bytes] = []
-    try:
-        os.set_blocking(read_fd, False)
-        exited = False
-        while True:
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                return b"".join(chunks), True
-            busy = idle is not None and idle.pending
-            ready, _, _ = select.select([read_fd, pidfd], [], [], 0 if busy else left)
-            if not ready and not exited and busy:
-                idle.step()
+    os.set_blocking(read_fd, False)
+    exited = False
+    while True:
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            return b"".join(chunks), True, False
+        busy = idle is not None and idle.pending
+        ready, _, _ = select.select([read_fd, pidfd], [], [], 0 if busy else left)
+        if not ready and not exited and busy:
+            idle.step()
+            continue
+        if read_fd in ready or exited:
+            try:
+                chunk = os.read(read_fd, 1 << 16)
+            except BlockingIOError:
+                chunk = None
+            if chunk:
+                chunks.append(chunk)
+                if b"\n" in chunk:
+                    return b"".join(chunks), False, True
                 continue
-            if read_fd in ready or exited:
-                try:
-                    chunk = os.read(read_fd, 1 << 16)
-                except BlockingIOError:
-                    chunk = None
-                if chunk:
-                    chunks.append(chunk)
-                    continue
-                if chunk == b"" or exited:  # EOF, or the child is gone and the pipe is drained
-                    return b"".join(chunks), False
-            if pidfd in ready:
-                exited = True  # drain what it wrote before it exited, then stop
-    finally:
-        os.close(pidfd)
+            if chunk == b"" or exited:  # EOF, or the process is gone and the pipe is drained
+                return b"".join(chunks), False, False
+        if pidfd in ready:
+            exited = True  # drain what it wrote before it exited, then stop
 
 
 def _verdict(payload: bytes, nonce: str, wait_status: int, timed_out: bool, job: dict) -> dict:
@@ -616,24 +709,11 @@ def _verdict(payload: bytes, nonce: str, wait_status: int, timed_out: bool, job:
             "(os._exit(), a crash, a CPU limit, or out of memory)"}
 
 
-def _limit_child(job: dict) -> None:
-    """Limits of a block's process: it dies with the worker, and even an orphaned loop ends."""
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the worker's tree-killing handler
-    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    # CPU seconds: the wall-clock timeout times its threads, plus one. Inherited by every process
-    # it starts, so a loop left behind ends even if nobody is there to kill it.
-    cpu = math.ceil(float(job.get("timeout") or 120.0) * max(1, int(job.get("threads") or 1))) + 1
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-    os.setpgid(0, 0)  # its own process group, so that a timeout kills what it started too
-
-
-def _make_reporter(write_fd: int, key_read: int):
+def _make_reporter(write_fd: int, key: bytes):
     """A function that sends the one report. The report channel moves to a high descriptor the
     block does not know, closed on exec; the nonce lives only in this closure."""
     high = fcntl.fcntl(write_fd, fcntl.F_DUPFD_CLOEXEC, 512 + secrets.randbelow(512))
     os.close(write_fd)
-    key = os.read(key_read, 64)
-    os.close(key_read)
     write, dumps = os.write, json.dumps  # bound now: a block that patches them changes nothing
 
     def report(result: dict) -> None:
@@ -644,30 +724,61 @@ def _make_reporter(write_fd: int, key_read: int):
     return report
 
 
-def _child(job: dict, write_fd: int, key_read: int, out_path: str, err_path: str, job_dir: str) -> None:
+def _ready_child(worker: int, threads: int, keep: tuple[int, ...]) -> None:
+    """What a block's process does before its job is known: it dies with the worker, in a process
+    group of its own (a timeout kills what it started too), with no descriptor of the worker's but
+    ``keep`` and stdin, stdout, stderr (stdin reads nothing), and the block's torch threads."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the worker's tree-killing handler
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != worker:  # the worker died before the line above
+        os._exit(1)
+    os.setpgid(0, 0)
+    low = 3
+    for fd in sorted(keep):  # the worker's pipes and files, and another block's, if one is running
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    sys.modules["torch"].set_num_threads(threads)
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 1 << 16):
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks)
+
+
+def _child(worker: int, threads: int, job_fd: int, write_fd: int) -> None:
     import builtins
     import linecache
     import traceback
 
+    try:
+        _ready_child(worker, threads, (job_fd, write_fd))
+        key, _, job_json = _read_all(job_fd).partition(b"\n")  # waits here for its job
+        job = json.loads(job_json)
+    except BaseException:  # noqa: BLE001 - no job (the worker is gone or closed the pipe): nothing to report
+        os._exit(1)
     code, filename = job["code"], job["filename"]
     status, error, tb_text, location = "failed", "", "", ""
     t0 = time.perf_counter()
     try:
-        report = _make_reporter(write_fd, key_read)
-        _limit_child(job)
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
-        os.close(null)
-        for fd, path in ((1, out_path), (2, err_path)):
+        report = _make_reporter(write_fd, key)
+        # CPU seconds: the wall-clock timeout times its threads, plus one. Inherited by every process
+        # it starts, so a loop left behind ends even if nobody is there to kill it.
+        cpu = math.ceil(float(job.get("timeout") or 120.0) * max(1, threads)) + 1
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+        for fd, path in ((1, job["out_path"]), (2, job["err_path"])):
             f = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             os.dup2(f, fd)
             os.close(f)
         sys.stdout.reconfigure(line_buffering=True)
         sys.stderr.reconfigure(line_buffering=True)
         os.environ.update(job.get("env") or {})
-        import torch
-
-        torch.set_num_threads(int(job.get("threads") or 1))
 
         source = code
         numbers = job.get("line_numbers")
@@ -690,8 +801,11 @@ def _child(job: dict, write_fd: int, key_read: int, out_path: str, err_path: str
         # A fresh, empty working directory: nothing a block writes lands in the repository, and
         # nothing next to it can be imported. A whole script (`python file.py`) gets its own
         # directory first on sys.path and an absolute __file__, as Python gives it.
-        run_dir = job.get("cwd") or job_dir
-        sys.path[0] = os.path.dirname(os.path.abspath(filename)) if job.get("script") and is_file else run_dir
+        run_dir = job.get("cwd") or job["job_dir"]
+        # sys.path as a fresh interpreter has it: not what the worker's imports added (setuptools
+        # appends its _vendor folder: a block could import what is not installed)
+        sys.path[:] = [os.path.dirname(os.path.abspath(filename)) if job.get("script") and is_file else run_dir,
+                       *_FRESH_PATH[1:]]
         file_attr = os.path.abspath(filename) if is_file else filename
         os.chdir(run_dir)
         sys.argv = [file_attr]

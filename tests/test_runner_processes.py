@@ -6,6 +6,7 @@ command line carries a random mark; /proc is then searched for the mark.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -116,13 +117,26 @@ def start_build(mark: str, tmp_path: Path) -> tuple[subprocess.Popen, int]:
     return build, worker
 
 
+def children(pid: int) -> set[int]:
+    found = set()
+    for task in os.listdir(f"/proc/{pid}/task"):
+        found |= {int(child) for child in Path(f"/proc/{pid}/task/{task}/children").read_text().split()}
+    return found
+
+
 def test_killing_the_build_kills_the_worker_and_everything_its_blocks_started(tmp_path):
     mark = f"kb-test-{uuid.uuid4().hex}"
     build, worker = start_build(mark, tmp_path)
+    # the looping block's process and the one forked ahead for the next block (forks of the worker)
+    def forks() -> set[int]:
+        return {pid for pid in children(worker) if b"--worker" in Path(f"/proc/{pid}/cmdline").read_bytes()}
+
+    assert wait_until(lambda: len(forks()) == 2, 30), forks()
+    processes = forks()
     build.kill()  # SIGKILL: the build gets no chance to clean up
     build.wait()
-    assert wait_until(lambda: not alive(worker) and marked(mark) == [], 30), \
-        f"survivors: worker alive={alive(worker)}, marked={marked(mark)}"
+    assert wait_until(lambda: not alive(worker) and marked(mark) == [] and not any(map(alive, processes)), 30), \
+        f"survivors: worker alive={alive(worker)}, marked={marked(mark)}, {[p for p in processes if alive(p)]}"
 
 
 def test_an_orphaned_looping_process_ends_by_its_cpu_limit(tmp_path):
@@ -170,3 +184,98 @@ def test_a_block_starts_with_the_workers_imports_frozen_and_its_own_objects_coll
     frozen = int(result.stdout.split("frozen ")[1].split()[0])
     assert frozen > 100_000  # torch, numpy and matplotlib's objects (several hundred thousand)
     assert int(result.stdout.split("collected ")[1].split()[0]) >= 2
+
+
+def settled(runner):
+    """Run blocks until the worker's preload is done: from then on it forks each block's process ahead."""
+    deadline = time.monotonic() + 120
+    while runner.run("x = 1").preloading:
+        assert time.monotonic() < deadline, "the worker never finished its preload"
+        time.sleep(0.2)
+
+
+# What a block's process holds: every descriptor but 0-2, and where it leads.
+DESCRIPTORS = textwrap.dedent("""\
+    import os
+    fds = sorted(int(name) for name in os.listdir("/proc/self/fd"))  # closes the listing's own
+    targets = []
+    for fd in fds:
+        try:
+            targets.append((fd, os.readlink(f"/proc/self/fd/{fd}")))
+        except FileNotFoundError:  # the listing's own descriptor, closed by now
+            pass
+    print([(fd, target) for fd, target in targets if fd > 2])
+    """)
+
+
+def test_a_block_runs_in_a_process_forked_ahead_holding_no_descriptor_of_the_workers(runner):
+    """The worker forks the next block's process while a block runs: that process must not keep
+    the worker's descriptors (its job pipe, its protocol, the running block's report pipe and
+    pidfd): only its own report channel, at a high number (and the listing's own descriptor)."""
+    settled(runner)
+    runner.run("x = 1")
+    result = runner.run(DESCRIPTORS)
+    assert result.ok and result.spare, result.report()
+    held = eval(result.stdout)
+    assert len(held) == 1 and held[0][0] >= 512 and held[0][1].startswith("pipe:"), held
+
+
+KILL_SPARE = textwrap.dedent("""\
+    import os, signal, time
+    worker = os.getppid()
+    deadline = time.monotonic() + 10
+    while True:  # the next block's process, forked while this one runs
+        others = [int(pid) for task in os.listdir(f"/proc/{worker}/task")
+                  for pid in open(f"/proc/{worker}/task/{task}/children").read().split() if int(pid) != os.getpid()]
+        if others or time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+    assert others, "no process forked ahead"
+    for pid in others:
+        os.kill(pid, signal.SIGKILL)
+    """)
+
+
+def test_a_block_whose_process_forked_ahead_was_killed_gets_a_fresh_one(runner):
+    settled(runner)
+    killer = runner.run(KILL_SPARE)
+    assert killer.ok, killer.report()
+    after = runner.run("import torch\nassert torch.ones(3).sum() == 3")
+    assert after.ok and not after.spare, after.report()  # forked on the spot
+    assert runner.run("x = 1").spare  # and ahead again for the one after
+
+
+def test_a_block_that_sends_its_report_early_is_stopped_there(runner, tmp_path):
+    """The worker answers at the report, without waiting for the process to exit: the process
+    is killed then, so a block that digs out its report function and calls it early runs no further."""
+    marker = tmp_path / "ran-on"
+    code = textwrap.dedent(f"""\
+        import sys, time
+        frame = sys._getframe()
+        while "report" not in frame.f_locals:
+            frame = frame.f_back
+        frame.f_locals["report"]({{"status": "passed", "error": "", "traceback": "", "location": "", "duration": 0.0}})
+        time.sleep(1)
+        open({str(marker)!r}, "w").close()
+        """)
+    t0 = time.monotonic()
+    result = runner.run(code)
+    assert result.ok and time.monotonic() - t0 < 1, result.report()  # the forged report itself passes
+    time.sleep(2)
+    assert not marker.exists(), "the block ran on after its report"
+
+
+FRESH_PATH = "import json, sys\nprint(json.dumps(sys.path[1:]), 'setuptools' in sys.modules)"
+
+
+def test_a_block_sees_sys_path_as_a_fresh_interpreter_has_it(runner):
+    """The worker imports setuptools (for koreanize_matplotlib), which appends its _vendor folder to
+    sys.path: a block must not be able to import what is not installed."""
+    settled(runner)
+    result = runner.run(FRESH_PATH)
+    assert result.ok, result.report()
+    seen, preloaded = result.stdout.rsplit(" ", 1)
+    fresh = subprocess.run([sys.executable, "-c", FRESH_PATH], capture_output=True, text=True, check=True,
+                           cwd=runner.cwd).stdout.rsplit(" ", 1)[0]
+    assert preloaded.strip() == "True"  # the worker did import it
+    assert json.loads(seen) == json.loads(fresh)
