@@ -1,13 +1,11 @@
 """Benchmark of the block runner: `make bench` (python -m kb.bench_blocks [--snippets] [--device ...]).
 
 The site's real Python blocks (every runnable block of the built site, as the copy button copies
-it; ``--snippets`` adds every snippet file and section) run four ways, the first three block by
-block in turn (interleaved, so that the load of a shared machine falls on them alike), except
-the first blocks: the worker goes on with its preload after it reports ready, so the runner's
-first blocks (to the first that starts after the preload ended) run alone, then the other ways'
-same first blocks, alone too. Interleaved, the worker's preload would run during another way's
-block on the other core: hidden from the runner's time and charged to the other way (an earlier
-version of this benchmark did that, and flattered the runner by about 10 %):
+it; ``--snippets`` adds every snippet file and section) run four ways, each way's blocks back to
+back, as a build runs them, one way after the other; which way goes first rotates from round to
+round. (Earlier versions interleaved the ways block by block: the runner's worker then did its
+preload, and later its forks ahead and its blocks' exits, during the other ways' blocks, on the
+other core: hidden from the runner's time. That flattered the runner by about 10 %.)
 
 * runner: kb.blockrunner's warm worker, one fresh forked process per block (what the build and
   the tests use);
@@ -16,8 +14,7 @@ version of this benchmark did that, and flattered the runner by about 10 %):
 * subprocess: ``python file.py`` per block, a fresh interpreter each time;
 * pytest-codeblocks: the plugin itself (``pytest --codeblocks`` on a Markdown file of the same
   blocks), the tool a user would pick to run a page's blocks: one process, each block ``exec``'d
-  under pytest's collection, capture and reporting. It runs its file as a whole, alternately
-  before and after the blocks of a round.
+  under pytest's collection, capture and reporting.
 
 Each total counts its own start-up (the worker's imports, the in-process interpreter, every
 subprocess's interpreter). CPU is user + system time of the processes involved, children
@@ -27,7 +24,8 @@ the process model differs. Ratios: runner / in-process (target: at most 1), runn
 A shared machine's noise is larger than the difference between the first two (one block's time
 varies by 20 % from run to run), so they run ``--rounds`` times (default 3), each round with a
 fresh worker and a fresh interpreter, and the medians of the totals are compared; the subprocess
-way, six times slower, runs in the first round only.
+way, six times slower, runs in the first round only. A round's runner CPU is read after one more
+block, so that the last block's process (the worker does not wait for its exit) is counted.
 """
 
 from __future__ import annotations
@@ -79,6 +77,7 @@ class Way:
     cpu: float = 0.0
     failed: list[str] = field(default_factory=list)
     early: int = 0  # runner: blocks forked before the worker's preload (its huge pages) ended
+    spare: int = 0  # runner: blocks that ran in a process forked ahead of their job
     waited: float = 0.0  # runner: seconds blocks waited for the worker's imports
     huge_mb: int = 0  # runner: worker memory in huge pages after the round
 
@@ -180,71 +179,65 @@ def run_codeblocks(jobs: list[tuple[str, str]], env: dict[str, str]) -> Way:
     return way
 
 
-def bench_round(device: str, jobs: list[tuple[str, str]], subprocesses: bool, codeblocks_first: bool) -> list[Way]:
-    """One round: a fresh worker and a fresh interpreter, every block three ways (two without
-    ``subprocesses``).
-
-    The worker goes on importing (PRELOAD_LATER) after it reports ready; in a build that overlaps
-    the first blocks, and nothing else. So the runner's first blocks run alone, back to back, up to
-    the first that starts after the worker's imports ended, and then the in-process way's same
-    first blocks, alone too: neither is slowed by the other, and the worker's imports cannot hide
-    in another way's time. The remaining blocks run interleaved, who goes first rotating from block
-    to block, so that the drifting load of a shared machine falls on every way alike."""
+def bench_round(device: str, jobs: list[tuple[str, str]], subprocesses: bool, first: int) -> list[Way]:
+    """One round: every block three ways (four with ``subprocesses``), each way's blocks back to
+    back as a build runs them, each way with a fresh worker or interpreter; ``first`` rotates which
+    way goes first from round to round, so that the drifting load of a shared machine falls on
+    every way alike over the rounds."""
     runner_way, inproc_way, sub_way = Way("runner"), Way("in-process"), Way("subprocess")
-    t0 = time.perf_counter()
-    runner = BlockRunner(device)
-    # the same torch/BLAS threads all three ways, so that only the process model differs
-    env = dict(os.environ, MPLBACKEND="Agg", **{name: str(runner.threads) for name in THREAD_VARIABLES})
+    # the same torch/BLAS threads all ways, so that only the process model differs
+    threads = BlockRunner("cpu").threads
+    env = dict(os.environ, MPLBACKEND="Agg", **{name: str(threads) for name in THREAD_VARIABLES})
     if device == "cpu":
         env["CUDA_VISIBLE_DEVICES"] = ""
-    runner.start()
-    runner_way.startup = time.perf_counter() - t0
-    ways = (0, 1, 2) if subprocesses else (0, 1)
-    inproc = None
+    codeblocks = Way("pytest-codeblocks")
 
-    def run(which: int, label: str, code: str) -> None:
-        t = time.perf_counter()
-        if which == 0:
+    def run_runner() -> None:
+        t0 = time.perf_counter()
+        runner = BlockRunner(device)
+        runner.start()
+        runner_way.startup = time.perf_counter() - t0
+        for label, code in jobs:
+            t = time.perf_counter()
             result = runner.run(code, filename=label)
-            ok = result.ok
             runner_way.walls.append(time.perf_counter() - t)
             runner_way.early += result.preloading
+            runner_way.spare += result.spare
             runner_way.waited += result.waited
-            way = runner_way
-        elif which == 1:
+            if not result.ok:
+                runner_way.failed.append(label)
+        huge = runner.run(WORKER_HUGE_PAGES, filename="<huge pages>")  # also reaps the last block's process
+        runner_way.huge_mb = int(huge.stdout) if huge.ok else 0
+        runner_way.cpu = proc_cpu(runner.proc.pid)
+        runner.close()
+
+    def run_in_process() -> None:
+        inproc = InProcess(env)
+        inproc_way.startup = inproc.startup
+        for label, code in jobs:
+            t = time.perf_counter()
             ok = inproc.run(label, code)["ok"]
             inproc_way.walls.append(time.perf_counter() - t)
-            way = inproc_way
-        else:
+            if not ok:
+                inproc_way.failed.append(label)
+        inproc_way.cpu = inproc.close()
+
+    def run_codeblocks_way() -> None:
+        nonlocal codeblocks
+        codeblocks = run_codeblocks(jobs, env)
+
+    def run_subprocesses() -> None:
+        for label, code in jobs:
+            t = time.perf_counter()
             ok, cpu = run_subprocess(code, env)
             sub_way.walls.append(time.perf_counter() - t)
             sub_way.cpu += cpu
-            way = sub_way
-        if not ok:
-            way.failed.append(label)
+            if not ok:
+                sub_way.failed.append(label)
 
-    alone = 0  # the runner's first blocks, up to the first that starts after its preload ended
-    while alone < len(jobs):
-        run(0, *jobs[alone])
-        alone += 1
-        if runner_way.early < alone:
-            break
-    codeblocks = run_codeblocks(jobs, env) if codeblocks_first else None
-    inproc = InProcess(env)
-    inproc_way.startup = inproc.startup
-    for label, code in jobs[:alone]:
-        for which in ways[1:]:
-            run(which, label, code)
-    for i in range(alone, len(jobs)):
-        order = ways[i % len(ways):] + ways[: i % len(ways)]  # who goes first rotates
-        for which in order:
-            run(which, *jobs[i])
-    runner_way.cpu = proc_cpu(runner.proc.pid)
-    huge = runner.run(WORKER_HUGE_PAGES, filename="<huge pages>")
-    runner_way.huge_mb = int(huge.stdout) if huge.ok else 0
-    runner.close()
-    inproc_way.cpu = inproc.close()
-    codeblocks = codeblocks or run_codeblocks(jobs, env)
+    ways = [run_runner, run_in_process, run_codeblocks_way] + ([run_subprocesses] if subprocesses else [])
+    for way in ways[first % len(ways):] + ways[: first % len(ways)]:
+        way()
     return [runner_way, inproc_way, codeblocks] + ([sub_way] if subprocesses else [])
 
 
@@ -270,8 +263,8 @@ def report(device: str, jobs: list[tuple[str, str]], rounds: list[list[Way]]) ->
     print(f"  subprocess / runner          wall {sub.wall / runner.wall:.2f}   CPU {sub.cpu / runner.cpu:.2f}")
     print(f"  runner without its start-up: {sum(runner.walls):.1f} s, "
           f"{1000 * sum(runner.walls) / len(jobs):.0f} ms per block (blocks waited {runner.waited:.1f} s for the "
-          f"worker's imports; {runner.early} started before its huge pages); worker memory in huge pages: "
-          f"{runner.huge_mb} MiB")
+          f"worker's imports; {runner.early} started before its huge pages, {runner.spare} in a process forked "
+          f"ahead); worker memory in huge pages: {runner.huge_mb} MiB")
     slowest = sorted(zip(runner.walls, inproc.walls, (label for label, _ in jobs)), reverse=True)[:3]
     print("  slowest in the runner (runner s / in-process s): "
           + ", ".join(f"{label} {r:.2f}/{i:.2f}" for r, i, label in slowest))
@@ -299,8 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"site built without execution in {time.perf_counter() - t0:.1f} s (not counted below)")
     failures = 0
     for device in devices:
-        rounds = [bench_round(device, jobs, subprocesses=r == 0, codeblocks_first=r % 2 == 1)
-                  for r in range(max(1, args.rounds))]
+        rounds = [bench_round(device, jobs, subprocesses=r == 0, first=r) for r in range(max(1, args.rounds))]
         report(device, jobs, rounds)
         failures += sum(len(way.failed) for r in rounds for way in r)
     return 1 if failures else 0

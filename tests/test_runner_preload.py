@@ -152,3 +152,61 @@ def test_a_preload_step_that_fails_is_said_and_the_worker_goes_on(capsys):
     err = capsys.readouterr().err
     assert "preloading kb_no_such_module failed: ModuleNotFoundError" in err, err
     assert "preloading json" not in err
+
+
+# Matplotlib's settings as a block sees them, and whether the mathtext parser is already built.
+MATPLOTLIB_STATE = textwrap.dedent("""\
+    import json, sys
+    built = "matplotlib.mathtext" in sys.modules and sys.modules["matplotlib.mathtext"].MathTextParser._parser is not None
+    import matplotlib, matplotlib.pyplot as plt
+    print(json.dumps({"parser built": built, "figures": plt.get_fignums(),
+                      "rc": sorted((key, repr(value)) for key, value in dict.items(matplotlib.rcParams))}))
+    """)
+
+
+def test_the_worker_fills_matplotlibs_caches_and_leaves_its_settings_as_a_fresh_process_has_them(fresh_runner):
+    """The worker builds Matplotlib's mathtext parser and draws a figure (off pyplot) so that a
+    block's first figure does not pay for them; a block still sees no figure and the rcParams a
+    fresh interpreter has."""
+    import json
+    import subprocess
+    import sys
+
+    deadline = time.monotonic() + 120
+    while (result := fresh_runner.run(MATPLOTLIB_STATE, filename="<matplotlib>")).preloading:
+        assert time.monotonic() < deadline, "the worker never finished its preload"
+    assert result.ok, result.report()
+    seen = json.loads(result.stdout)
+    fresh = subprocess.run([sys.executable, "-c", MATPLOTLIB_STATE], capture_output=True, text=True, check=True,
+                           env=dict(os.environ, MPLBACKEND="Agg")).stdout
+    assert seen["parser built"] and not json.loads(fresh)["parser built"]
+    assert seen["figures"] == []
+    assert seen["rc"] == json.loads(fresh)["rc"]
+
+
+# A 16 MiB tensor, made and dropped twice: where glibc put it (mmap or heap), from mallinfo2.
+MALLOC = textwrap.dedent("""\
+    import ctypes, torch
+
+    class Info(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd",
+                                                          "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+    libc = ctypes.CDLL(None)
+    libc.mallinfo2.restype = Info
+    before = libc.mallinfo2().hblkhd
+    mapped = []
+    for _ in range(2):
+        x = torch.ones(4 << 20)  # 16 MiB
+        mapped.append(libc.mallinfo2().hblkhd - before)
+        del x
+    print(mapped)
+    """)
+
+
+def test_a_blocks_large_tensors_come_from_the_heap_as_in_a_long_running_process(fresh_runner):
+    """glibc maps every allocation over 128 KiB on its own in a fresh process (zeroed pages again
+    for each); a block's process starts with the limits a long-running process reaches (32 MiB)."""
+    result = fresh_runner.run(MALLOC)
+    assert result.ok, result.report()
+    assert result.stdout.strip() == "[0, 0]", result.stdout

@@ -127,16 +127,23 @@ def children(pid: int) -> set[int]:
 def test_killing_the_build_kills_the_worker_and_everything_its_blocks_started(tmp_path):
     mark = f"kb-test-{uuid.uuid4().hex}"
     build, worker = start_build(mark, tmp_path)
-    # the looping block's process and the one forked ahead for the next block (forks of the worker)
-    def forks() -> set[int]:
-        return {pid for pid in children(worker) if b"--worker" in Path(f"/proc/{pid}/cmdline").read_bytes()}
+    processes: set[int] = set()
+    try:
+        # the looping block's process and the one forked ahead for the next block (forks of the worker)
+        def forks() -> set[int]:
+            return {pid for pid in children(worker) if b"--worker" in Path(f"/proc/{pid}/cmdline").read_bytes()}
 
-    assert wait_until(lambda: len(forks()) == 2, 30), forks()
-    processes = forks()
-    build.kill()  # SIGKILL: the build gets no chance to clean up
-    build.wait()
-    assert wait_until(lambda: not alive(worker) and marked(mark) == [] and not any(map(alive, processes)), 30), \
-        f"survivors: worker alive={alive(worker)}, marked={marked(mark)}, {[p for p in processes if alive(p)]}"
+        assert wait_until(lambda: len(forks()) == 2, 30), forks()
+        processes = forks()
+    finally:
+        build.kill()  # SIGKILL: the build gets no chance to clean up
+        build.wait()
+    survivors = lambda: [pid for pid in (worker, *processes, *marked(mark)) if alive(pid)]  # noqa: E731
+    try:
+        assert wait_until(lambda: not survivors(), 30), f"survivors: {survivors()} (worker {worker})"
+    finally:
+        for pid in survivors():
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_an_orphaned_looping_process_ends_by_its_cpu_limit(tmp_path):
@@ -213,25 +220,34 @@ def test_a_block_runs_in_a_process_forked_ahead_holding_no_descriptor_of_the_wor
     the worker's descriptors (its job pipe, its protocol, the running block's report pipe and
     pidfd): only its own report channel, at a high number (and the listing's own descriptor)."""
     settled(runner)
-    runner.run("x = 1")
-    result = runner.run(DESCRIPTORS)
-    assert result.ok and result.spare, result.report()
-    held = eval(result.stdout)
-    assert len(held) == 1 and held[0][0] >= 512 and held[0][1].startswith("pipe:"), held
+    spares = 0
+    for _ in range(20):  # on a busy machine a short block can end before the worker forked ahead
+        result = runner.run(DESCRIPTORS)
+        assert result.ok, result.report()
+        held = eval(result.stdout)  # the same in a process forked on the spot
+        assert len(held) == 1 and held[0][0] >= 512 and held[0][1].startswith("pipe:"), held
+        spares += result.spare
+    assert spares, "no block ran in a process forked ahead"
 
 
 KILL_SPARE = textwrap.dedent("""\
     import os, signal, time
-    worker = os.getppid()
+
+    def started(pid):  # clock ticks after boot (field 22 of /proc/PID/stat)
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[19])
+
+    worker, me = os.getppid(), os.getpid()
     deadline = time.monotonic() + 10
-    while True:  # the next block's process, forked while this one runs
+    while True:  # the next block's process: forked by the worker after this one (the one before may still be exiting)
         others = [int(pid) for task in os.listdir(f"/proc/{worker}/task")
-                  for pid in open(f"/proc/{worker}/task/{task}/children").read().split() if int(pid) != os.getpid()]
-        if others or time.monotonic() > deadline:
+                  for pid in open(f"/proc/{worker}/task/{task}/children").read().split() if int(pid) != me]
+        ahead = [pid for pid in others if started(pid) >= started(me)]
+        if ahead or time.monotonic() > deadline:
             break
         time.sleep(0.01)
-    assert others, "no process forked ahead"
-    for pid in others:
+    assert ahead, "no process forked ahead"
+    for pid in ahead:
         os.kill(pid, signal.SIGKILL)
     """)
 
@@ -242,7 +258,7 @@ def test_a_block_whose_process_forked_ahead_was_killed_gets_a_fresh_one(runner):
     assert killer.ok, killer.report()
     after = runner.run("import torch\nassert torch.ones(3).sum() == 3")
     assert after.ok and not after.spare, after.report()  # forked on the spot
-    assert runner.run("x = 1").spare  # and ahead again for the one after
+    assert any(runner.run("x = 1").spare for _ in range(20))  # and ahead again for those after
 
 
 def test_a_block_that_sends_its_report_early_is_stopped_there(runner, tmp_path):
