@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -258,6 +259,11 @@ def report(device: str, jobs: list[tuple[str, str]], rounds: list[list[Way]]) ->
               + (f" ({', '.join(way.failed[:3])})" if way.failed else "") + f"   ({walls})")
     print(f"  runner / in-process          wall {runner.wall / inproc.wall:.2f}   CPU {runner.cpu / inproc.cpu:.2f}"
           "   (target: <= 1)")
+    # each round's two ways ran minutes apart at most: their ratio drifts less than the totals do
+    paired = sorted(r[0].wall / r[1].wall for r in rounds)
+    paired_cpu = sorted(r[0].cpu / r[1].cpu for r in rounds)
+    print(f"    the same, round by round   wall {' '.join(f'{x:.2f}' for x in paired)} (median "
+          f"{statistics.median(paired):.2f}), CPU median {statistics.median(paired_cpu):.2f}")
     print(f"  runner / pytest-codeblocks   wall {runner.wall / codeblocks.wall:.2f}   "
           f"CPU {runner.cpu / codeblocks.cpu:.2f}")
     print(f"  subprocess / runner          wall {sub.wall / runner.wall:.2f}   CPU {sub.cpu / runner.cpu:.2f}")
