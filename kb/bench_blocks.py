@@ -19,7 +19,8 @@ other core: hidden from the runner's time. That flattered the runner by about 10
 Each total counts its own start-up (the worker's imports, the in-process interpreter, every
 subprocess's interpreter). CPU is user + system time of the processes involved, children
 included. All four use the same torch/BLAS threads (``$KB_BLOCK_THREADS``, default 1), so only
-the process model differs. Ratios: runner / in-process (target: at most 1), runner / pytest-codeblocks and subprocess / runner.
+the process model differs. Ratios: runner / in-process (target: at most 1), runner /
+pytest-codeblocks and subprocess / runner.
 
 A shared machine's noise is larger than the difference between the first two (one block's time
 varies by 20 % from run to run), so they run ``--rounds`` times (default 3), each round with a

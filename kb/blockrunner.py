@@ -19,9 +19,10 @@ the block before it runs, and that process readies itself (its own process group
 the worker's, its torch threads) and waits for its job; the worker answers as soon as the report
 comes and kills the process, whose exit (unmapping its memory) it does not wait for. So a block's
 fork, start and exit are off its way: about 3 ms of the runner's own per block, not 15-20 ms. A
-block sees ``sys.path`` as a fresh interpreter has it, whatever the worker's imports added. It freezes what it imported (``gc.freeze()``: a child's cyclic collections
-neither scan nor copy the worker's objects; about 15 % of the blocks' time on this site), and each
-block runs with ``$KB_BLOCK_THREADS`` torch/BLAS threads (default 1).
+block sees ``sys.path`` as a fresh interpreter has it, whatever the worker's imports added. It
+freezes what it imported (``gc.freeze()``: a child's cyclic collections neither scan nor copy the
+worker's objects; about 15 % of the blocks' time on this site), and each block runs with
+``$KB_BLOCK_THREADS`` torch/BLAS threads (default 1).
 
 A block passes only if it ran to its last line. ``sys.exit()``/``exit()``/``raise SystemExit``
 before the end fails it (unless the caller passes ``allow_exit="reason"``: a page marks such a
@@ -506,9 +507,9 @@ class _IdleWork:
     thread. A block that comes while modules are still to import waits for them (``waited``): in its
     own process it would import them again, as much CPU again on top of the worker's; the huge
     pages are done while it runs. After each step everything imported is frozen (``gc.freeze()``):
-    shared with every child until one writes to it, and the cyclic GC writes to every object it scans, so a child's first
-    collection would copy most of the worker's memory; frozen objects are never scanned (the
-    children still collect their own)."""
+    shared with every child until one writes to it, and the cyclic GC writes to every object it
+    scans, so a child's first collection would copy most of the worker's memory; frozen objects
+    are never scanned (the children still collect their own)."""
 
     def __init__(self, names: tuple[str, ...] = PRELOAD_LATER, threads: int = 1, spare: bool = True):
         import importlib
