@@ -47,7 +47,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from kb.blockrunner import THREAD_VARIABLES, BlockRunner, site_pages, snippet_files, snippet_sections  # noqa: E402
+from kb.blockrunner import (THREAD_VARIABLES, BlockRunner, _threads_from_env, site_pages,  # noqa: E402
+                           snippet_files, snippet_sections)
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -188,7 +189,7 @@ def bench_round(device: str, jobs: list[tuple[str, str]], subprocesses: bool, fi
     every way alike over the rounds."""
     runner_way, inproc_way, sub_way = Way("runner"), Way("in-process"), Way("subprocess")
     # the same torch/BLAS threads all ways, so that only the process model differs
-    threads = BlockRunner("cpu").threads
+    threads = _threads_from_env()  # what BlockRunner uses
     env = dict(os.environ, MPLBACKEND="Agg", **{name: str(threads) for name in THREAD_VARIABLES})
     if device == "cpu":
         env["CUDA_VISIBLE_DEVICES"] = ""

@@ -511,7 +511,7 @@ class _IdleWork:
     scans, so a child's first collection would copy most of the worker's memory; frozen objects
     are never scanned (the children still collect their own)."""
 
-    def __init__(self, names: tuple[str, ...] = PRELOAD_LATER, threads: int = 1, spare: bool = True):
+    def __init__(self, names: tuple[str, ...] = PRELOAD_LATER, threads: int = 1):
         import importlib
 
         self.steps = [(name, lambda name=name: importlib.import_module(name)) for name in names]
@@ -519,12 +519,11 @@ class _IdleWork:
             self.steps.append(("matplotlib's caches", _warm_matplotlib))
         self.steps.append(("huge pages", _huge_pages))
         self.threads = threads
-        self.spares = spare  # fork each block's process ahead of its job, once the preload is done
         self.spare: _Process | None = None
 
     @property
     def pending(self) -> bool:
-        return bool(self.steps) or (self.spares and self.spare is None)
+        return bool(self.steps) or self.spare is None
 
     @property
     def preloading(self) -> bool:
@@ -555,7 +554,7 @@ class _IdleWork:
 
     def step(self) -> None:
         if not self.steps:
-            if self.spare is None and self.spares:
+            if self.spare is None:  # once the preload is done: each block's process forked ahead
                 self.spare = _Process(self.threads)
             return
         name, work = self.steps.pop(0)
