@@ -1,7 +1,7 @@
 """Benchmark of the block runner: `make bench` (python -m kb.bench_blocks [--snippets] [--device ...]).
 
 The site's real Python blocks (every runnable block of the built site, as the copy button copies
-it; ``--snippets`` adds every snippet file and section) run four ways, each way's blocks back to
+it; ``--snippets`` adds every snippet file and section) run four ways (six: below), each way's blocks back to
 back, as a build runs them, one way after the other; which way goes first rotates from round to
 round. (Earlier versions interleaved the ways block by block: the runner's worker then did its
 preload, and later its forks ahead and its blocks' exits, during the other ways' blocks, on the
@@ -15,6 +15,13 @@ other core: hidden from the runner's time. That flattered the runner by about 10
 * pytest-codeblocks: the plugin itself (``pytest --codeblocks`` on a Markdown file of the same
   blocks), the tool a user would pick to run a page's blocks: one process, each block ``exec``'d
   under pytest's collection, capture and reporting.
+
+On a machine with more than one CPU (``$KB_BLOCK_JOBS``, else the CPUs, at most 4: N), two more:
+
+* runner, N at once: every block handed at once to a kb.blockrunner.BlockPool of N workers, as the
+  build does; each block still alone in its process;
+* pytest-codeblocks -n N: the same plugin spread over N pytest-xdist processes, what a user would
+  pick to use N CPUs (blocks in the same process share its state).
 
 Each total counts its own start-up (the worker's imports, the in-process interpreter, every
 subprocess's interpreter). CPU is user + system time of the processes involved, children
@@ -47,8 +54,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from kb.blockrunner import (THREAD_VARIABLES, BlockRunner, _threads_from_env, site_pages,  # noqa: E402
-                           snippet_files, snippet_sections)
+from kb.blockrunner import (THREAD_VARIABLES, BlockPool, BlockRunner, _jobs_from_env,  # noqa: E402
+                           _threads_from_env, site_pages, snippet_files, snippet_sections)
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -166,19 +173,41 @@ WORKER_HUGE_PAGES = (
     "    print(next(int(line.split()[1]) for line in f if line.startswith('AnonHugePages:')) // 1024)\n")
 
 
-def run_codeblocks(jobs: list[tuple[str, str]], env: dict[str, str]) -> Way:
-    """``pytest --codeblocks`` on one Markdown file holding every block, in a fresh folder."""
-    way = Way("pytest-codeblocks")
+def run_codeblocks(jobs: list[tuple[str, str]], env: dict[str, str], parallel: int = 1) -> Way:
+    """``pytest --codeblocks`` on one Markdown file holding every block, in a fresh folder; with
+    ``parallel`` > 1 spread over that many pytest-xdist processes (``-n``)."""
+    way = Way("pytest-codeblocks" + (f" -n {parallel}" if parallel > 1 else ""))
     with tempfile.TemporaryDirectory() as tmp:
         page = "\n".join(f"{label}\n\n```python\n{code}\n```\n" for label, code in jobs)
         (Path(tmp) / "blocks.md").write_text(page, encoding="utf-8")
         t0 = time.perf_counter()
+        spread = ["-n", str(parallel)] if parallel > 1 else []
         status, way.cpu, out = run_waited([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                                           "--codeblocks", "blocks.md"], tmp, dict(env, SNIPPET_OUTPUT_DIR=tmp),
+                                           "--codeblocks", *spread, "blocks.md"], tmp, dict(env, SNIPPET_OUTPUT_DIR=tmp),
                                           subprocess.PIPE)
         way.walls.append(time.perf_counter() - t0)
     if status != 0:
         way.failed.append(out.strip().splitlines()[-1] if out.strip() else f"exit status {status}")
+    return way
+
+
+def run_pool(device: str, jobs: list[tuple[str, str]], parallel: int) -> Way:
+    """Every block handed at once to a :class:`BlockPool` of ``parallel`` workers, as the build
+    does (its pages' blocks start while MkDocs reads the rest); wall time to the last result, each
+    block's own time from its hand-over (queued blocks wait for a worker)."""
+    way = Way(f"runner, {parallel} at once")
+    t0 = time.perf_counter()
+    with BlockPool(device, jobs=parallel) as pool:
+        futures = [pool.submit(code, filename=label) for label, code in jobs]
+        for (label, _), future in zip(jobs, futures):
+            result = future.result()
+            way.spare += result.spare
+            if not result.ok:
+                way.failed.append(label)
+        way.walls.append(time.perf_counter() - t0)
+        for runner in pool.runners:  # one more block each: reaps the last block's process, then its CPU
+            runner.run("pass", filename="<reap>")
+            way.cpu += proc_cpu(runner.proc.pid)
     return way
 
 
@@ -238,10 +267,22 @@ def bench_round(device: str, jobs: list[tuple[str, str]], subprocesses: bool, fi
             if not ok:
                 sub_way.failed.append(label)
 
-    ways = [run_runner, run_in_process, run_codeblocks_way] + ([run_subprocesses] if subprocesses else [])
+    parallel = _jobs_from_env(threads)
+    pool_way, codeblocks_n = Way(f"runner, {parallel} at once"), Way(f"pytest-codeblocks -n {parallel}")
+
+    def run_pool_way() -> None:
+        nonlocal pool_way
+        pool_way = run_pool(device, jobs, parallel)
+
+    def run_codeblocks_n() -> None:
+        nonlocal codeblocks_n
+        codeblocks_n = run_codeblocks(jobs, env, parallel)
+
+    ways = [run_runner, run_in_process, run_codeblocks_way] + ([run_pool_way, run_codeblocks_n] if parallel > 1 else [])
+    ways += [run_subprocesses] if subprocesses else []
     for way in ways[first % len(ways):] + ways[: first % len(ways)]:
         way()
-    return [runner_way, inproc_way, codeblocks] + ([sub_way] if subprocesses else [])
+    return [runner_way, inproc_way, codeblocks, sub_way, pool_way, codeblocks_n]
 
 
 def median_way(rounds: list[Way]) -> Way:
@@ -250,14 +291,16 @@ def median_way(rounds: list[Way]) -> Way:
 
 
 def report(device: str, jobs: list[tuple[str, str]], rounds: list[list[Way]]) -> None:
-    runner, inproc, codeblocks = (median_way([r[k] for r in rounds]) for k in (0, 1, 2))
+    runner, inproc, codeblocks, _, pool, codeblocks_n = (median_way([r[k] for r in rounds]) for k in range(6))
     sub = rounds[0][3]
-    print(f"\n[{device}] {len(jobs)} blocks; runner, in-process and pytest-codeblocks: median of "
-          f"{len(rounds)} rounds, subprocess: the first round")
-    print(f"  {'way':<19}{'wall s':>8}{'start-up s':>12}{'CPU s':>8}  failed   (every round's wall s)")
-    for way, k in ((runner, 0), (inproc, 1), (codeblocks, 2), (sub, 3)):
-        walls = " ".join(f"{r[k].wall:.1f}" for r in rounds if len(r) > k)
-        print(f"  {way.name:<19}{way.wall:8.1f}{way.startup:12.1f}{way.cpu:8.1f}  {len(way.failed)}"
+    parallel = bool(pool.walls)
+    print(f"\n[{device}] {len(jobs)} blocks; every way but subprocess: median of {len(rounds)} rounds, "
+          "subprocess: the first round")
+    print(f"  {'way':<24}{'wall s':>8}{'start-up s':>12}{'CPU s':>8}  failed   (every round's wall s)")
+    shown = [(runner, 0), (inproc, 1), (codeblocks, 2), (sub, 3)] + ([(pool, 4), (codeblocks_n, 5)] if parallel else [])
+    for way, k in shown:
+        walls = " ".join(f"{r[k].wall:.1f}" for r in rounds if r[k].walls)
+        print(f"  {way.name:<24}{way.wall:8.1f}{way.startup:12.1f}{way.cpu:8.1f}  {len(way.failed)}"
               + (f" ({', '.join(way.failed[:3])})" if way.failed else "") + f"   ({walls})")
     print(f"  runner / in-process          wall {runner.wall / inproc.wall:.2f}   CPU {runner.cpu / inproc.cpu:.2f}"
           "   (target: <= 1)")
@@ -273,6 +316,12 @@ def report(device: str, jobs: list[tuple[str, str]], rounds: list[list[Way]]) ->
           f"{1000 * sum(runner.walls) / len(jobs):.0f} ms per block (blocks waited {runner.waited:.1f} s for the "
           f"worker's imports; {runner.early} started before its huge pages, {runner.spare} in a process forked "
           f"ahead); worker memory in huge pages: {runner.huge_mb} MiB")
+    if parallel:  # what the build does: its blocks side by side, each still alone in its process
+        paired = sorted(r[4].wall / r[1].wall for r in rounds)
+        print(f"  {pool.name} / in-process     wall {pool.wall / inproc.wall:.2f}   CPU {pool.cpu / inproc.cpu:.2f}"
+              f"   (round by round {' '.join(f'{x:.2f}' for x in paired)})")
+        print(f"  {pool.name} / {codeblocks_n.name}   wall {pool.wall / codeblocks_n.wall:.2f}   "
+              f"CPU {pool.cpu / codeblocks_n.cpu:.2f}")
     slowest = sorted(zip(runner.walls, inproc.walls, (label for label, _ in jobs)), reverse=True)[:3]
     print("  slowest in the runner (runner s / in-process s): "
           + ", ".join(f"{label} {r:.2f}/{i:.2f}" for r, i, label in slowest))

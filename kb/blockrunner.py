@@ -43,6 +43,11 @@ tree; a block's process dies with the worker, and every process a block starts h
         result = runner.run(code, filename="snippets/qna/adagrad.py")
         assert result.ok, result.report()
 
+A :class:`BlockPool` runs several blocks at once, one worker per block running (``$KB_BLOCK_JOBS``,
+default: the CPUs, at most 4); the build hands it every block of every page as it reads them. Each
+block is still alone in its own process: side by side is what isolated blocks can do and blocks
+``exec``'d in one process cannot.
+
 The module also finds what to run: the sections of a snippet file exactly as pymdownx.snippets
 includes them into a page (:func:`snippet_sections`), and the Python blocks of a built page exactly
 as Material's copy button copies them, with the marker comment before each (:func:`html_python_blocks`):
@@ -113,6 +118,8 @@ class BlockResult:
     preloading: bool = False  # the worker's preload (its last step: huge pages) was not done when it started
     waited: float = 0.0  # seconds it waited for the worker to import PRELOAD_LATER before it started
     spare: bool = False  # it ran in a process the worker had forked before the job came
+    began: float = 0.0  # time.monotonic() of the caller when it sent the job, and when the answer came
+    ended: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -144,6 +151,17 @@ def _threads_from_env() -> int:
     if not value.isdigit() or int(value) < 1:
         raise ValueError(f"KB_BLOCK_THREADS must be a positive whole number, not {value!r}")
     return int(value)
+
+
+def _jobs_from_env(threads: int) -> int:
+    """Blocks at once in a :class:`BlockPool`: ``$KB_BLOCK_JOBS``, else as many as the CPUs this
+    process may use hold blocks of ``threads`` threads, at most 4 (each worker holds about 340 MB)."""
+    value = os.environ.get("KB_BLOCK_JOBS")
+    if value is not None:
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f"KB_BLOCK_JOBS must be a positive whole number, not {value!r}")
+        return int(value)
+    return max(1, min(4, len(os.sched_getaffinity(0)) // threads))
 
 
 class WorkerError(RuntimeError):
@@ -259,6 +277,7 @@ class BlockRunner:
         limit = self.timeout if timeout is None else timeout
         job = {"code": code, "filename": filename, "line_numbers": line_numbers, "script": script,
                "timeout": limit, "env": env or {}, "cwd": cwd, "allow_exit": allow_exit}
+        began = time.monotonic()
         try:
             self.proc.stdin.write(json.dumps(job).encode() + b"\n")
             self.proc.stdin.flush()
@@ -266,7 +285,7 @@ class BlockRunner:
             raise WorkerError(f"worker died before {filename}:\n{self._worker_stderr()}") from None
         reply = self._read(timeout=limit + 30.0, what=filename)
         self.jobs += 1
-        return BlockResult(**reply)
+        return BlockResult(**reply, began=began, ended=time.monotonic())
 
     def _read(self, timeout: float, what: str) -> dict:
         assert self.proc is not None
@@ -286,6 +305,88 @@ class BlockRunner:
             return ""
         self._stderr.seek(0)
         return self._stderr.read().decode(errors="replace")[-4000:]
+
+
+class BlockPool:
+    """Up to ``jobs`` blocks at once, each alone in a fresh process exactly as :meth:`BlockRunner.run`
+    runs it: one :class:`BlockRunner` (one worker) per block running at the same time, started when
+    first needed, so that a pool that never has two blocks to run starts one worker. Blocks share
+    nothing (each its own process, directory and output folder), so running them side by side
+    changes no result; what an in-process way cannot do, isolated blocks can. ``jobs`` defaults to
+    ``$KB_BLOCK_JOBS``, else to the CPUs this process may use (at most 4).
+
+        with BlockPool("cpu") as pool:
+            futures = [pool.submit(code, filename=name) for name, code in blocks]
+            results = [future.result() for future in futures]  # BlockResult, in any order they end
+
+    A worker that fails (:class:`WorkerError`) is not used again; :meth:`close` stops the blocks
+    still running (their workers get SIGTERM and kill their trees) and drops those not started."""
+
+    def __init__(self, device: str = "cpu", jobs: int | None = None, **runner_options):
+        from concurrent.futures import ThreadPoolExecutor
+        import threading
+
+        if device not in ("cpu", "cuda"):
+            raise ValueError(f"device must be 'cpu' or 'cuda', not {device!r}")
+        self.device = device
+        self.options = runner_options
+        threads = runner_options.get("threads") or _threads_from_env()
+        self.jobs = jobs if jobs is not None else _jobs_from_env(threads)
+        if self.jobs < 1:
+            raise ValueError(f"jobs must be at least 1, not {self.jobs}")
+        self.runners: list[BlockRunner] = []  # every worker started, busy or idle
+        self._idle: list[BlockRunner] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self._threads = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="kb-block")
+
+    def __enter__(self) -> BlockPool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def submit(self, code: str, filename: str = "<block>", **options):
+        """Queue ``code``; a ``Future`` of its :class:`BlockResult` (``options`` as for :meth:`BlockRunner.run`)."""
+        if self._closed:
+            raise WorkerError(f"the block pool is closed; {filename} was not run")
+        return self._threads.submit(self._run, code, filename, options)
+
+    def _run(self, code: str, filename: str, options: dict) -> BlockResult:
+        with self._lock:
+            if self._closed:
+                raise WorkerError(f"the block pool was closed before {filename} ran")
+            runner = self._idle.pop() if self._idle else None
+            if runner is None:
+                runner = BlockRunner(self.device, **self.options)  # started by its first run
+                self.runners.append(runner)
+        try:
+            if runner.proc is None:
+                runner.start()
+                if self._closed:  # closed while this worker started: close() could not stop it
+                    raise WorkerError(f"the block pool was closed before {filename} ran")
+            result = runner.run(code, filename, **options)
+        except BaseException:
+            with self._lock:
+                self.runners.remove(runner)
+            runner.close()
+            raise
+        with self._lock:
+            self._idle.append(runner)
+        return result
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            busy = [runner for runner in self.runners if runner not in self._idle]
+        self._threads.shutdown(wait=False, cancel_futures=True)
+        for runner in busy:  # its worker kills its tree on SIGTERM; the waiting thread gets WorkerError
+            if runner.proc is not None:
+                runner.proc.terminate()
+        self._threads.shutdown(wait=True)
+        for runner in self.runners:
+            runner.close()
+        self.runners, self._idle = [], []
 
 
 # ---------------------------------------------------------------------------------------------

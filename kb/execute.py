@@ -18,6 +18,14 @@ Figures: a block saves PNG files into the folder named by ``$SNIPPET_OUTPUT_DIR`
 each its alt text as PNG metadata (``fig.savefig(path, metadata={"Description": alt})``).
 A figure without alt text fails the build.
 
+Blocks run side by side: the page hook only starts a page's blocks, in a pool of workers
+(:class:`kb.blockrunner.BlockPool`, ``$KB_BLOCK_JOBS`` at once), leaving a placeholder where each
+output goes, and MkDocs goes on reading the other pages (and running the notebooks) meanwhile;
+``on_env``, once every page is read, waits for the blocks and puts their outputs in, before any
+page is written or indexed. The first block that failed, in the order of the pages, stops the
+build. A block that deletes the build's cache is named; when blocks ran side by side since the
+cache was last found whole, all of them are named (``KB_BLOCK_JOBS=1`` names the one).
+
 Cache: results live in ``.cache/kb-exec/<key>/`` where the key hashes the block's code, the
 torch and Python versions, the device and this module's format version, so unchanged code
 is not re-run (``mkdocs serve`` stays fast) and a changed line invalidates exactly the
@@ -38,7 +46,8 @@ Environment:
                           is reproducible);
 ``KB_EXEC_CACHE=DIR``     where the cache lives (default: ``.cache/kb-exec`` in the project);
 ``KB_LOCK_TIMEOUT=S``     how long a build waits for another build's lock (default 900 s);
-``KB_BLOCK_THREADS=N``    torch/BLAS threads per block (default 1; kb/blockrunner.py).
+``KB_BLOCK_THREADS=N``    torch/BLAS threads per block (default 1; kb/blockrunner.py);
+``KB_BLOCK_JOBS=N``       blocks at once, one worker each (default: the CPUs / threads, at most 4).
 """
 
 from __future__ import annotations
@@ -55,16 +64,20 @@ import os
 import platform
 import posixpath
 import re
+import secrets
 import shutil
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 
-from .blockrunner import BlockRunner, HtmlBlock, html_python_blocks, markdown_python_fences
+from .blockrunner import (BlockPool, BlockRunner, HtmlBlock, WorkerError, html_python_blocks,
+                          markdown_python_fences)
 from .safety import esc
 
 # Bump when the cached result's layout or meaning changes. 2: a block passes only if it reached
@@ -85,6 +98,21 @@ class ExecutionError(PluginError):
     (A PluginError, so that MkDocs shows the message, not a traceback, from any hook.)"""
 
 
+class CacheDamaged(ExecutionError):
+    """A block deleted what the build keeps in its cache; the message names the block (or the blocks
+    that ran side by side), whichever block's result was being taken."""
+
+
+def _ran_between(future: Future, since: float, until: float) -> bool:
+    """Whether the block of ``future`` ran at some time between ``since`` and ``until`` (monotonic)."""
+    if future.running():
+        return True
+    if not future.done() or future.cancelled() or future.exception() is not None:
+        return False
+    result = future.result()
+    return result.began <= until and result.ended >= since
+
+
 @functools.cache  # importlib.metadata scans the installed packages each time (~5 ms)
 def torch_version() -> str:
     from importlib.metadata import version
@@ -100,6 +128,32 @@ class Result:
     figures: list[dict]  # {"file": name, "alt": text}
     duration: float
     cached: bool = False
+
+
+@dataclass
+class _Pending:
+    """A block started in the pool (or run at once by a given runner): its result comes in :meth:`Executor._finish`."""
+
+    key: str
+    label: str
+    out: Path  # its $SNIPPET_OUTPUT_DIR, outside the cache
+    future: Future
+    where: str = ""  # "docs/a.md: Python block 2 (first line: '...')", for messages
+    checked: bool = False  # the cache was checked after it ended (Executor._after_block)
+    result: Result | None = None  # once finished (the same code on two pages runs once)
+
+
+@dataclass
+class _Placed:
+    """Where a started block's output goes on its page (a placeholder until it ends)."""
+
+    pending: _Pending
+    src: str
+    block: HtmlBlock
+    page_url: str
+    extra: str  # the download link of a snippet block, after the output
+    page: object = None  # the build's Page, whose content holds ``marker``
+    marker: str = ""
 
 
 class BuildLock:
@@ -201,13 +255,17 @@ class BlockIndex:
 
 @dataclass
 class Executor:
-    """One build's execution state: the worker (started on the first cache miss) and the cache."""
+    """One build's execution state: the blocks' pool of workers (started on the first cache miss)
+    and the cache. ``runner`` (a :class:`BlockRunner` given by the caller) runs each block at once
+    instead, one at a time."""
 
     cache_dir: Path
     device: str = "cpu"
     enabled: bool = True
     docs_dir: Path = ROOT / "docs"
     runner: BlockRunner | None = None
+    pool: BlockPool | None = None
+    jobs: int | None = None  # blocks at once (None: $KB_BLOCK_JOBS, else the CPUs; kb.blockrunner.BlockPool)
     lock: BuildLock | None = None
     used: set[str] = field(default_factory=set)
     figures_out: dict[str, tuple[Path, str]] = field(default_factory=dict)  # site path -> (cached file, label)
@@ -216,6 +274,13 @@ class Executor:
     index: BlockIndex | None = None  # the blocks of unchanged pages, from the last build
     runs: int = 0
     hits: int = 0
+    deferred: list[_Placed] = field(default_factory=list)  # outputs still to put into their pages
+    started: dict[str, _Pending] = field(default_factory=dict)  # by key, this build
+    token: str = field(default_factory=lambda: secrets.token_hex(8))  # makes the placeholders unique
+    damage: str | None = None  # what a block did to the cache, found when it ended (raised by _finish)
+    intact_at: float = 0.0  # time.monotonic() when the cache was last found intact
+    cache_inode: int = 0  # of the cache folder, from the first block run on
+    guard: threading.Lock = field(default_factory=threading.Lock)  # for the checks in the pool's threads
 
     @classmethod
     def from_env(cls, project: Path) -> Executor:
@@ -258,43 +323,119 @@ class Executor:
         return Result(key=key, cached=True, **data)
 
     def run(self, code: str, label: str, allow_exit: str | None = None) -> Result:
+        """The block's result: from the cache, or run now (and cached)."""
+        started = self._start(code, label, allow_exit)
+        return started if isinstance(started, Result) else self._finish(started)
+
+    def _start(self, code: str, label: str, allow_exit: str | None = None, where: str = "") -> Result | _Pending:
+        """The cached result, or the block started: in the pool, so that it runs while the build goes
+        on (and beside other blocks), or at once in the given ``runner``."""
         key = self.key(code, allow_exit)
         hit = self.cached(key)
         if hit is not None:
-            self.used.add(key)
+            with self.guard:
+                self.used.add(key)
             self.hits += 1
             return hit
-        if self.runner is None:
-            self.runner = BlockRunner(device=self.device)
-            self.runner.start()
-        with tempfile.TemporaryDirectory(prefix="kb-exec-out-") as out:  # outside the cache
-            result = self.runner.run(code, filename=label, env={"SNIPPET_OUTPUT_DIR": out},
-                                     allow_exit=allow_exit)
+        if key in self.started and self.started[key].result is None:  # the same code, on another page, running
+            return self.started[key]
+        if not self.cache_inode:  # the first block to run: the folder a block could delete, checked after each
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            self.cache_inode = os.stat(self.cache_dir).st_ino
+            self.intact_at = time.monotonic()
+        out = Path(tempfile.mkdtemp(prefix="kb-exec-out-"))  # outside the cache
+        options = {"filename": label, "env": {"SNIPPET_OUTPUT_DIR": str(out)}, "allow_exit": allow_exit}
+        pending = _Pending(key, label, out, Future(), where or label)
+        with self.guard:
+            self.started[key] = pending
+        if self.runner is not None:
+            try:
+                pending.future.set_result(self.runner.run(code, **options))
+            except Exception as exc:  # noqa: BLE001 - raised where the result is taken
+                pending.future.set_exception(exc)
+        else:
+            if self.pool is None:
+                self.pool = BlockPool(self.device, jobs=self.jobs)
+            pending.future = self.pool.submit(code, **options)
+        pending.future.add_done_callback(lambda future: self._after_block(pending))  # at once if done already
+        return pending
+
+    def _after_block(self, ended: _Pending) -> None:
+        """When a block ends (in the pool's thread): is the cache still whole? A block that deleted
+        entries of this build, the build lock or the cache folder is named by _finish; where blocks
+        ran side by side, every block that ran since the cache was last found whole."""
+        with self.guard:
+            if self.damage is not None or ended.checked:
+                return
+            ended.checked = True
+            now = time.monotonic()
+            damage = self._cache_damage()
+            if damage is None:
+                self.intact_at = now
+                return
+            suspects = [p for p in self.started.values()
+                        if p is ended or _ran_between(p.future, self.intact_at, now)]
+            if len(suspects) == 1:
+                self.damage = f"{suspects[0].where} failed during the build:\n{suspects[0].label}: while it ran, {damage}"
+            else:
+                names = "\n".join(f"  {p.where}" for p in suspects)
+                self.damage = (f"while these {len(suspects)} Python blocks ran side by side, {damage}; one of them did "
+                               f"it (KB_BLOCK_JOBS=1 runs one block at a time and names it):\n{names}")
+
+    def _finish(self, pending: _Pending) -> Result:
+        """Wait for a started block, fail the build if it failed, and cache its result."""
+        if pending.result is not None:
+            return pending.result
+        label = pending.label
+        try:
+            try:
+                result = pending.future.result()
+            except WorkerError as exc:
+                raise ExecutionError(f"{label}: the block runner's worker failed: {exc}") from None
             self.runs += 1
             if not result.ok:
                 raise ExecutionError(result.report(label))
-            self._check_cache_intact(label)
+            self._raise_damage(pending)
             try:
-                figures = _figures(Path(out), label)
+                figures = _figures(pending.out, label)
                 data = {"stdout": result.stdout, "stderr": result.stderr, "figures": figures,
                         "duration": round(result.duration, 3)}
-                self._store(key, data, Path(out))
+                with self.guard:
+                    self._store(pending.key, data, pending.out)
+                    self.used.add(pending.key)
             except OSError as exc:
+                self._raise_damage(pending)  # a block still running deleted the cache as it was written
                 raise ExecutionError(f"{label}: ran, but its output could not be kept ({exc}); "
                                      "did the block remove its output folder $SNIPPET_OUTPUT_DIR?") from None
-        self.used.add(key)
-        return Result(key=key, **data)
+        finally:
+            shutil.rmtree(pending.out, ignore_errors=True)
+        pending.result = Result(key=pending.key, **data)
+        return pending.result
 
-    def _check_cache_intact(self, label: str) -> None:
-        """A block that deleted cache entries this build relies on, or the lock, is named at once."""
+    def _raise_damage(self, pending: _Pending) -> None:
+        # the check after its end, now if the pool's thread has not come to it yet (result() returns
+        # before the callbacks run): before anything is written to the cache again
+        self._after_block(pending)
+        if self.damage is not None:
+            raise CacheDamaged(self.damage)
+
+    def _cache_damage(self) -> str | None:
+        """What is missing of what this build keeps in the cache, or None."""
         if self.lock is not None and not self.lock.intact():
-            raise ExecutionError(f"{label}: while it ran, the build lock {self.lock.path} was removed or replaced: "
-                                 "a block must not delete the build's cache folder")
+            return (f"the build lock {self.lock.path} was removed or replaced: "
+                    "a block must not delete the build's cache folder")
         gone = sorted(key for key in self.used if not (self.cache_dir / key / "result.json").is_file())
+        try:
+            replaced = os.stat(self.cache_dir).st_ino != self.cache_inode
+        except FileNotFoundError:
+            replaced = True
+        if replaced:
+            return (f"the cache folder {self.cache_dir} disappeared (deleted, or replaced by another): a block "
+                    "must not delete the build's cache")
         if gone:
-            raise ExecutionError(f"{label}: while it ran, {len(gone)} cache entr{'y' if len(gone) == 1 else 'ies'} "
-                                 f"of this build disappeared from {self.cache_dir} (e.g. {gone[0]}): "
-                                 "a block must not delete the build's cache")
+            return (f"{len(gone)} cache entr{'y' if len(gone) == 1 else 'ies'} of this build disappeared from "
+                    f"{self.cache_dir} (e.g. {gone[0]}): a block must not delete the build's cache")
+        return None
 
     def _store(self, key: str, data: dict, out: Path) -> None:
         """Write the entry in a staging folder, then rename it into place (atomic)."""
@@ -318,6 +459,12 @@ class Executor:
                 shutil.rmtree(entry, ignore_errors=True)
 
     def close(self) -> None:
+        if self.pool is not None:  # blocks still running (a build that failed) are stopped
+            self.pool.close()
+            self.pool = None
+        for pending in self.started.values():
+            shutil.rmtree(pending.out, ignore_errors=True)
+        self.started, self.deferred = {}, []
         if self.runner is not None:
             self.runner.close()
             self.runner = None
@@ -356,13 +503,19 @@ class Executor:
 
     # -- pages -------------------------------------------------------------------------
 
-    def process_page(self, page_html: str, src: str, page_url: str) -> str:
-        """Insert output (and download links) under every runnable Python block of a page."""
+    def process_page(self, page_html: str, src: str, page_url: str, page=None) -> str:
+        """Insert output (and download links) under every runnable Python block of a page.
+
+        With ``page`` (the build's Page, in ``on_page_content``) a block that must run is only
+        started, and a placeholder stands where its output goes: :meth:`finish` (``on_env``, once
+        every page is read) waits for the blocks and puts their outputs into ``page.content``. So
+        the pool runs the blocks of many pages at once while MkDocs reads the rest. Without it,
+        the page comes back complete."""
         spans = list(_BLOCK_RE.finditer(page_html))
         blocks = self.index.blocks(page_html) if self.index is not None else html_python_blocks(page_html)
         if len(spans) != len(blocks):
             raise ExecutionError(f"docs/{src}: found {len(blocks)} Python blocks but could place {len(spans)}")
-        pieces, last = [], 0
+        pieces, last, waiting = [], 0, []
         for span, block in zip(spans, blocks):
             pieces.append(page_html[last : span.end()])
             last = span.end()
@@ -388,16 +541,49 @@ class Executor:
                 pieces.append(extra)
                 continue
             label = f"<docs/{src} block {block.index}>"
-            try:
-                result = self.run(block.code, label, allow_exit=reason)
-            except ExecutionError as exc:
-                raise ExecutionError(f"docs/{src}: Python block {block.index} "
-                                     f"(first line: {block.first_line!r}) failed during the build:\n{exc}") from None
-            pieces.append(self._output_html(result, page_url, label) + extra)
+            where = f"docs/{src}: Python block {block.index} (first line: {block.first_line!r})"
+            started = self._start(block.code, label, allow_exit=reason, where=where)
+            if isinstance(started, Result):
+                pieces.append(self._output_html(started, page_url, label) + extra)
+                continue
+            waiting.append((len(pieces), _Placed(started, src, block, page_url, extra)))
+            pieces.append("")
         pieces.append(page_html[last:])
-        if self.enabled:
+        if page is None or self.runner is not None:
+            for slot, placed in waiting:
+                pieces[slot] = self._placed_html(placed)
+        else:
+            for slot, placed in waiting:
+                placed.page, placed.marker = page, f"<!--kb-output {self.token} {len(self.deferred)}-->"
+                pieces[slot] = placed.marker
+                self.deferred.append(placed)
+        if self.enabled and not any(placed.src == src for placed in self.deferred):
             self.pages_run.add(src)
         return "".join(pieces)
+
+    def finish(self) -> None:
+        """Put the output of every block started by :meth:`process_page` into its page, in the order
+        of the build; the first block that failed, in that order, stops the build."""
+        deferred, self.deferred = self.deferred, []
+        for placed in deferred:
+            output = self._placed_html(placed)
+            content = placed.page.content
+            if content is None or content.count(placed.marker) != 1:
+                raise ExecutionError(f"docs/{placed.src}: the output of Python block {placed.block.index} has "
+                                     "no single place left on the page (a plugin changed the page after kb)")
+            placed.page.content = content.replace(placed.marker, output)
+        for placed in deferred:
+            self.pages_run.add(placed.src)
+
+    def _placed_html(self, placed: _Placed) -> str:
+        try:
+            result = self._finish(placed.pending)
+        except CacheDamaged:
+            raise  # names the block that did it, not necessarily this one
+        except ExecutionError as exc:
+            raise ExecutionError(f"docs/{placed.src}: Python block {placed.block.index} "
+                                 f"(first line: {placed.block.first_line!r}) failed during the build:\n{exc}") from None
+        return self._output_html(result, placed.page_url, placed.pending.label) + placed.extra
 
     def _output_html(self, result: Result, page_url: str, label: str) -> str:
         parts = [f'<div class="kb-output" data-kb-key="{result.key}">',

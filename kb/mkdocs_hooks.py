@@ -5,8 +5,9 @@
   lists and back-links.
 * on_page_markdown: escape every front matter string that templates and plugins put into HTML
   (kb/safety.py), check the page's own front matter block, show its properties under the title, expand ``<!-- kb:... -->`` markers, and swap math for placeholders.
-* on_page_content: put the MathML in; run every Python block and show its output and
-  figures under it (kb/execute.py, cached by content).
+* on_page_content: put the MathML in; start every Python block whose output is not cached
+  (kb/execute.py: in a pool of workers, several pages' blocks at once).
+* on_env: wait for the blocks and put each one's output and figures under it.
 * notebooks (mkdocs-jupyter pages): see kb/notebooks.py (on_pre_page, on_page_content).
 * on_post_build: copy figures and downloadable snippets into the site; drop unused cache.
 
@@ -123,10 +124,22 @@ def on_page_content(html, page, config, files):
         if src.endswith(".md"):
             _refuse_unmarked_imported_blocks(html, src)
         if src.endswith(".md") and _executor is not None:
-            html = _executor.process_page(html, src, page.url)
+            html = _executor.process_page(html, src, page.url, page=page)  # outputs: on_env
     except (mathml.MathError, ExecutionError) as exc:
         raise PluginError(str(exc)) from None
     return html
+
+
+def on_env(env, config, files):
+    """Every page is read and its blocks started (kb.execute.Executor.process_page, in a pool of
+    workers, while MkDocs read the rest): wait for them and put their outputs into the pages, before
+    any page is written or indexed for search."""
+    if _executor is not None:
+        try:
+            _executor.finish()
+        except ExecutionError as exc:
+            raise PluginError(str(exc)) from None
+    return env
 
 
 def _refuse_unmarked_imported_blocks(html: str, src: str) -> None:

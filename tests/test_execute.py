@@ -244,13 +244,22 @@ def test_execution_can_be_switched_off_and_keeps_the_cache(tiny):
     assert entries(tiny) == cached
 
 
-def test_a_block_deleting_the_cache_stops_the_build_naming_page_and_block(tiny):
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_block_deleting_the_cache_stops_the_build_naming_page_and_block(tiny, jobs):
+    """One block at a time, the block that deleted the cache is named; two at a time, the blocks
+    that ran side by side since the cache was last found whole are (the culprit among them)."""
     code = 'import os, shutil\nshutil.rmtree(os.environ["KB_EXEC_CACHE"])'
     (tiny / "docs" / "index.md").write_text(f"# Demo\n\n```python\nprint(1)\n```\n\n```python\n{code}\n```\n",
                                             encoding="utf-8")
-    result = build(tiny)
+    result = build(tiny, KB_BLOCK_JOBS=jobs)
     assert result.returncode != 0
-    assert "docs/index.md: Python block 2 (first line: 'import os, shutil') failed during the build" in result.stderr
+    culprit = "docs/index.md: Python block 2 (first line: 'import os, shutil')"
+    if jobs == "1":
+        assert f"{culprit} failed during the build" in result.stderr
+        assert "print(1)" not in result.stderr
+    else:
+        assert f"{culprit} failed during the build" in result.stderr or (
+            "ran side by side" in result.stderr and f"\n  {culprit}\n" in result.stderr), result.stderr
     assert "must not delete the build's cache" in result.stderr
     assert "Traceback" not in result.stderr
 

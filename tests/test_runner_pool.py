@@ -1,0 +1,171 @@
+"""Blocks side by side: kb.blockrunner.BlockPool, and the build's use of it (kb.execute.Executor).
+
+Each block still runs alone in a fresh process; the pool only runs several such processes at
+once, one worker per block running. Concurrency is shown without timing: two blocks meet at a
+rendezvous (each waits for the other's file), which blocks run one after another never reach.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from bs4 import BeautifulSoup
+
+from kb.blockrunner import BlockPool, WorkerError, _jobs_from_env
+from kb.execute import ExecutionError, Executor
+
+
+def rendezvous(folder: Path, me: str, other: str, wait_s: int = 60) -> str:
+    """A block that leaves ``me`` in ``folder`` and fails unless ``other`` appears within ``wait_s``."""
+    return textwrap.dedent(f"""\
+        import os, time
+        folder = {str(folder)!r}
+        open(os.path.join(folder, {me!r}), "w").close()
+        deadline = time.monotonic() + {wait_s}
+        while not os.path.exists(os.path.join(folder, {other!r})):
+            assert time.monotonic() < deadline, "the other block never ran while this one did"
+            time.sleep(0.01)
+        print(os.getpid())
+        """)
+
+
+def page(code: str) -> str:
+    """A built page's HTML with one Python block, as Material renders it."""
+    from html import escape
+
+    return (f'<h1>T</h1><div class="language-python highlight"><pre><span></span><code>{escape(code)}\n'
+            "</code></pre></div>")
+
+
+def test_two_blocks_run_at_the_same_time_each_in_its_own_process(tmp_path):
+    with BlockPool("cpu", jobs=2) as pool:
+        futures = [pool.submit(rendezvous(tmp_path, "a", "b"), filename="<a>"),
+                   pool.submit(rendezvous(tmp_path, "b", "a"), filename="<b>")]
+        results = [future.result(timeout=300) for future in futures]
+        assert all(result.ok for result in results), [result.report() for result in results]
+        pids = {int(result.stdout) for result in results}
+        assert len(pids) == 2
+        workers = {runner.proc.pid for runner in pool.runners}
+        assert len(workers) == 2 and not pids & workers
+
+
+def test_one_job_at_a_time_never_reaches_the_rendezvous(tmp_path):
+    """The check above can fail: with one block at a time, the first block waits for the second in vain."""
+    with BlockPool("cpu", jobs=1) as pool:
+        first = pool.submit(rendezvous(tmp_path, "a", "b", wait_s=3), filename="<a>").result(timeout=300)
+    assert not first.ok and "never ran while this one did" in first.error
+
+
+def test_a_pool_starts_a_worker_only_for_blocks_that_run_at_once():
+    with BlockPool("cpu", jobs=3) as pool:
+        for n in range(3):  # one after another: the first worker serves them all
+            assert pool.submit(f"print({n})", filename=f"<{n}>").result(timeout=300).stdout == f"{n}\n"
+        assert len(pool.runners) == 1
+
+
+def test_closing_stops_running_blocks_and_drops_queued_ones(tmp_path):
+    mark = tmp_path / "started"
+    pool = BlockPool("cpu", jobs=1)
+    running = pool.submit(f"open({str(mark)!r}, 'w').close()\nwhile True:\n    pass\n", filename="<loop>")
+    queued = pool.submit("print('never')", filename="<queued>")
+    try:
+        deadline = time.monotonic() + 300  # the worker's start-up, then the block
+        while not mark.exists() and not running.done() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert mark.exists() and not running.done()
+        worker = pool.runners[0].proc
+    finally:
+        pool.close()
+    assert isinstance(running.exception(timeout=60), WorkerError)
+    assert queued.cancelled()
+    assert worker.poll() is not None  # the worker is gone, and with it the block (PDEATHSIG, its tree killed)
+    with pytest.raises(WorkerError, match="closed"):
+        pool.submit("print(1)")
+
+
+def test_jobs_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("KB_BLOCK_JOBS", "3")
+    assert _jobs_from_env(1) == 3
+    monkeypatch.setenv("KB_BLOCK_JOBS", "0")
+    with pytest.raises(ValueError, match="KB_BLOCK_JOBS"):
+        _jobs_from_env(1)
+    monkeypatch.delenv("KB_BLOCK_JOBS")
+    assert 1 <= _jobs_from_env(1) <= min(4, len(os.sched_getaffinity(0)))
+
+
+# --- the build: blocks of many pages at once, outputs put in at on_env ------------------------
+
+
+def built_page(html: str) -> SimpleNamespace:
+    return SimpleNamespace(content=html)
+
+
+def test_the_build_runs_blocks_of_different_pages_side_by_side(tmp_path):
+    (tmp_path / "meet").mkdir()
+    ex = Executor(cache_dir=tmp_path / "cache", docs_dir=tmp_path, jobs=2)
+    pages = {}
+    try:
+        for src, me, other in (("a.md", "a", "b"), ("b.md", "b", "a")):
+            pages[src] = built_page(None)
+            pages[src].content = ex.process_page(page(rendezvous(tmp_path / "meet", me, other)), src, src[:-3] + "/",
+                                                 page=pages[src])
+            assert "kb-output" in pages[src].content and 'class="kb-output"' not in pages[src].content
+        assert ex.pages_run == set()  # started, not finished
+        ex.finish()
+    finally:
+        ex.close()
+    for src in pages:
+        output = BeautifulSoup(pages[src].content, "html.parser").select_one(".kb-output__text")
+        assert output is not None and output.get_text().strip().isdigit()
+    assert ex.pages_run == {"a.md", "b.md"} and ex.runs == 2
+
+
+def test_outputs_put_in_later_equal_outputs_put_in_at_once(tmp_path, block_runners):
+    codes = ["print('one')", "import torch\ntorch.manual_seed(0)\nprint(torch.rand(2))", "print('one')"]
+    deferred = Executor(cache_dir=tmp_path / "deferred", docs_dir=tmp_path, jobs=2)
+    at_once = Executor(cache_dir=tmp_path / "at-once", docs_dir=tmp_path, runner=block_runners.get("cpu"))
+    try:
+        pages = [built_page(None) for _ in codes]
+        for n, (code, target) in enumerate(zip(codes, pages)):
+            target.content = deferred.process_page(page(code), f"p{n}.md", f"p{n}/", page=target)
+        deferred.finish()
+        expected = [at_once.process_page(page(code), f"p{n}.md", f"p{n}/") for n, code in enumerate(codes)]
+    finally:
+        at_once.runner = None
+        deferred.close()
+        at_once.close()
+    assert [p.content for p in pages] == expected
+    assert deferred.runs == 2  # the same code on two pages ran once
+
+
+def test_the_first_failing_block_in_page_order_stops_the_build(tmp_path):
+    """The later page's block fails first in time; the build still names the earlier page's."""
+    ex = Executor(cache_dir=tmp_path / "cache", docs_dir=tmp_path, jobs=2)
+    (tmp_path / "go").mkdir()
+    slow = f"import os, time\nwhile not os.path.exists({str(tmp_path / 'go' / 'x')!r}):\n    time.sleep(0.01)\nassert False, 'late'"
+    fast = f"open({str(tmp_path / 'go' / 'x')!r}, 'w').close()\nassert False, 'early'"
+    try:
+        targets = [built_page(None), built_page(None)]
+        for target, src, code in zip(targets, ("a.md", "b.md"), (slow, fast)):
+            target.content = ex.process_page(page(code), src, src[:-3] + "/", page=target)
+        with pytest.raises(ExecutionError, match=r"^docs/a.md: Python block 1 .*failed during the build(.|\n)*late"):
+            ex.finish()
+    finally:
+        ex.close()
+
+
+def test_a_placeholder_a_plugin_removed_is_an_error_not_a_silent_gap(tmp_path):
+    ex = Executor(cache_dir=tmp_path / "cache", docs_dir=tmp_path, jobs=1)
+    try:
+        target = built_page(None)
+        target.content = ex.process_page(page("print(1)"), "a.md", "a/", page=target)
+        target.content = target.content.replace("<!--", "<!-- changed ")
+        with pytest.raises(ExecutionError, match="docs/a.md: the output of Python block 1 has no single place"):
+            ex.finish()
+    finally:
+        ex.close()
