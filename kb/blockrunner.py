@@ -320,10 +320,12 @@ class BlockPool:
             results = [future.result() for future in futures]  # BlockResult, in any order they end
 
     A worker that fails (:class:`WorkerError`) is not used again; :meth:`close` stops the blocks
-    still running (their workers get SIGTERM and kill their trees) and drops those not started."""
+    still running (their workers get SIGTERM and kill their trees) and drops those not started. Its
+    threads are daemon threads: a build stopped without closing it (Ctrl-C) exits at once, and its
+    workers, which die with the process that started them, take their blocks with them."""
 
     def __init__(self, device: str = "cpu", jobs: int | None = None, **runner_options):
-        from concurrent.futures import ThreadPoolExecutor
+        import queue
         import threading
 
         if device not in ("cpu", "cuda"):
@@ -338,7 +340,11 @@ class BlockPool:
         self._idle: list[BlockRunner] = []
         self._lock = threading.Lock()
         self._closed = False
-        self._threads = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="kb-block")
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()  # (future, code, filename, options); None: stop
+        self._threads = [threading.Thread(target=self._serve, name=f"kb-block-{n}", daemon=True)
+                         for n in range(self.jobs)]
+        for thread in self._threads:
+            thread.start()
 
     def __enter__(self) -> BlockPool:
         return self
@@ -348,9 +354,24 @@ class BlockPool:
 
     def submit(self, code: str, filename: str = "<block>", **options):
         """Queue ``code``; a ``Future`` of its :class:`BlockResult` (``options`` as for :meth:`BlockRunner.run`)."""
+        from concurrent.futures import Future
+
         if self._closed:
             raise WorkerError(f"the block pool is closed; {filename} was not run")
-        return self._threads.submit(self._run, code, filename, options)
+        future: Future = Future()
+        self._queue.put((future, code, filename, options))
+        return future
+
+    def _serve(self) -> None:
+        """One thread: takes the next block, runs it, until told to stop."""
+        while (item := self._queue.get()) is not None:
+            future, code, filename, options = item
+            if not future.set_running_or_notify_cancel():  # cancelled by close()
+                continue
+            try:
+                future.set_result(self._run(code, filename, options))
+            except BaseException as exc:  # noqa: BLE001 - the caller gets it from the future
+                future.set_exception(exc)
 
     def _run(self, code: str, filename: str, options: dict) -> BlockResult:
         with self._lock:
@@ -379,11 +400,20 @@ class BlockPool:
         with self._lock:
             self._closed = True
             busy = [runner for runner in self.runners if runner not in self._idle]
-        self._threads.shutdown(wait=False, cancel_futures=True)
+        while True:  # blocks not started are dropped
+            try:
+                item = self._queue.get_nowait()
+            except Exception:  # noqa: BLE001 - queue.Empty
+                break
+            if item is not None:
+                item[0].cancel()
         for runner in busy:  # its worker kills its tree on SIGTERM; the waiting thread gets WorkerError
             if runner.proc is not None:
                 runner.proc.terminate()
-        self._threads.shutdown(wait=True)
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join()
         for runner in self.runners:
             runner.close()
         self.runners, self._idle = [], []

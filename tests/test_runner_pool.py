@@ -8,6 +8,8 @@ rendezvous (each waits for the other's file), which blocks run one after another
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import textwrap
 import time
 from pathlib import Path
@@ -16,6 +18,7 @@ from types import SimpleNamespace
 import pytest
 from bs4 import BeautifulSoup
 
+from conftest import ROOT
 from kb.blockrunner import BlockPool, WorkerError, _jobs_from_env
 from kb.execute import ExecutionError, Executor
 
@@ -169,3 +172,26 @@ def test_a_placeholder_a_plugin_removed_is_an_error_not_a_silent_gap(tmp_path):
             ex.finish()
     finally:
         ex.close()
+
+
+def test_a_build_stopped_without_closing_the_pool_exits_at_once_and_its_block_dies(tmp_path):
+    """Ctrl-C in the middle of a block: the build exits (the pool's threads don't hold it for the
+    block's 600 s timeout) and the block's process goes with its worker."""
+    mark = tmp_path / "pid"
+    script = textwrap.dedent(f"""\
+        import os, sys, time
+        sys.path.insert(0, {str(ROOT)!r})
+        from kb.blockrunner import BlockPool
+        pool = BlockPool("cpu", jobs=1, timeout=600)
+        pool.submit("import os\\nopen({str(mark)!r}, 'w').write(str(os.getpid()))\\nwhile True:\\n    pass\\n")
+        while not os.path.exists({str(mark)!r}) or not open({str(mark)!r}).read():
+            time.sleep(0.05)
+        raise KeyboardInterrupt
+        """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert "KeyboardInterrupt" in done.stderr and done.returncode != 0
+    block = int(mark.read_text())
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{block}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{block}").exists() or Path(f"/proc/{block}/stat").read_text().split(") ")[1][0] == "Z"
