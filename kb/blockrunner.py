@@ -307,10 +307,19 @@ class BlockRunner:
         return self._stderr.read().decode(errors="replace")[-4000:]
 
 
+# A BlockPool starts another worker only while this many blocks wait for one: a worker's start
+# (interpreter, torch, the later imports) took about 2.3 s of CPU here, the site's blocks 0.2 s
+# on average; a cold build has dozens waiting at once, a rebuild after an edit one or two.
+EXTRA_WORKER_BACKLOG = 4
+
+
 class BlockPool:
     """Up to ``jobs`` blocks at once, each alone in a fresh process exactly as :meth:`BlockRunner.run`
-    runs it: one :class:`BlockRunner` (one worker) per block running at the same time, started when
-    first needed, so that a pool that never has two blocks to run starts one worker. Blocks share
+    runs it: one :class:`BlockRunner` (one worker) per block running at the same time. The first
+    worker starts with the first block; another only while at least ``backlog`` blocks (default
+    :data:`EXTRA_WORKER_BACKLOG`) wait for one: a worker's start costs seconds of CPU (its imports),
+    more than a few small blocks, so a rebuild with two or three changed blocks runs them on one
+    worker, one after another, and a cold build gets them all. Blocks share
     nothing (each its own process, directory and output folder), so running them side by side
     changes no result; what an in-process way cannot do, isolated blocks can. ``jobs`` defaults to
     ``$KB_BLOCK_JOBS``, else to the CPUs this process may use (at most 4).
@@ -324,7 +333,8 @@ class BlockPool:
     threads are daemon threads: a build stopped without closing it (Ctrl-C) exits at once, and its
     workers, which die with the process that started them, take their blocks with them."""
 
-    def __init__(self, device: str = "cpu", jobs: int | None = None, **runner_options):
+    def __init__(self, device: str = "cpu", jobs: int | None = None, *, backlog: int | None = None,
+                 **runner_options):
         import queue
         import threading
 
@@ -336,9 +346,10 @@ class BlockPool:
         self.jobs = jobs if jobs is not None else _jobs_from_env(threads)
         if self.jobs < 1:
             raise ValueError(f"jobs must be at least 1, not {self.jobs}")
+        self.backlog = EXTRA_WORKER_BACKLOG if backlog is None else backlog
         self.runners: list[BlockRunner] = []  # every worker started, busy or idle
         self._idle: list[BlockRunner] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()  # notified when a worker comes free or a block comes
         self._closed = False
         self._queue: queue.SimpleQueue = queue.SimpleQueue()  # (future, code, filename, options); None: stop
         self._threads = [threading.Thread(target=self._serve, name=f"kb-block-{n}", daemon=True)
@@ -360,6 +371,8 @@ class BlockPool:
             raise WorkerError(f"the block pool is closed; {filename} was not run")
         future: Future = Future()
         self._queue.put((future, code, filename, options))
+        with self._lock:  # a thread that waits for a worker may start one now
+            self._lock.notify_all()
         return future
 
     def _serve(self) -> None:
@@ -375,12 +388,17 @@ class BlockPool:
 
     def _run(self, code: str, filename: str, options: dict) -> BlockResult:
         with self._lock:
-            if self._closed:
-                raise WorkerError(f"the block pool was closed before {filename} ran")
-            runner = self._idle.pop() if self._idle else None
-            if runner is None:
-                runner = BlockRunner(self.device, **self.options)  # started by its first run
-                self.runners.append(runner)
+            while True:
+                if self._closed:
+                    raise WorkerError(f"the block pool was closed before {filename} ran")
+                if self._idle:
+                    runner = self._idle.pop()
+                    break
+                if not self.runners or self._queue.qsize() >= self.backlog:
+                    runner = BlockRunner(self.device, **self.options)  # started below
+                    self.runners.append(runner)
+                    break
+                self._lock.wait(1.0)  # for a worker to come free, or for more blocks to wait
         try:
             if runner.proc is None:
                 runner.start()
@@ -390,16 +408,19 @@ class BlockPool:
         except BaseException:
             with self._lock:
                 self.runners.remove(runner)
+                self._lock.notify_all()
             runner.close()
             raise
         with self._lock:
             self._idle.append(runner)
+            self._lock.notify_all()
         return result
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
             busy = [runner for runner in self.runners if runner not in self._idle]
+            self._lock.notify_all()
         while True:  # blocks not started are dropped
             try:
                 item = self._queue.get_nowait()

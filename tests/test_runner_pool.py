@@ -46,7 +46,7 @@ def page(code: str) -> str:
 
 
 def test_two_blocks_run_at_the_same_time_each_in_its_own_process(tmp_path):
-    with BlockPool("cpu", jobs=2) as pool:
+    with BlockPool("cpu", jobs=2, backlog=0) as pool:  # a second worker even for one waiting block
         futures = [pool.submit(rendezvous(tmp_path, "a", "b"), filename="<a>"),
                    pool.submit(rendezvous(tmp_path, "b", "a"), filename="<b>")]
         results = [future.result(timeout=300) for future in futures]
@@ -69,6 +69,17 @@ def test_a_pool_starts_a_worker_only_for_blocks_that_run_at_once():
         for n in range(3):  # one after another: the first worker serves them all
             assert pool.submit(f"print({n})", filename=f"<{n}>").result(timeout=300).stdout == f"{n}\n"
         assert len(pool.runners) == 1
+
+
+def test_a_second_worker_starts_only_for_a_backlog_of_blocks():
+    """Its start costs seconds of CPU: three blocks run on one worker; eight give it a second."""
+    nap = "import time\ntime.sleep(0.3)\nprint('ok')"
+    with BlockPool("cpu", jobs=2) as pool:
+        assert all(f.result(timeout=300).ok for f in [pool.submit(nap) for _ in range(3)])
+        assert len(pool.runners) == 1
+    with BlockPool("cpu", jobs=2) as pool:
+        assert all(f.result(timeout=300).ok for f in [pool.submit(nap) for _ in range(8)])
+        assert len(pool.runners) == 2
 
 
 def test_closing_stops_running_blocks_and_drops_queued_ones(tmp_path):
@@ -110,7 +121,7 @@ def built_page(html: str) -> SimpleNamespace:
 
 def test_the_build_runs_blocks_of_different_pages_side_by_side(tmp_path):
     (tmp_path / "meet").mkdir()
-    ex = Executor(cache_dir=tmp_path / "cache", docs_dir=tmp_path, jobs=2)
+    ex = Executor(cache_dir=tmp_path / "cache", docs_dir=tmp_path, pool=BlockPool("cpu", jobs=2, backlog=0))
     pages = {}
     try:
         for src, me, other in (("a.md", "a", "b"), ("b.md", "b", "a")):
@@ -148,7 +159,7 @@ def test_outputs_put_in_later_equal_outputs_put_in_at_once(tmp_path, block_runne
 
 def test_the_first_failing_block_in_page_order_stops_the_build(tmp_path):
     """The later page's block fails first in time; the build still names the earlier page's."""
-    ex = Executor(cache_dir=tmp_path / "cache", docs_dir=tmp_path, jobs=2)
+    ex = Executor(cache_dir=tmp_path / "cache", docs_dir=tmp_path, pool=BlockPool("cpu", jobs=2, backlog=0))
     (tmp_path / "go").mkdir()
     slow = f"import os, time\nwhile not os.path.exists({str(tmp_path / 'go' / 'x')!r}):\n    time.sleep(0.01)\nassert False, 'late'"
     fast = f"open({str(tmp_path / 'go' / 'x')!r}, 'w').close()\nassert False, 'early'"
@@ -195,3 +206,26 @@ def test_a_build_stopped_without_closing_the_pool_exits_at_once_and_its_block_di
     while Path(f"/proc/{block}").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not Path(f"/proc/{block}").exists() or Path(f"/proc/{block}/stat").read_text().split(") ")[1][0] == "Z"
+
+
+def test_a_cache_deleted_while_blocks_ran_side_by_side_names_every_block_that_ran(tmp_path):
+    """Which of two blocks running at once deleted the cache cannot be told: both are named (the
+    block that did it among them), none is let through."""
+    ex = Executor(cache_dir=tmp_path / "cache", docs_dir=tmp_path, pool=BlockPool("cpu", jobs=2, backlog=0))
+    (tmp_path / "go").mkdir()
+    signal = str(tmp_path / "go" / "x")
+    waits = f"import os, time\nwhile not os.path.exists({signal!r}):\n    time.sleep(0.01)\nprint('waited')"
+    deletes = f"import shutil\nshutil.rmtree({str(tmp_path / 'cache')!r})\nopen({signal!r}, 'w').close()"
+    try:
+        targets = [built_page(None), built_page(None), built_page(None)]
+        for target, src, code in zip(targets, ("a.md", "b.md", "c.md"), (waits, deletes, "print('after')")):
+            target.content = ex.process_page(page(code), src, src[:-3] + "/", page=target)
+        with pytest.raises(ExecutionError) as caught:
+            ex.finish()
+    finally:
+        ex.close()
+    message = str(caught.value)
+    assert message.startswith("while these 2 Python blocks ran side by side, the cache folder"), message
+    assert "\n  docs/a.md: Python block 1 (first line: 'import os, time')" in message
+    assert "\n  docs/b.md: Python block 1 (first line: 'import shutil')" in message
+    assert "c.md" not in message and "must not delete the build's cache" in message
