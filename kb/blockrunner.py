@@ -54,10 +54,11 @@ as Material's copy button copies them, with the marker comment before each (:fun
 ``skip``, ``allow_exit`` or ``cuda``, each with a reason, read by :meth:`HtmlBlock.plan` for the build,
 the guard and ``python -m kb check`` alike (:func:`parse_marker`).
 
-Worker protocol (``python kb/blockrunner.py --worker --device D --parent PID --threads N``): one JSON
-object per line on stdin (``code``, ``filename``, ``line_numbers``, ``script``, ``timeout``, ``env``,
-``cwd``, ``allow_exit``); one JSON object per line back on the worker's original stdout, the first
-being ``{"ready": true, ...}``.
+Worker protocol (``python kb/blockrunner.py --worker --device D --parent PID --threads N --control FD``):
+one JSON object per line on stdin (``code``, ``filename``, ``line_numbers``, ``script``, ``timeout``,
+``env``, ``cwd``, ``allow_exit``); one JSON object per line back on the worker's original stdout, the
+first being ``{"ready": true, ...}``. ``{"clone": true}`` forks another worker from it (answered
+``{"cloned": PID}``; the clone's two pipes come over the Unix socket FD).
 """
 
 from __future__ import annotations
@@ -73,9 +74,11 @@ import secrets
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -99,6 +102,43 @@ MAX_OUTPUT = 200_000  # characters of stdout / stderr kept per block
 # ---------------------------------------------------------------------------------------------
 # Results and the parent side
 # ---------------------------------------------------------------------------------------------
+
+
+class _Clone:
+    """The build's handle on a cloned worker (a child of the worker it was forked from, not of the
+    build): what BlockRunner uses of a Popen. Its exit is seen on a pidfd; its exit status is its
+    parent's to read, so ``returncode`` is -1 once it has exited."""
+
+    def __init__(self, pid: int, job_fd: int, reply_fd: int):
+        self.pid = pid
+        self.pidfd = os.pidfd_open(pid)
+        self.stdin = os.fdopen(job_fd, "wb")
+        self.stdout = os.fdopen(reply_fd, "rb")
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None and select.select([self.pidfd], [], [], 0)[0]:
+            self.returncode = -1
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            if not select.select([self.pidfd], [], [], timeout)[0]:
+                raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout)
+            self.returncode = -1
+        return self.returncode
+
+    def send_signal(self, sig: int) -> None:
+        try:
+            signal.pidfd_send_signal(self.pidfd, sig)
+        except ProcessLookupError:
+            pass
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
 
 
 @dataclass
@@ -187,6 +227,8 @@ class BlockRunner:
         self.ready_info: dict = {}
         self.jobs = 0
         self._stderr = None
+        self._control: socket.socket | None = None
+        self._writing = threading.Lock()  # a clone request may come from another thread
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -210,11 +252,16 @@ class BlockRunner:
             env[name] = str(self.threads)
         self._stderr = tempfile.TemporaryFile()
         t0 = time.perf_counter()
-        self.proc = subprocess.Popen(
-            [self.python, str(Path(__file__).resolve()), "--worker", "--device", self.device,
-             "--parent", str(os.getpid()), "--threads", str(self.threads)],
-            cwd=self.cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
-        )
+        self._control, theirs = socket.socketpair()  # the worker passes a clone's pipes on it
+        try:
+            self.proc = subprocess.Popen(
+                [self.python, str(Path(__file__).resolve()), "--worker", "--device", self.device,
+                 "--parent", str(os.getpid()), "--threads", str(self.threads), "--control", str(theirs.fileno())],
+                cwd=self.cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
+                pass_fds=(theirs.fileno(),),
+            )
+        finally:
+            theirs.close()
         self.starts += 1
         self.ready_info = self._read(timeout=300.0, what="worker start-up")
         self.startup_s = time.perf_counter() - t0
@@ -247,8 +294,38 @@ class BlockRunner:
             proc.wait()
         finally:
             proc.stdout.close()
+            if isinstance(proc, _Clone):
+                os.close(proc.pidfd)
             if self._stderr is not None:
                 self._stderr.close()
+            if self._control is not None:
+                self._control.close()
+                self._control = None
+
+    def clone(self) -> BlockRunner:
+        """Another worker, forked from this one (started; it may be running a block, from another
+        thread): it has all this one imported, at the cost of a fork instead of a start-up (seconds
+        of CPU), runs blocks exactly as this one does, alone in fresh processes, and dies with it.
+        BlockPool's extra workers are clones. The answer comes on the control socket: the
+        worker's stdout may be awaited by the thread whose block runs."""
+        if self.proc is None or self._control is None or not self.ready_info:
+            raise WorkerError("only a started worker (not a clone) can be cloned")
+        try:
+            with self._writing:
+                self.proc.stdin.write(b'{"clone": true}\n')
+                self.proc.stdin.flush()
+        except BrokenPipeError:
+            raise WorkerError(f"worker died before it could be cloned:\n{self._worker_stderr()}") from None
+        if not select.select([self._control], [], [], 300.0)[0]:
+            raise WorkerError("the worker did not answer a clone request within 300 s")
+        data, fds, _, _ = socket.recv_fds(self._control, 64, 2)
+        if len(fds) != 2:
+            raise WorkerError(f"the worker died while cloning:\n{self._worker_stderr()}")
+        twin = BlockRunner(self.device, timeout=self.timeout, cwd=self.cwd, python=self.python,
+                           env=self.extra_env, threads=self.threads)
+        twin.proc = _Clone(int(data), fds[0], fds[1])
+        twin.ready_info = dict(self.ready_info, pid=twin.proc.pid, clone_of=self.proc.pid)
+        return twin
 
     # -- jobs -------------------------------------------------------------------------------
 
@@ -279,8 +356,9 @@ class BlockRunner:
                "timeout": limit, "env": env or {}, "cwd": cwd, "allow_exit": allow_exit}
         began = time.monotonic()
         try:
-            self.proc.stdin.write(json.dumps(job).encode() + b"\n")
-            self.proc.stdin.flush()
+            with self._writing:
+                self.proc.stdin.write(json.dumps(job).encode() + b"\n")
+                self.proc.stdin.flush()
         except BrokenPipeError:
             raise WorkerError(f"worker died before {filename}:\n{self._worker_stderr()}") from None
         reply = self._read(timeout=limit + 30.0, what=filename)
@@ -307,18 +385,19 @@ class BlockRunner:
         return self._stderr.read().decode(errors="replace")[-4000:]
 
 
-# A BlockPool starts another worker only while this many blocks wait for one: a worker's start
-# (interpreter, torch, the later imports) took about 2.3 s of CPU here, the site's blocks 0.2 s
-# on average; a cold build has dozens waiting at once, a rebuild after an edit one or two.
+# A BlockPool adds a worker (a clone: a fork of one, about 10 ms and some memory copied on write
+# later) only while this many blocks wait for one; a cold build has dozens waiting at once, a
+# rebuild after an edit one or two, which one worker runs one after another as fast.
 EXTRA_WORKER_BACKLOG = 4
 
 
 class BlockPool:
     """Up to ``jobs`` blocks at once, each alone in a fresh process exactly as :meth:`BlockRunner.run`
     runs it: one :class:`BlockRunner` (one worker) per block running at the same time. The first
-    worker starts with the first block; another only while at least ``backlog`` blocks (default
-    :data:`EXTRA_WORKER_BACKLOG`) wait for one: a worker's start costs seconds of CPU (its imports),
-    more than a few small blocks, so a rebuild with two or three changed blocks runs them on one
+    worker starts with the first block; each other one is a clone of a worker that came free
+    (:meth:`BlockRunner.clone`: a fork, which shares all the worker imported, instead of a start-up
+    of seconds of CPU), made only while at least ``backlog`` blocks (default
+    :data:`EXTRA_WORKER_BACKLOG`) wait: a rebuild with two or three changed blocks runs them on one
     worker, one after another, and a cold build gets them all. Blocks share
     nothing (each its own process, directory and output folder), so running them side by side
     changes no result; what an in-process way cannot do, isolated blocks can. ``jobs`` defaults to
@@ -347,6 +426,7 @@ class BlockPool:
         if self.jobs < 1:
             raise ValueError(f"jobs must be at least 1, not {self.jobs}")
         self.backlog = EXTRA_WORKER_BACKLOG if backlog is None else backlog
+        self._cloning = 0  # clones being made
         self.runners: list[BlockRunner] = []  # every worker started, busy or idle
         self._idle: list[BlockRunner] = []
         self._lock = threading.Condition()  # notified when a worker comes free or a block comes
@@ -387,6 +467,7 @@ class BlockPool:
                 future.set_exception(exc)
 
     def _run(self, code: str, filename: str, options: dict) -> BlockResult:
+        origin = None
         with self._lock:
             while True:
                 if self._closed:
@@ -394,14 +475,31 @@ class BlockPool:
                 if self._idle:
                     runner = self._idle.pop()
                     break
-                if not self.runners or self._queue.qsize() >= self.backlog:
+                origins = [r for r in self.runners if not isinstance(r.proc, _Clone)]  # started, or starting
+                started = [r for r in origins if r.ready_info]
+                if not origins:
                     runner = BlockRunner(self.device, **self.options)  # started below
                     self.runners.append(runner)
                     break
-                self._lock.wait(1.0)  # for a worker to come free, or for more blocks to wait
+                if (started and len(self.runners) + self._cloning < self.jobs
+                        and self._queue.qsize() >= self.backlog):
+                    origin = started[0]  # another worker for the backlog: its clone (a fork, no start-up)
+                    self._cloning += 1
+                    break
+                self._lock.wait(1.0)  # for a worker to come free or be started, or more blocks to wait
+        if origin is not None:
+            try:
+                runner = origin.clone()
+            finally:
+                with self._lock:
+                    self._cloning -= 1
+            with self._lock:
+                self.runners.append(runner)
         try:
             if runner.proc is None:
                 runner.start()
+                with self._lock:  # a thread waiting to clone it can now
+                    self._lock.notify_all()
                 if self._closed:  # closed while this worker started: close() could not stop it
                     raise WorkerError(f"the block pool was closed before {filename} ran")
             result = runner.run(code, filename, **options)
@@ -435,7 +533,7 @@ class BlockPool:
             self._queue.put(None)
         for thread in self._threads:
             thread.join()
-        for runner in self.runners:
+        for runner in reversed(self.runners):  # a clone before the worker it was forked from
             runner.close()
         self.runners, self._idle = [], []
 
@@ -470,8 +568,8 @@ def _prctl(option: int, value: int) -> None:
         raise OSError(ctypes.get_errno(), f"prctl({option}, {value}) failed")
 
 
-def _descendants(root: int) -> list[int]:
-    """Live (not zombie) descendants of ``root``, from one scan of /proc."""
+def _descendants(root: int, skip: frozenset[int] = frozenset()) -> list[int]:
+    """Live (not zombie) descendants of ``root``, from one scan of /proc; not those of ``skip``."""
     children: dict[int, list[tuple[int, bytes]]] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -486,6 +584,8 @@ def _descendants(root: int) -> list[int]:
     found, todo = [], [root]
     while todo:
         for pid, state in children.get(todo.pop(), []):
+            if pid in skip:
+                continue
             todo.append(pid)
             if state != b"Z":
                 found.append(pid)
@@ -517,19 +617,21 @@ def _children_of(pid: int) -> set[int]:
     return found
 
 
-def _kill_tree(keep: frozenset[int] = frozenset()) -> int:
+def _kill_tree(keep: frozenset[int] = frozenset(), trees: frozenset[int] = frozenset()) -> int:
     """Kill every descendant of this process (the worker is a child subreaper, so a block's
     orphans, also those in a new session, are reparented to it) except ``keep`` (the spare
-    child, a killed block's process on its way out), and their descendants still die; return how
-    many were killed. Done when the kernel lists no child but ``keep``, and none of those has a
-    live descendant."""
+    child, a killed block's process on its way out), and their descendants still die, and except
+    ``trees`` with all their descendants (the worker's clones: other workers, with blocks of their
+    own); return how many were killed. Done when the kernel lists no child but ``keep`` and
+    ``trees``, and none of ``keep`` has a live descendant."""
     killed = 0
+    spared = keep | trees
     for _ in range(1000):  # until nothing is left; a process may fork while we look
         # At once when only ``keep`` is left, childless: read the worker's children again after
         # theirs, as a child reparented meanwhile (its parent ended) would show there.
-        if _reap() <= keep and not any(_children_of(pid) for pid in keep) and _reap() <= keep:
+        if _reap() <= spared and not any(_children_of(pid) for pid in keep) and _reap() <= spared:
             return killed
-        alive = [pid for pid in _descendants(os.getpid()) if pid not in keep]
+        alive = [pid for pid in _descendants(os.getpid(), skip=trees) if pid not in keep]
         if not alive:
             time.sleep(0.001)  # only zombies on their way to us
             continue
@@ -593,7 +695,7 @@ def _warm_matplotlib() -> None:
     fig.canvas.draw()
 
 
-def _worker(device: str, parent: int, threads: int) -> None:
+def _worker(device: str, parent: int, threads: int, control_fd: int) -> None:
     # The protocol keeps the original stdout; fd 1 itself goes to stderr, so that stray output
     # (from imports, or C code) can never corrupt it.
     proto = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
@@ -623,30 +725,97 @@ def _worker(device: str, parent: int, threads: int) -> None:
         "cuda_initialized": bool(torch.cuda.is_initialized()),  # a flag only: does not initialise CUDA
         "os_threads": len(os.listdir("/proc/self/task")),  # forking is safe only with one
     }) + "\n")
+    import socket
+
     jobs, first = _Lines(0), True
+    idle.cloner = (socket.socket(fileno=control_fd), proto, jobs)  # a clone's pipes go to the build on it
     try:
         while True:
-            # A block that comes before the imports end waits for them: imported again in its
-            # process they would cost as much, on top of the worker's; the huge pages can wait.
-            waited_since = None
-            while idle.pending and not first:
-                if jobs.waiting():
-                    if not idle.importing:
-                        break
-                    waited_since = waited_since or time.perf_counter()
-                idle.step()
-            line = jobs.readline()
-            if not line:
-                break
-            job = json.loads(line)
-            job["threads"] = threads
-            job["waited"] = time.perf_counter() - waited_since if waited_since else 0.0
-            # the first job is the runner's device probe, part of its start-up: answered at once
-            proto.write(json.dumps(_run_job(job, workdir, None if first else idle)) + "\n")
-            first = False
+            try:
+                # A block that comes before the imports end waits for them: imported again in its
+                # process they would cost as much, on top of the worker's; the huge pages can wait.
+                waited_since = None
+                while idle.pending and not first:
+                    if jobs.waiting():
+                        if not idle.importing:
+                            break
+                        waited_since = waited_since or time.perf_counter()
+                    idle.step()
+                line = jobs.readline()
+                if not line:
+                    break
+                job = json.loads(line)
+                if job.get("clone"):
+                    idle.clones_wanted += 1
+                    while idle.importing:  # the clone gets all of the preload
+                        idle.step()
+                    idle.serve_clones()
+                    continue
+                job["threads"] = threads
+                job["waited"] = time.perf_counter() - waited_since if waited_since else 0.0
+                # the first job is the runner's device probe, part of its start-up: answered at once
+                proto.write(json.dumps(_run_job(job, workdir, None if first else idle)) + "\n")
+                first = False
+            except _NowAClone as became:  # this process is the clone now, on its own pipes
+                became.leave()
+                workdir, first = tempfile.mkdtemp(prefix="blockrunner-"), False
     finally:
         _kill_tree()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+class _NowAClone(Exception):
+    """Raised in a clone just forked (:func:`_fork_clone`), also from within the worker's wait for a
+    block, to unwind to the worker loop; ``leave`` closes what it has of that block."""
+
+    def __init__(self, process: _Process | None = None):
+        self.process = process
+
+    def leave(self) -> None:
+        if self.process is not None:  # the worker's block, not the clone's: only the descriptors
+            self.process.close()
+
+
+def _fork_clone(idle: _IdleWork, control, proto, jobs: _Lines) -> bool:
+    """Fork another worker from this one (``{"clone": true}``, also while a block runs): it shares
+    all this one imported, at the cost of a fork, and goes on as a worker of its own: its jobs and
+    answers on two new pipes, whose other ends go to the build over ``control`` with its pid; it
+    kills its own tree, and dies with this worker (which spares it and its blocks when it kills
+    its own block's tree). Returns True in the clone."""
+    job_read, job_write = os.pipe()
+    reply_read, reply_write = os.pipe()
+    worker = os.getpid()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        os.close(job_write)
+        os.close(reply_read)
+        control.close()
+        os.dup2(job_read, 0)
+        os.close(job_read)
+        os.dup2(reply_write, proto.fileno())
+        os.close(reply_write)
+        jobs.buffer = b""  # what the worker had read of its own jobs
+        if idle.spare is not None:  # the worker's, not the clone's
+            idle.spare.close()
+            idle.spare = None
+        idle.clones, idle.clones_wanted, idle.cloner = set(), 0, None  # a clone is not cloned
+        _prctl(PR_SET_CHILD_SUBREAPER, 1)  # not inherited
+        _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != worker:  # the worker died before the line above
+            _kill_tree()
+            os._exit(143)
+        return True
+    os.close(job_read)
+    os.close(reply_write)
+    import socket
+
+    socket.send_fds(control, [str(pid).encode()], [job_write, reply_read])
+    os.close(job_write)
+    os.close(reply_read)
+    idle.clones.add(pid)
+    return False
 
 
 class _IdleWork:
@@ -672,6 +841,28 @@ class _IdleWork:
         self.steps.append(("huge pages", _huge_pages))
         self.threads = threads
         self.spare: _Process | None = None
+        self.clones: set[int] = set()  # workers forked from this one (_fork_clone), each with its own blocks
+        self.clones_wanted = 0  # clone requests not served yet (they wait for the imports)
+        self.cloner = None  # (control socket, protocol file, job lines): set by the worker
+
+    def serve_clones(self, process: _Process | None = None) -> None:
+        """Fork the clones asked for, once the imports are done; in a clone, raise _NowAClone
+        (``process``: the block the worker is waiting for, whose descriptors the clone closes)."""
+        while self.clones_wanted and not self.importing:
+            self.clones_wanted -= 1
+            if _fork_clone(self, *self.cloner):
+                raise _NowAClone(process)
+
+    def clone_request(self) -> None:
+        """A line came on the job pipe while a block runs: only a clone request can (the build
+        sends the next job after the answer)."""
+        line = self.cloner[2].readline()
+        if not line:  # the build closed the pipe: no more clones (the worker loop ends at its EOF)
+            self.cloner = None
+        elif json.loads(line).get("clone"):
+            self.clones_wanted += 1
+        else:
+            raise RuntimeError(f"blockrunner: a job came while a block ran: {line[:200]!r}")
 
     @property
     def pending(self) -> bool:
@@ -821,7 +1012,11 @@ def _run_job(job: dict, workdir: str, idle: _IdleWork | None) -> dict:
                 pass
         _, wait_status = os.waitpid(pid, 0)
         keep = frozenset()
-    survivors = _kill_tree(keep | (idle.keep if idle is not None else frozenset()))  # anything it started
+    clones = frozenset()
+    if idle is not None and idle.clones:  # those still alive: a pid of one that ended could be reused
+        idle.clones &= _children_of(os.getpid())
+        clones = frozenset(idle.clones)
+    survivors = _kill_tree(keep | (idle.keep if idle is not None else frozenset()), clones)  # anything it started
     try:  # anything written after the report (by processes it started, now killed) fails the block
         payload += os.read(process.report, 1 << 16)
     except BlockingIOError:
@@ -862,7 +1057,16 @@ def _collect(process: _Process, deadline: float, idle: _IdleWork | None) -> tupl
         if left <= 0:
             return b"".join(chunks), True, False
         busy = idle is not None and idle.pending
-        ready, _, _ = select.select([read_fd, pidfd], [], [], 0 if busy else left)
+        asks = idle is not None and idle.cloner is not None  # the build may ask for a clone meanwhile
+        if asks and b"\n" in idle.cloner[2].buffer:  # read with the block's job
+            idle.clone_request()
+        watch = [read_fd, pidfd] + ([0] if asks else [])
+        ready, _, _ = select.select(watch, [], [], 0 if busy else left)
+        if 0 in ready:  # the build asks for a clone of this worker while its block runs
+            idle.clone_request()
+            ready.remove(0)
+        if idle is not None and idle.clones_wanted and not idle.importing:
+            idle.serve_clones(process)
         if not ready and not exited and busy:
             idle.step()
             continue
@@ -1369,7 +1573,7 @@ def site_pages(site: Path, docs: Path, root: Path = ROOT) -> list[Page]:
 
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "--worker":
-        _worker(device=sys.argv[3], parent=int(sys.argv[5]), threads=int(sys.argv[7]))
+        _worker(device=sys.argv[3], parent=int(sys.argv[5]), threads=int(sys.argv[7]), control_fd=int(sys.argv[9]))
     else:
         print(__doc__)
         sys.exit(2)

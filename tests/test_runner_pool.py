@@ -11,7 +11,9 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,7 +21,8 @@ import pytest
 from bs4 import BeautifulSoup
 
 from conftest import ROOT
-from kb.blockrunner import BlockPool, WorkerError, _jobs_from_env
+from test_runner_processes import marked
+from kb.blockrunner import BlockPool, BlockRunner, WorkerError, _jobs_from_env
 from kb.execute import ExecutionError, Executor
 
 
@@ -229,3 +232,83 @@ def test_a_cache_deleted_while_blocks_ran_side_by_side_names_every_block_that_ra
     assert "\n  docs/a.md: Python block 1 (first line: 'import os, time')" in message
     assert "\n  docs/b.md: Python block 1 (first line: 'import shutil')" in message
     assert "c.md" not in message and "must not delete the build's cache" in message
+
+
+# --- clones: the pool's extra workers are forks of its first, made while it runs a block ----------
+
+
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def cpu_ticks(pid: int) -> int:
+    return sum(int(x) for x in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[11:13])
+
+
+def test_the_second_worker_is_a_fork_of_the_first_made_while_it_runs_a_block(tmp_path):
+    """Two blocks meet at a rendezvous, so the first worker was busy when the second was made:
+    the second is its child (a clone), and it cost a fork, not a start-up of its own."""
+    with BlockPool("cpu", jobs=2, backlog=0) as pool:
+        futures = [pool.submit(rendezvous(tmp_path, "a", "b"), filename="<a>"),
+                   pool.submit(rendezvous(tmp_path, "b", "a"), filename="<b>")]
+        assert all(future.result(timeout=300).ok for future in futures)
+        first, second = pool.runners
+        assert parent_of(second.proc.pid) == first.proc.pid
+        assert cpu_ticks(second.proc.pid) * 3 < cpu_ticks(first.proc.pid)  # no imports of its own (a fresh one: about equal)
+        with pytest.raises(WorkerError, match="not a clone"):
+            second.clone()
+
+
+def test_a_block_ending_in_the_first_worker_leaves_the_clones_block_running(tmp_path):
+    """The first worker kills what its block left behind; the clone and its block are not that."""
+    first = BlockRunner("cpu")
+    try:
+        first.start()
+        clone = first.clone()
+        done = {}
+        later = ("import os, time\nopen(os.path.join({d!r}, 'y'), 'w').close()\n"
+                 "while not os.path.exists(os.path.join({d!r}, 'x')):\n    time.sleep(0.01)\n"
+                 "time.sleep(1.5)\nprint('still here')").format(d=str(tmp_path))
+        thread = threading.Thread(target=lambda: done.update(result=clone.run(later, filename="<clone>")))
+        thread.start()
+        while not (tmp_path / "y").exists():
+            time.sleep(0.01)
+        ended = first.run(f"open({str(tmp_path / 'x')!r}, 'w').close()", filename="<first>")
+        thread.join(timeout=300)
+        assert ended.ok and done["result"].ok, done["result"].report()
+        assert done["result"].stdout == "still here\n"
+        assert clone.run("print(1)").ok  # the clone itself lives on
+        clone.close()
+    finally:
+        first.close()
+
+
+def test_killing_the_build_kills_the_clone_and_its_block(tmp_path):
+    mark = f"kb-test-{uuid.uuid4().hex}"
+    script = textwrap.dedent(f"""\
+        import sys, threading, time
+        sys.path.insert(0, {str(ROOT)!r})
+        from kb.blockrunner import BlockRunner
+        first = BlockRunner("cpu", timeout=600)
+        first.start()
+        clone = first.clone()
+        print(clone.proc.pid, flush=True)
+        loop = "import subprocess, sys\\nsubprocess.Popen([sys.executable, '-c', 'import time; time.sleep(1000)', {mark!r}])\\nwhile True:\\n    pass\\n"
+        threading.Thread(target=lambda: first.run(loop), daemon=True).start()
+        clone.run(loop)
+        """)
+    (tmp_path / "build.py").write_text(script, encoding="utf-8")  # not on the command line: that is marked
+    build = subprocess.Popen([sys.executable, str(tmp_path / "build.py")], stdout=subprocess.PIPE, text=True)
+    clone = int(build.stdout.readline())
+    try:
+        deadline = time.monotonic() + 60
+        while len(marked(mark)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(marked(mark)) == 2, "the two blocks did not start their processes"
+    finally:
+        build.kill()  # SIGKILL: no clean-up by the build
+        build.wait()
+    deadline = time.monotonic() + 30
+    while (marked(mark) or Path(f"/proc/{clone}").exists() and parent_of(clone) != 1) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert marked(mark) == []
