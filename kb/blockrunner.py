@@ -44,7 +44,8 @@ tree; a block's process dies with the worker, and every process a block starts h
         assert result.ok, result.report()
 
 A :class:`BlockPool` runs several blocks at once, one worker per block running (``$KB_BLOCK_JOBS``,
-default: the CPUs, at most 4); the build hands it every block of every page as it reads them. Each
+default: the CPUs, at most 4; the extra workers are forks of the first, :meth:`BlockRunner.clone`);
+the build hands it every block of every page as it reads them. Each
 block is still alone in its own process: side by side is what isolated blocks can do and blocks
 ``exec``'d in one process cannot.
 
