@@ -69,6 +69,7 @@ import gc
 import json
 import math
 import os
+import queue
 import re
 import resource
 import secrets
@@ -415,9 +416,6 @@ class BlockPool:
 
     def __init__(self, device: str = "cpu", jobs: int | None = None, *, backlog: int | None = None,
                  **runner_options):
-        import queue
-        import threading
-
         if device not in ("cpu", "cuda"):
             raise ValueError(f"device must be 'cpu' or 'cuda', not {device!r}")
         self.device = device
@@ -523,7 +521,7 @@ class BlockPool:
         while True:  # blocks not started are dropped
             try:
                 item = self._queue.get_nowait()
-            except Exception:  # noqa: BLE001 - queue.Empty
+            except queue.Empty:
                 break
             if item is not None:
                 item[0].cancel()

@@ -549,15 +549,15 @@ class Executor:
             waiting.append((len(pieces), _Placed(started, src, block, page_url, extra)))
             pieces.append("")
         pieces.append(page_html[last:])
-        if page is None or self.runner is not None:
-            for slot, placed in waiting:
-                pieces[slot] = self._placed_html(placed)
-        else:
-            for slot, placed in waiting:
+        defer = bool(waiting) and page is not None and self.runner is None
+        for slot, placed in waiting:
+            if defer:
                 placed.page, placed.marker = page, f"<!--kb-output {self.token} {len(self.deferred)}-->"
                 pieces[slot] = placed.marker
                 self.deferred.append(placed)
-        if self.enabled and not any(placed.src == src for placed in self.deferred):
+            else:
+                pieces[slot] = self._placed_html(placed)
+        if self.enabled and not defer:  # a deferred page counts once finish() put its outputs in
             self.pages_run.add(src)
         return "".join(pieces)
 
