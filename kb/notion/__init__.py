@@ -8,7 +8,8 @@ and attachments are copied to ``docs/meetings/YYYY-MM-DD/``.
 The package follows the data:
 
 =================  ==========================================================================
-``read``           the export -> its files; a page's bytes -> text (UTF-8, size and line limits)
+``archive``        the export's files as a tree; zips read within one budget for the whole export
+``read``           a path on the command line -> its tree (no link followed); a page's bytes -> text
 ``properties``     ``# Title`` and the properties (both forms; :data:`properties.FIELDS`), dates
 ``blocks``         the body -> blocks (questions, code, math, callouts, tables, lists)
 ``clean``          a line -> safe Markdown with its text kept (nh3 for real markup)

@@ -1,77 +1,52 @@
 """Reading an export: a page ``.md``, an export folder, or Notion's ``Export-….zip``.
 
-Every source becomes a :class:`Tree`: the export's files by path (``/``-separated, NFC), read on
-demand. A zip may hold a wrapper folder (``<workspace>_Export-<uuid>/``) and, for large exports,
-``Part-N.zip`` files, which are opened in memory. Pages are the ``.md`` files of the tree; a
-database export's ``Name <id>.csv`` is not needed (every row is also a page with its properties).
-A single page brings its sibling folder (``Title <id>/``, its images and attachments) with it.
+Every source becomes a :class:`~.archive.Tree`: the export's files by path (``/``-separated, NFC),
+read on demand. Zips (a wrapper folder ``<workspace>_Export-<uuid>/``, nested ``Part-N.zip``) are
+:mod:`.archive`'s job, within one budget for the whole export. Pages are the ``.md`` files of the
+tree; a database export's ``Name <id>.csv`` is not needed (every row is also a page with its
+properties). A single page brings its sibling folder (``Title <id>/``, its images and attachments).
+
+This module owns the folders: a folder export, and a single page with its ``Title <id>/`` folder.
+The PATH given on the command line is the user's and is followed if it is a link; inside the
+export, no link is followed, not even one to another file of the export (Notion never writes
+links, and a link that stays inside today can be changed to point out before it is read): a
+symlink, a Windows junction, a FIFO or device file is refused with its
+path. A file is opened without following links (``O_NOFOLLOW`` where the system has it) and is
+read only if it is still the file that was listed (same device and inode), so a file swapped for
+a link between listing and reading is refused too, also where ``O_NOFOLLOW`` does not exist.
 
 Limits, each refused with a message naming the file: a page over :data:`MAX_PAGE_BYTES`, any file
-over :data:`MAX_FILE_BYTES`, an export over :data:`MAX_EXPORT_BYTES` unpacked, a line over
-:data:`MAX_LINE_CHARS` characters. A page must be UTF-8 text (CP949 gets the ``iconv`` command).
+over :data:`MAX_FILE_BYTES`, an export over :data:`~.archive.MAX_EXPORT_BYTES` unpacked, more than
+:data:`~.archive.MAX_ENTRIES` files, a line over :data:`MAX_LINE_CHARS` characters. A page must be
+UTF-8 text (CP949 gets the ``iconv`` command). Two names that differ only in Unicode
+normalisation (NFC/NFD) are refused with both.
 """
 
 from __future__ import annotations
 
-import io
+import os
 import posixpath
 import re
-import unicodedata
-import zipfile
-from dataclasses import dataclass
+import stat
 from pathlib import Path
-from typing import Callable
+from typing import IO, Callable
 
+from .archive import MAX_FILE_BYTES, Budget, Tree, add_zip, nfc, open_zip
 from .messages import NotionError
 
 MAX_PAGE_BYTES = 5 * 1024 * 1024
-MAX_FILE_BYTES = 50 * 1024 * 1024
-MAX_EXPORT_BYTES = 512 * 1024 * 1024
 MAX_LINE_CHARS = 20_000
-MAX_ZIP_DEPTH = 2
 _NOTION_ID_RE = re.compile(r"[ _-]?[0-9a-f]{32}$")
-
-
-def nfc(path: str) -> str:
-    """A path as the tree keys it: NFC, normalised ('./a/../b' -> 'b')."""
-    return posixpath.normpath(unicodedata.normalize("NFC", path))
+# Windows: symlinks and junctions (not every reparse point: OneDrive's placeholders are files)
+_LINK_TAGS = {getattr(stat, "IO_REPARSE_TAG_SYMLINK", 0xA000000C), getattr(stat, "IO_REPARSE_TAG_MOUNT_POINT", 0xA0000003)}
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # not on Windows: the inode check below still holds
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)  # a FIFO must not block
 
 
 def page_name(path: str) -> str:
     """'Export/3 10 회의록 0123…cdef.md' -> '3 10 회의록' (the title as a file name, id dropped)."""
     stem = posixpath.basename(path).removesuffix(".md")
     return _NOTION_ID_RE.sub("", stem) or stem
-
-
-@dataclass
-class Tree:
-    """An export's files: path -> (size, reader). ``label`` names the export in messages."""
-
-    label: str
-    files: dict[str, tuple[int, Callable[[], bytes]]]
-
-    def pages(self) -> list[str]:
-        return sorted(p for p in self.files if p.lower().endswith(".md"))
-
-    def has(self, path: str) -> bool:
-        return nfc(path) in self.files
-
-    def size(self, path: str) -> int:
-        return self.files[nfc(path)][0]
-
-    def read(self, path: str) -> bytes:
-        size, reader = self.files[nfc(path)]
-        where = self.where(path)
-        if size > MAX_FILE_BYTES:
-            raise NotionError(where, None, f"파일이 너무 큽니다: {size:,} 바이트 (제한 {MAX_FILE_BYTES // 2**20} MB)")
-        try:
-            return reader()
-        except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, EOFError) as exc:
-            raise NotionError(where, None, f"읽을 수 없습니다: {exc}") from None
-
-    def where(self, path: str) -> str:
-        """The label of one file of the export in messages."""
-        return path if self.label == path else f"{self.label}:{path}" if self.label.endswith(".zip") else path
 
 
 def load(path: Path, label: str) -> Tree:
@@ -86,103 +61,121 @@ def load(path: Path, label: str) -> Tree:
         raise NotionError(label, None, f"읽을 수 없습니다: {exc.strerror or exc}") from None
 
 
-def _file_reader(path: Path) -> Callable[[], bytes]:
+def _is_link(st: os.stat_result) -> bool:
+    return stat.S_ISLNK(st.st_mode) or getattr(st, "st_reparse_tag", 0) in _LINK_TAGS
+
+
+def _refuse_link(path: Path, where: str) -> NotionError:
+    try:
+        target = f" ({os.readlink(path)!r}를 가리킴)"
+    except (OSError, ValueError):
+        target = ""
+    return NotionError(
+        where, None, f"심볼릭 링크(symbolic link)입니다{target}: 내보내기 밖의 파일을 가리킬 수 있어 읽지 않습니다. 링크를 지우거나 실제 파일로 바꿔 주세요"
+    )
+
+
+def _open(path: Path, listed: os.stat_result, where: str, *, follow: bool = False) -> IO[bytes]:
+    """``path`` opened for reading if it is still the regular file that was listed."""
+    if not follow and _is_link(os.lstat(path)):
+        raise _refuse_link(path, where)
+    try:
+        fd = os.open(path, _OPEN_FLAGS | (0 if follow else _NOFOLLOW))
+    except OSError:
+        if not follow and _is_link(os.lstat(path)):  # swapped for a link just now (ELOOP)
+            raise _refuse_link(path, where) from None
+        raise
+    f = os.fdopen(fd, "rb")
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or (st.st_dev, st.st_ino) != (listed.st_dev, listed.st_ino):
+        f.close()
+        raise NotionError(where, None, "목록을 만든 뒤 다른 파일(링크 등)로 바뀌었습니다: 읽지 않습니다")
+    return f
+
+
+def _file_reader(path: Path, listed: os.stat_result, where: str, *, follow: bool = False) -> Callable[[], bytes]:
     def read() -> bytes:
-        with path.open("rb") as f:
-            return f.read(MAX_FILE_BYTES + 1)
+        with _open(path, listed, where, follow=follow) as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise NotionError(where, None, f"파일이 너무 큽니다: {len(data):,}+ 바이트 (제한 {MAX_FILE_BYTES // 2**20} MB)")
+        return data
 
     return read
 
 
-def _add_dir(files: dict, folder: Path, prefix: str, label: str) -> None:
-    for p in sorted(folder.rglob("*")):
-        if p.is_file():  # a folder named *.md is not a page; a broken link is not a file
-            rel = nfc(p.relative_to(folder).as_posix())
-            files[posixpath.join(prefix, rel) if prefix else rel] = (p.stat().st_size, _file_reader(p))
+def _walk(folder: Path, shown: str, budget: Budget) -> list[tuple[str, Path, os.stat_result]]:
+    """The regular files under ``folder`` (relative path, path, lstat), links refused."""
+    found, todo = [], [(folder, "")]
+    while todo:
+        here, rel = todo.pop()
+        with os.scandir(here) as it:
+            entries = sorted(it, key=lambda e: e.name)
+        budget.entries(len(entries), posixpath.join(shown, rel) if rel else shown)
+        for entry in entries:
+            sub = posixpath.join(rel, entry.name) if rel else entry.name
+            where = posixpath.join(shown, sub)
+            st = os.lstat(entry.path)  # not entry.stat(): on Windows its st_ino is always 0
+            if _is_link(st):
+                raise _refuse_link(Path(entry.path), where)
+            if stat.S_ISDIR(st.st_mode):
+                todo.append((Path(entry.path), sub))
+            elif stat.S_ISREG(st.st_mode):
+                found.append((sub, Path(entry.path), st))
+            else:
+                raise NotionError(where, None, "일반 파일이 아닙니다 (FIFO, 장치 파일 등): 읽지 않습니다")
+    return found
+
+
+def _add_dir(tree: Tree, folder: Path, prefix: str, budget: Budget) -> None:
+    for rel, path, st in sorted(_walk(folder, prefix, budget)):
+        full, where = nfc(posixpath.join(prefix, rel)), posixpath.join(prefix, rel)
+        if rel.lower().endswith(".zip"):  # Part-N.zip lying in an unpacked export folder
+            budget.part(where)
+            archive = open_zip(_open(path, st, where), where)
+            tree.keep.append(archive)
+            add_zip(tree, archive, posixpath.dirname(full), where, 1, budget)
+            continue
+        tree.add(full, st.st_size, _file_reader(path, st, where), where)
 
 
 def _page_tree(path: Path, label: str) -> Tree:
     if not path.is_file():
         raise NotionError(label, None, "읽을 수 있는 파일이 아닙니다")
-    files = {nfc(label): (path.stat().st_size, _file_reader(path))}
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        raise NotionError(
+            label, None, "데이터베이스의 CSV 파일입니다: 페이지는 같은 내보내기의 .md 파일에 있습니다. 내보내기 폴더나 zip 전체를 주세요"
+        )
+    if suffix != ".md":
+        raise NotionError(
+            label, None, f"Notion 페이지(.md)가 아닙니다 ({suffix or '확장자 없음'}): 'Markdown & CSV'로 내보낸 .md 파일, 그 폴더나 zip을 주세요"
+        )
+    tree = Tree(label, {})
+    tree.add(nfc(label), path.stat().st_size, _file_reader(path, path.stat(), label, follow=True), label)
     assets = path.with_suffix("")
-    if assets.is_dir():
-        _add_dir(files, assets, nfc(posixpath.join(posixpath.dirname(label), assets.name)), label)
-    return Tree(label, files)
+    shown = posixpath.join(posixpath.dirname(label), assets.name)
+    try:
+        st = os.lstat(assets)
+    except FileNotFoundError:
+        return tree
+    if _is_link(st):
+        raise _refuse_link(assets, shown)
+    if stat.S_ISDIR(st.st_mode):
+        _add_dir(tree, assets, shown, Budget())
+    return tree
 
 
 def _dir_tree(path: Path, label: str) -> Tree:
-    files: dict = {}
-    _add_dir(files, path, "", label)
-    tree = Tree(label.rstrip("/"), {})
-    for rel, entry in files.items():
-        tree.files[posixpath.join(tree.label, rel)] = entry
-    _expand_zips(tree)
+    tree = Tree(label.rstrip("/") or label, {})
+    _add_dir(tree, path, tree.label, Budget())
     return _non_empty(tree)
 
 
 def _zip_tree(path: Path, label: str) -> Tree:
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise NotionError(label, None, f"zip 파일을 열 수 없습니다 (깨졌거나 zip이 아닙니다): {exc}") from None
     tree = Tree(label, {})
-    _add_zip(tree, archive, "", label, 0)
+    add_zip(tree, open_zip(path, label), "", label, 0, Budget())
     return _non_empty(tree)
-
-
-def _add_zip(tree: Tree, archive: zipfile.ZipFile, prefix: str, label: str, depth: int) -> None:
-    total = sum(info.file_size for info in archive.infolist())
-    if total > MAX_EXPORT_BYTES:
-        raise NotionError(label, None, f"압축을 풀면 너무 큽니다: {total:,} 바이트 (제한 {MAX_EXPORT_BYTES // 2**20} MB)")
-    for info in archive.infolist():
-        if info.is_dir():
-            continue
-        name = nfc(posixpath.normpath(_member_name(info).replace("\\", "/")).lstrip("/"))
-        if name.startswith("../"):
-            raise NotionError(label, None, f"zip 안의 경로가 폴더 밖을 가리킵니다: {info.filename!r}")
-        full = posixpath.join(prefix, name) if prefix else name
-        if name.lower().endswith(".zip") and depth < MAX_ZIP_DEPTH:  # Part-N.zip of a large export
-            inner_label = f"{label}:{full}"
-            data = _read_member(archive, info, label)
-            try:
-                inner = zipfile.ZipFile(io.BytesIO(data))
-            except zipfile.BadZipFile as exc:
-                raise NotionError(inner_label, None, f"zip 파일을 열 수 없습니다 (깨졌습니다): {exc}") from None
-            _add_zip(tree, inner, posixpath.dirname(full), inner_label, depth + 1)
-            continue
-        tree.files[full] = (info.file_size, lambda a=archive, i=info: _read_member(a, i, label))
-
-
-def _member_name(info: zipfile.ZipInfo) -> str:
-    """The name as written: zips without the UTF-8 flag (some archivers) hold UTF-8 read as CP437."""
-    if info.flag_bits & 0x800:
-        return info.filename
-    try:
-        return info.filename.encode("cp437").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return info.filename
-
-
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> bytes:
-    if info.file_size > MAX_FILE_BYTES:
-        raise NotionError(f"{label}:{info.filename}", None, f"파일이 너무 큽니다: {info.file_size:,} 바이트")
-    try:
-        with archive.open(info) as f:
-            return f.read(MAX_FILE_BYTES + 1)
-    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:  # CRC error, truncated, encrypted
-        raise NotionError(f"{label}:{info.filename}", None, f"zip에서 읽을 수 없습니다 (깨졌습니다): {exc}") from None
-
-
-def _expand_zips(tree: Tree) -> None:
-    """Part-N.zip files lying in an unpacked export folder."""
-    for path in [p for p in tree.files if p.lower().endswith(".zip")]:
-        size, reader = tree.files.pop(path)
-        try:
-            inner = zipfile.ZipFile(io.BytesIO(reader()))
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise NotionError(path, None, f"zip 파일을 열 수 없습니다 (깨졌습니다): {exc}") from None
-        _add_zip(tree, inner, posixpath.dirname(path), path, 1)
 
 
 def _non_empty(tree: Tree) -> Tree:
