@@ -2,7 +2,8 @@
 
 * on_files: every check of ``python -m kb check`` (front matter, links, snippets, tags, math,
   markers: all problems at once, with file and line); the front matter is kept for generated
-  lists and back-links.
+  lists and back-links. Every file under docs/attachments/ (what the importer copies from notes)
+  is only copied, whatever its name: never a page, never a notebook.
 * on_page_markdown: escape every front matter string that templates and plugins put into HTML
   (kb/safety.py), check the page's own front matter block, show its properties under the title, expand ``<!-- kb:... -->`` markers, and swap math for placeholders.
 * on_page_content: put the MathML in; start every Python block whose output is not cached
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
+from mkdocs.structure.files import File, Files
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # MkDocs loads hooks by path; make the package importable
@@ -42,17 +44,36 @@ log = logging.getLogger("mkdocs.hooks.kb")
 _site: Site | None = None
 _executor: Executor | None = None
 _formulas: dict[str, list[mathml.Formula]] = {}
+ATTACHMENTS_DIR = "attachments/"  # kb/notion/assets.py ATTACHMENTS: data from notes, never code
 
 
+class _Attachment(File):
+    """A file of docs/attachments/: copied as it is, whatever its name (never a page or a notebook)."""
+
+    def is_documentation_page(self) -> bool:
+        return False
+
+    def is_static_page(self) -> bool:
+        return False
+
+
+@event_priority(-100)  # after mkdocs-jupyter's on_files, which wraps the notebooks it includes
 def on_files(files, config):
-    """Apply the rules of ``python -m kb check`` (one set of rules: "문제 없음" means this passes)."""
+    """Apply the rules of ``python -m kb check`` (one set of rules: "문제 없음" means this passes),
+    and make every file under docs/attachments/ (kb.notion.assets.ATTACHMENTS: what the importer
+    copies from notes) a plain file to copy, at the path it has in docs/."""
     global _site
     problems, summary = check(Path(config["docs_dir"]), ROOT)
     if problems:
         lines = "\n".join(f"  {p}" for p in problems)
         raise PluginError(f"{len(problems)} problem(s) in the pages (as `python -m kb check` lists them):\n{lines}")
     _site = Site(summary.found)
-    return files
+    return Files([_as_attachment(f, config) if f.src_uri.startswith(ATTACHMENTS_DIR) else f for f in files])
+
+
+def _as_attachment(file, config) -> File:
+    return _Attachment(file.src_uri, config["docs_dir"], config["site_dir"], config["use_directory_urls"],
+                       dest_uri=file.src_uri, inclusion=file.inclusion)
 
 
 def _insert_header(markdown: str, header: str, lead: str | None = None) -> str:

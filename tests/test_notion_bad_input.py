@@ -205,4 +205,4 @@ def test_page_named_by_a_relative_path_finds_its_files(tmp_path, docs, monkeypat
     monkeypatch.chdir(tmp_path / "export")
     result = run_kb("import-notion", f"../export/{src.name}", "--docs", docs)
     assert result.returncode == 0, result.stderr
-    assert (docs / "meetings/2021-07-16/Untitled.png").read_bytes() == b"\x89PNG\r\n"
+    assert (docs / "attachments/2021-07-16/Untitled.png").read_bytes() == b"\x89PNG\r\n"

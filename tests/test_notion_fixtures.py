@@ -187,11 +187,11 @@ def test_text_that_only_looks_like_html_is_shown(site):
     assert "List<Student>students=newArrayList<>();" in re.sub(r"\s+", "", text)  # java code, as written
 
 
-def test_every_file_the_page_shows_is_copied_next_to_it(site):
+def test_every_file_the_page_shows_is_copied_to_its_attachments_folder(site):
     docs, site_dir, _, build = site
     assert build.returncode == 0, build.stderr[-3000:]
     sources = sorted(p.read_bytes() for p in KO_PAGE.with_suffix("").iterdir())
-    copied = sorted(p.read_bytes() for p in (docs / "meetings/2021-07-16").iterdir())
+    copied = sorted(p.read_bytes() for p in (docs / "attachments/2021-07-16").iterdir())
     assert copied == sources and len(copied) == 3  # Untitled.png, NFD-linked PNG, double-encoded PDF
     article = page_html(site_dir, "meetings/2021-07-16.md").select_one("article")
     targets = [img["src"] for img in article.find_all("img")] + [a["href"] for a in article.find_all("a") if a.get("href", "").endswith(".pdf")]
@@ -201,7 +201,7 @@ def test_every_file_the_page_shows_is_copied_next_to_it(site):
 
     for target in targets:
         assert (page_dir / unquote(target)).resolve().read_bytes() in sources, target
-    zipped = sorted((docs / "meetings/2021-09-07").iterdir())
+    zipped = sorted((docs / "attachments/2021-09-07").iterdir())
     assert [p.name for p in zipped] == ["Untitled.png"]
 
 

@@ -83,7 +83,7 @@ def test_cli_failed_write_restores_and_says_so(tmp_path):
     assert run_kb("import-notion", export, "--docs", docs).returncode == 0
     page = next(export.glob("*.md"))
     page.write_text(page.read_text(encoding="utf-8").replace("ResNet 논문", "DenseNet 논문"), encoding="utf-8")
-    image = docs / "meetings/2021-07-16/Untitled.png"
+    image = docs / "attachments/2021-07-16/Untitled.png"
     image.unlink()
     (image / "blocker").mkdir(parents=True)
     before = snapshot(docs)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..frontmatter import load_docs
-from .assets import Links
+from .assets import ATTACHMENTS, Links
 from .convert import Converted, Export, convert, meeting_date, parse
 from .glossary import GlossaryEntry, GlossaryReport, glossary_report, glossary_terms
 from .messages import NotionError, Warnings
@@ -128,7 +128,7 @@ def _convert_one(tree: Tree, p: str, export: Export, day: dt.date, link_map, pag
     for qid, slug in slugs.items():
         if qid in have and have[qid] != slug:
             raise NotionError(export.label, None, f"{qid}: docs/qna/{have[qid]}.md에 이미 있습니다 (--slug {qid}={have[qid]}); 같은 질문의 페이지를 두 개 만들지 않습니다")
-    links = Links(tree, p, export.label, link_map, f"meetings/{day.isoformat()}", export.warnings)
+    links = Links(tree, p, export.label, link_map, f"{ATTACHMENTS}/{day.isoformat()}", export.warnings)
 
     def tags_of(text: str) -> list[str]:
         used, _ = glossary_terms(text, glossary or [])
