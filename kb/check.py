@@ -12,11 +12,10 @@ Checked, for every Markdown page under docs/:
 * tags: every page of meetings/, qna/, papers/, lectures/ (not their index.md) has at least
   one tag (the schema), no tag twice on a page, no tag with spaces around it, and no two
   spellings of one tag on the site (``Adagrad`` / ``adagrad``: the tags plugin would make two);
-* internal links ``[text](target)``, ``![alt](target)`` and ``[ref]: target`` outside code: a
-  relative target must be a file under docs/ (a folder needs an index.md), and an ``#anchor``
-  must be a heading (slug as Python-Markdown's toc makes it), an ``{ #id }`` or an HTML
-  ``id=``/``name=`` in the target page. Absolute paths (``/x.md``) are problems too: the strict
-  build rejects them;
+* what MkDocs itself validates (:mod:`kb.check_site`): links and anchors, read with the build's
+  own Markdown from mkdocs.yml (:mod:`kb.markdown_build`, so a footnote, a setext heading or a
+  link in code is read as the build reads it, and a heading with math has the build's id); every
+  page in the nav; pages only as ``.md``; no file where a page's output folder goes;
 * snippet includes ``--8<-- "path"``, ``--8<-- "path:section"`` and the block form (``--8<--``
   lines around a list of paths), in code blocks too (pymdownx.snippets runs before Markdown):
   the file must exist under the project root (``base_path: ["."]``) and a section needs both
@@ -27,39 +26,24 @@ Each problem is ``file:line: message``; they are sorted by file and line.
 
 from __future__ import annotations
 
-import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote
-
-from markdown.extensions.toc import slugify, unique
 
 from . import mathml
 from .blockrunner import MARKER_LIKE, parse_marker
+from .check_site import check_files, check_links, docs_files, read_pages
 from .frontmatter import SCHEMAS, Page, Problem, load_docs
-from .render import MARKERS, unknown_markers
-from .notion import plain_text
+from .markdown_build import ROOT, prepare, read_page
+from .render import MARKERS, Site, unknown_markers
 
 _FENCE_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
-_HEADING_RE = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*$")
-_ATTR_TAIL_RE = re.compile(r"[ \t]*\{:?([^{}]*)\}[ \t]*$")
-_ATTR_ID_RE = re.compile(r"\{:?[^{}\n]*?#([\w-]+)[^{}\n]*\}")
-_HTML_ID_RE = re.compile(r"""\b(?:id|name)\s*=\s*["']([^"']+)["']""")
-_CODE_SPAN_RE = re.compile(r"(`+).+?\1")
-_COMMENT_RE = re.compile(r"<!--.*?-->")
 _LINE_COMMENT_RE = re.compile(r"^[ \t]*<!--(.*?)-->[ \t]*$")
-_LINK_RE = re.compile(
-    r"!?\[(?:[^\[\]\\\n]|\\.|\[[^\[\]\n]*\])*\]"
-    r"\([ \t]*(<[^<>\n]*>|(?:[^()\s\\]|\\.|\([^()\s]*\))*)(?:[ \t]+(?:\"[^\"\n]*\"|'[^'\n]*'|\([^()\n]*\)))?[ \t]*\)"
-)
-_REFDEF_RE = re.compile(r"^ {0,3}\[[^\]\n]+\]:[ \t]*<?([^\s>]+)>?")
 _SNIPPET_INLINE_RE = re.compile(r"""^[ \t]*(;*)-+8<-+[ \t]+(["'])(.+?)\2[ \t]*$""")
 _SNIPPET_BLOCK_RE = re.compile(r"^[ \t]*(;*)-+8<-+[ \t]*$")
 _SECTION_MARK_RE = re.compile(r"(?<!;)-+8<-+[ \t]+\[[ \t]*(start|end)[ \t]*:[ \t]*([a-z][-_0-9a-z]*)[ \t]*\]", re.I)
 _SECTION_PATH_RE = re.compile(r"^(.*?):([a-z][-_0-9a-z]*)$", re.I)
 _LINES_PATH_RE = re.compile(r"^(.*?)((?::-?\d*){1,2}(?:,-?\d*(?::-?\d*)?)*)$")
-_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:|^//")
 
 TAGGED_SECTIONS = tuple(SCHEMAS)
 
@@ -94,89 +78,14 @@ def _outside_fences(lines: list[tuple[int, str]]) -> list[tuple[int, str, bool]]
     return out
 
 
-def _outside_code(lines: list[tuple[int, str]], blank_code_spans: bool = True) -> list[tuple[int, str]]:
-    """Lines not in fenced code or HTML comments, with code spans blanked out (if asked)."""
-    out = []
-    in_comment = False
-    for n, line, opens_fence in _outside_fences(lines):
-        if opens_fence:
-            continue
-        if in_comment:
-            if "-->" not in line:
-                continue
-            line = line.split("-->", 1)[1]
-            in_comment = False
-        line = _COMMENT_RE.sub("", line)
-        if "<!--" in line:
-            line, in_comment = line.split("<!--", 1)[0], True
-        if blank_code_spans:
-            line = _CODE_SPAN_RE.sub(lambda m: " " * len(m.group(0)), line)
-        out.append((n, line))
-    return out
-
-
-def anchors(text: str, page: Page) -> set[str]:
-    """The ids a page's HTML will have: headings (toc slugs or { #id }), attr_list ids, HTML ids."""
-    lines = _outside_code(_body_lines(text, page), blank_code_spans=False)
-    ids: set[str] = set()
-    headings: list[str] = []
-    for _, line in lines:
-        ids.update(_ATTR_ID_RE.findall(line))
-        ids.update(_HTML_ID_RE.findall(line))
-        m = _HEADING_RE.match(line)
-        if not m:
-            continue
-        title = re.sub(r"[ \t]+#+$", "", m.group(2))
-        attr = _ATTR_TAIL_RE.search(title)
-        if attr and "#" in attr.group(1):
-            continue  # explicit id, collected above
-        if attr:
-            title = title[: attr.start()]
-        headings.append(title)
-    for title in headings:
-        unique(slugify(plain_text(title), "-"), ids)
-    return ids
-
-
-def _check_links(src: str, text: str, page: Page, docs_dir: Path, pages: dict[str, Page], texts: dict[str, str], cache: dict[str, set[str]], summary: Summary) -> list[Problem]:
-    label = f"docs/{src}"
-    problems = []
-    for n, line in _outside_code(_body_lines(text, page)):
-        targets = [m.group(1) for m in _LINK_RE.finditer(line)]
-        if m := _REFDEF_RE.match(line):
-            targets.append(m.group(1))
-        for raw in targets:
-            dest = raw[1:-1] if raw.startswith("<") and raw.endswith(">") else raw
-            dest = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", dest)
-            if not dest or _SCHEME_RE.match(dest):
-                continue
-            summary.links += 1
-            path, _, anchor = dest.partition("#")
-            path = unquote(path.split("?", 1)[0])
-            if path.startswith("/"):
-                problems.append(Problem(label, n, f"절대 경로 링크 '{dest}': 이 페이지에서의 상대 경로로 써 주세요"))
-                continue
-            if path:
-                target = posixpath.normpath(posixpath.join(posixpath.dirname(src), path))
-                if target == ".." or target.startswith("../"):
-                    problems.append(Problem(label, n, f"링크 '{dest}'가 docs/ 밖을 가리킵니다"))
-                    continue
-                full = docs_dir / target
-                if full.is_dir():
-                    target = posixpath.join(target, "index.md")
-                    full = docs_dir / target
-                if not full.is_file():
-                    problems.append(Problem(label, n, f"링크 대상이 없습니다: '{dest}' (docs/{target})"))
-                    continue
-            else:
-                target = src
-            if anchor and target.endswith(".md"):
-                if target not in cache:
-                    tp = pages.get(target)
-                    cache[target] = anchors(texts[target], tp) if tp is not None and target in texts else set()
-                if anchor not in cache[target]:
-                    problems.append(Problem(label, n, f"앵커 '#{anchor}'가 docs/{target}에 없습니다 (제목이나 {{ #{anchor} }}가 없음)"))
-    return problems
+def anchors(text: str, page: Page, root: Path | None = None) -> set[str]:
+    """The ids a page's HTML will have, as the build's Markdown and MkDocs's anchor collectors see them."""
+    body = "\n".join(text.split("\n")[page.body_line - 1:])
+    try:
+        body = prepare(page.src, body)
+    except mathml.MathError:
+        pass
+    return read_page(body, root or ROOT).ids
 
 
 def _section_marks(path: Path) -> tuple[set[str], set[str]]:
@@ -322,10 +231,15 @@ def check(docs_dir: Path, root: Path | None = None) -> tuple[list[Problem], Summ
             texts[src] = (docs_dir / src).read_text(encoding="utf-8").replace("\r\n", "\n")
         except UnicodeDecodeError:
             continue  # load_docs reported it
-    cache: dict[str, set[str]] = {}
+    files = docs_files(docs_dir)
+    site = Site(pages) if not problems else None  # generated lists need valid front matter
+    problems += check_files(docs_dir, root, files)
+    reads = read_pages(pages, texts, root, site)
     for src, text in texts.items():
         page = pages[src]
-        problems += _check_links(src, text, page, docs_dir, pages, texts, cache, summary)
+        found, links = check_links(src, text, page, reads, files)
+        problems += found
+        summary.links += links
         problems += _check_snippets(src, text, page, root, summary)
         problems += _check_math_and_markers(src, text, page)
         problems += _check_block_markers(src, text, page)
