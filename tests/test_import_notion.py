@@ -540,7 +540,7 @@ def test_a_lost_line_stops_the_import(tmp_path):
     result = convert_seed(tmp_path)  # prepare() ran verify_complete on the real output: it passed
     meeting = result.files["meetings/2021-08-10.md"]
     result.files["meetings/2021-08-10.md"] = meeting.replace("2d-conv2d.\n", "")
-    with pytest.raises(notion.ConversionBug, match=r"seed\.md:123: 회의록 페이지에 없습니다: '2d-conv2d\.'"):
+    with pytest.raises(notion.ConversionBug, match=r"seed\.md:123: 문단 \(123번째 줄\)이 회의록 페이지에 없습니다: '2d-conv2d\.'"):
         notion.verify_complete(result)
     swapped = meeting.replace("Sum of gradient squares", "").replace("for numerical stability", "Sum of gradient squares")
     result.files["meetings/2021-08-10.md"] = swapped
@@ -626,7 +626,9 @@ def test_constructs_it_does_not_understand_are_kept_with_a_warning(tmp_path):
     assert f"{src}:12: 탭으로 나뉜 줄이 하나뿐이라" in result.stderr and "혼자 있는\t탭 줄" in text
     assert f"{src}:14: 글자가 없는 제목" in result.stderr and "\n#\n" in text
     assert "\n$$\na = b\n+ c\n$$\n" in text  # "$$a ... c$$" rewrapped so the build reads it as display math
-    assert f"{src}:19: 이 수식은 빌드에서 렌더링되지 않습니다" in result.stderr and "$$\\frac{1}$$" in text
+    # the build cannot render it: kept as code, so the imported page builds and nothing is lost
+    assert f"{src}:19: 이 수식은 빌드에서 렌더링되지 않아 코드 블록으로 옮겼습니다" in result.stderr
+    assert "```latex\n$$\\frac{1}$$\n```" in text
     assert f"{src}:21: ```bash 블록을 ```console로" in result.stderr and '```console title="bash"\necho hi\n```' in text
     assert "```text\nnot python: (\n```" in text  # a bare fence that is not Python
     assert "pytest.mark.skip" not in text  # no python block here

@@ -8,8 +8,11 @@ Block kinds and where they come from:
   zero-width space does not hide a question (``Q\u200b1.`` is Q1). A list-item question's
   indented lines are its answer's first blocks.
 * ``code``: a fence (``````` or ``~~~``), indented or not; ``math``: ``$$`` on one line or around a
-  block; ``aside``: Notion's callout ``<aside>💡 …</aside>``, its content parsed as blocks;
-* ``table``: tab-separated lines (the copy-paste form); ``pipetable``: ``| a | b |`` rows, where a
+  block; ``aside``: Notion's callout ``<aside>💡 …</aside>``, its content parsed as blocks (an
+  indented ``<aside>``, a callout inside a list item or toggle, stays the item's text: the tags go,
+  the words stay in the item);
+* ``table``: tab-separated lines (the copy-paste form; a table starts at a line with a tab after
+  its first text: leading tabs alone indent a nested list item); ``pipetable``: ``| a | b |`` rows, where a
   cell holding a line break continues the row on the next line(s);
 * ``para``: everything else, kept line by line (lists, toggles, to-dos, quotes, text).
 
@@ -37,6 +40,7 @@ _QUESTION_RE = re.compile(
 )
 _HEADING_QUESTION_RE = re.compile(r"^(?P<bold>\*\*|__)?Q[ \t]?(?P<num>\d+)(?:[ \t]*[.):：])?(?P<close>\*\*|__)?(?P<rest>(?:[ \t].*)?)$")
 _LIST_ITEM_RE = re.compile(r"^[ \t]{0,3}[-*+][ \t]+")
+_ASIDE_RE = re.compile(r"^ {0,3}<aside(?=[\s>])", re.I)
 _PIPE_ROW_RE = re.compile(r"^[ \t]{0,3}\|")
 _PIPE_SEP_RE = re.compile(r"^[ \t]{0,3}\|?(?:[ \t]*:?-{1,}:?[ \t]*\|){1,200}[ \t]*(?::?-{1,}:?[ \t]*)?$")
 
@@ -69,6 +73,12 @@ def parse_body(rows: list[Row], label: str, warnings: Warnings) -> list[Block]:
     return blocks
 
 
+def _tab_row(line: str) -> bool:
+    """A tab after the line's first text separates cells; leading tabs alone are indentation
+    (a nested list item ``\t1. …``), as Markdown reads them."""
+    return "\t" in line.lstrip(" \t")
+
+
 def cell_count(row: str) -> int:
     """Cells of a pipe-table row: '|' outside code spans and not escaped."""
     row = re.sub(r"`[^`]{0,2000}`", "", row.strip())
@@ -89,7 +99,7 @@ class _Parser:
         s = text.strip()
         return bool(
             FENCE_RE.match(text) or HEADING_RE.match(text) or match_question(text) or s.startswith("$$")
-            or "\t" in text or s.lower().startswith("<aside")
+            or _tab_row(text) or bool(_ASIDE_RE.match(text))
         )
 
     def parse(self) -> list[Block]:
@@ -127,7 +137,7 @@ class _Parser:
 
     def aside(self, k: int):
         line = self.rows[k][1]
-        if not line.strip().lower().startswith("<aside"):
+        if not _ASIDE_RE.match(line):  # indented: a list item's or toggle's child, kept as its text
             return None
         m = re.match(r"^[ \t]*<aside[^>]{0,200}>(.*)$", line, re.I)
         if not m:
@@ -209,7 +219,7 @@ class _Parser:
         return block, k
 
     def tab_table(self, k: int):
-        if "\t" not in self.rows[k][1]:
+        if not _tab_row(self.rows[k][1]):
             return None
         j = k
         while j < len(self.rows) and self.rows[j][1].strip() and "\t" in self.rows[j][1] and not FENCE_RE.match(self.rows[j][1]):

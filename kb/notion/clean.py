@@ -4,8 +4,10 @@ What a Notion page shows as text stays text: ``List<Student>``, ``a < b``, ``<re
 ``<!-- … -->`` are written with ``&lt;`` so the browser shows them. Only real markup (a tag whose
 name is an HTML element, not glued to a word as in ``List<Object>``) is reduced, by the allow-list
 sanitizer nh3: a few inline elements without attributes survive, ``<script>``/``<style>`` go with
-their content, other tags are dropped and their text kept. Code spans and math are left as they
-are. Links are handed to a resolver (kb.notion.assets) that says where they point after import.
+their content, other tags are dropped and their text kept. Code spans are left as they are; math
+too, except what the build cannot render: ``\\href{url}{text}`` keeps its text, and a formula
+kb.mathml refuses becomes code (with a warning naming the line). Links are handed to a resolver
+(kb.notion.assets) that says where they point after import.
 Every pattern here is bounded, so a 20,000-character line is cleaned in linear time.
 """
 
@@ -19,6 +21,7 @@ from urllib.parse import unquote
 
 import nh3
 
+from .. import mathml
 from ..safety import decode_entities, markup_in
 from .messages import Warnings
 
@@ -57,6 +60,8 @@ _BRACKET_RUN_RE = re.compile(r"(?<!\\)[\[\]!]{8,}")
 _BARE_BRACKET_RE = re.compile(r"(?<!\\)\[")
 _STASH_RE = re.compile("\ue000(\\d{1,6})\ue001")
 _MD_SPECIAL_RE = re.compile(r"([\\`*_\[\]<>#|$~])")
+# \href{url}{text} in TeX: the build's MathML has no links (kb.mathml refuses the attribute)
+_HREF_RE = re.compile(r"\\href[ \t]*\{[^{}\n]{0,2000}\}[ \t]*(\{(?:[^{}\n]|\{[^{}\n]{0,2000}\}){0,2000}\})")
 
 # resolver(destination, is_image, line) -> new destination, or None to keep the link's text only
 Resolver = Callable[[str, bool, int], "str | None"]
@@ -115,10 +120,10 @@ def intended_drops(text: str) -> str:
     def drop(m: re.Match[str]) -> str:
         return " "
 
-    stash: list[str] = []  # code spans and math are kept as they are, as the cleaner keeps them
+    stash: list[str] = []  # code spans and math are kept as the cleaner keeps them (math without \href links)
 
     def keep(m: re.Match[str]) -> str:
-        stash.append(m.group(0))
+        stash.append(m.group(0) if m.re is _CODE_SPAN_RE else drop_math_links(m.group(0)))
         return f"\ue000{len(stash) - 1}\ue001"
 
     for span in (_CODE_SPAN_RE, _DISPLAY_IN_TEXT_RE, _INLINE_MATH_RE):
@@ -160,8 +165,8 @@ def plain_value(text: str) -> tuple[str, bool]:
 def plain_text(markdown: str) -> str:
     """Markdown of one line -> the text Python-Markdown shows (links -> their text, tags dropped).
 
-    kb.check uses it to predict heading anchors; unlike :func:`plain_value` it drops every
-    tag-like ``<…>``, as the rendered heading's text does.
+    Unlike :func:`plain_value` it drops every tag-like ``<…>``, as the rendered text does.
+    (kb.check no longer uses it for anchors: it reads the ids the build's own Markdown makes.)
     """
     text = MDLINK_RE.sub(lambda m: m.group(2), markdown)
     text = re.sub(r"`{1,10}([^`]{0,2000})`{1,10}", r"\1", text)
@@ -169,6 +174,29 @@ def plain_text(markdown: str) -> str:
     text = re.sub(r"(\*\*|__)(.{1,2000}?)\1", r"\2", text)
     text = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", text)
     return html.unescape(text).strip()
+
+
+def drop_math_links(tex: str) -> str:
+    """``\\href{url}{text}`` -> ``{text}``: the build's MathML has no links, the text stays."""
+    return _HREF_RE.sub(r"\1", tex)
+
+
+def math_for_build(tex: str, display: bool) -> tuple[str, str | None]:
+    """A formula of the notes as the build can render it (:func:`drop_math_links`); returns the
+    TeX and, if the build still cannot render it, why."""
+    tex = drop_math_links(tex)
+    try:
+        mathml.to_mathml(tex, display)
+    except ValueError as exc:
+        return tex, str(exc)[:80]
+    return tex, None
+
+
+def code_span(text: str) -> str:
+    """``text`` as an inline code span (enough backticks around it)."""
+    ticks = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
 
 
 def md_escape(text: str) -> str:
@@ -207,8 +235,8 @@ class Cleaner:
 
         text = _CODE_SPAN_RE.sub(lambda m: keep(m.group(0)), text)
         text = _TASK_RE.sub(lambda m: m.group(1) + keep(m.group(2)), text)
-        text = _DISPLAY_IN_TEXT_RE.sub(lambda m: keep(f"${m.group(1).strip()}$"), text)
-        text = _INLINE_MATH_RE.sub(lambda m: keep(m.group(0)), text)
+        text = _DISPLAY_IN_TEXT_RE.sub(lambda m: keep(self._math(m.group(1).strip(), line)), text)
+        text = _INLINE_MATH_RE.sub(lambda m: keep(self._math(m.group(1), line)), text)
         text = MDLINK_RE.sub(lambda m: self._link(m, line, keep), text)
         text = _AUTOLINK_RE.sub(lambda m: self._autolink(m, line, keep), text)
         if real_tags(text):
@@ -233,6 +261,16 @@ class Cleaner:
         for _ in range(3):  # stashed pieces may nest (a code span inside a link text)
             text = _STASH_RE.sub(lambda m: stash[int(m.group(1))], text)
         return text
+
+    def _math(self, tex: str, line: int) -> str:
+        """Inline math the build renders; a formula it cannot render is kept as code, with a warning."""
+        new, error = math_for_build(tex, False)
+        if new != tex:
+            self.warn(line, "수식의 \\href{주소}{글}을 글만 남겼습니다 (빌드의 수식에는 링크가 없습니다)")
+        if error:
+            self.warn(line, f"이 수식은 빌드에서 렌더링되지 않아 코드로 옮겼습니다 ({error})")
+            return code_span(f"${tex}$")
+        return f"${new}$"
 
     def _link(self, m: re.Match[str], line: int, keep) -> str:
         bang, label, dest, title = m.groups()

@@ -12,8 +12,10 @@ Blocks: callouts become admonitions (💡 tip, ⚠️ warning, ℹ️/📌 info,
 stay nested lists (pymdownx.tasklist), tab and pipe tables become Markdown tables (a cell's line
 break as ``<br>``), ``$$…$$`` inside a sentence becomes inline math. Code keeps its language; a
 fence Markdown would treat as Python (``python``, ``py``, ``py3``, ``python3``, ``{.python}``,
-``python title="x"`` …, or a bare fence whose text parses as Python) is written as ``python`` after
-the skip marker, so the build never runs it; ``sh``/``bash`` become ``console``.
+``.python``, ``python title="x"`` …, or a bare fence whose text parses as Python) is written as
+``python`` after the skip marker, so the build never runs it; ``sh``/``bash`` become ``console``.
+Display math keeps its text but not ``\\href`` links; one the build cannot render becomes a
+``latex`` code block (kb.notion.clean does the same for inline math).
 """
 
 from __future__ import annotations
@@ -22,15 +24,15 @@ import ast
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 import yaml
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
-from .. import mathml
 from .assets import Links, localize
 from .blocks import FENCE_RE, LINE_BREAK, Block, parse_body
-from .clean import Cleaner, escape_snippet_line, md_escape, plain_value
+from .clean import Cleaner, escape_snippet_line, math_for_build, md_escape, plain_value
 from .messages import NotionError, Warnings
 from .properties import KST, Header, Property, When, parse_datetime, parse_header, people
 
@@ -184,6 +186,7 @@ class Question:
     slug: str
     text: str  # the question as plain text, without its number
     level: int  # heading level on the meeting page
+    quote: str = ""  # the question line as its Q&A page quotes it (Markdown), set by convert()
 
     @property
     def anchor(self) -> str:
@@ -207,8 +210,8 @@ def short_title(text: str, limit: int = TITLE_CHARS) -> str:
 def structure(export: Export, slugs: dict[str, str], date: dt.date, shift: int, existing: dict[str, str]) -> tuple[list[object], list[Question]]:
     """Group blocks: the meeting's items (Block or Question) and the questions.
 
-    A question's Q&A page is named by ``slugs`` (--slug), else ``existing`` (the page it already
-    has), else ``DATE-qN``."""
+    A question's Q&A page is named by ``slugs`` (--slug), else ``existing`` (qid -> the page it
+    already has, see reimport.py), else ``DATE-qN``."""
     blocks = export.blocks
     q_indexes = [k for k, b in enumerate(blocks) if b.kind == "question"]
     unknown = sorted(set(slugs) - {blocks[k].qid for k in q_indexes})
@@ -255,6 +258,7 @@ def python_fence(info: str) -> tuple[str, str] | None:
         lang, rest = (m.group(1), m.group(2)) if m else ("", info)
     else:
         lang, _, rest = info.partition(" ")
+        lang = lang.removeprefix(".")  # ```.python: pymdownx.superfences reads it as python
     try:
         lexer = get_lexer_by_name(lang.lower()) if lang else None
     except ClassNotFound:
@@ -333,10 +337,14 @@ class Renderer:
             inner = head + b.lines[1:-1] + tail
             out = [indent + "$$", *inner, indent + "$$"]
             tex = "\n".join(inner)
-        try:
-            mathml.to_mathml(tex, True)
-        except Exception as exc:  # latex2mathml and the XML parser raise various types
-            self.warn(b.line, f"이 수식은 빌드에서 렌더링되지 않습니다 ({str(exc)[:80]}): 고치지 않으면 mkdocs build가 실패합니다")
+        new, error = math_for_build(tex, True)
+        if error:  # kept as code, so the build neither fails on it nor loses it
+            self.warn(b.line, f"이 수식은 빌드에서 렌더링되지 않아 코드 블록으로 옮겼습니다 ({error})")
+            fence = "`" * max([3, *(len(run) + 1 for line in b.lines for run in re.findall(r"`{3,}", line))])
+            out = [indent + fence + "latex", *b.lines, indent + fence]
+        elif new != tex:
+            self.warn(b.line, "수식의 \\href{주소}{글}을 글만 남겼습니다 (빌드의 수식에는 링크가 없습니다)")
+            out = [indent + "$$", *new.split("\n"), indent + "$$"] if len(b.lines) > 1 else [f"{indent}$${new}$$"]
         return "\n".join(self.escaped_lines(out, b.line))
 
     def table(self, b: Block) -> str:
@@ -401,6 +409,8 @@ class Converted:
     files: dict[str, str]  # docs/ path -> text
     questions: list[Question]
     links: Links
+    slugs: dict[str, str] = field(default_factory=dict)  # --slug: qid -> page name
+    redo: Callable[[dict[str, str]], "Converted"] | None = None  # the same page converted (and checked) with other Q&A names
 
 
 def convert(export: Export, day: dt.date, links: Links, slugs: dict[str, str], tags_of, existing: dict[str, str] | None = None) -> Converted:
@@ -433,8 +443,9 @@ def convert(export: Export, day: dt.date, links: Links, slugs: dict[str, str], t
     files = {meeting_src: localize(front_matter_block(fields) + "\n" + assemble(parts) + "\n", meeting_src)}
     for q in questions:
         path = f"qna/{q.slug}.md"
+        q.quote = r.clean(q.block.lines[0].lstrip("#").strip(), q.block.line) if q.block.level else _quote(r, q)
         files[path] = localize(_qna_page(r, q, meeting_src, title, tags_of(q.text)), path)
-    return Converted(export, meeting_src, files, questions, links)
+    return Converted(export, meeting_src, files, questions, links, dict(slugs))
 
 
 def _quote(r: Renderer, q: Question) -> str:
@@ -455,9 +466,8 @@ def _qna_page(r: Renderer, q: Question, meeting_src: str, meeting_title: str, ta
         ("meeting", meeting_src),
         ("related", "[]"),
     ]
-    quoted = r.clean(q.block.lines[0].lstrip("#").strip(), q.block.line) if q.block.level else _quote(r, q)
     answer = answer_parts(r, q.answer, 3)
-    body = [("heading", 2, QUOTED_START), ("quote", 0, "> " + quoted), ("heading", 2, "## 회의에서 나온 답")]
+    body = [("heading", 2, QUOTED_START), ("quote", 0, "> " + q.quote), ("heading", 2, "## 회의에서 나온 답")]
     if answer:
         body.append(("p", 0, "회의 노트에서 이 질문 아래에 적힌 내용입니다(질문을 덧붙인 말도 섞여 있을 수 있습니다)."))
         body += answer

@@ -18,7 +18,7 @@ from .convert import Converted, Export, convert, meeting_date, parse
 from .glossary import GlossaryEntry, GlossaryReport, glossary_report, glossary_terms
 from .messages import NotionError, Warnings
 from .read import Tree, load, page_name, read_page
-from .reimport import Conflict, existing_qna, merge
+from .reimport import Conflict, first_names, merge
 from .verify import source_rows, verify_complete, verify_front_matter, verify_safe
 
 UNSORTED_TAG = "미분류"
@@ -123,20 +123,23 @@ def _targets(exports: list[tuple[str, Export]], date: dt.date | None) -> list[tu
 
 
 def _convert_one(tree: Tree, p: str, export: Export, day: dt.date, link_map, pages, slugs, glossary) -> Converted:
-    meeting = f"meetings/{day.isoformat()}.md"
-    have = existing_qna(pages, meeting)
-    for qid, slug in slugs.items():
-        if qid in have and have[qid] != slug:
-            raise NotionError(export.label, None, f"{qid}: docs/qna/{have[qid]}.md에 이미 있습니다 (--slug {qid}={have[qid]}); 같은 질문의 페이지를 두 개 만들지 않습니다")
+    """Convert and check one page. Its Q&A pages are first named by question number; reimport.merge
+    matches them with the published ones by the question's text and calls ``result.redo(names)``
+    when the names must change (a question inserted, the numbers shifted)."""
     links = Links(tree, p, export.label, link_map, f"{ATTACHMENTS}/{day.isoformat()}", export.warnings)
 
     def tags_of(text: str) -> list[str]:
         used, _ = glossary_terms(text, glossary or [])
         return [e.korean or e.english for e in used if (e.korean or e.english)][:3] or [UNSORTED_TAG]
 
-    result = convert(export, day, links, slugs, tags_of, have)
-    verify_complete(result)
-    return result
+    def build(names: dict[str, str]) -> Converted:
+        result = convert(export, day, links, slugs, tags_of, names)
+        verify_complete(result)
+        result.redo = build
+        return result
+
+    qids = [b.qid for b in export.blocks if b.kind == "question"]
+    return build(first_names(pages, f"meetings/{day.isoformat()}.md", qids, slugs))
 
 
 def _prose_rows(export: Export) -> list[tuple[int, str]]:
