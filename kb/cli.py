@@ -18,11 +18,19 @@ Exit codes (also in ``--help``)::
 
     0  done (warnings may have been printed)
     1  problems found or refused: an export that cannot be imported, a page that already exists
-       (import-notion without --force, new), problems found by check
+       (import-notion without --force, new), another kb command writing docs/ (its pid is named),
+       a planned file changed by another program before the write, problems found by check
     2  usage error: unknown command or option, a malformed value (--date, --slug, --qid),
        a file or folder named on the command line that does not exist,
        run --device cuda where torch.cuda.is_available() is False
     run: the snippet's own exit status (128+N when a signal N ended it); 2 when it cannot start
+    130, 143, 129  import-notion and new stopped by SIGINT (Ctrl-C), SIGTERM, SIGHUP: one line says
+       whether docs/ is as before ("중단됨: 아무것도 바꾸지 않았습니다") or as after ("중단됨: 모든 파일을
+       썼습니다"), never in between (kb.writeout)
+
+import-notion and new take docs/'s write lock (kb.writeout.lock, <project>/.cache/kb-write.lock) before
+they read docs/ and keep it until they have written: a second writer is refused at once (exit 1,
+naming the holder's pid), and a file changed meanwhile by another program is refused too.
 
 Messages are Korean and name the file and line (``file:line: message``). Errors and warnings go
 to standard error; diffs, written files and check's problem list go to standard output.
@@ -34,19 +42,22 @@ import argparse
 import datetime as dt
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 EXIT_CODES = """\
 종료 코드:
   0  성공 (경고는 출력될 수 있음)
   1  문제가 있거나 거절함: 가져올 수 없는 내보내기 파일, 이미 있는 페이지(--force 없이),
-     check가 찾은 문제
+     다른 kb 명령이 docs에 쓰는 중, 쓰기 직전에 다른 프로그램이 바꾼 파일, check가 찾은 문제
   2  사용법 오류: 모르는 명령/옵션, 잘못된 값(--date, --slug, --qid), 없는 파일이나 폴더,
      CUDA가 없는데 run --device cuda
-  run: 스니펫의 종료 코드 (시그널 N으로 끝나면 128+N)"""
+  run: 스니펫의 종료 코드 (시그널 N으로 끝나면 128+N)
+  130, 143  import-notion, new가 Ctrl-C(SIGINT), SIGTERM으로 중단됨 (docs는 이전 그대로이거나 모두 쓴 상태)"""
 
 
 class UsageError(Exception):
@@ -97,17 +108,65 @@ def _docs_dir(value: str) -> Path:
     return path
 
 
+# --- writing docs/ (kb.writeout: one writer, all or nothing, signals) -------------------
+
+WRITERS = ("import-notion", "new")  # the commands that take docs/'s write lock
+
+
+def _locked(docs: Path, command: str, run) -> int:
+    """``run()`` as docs/'s only writer (kb.writeout.lock); 1 at once when another process holds the lock."""
+    from . import writeout
+
+    try:
+        with writeout.lock(docs, command):
+            return run()
+    except writeout.LockError as exc:
+        _say(f"오류: {exc}", err=True)
+        _say("아무것도 쓰지 않았습니다.", err=True)
+        return 1
+
+
+def _write_failed(exc, docs_label: str) -> int:
+    """Report a kb.writeout.WriteError (exit status 1)."""
+    from . import writeout
+
+    if isinstance(exc, writeout.Changed):
+        _say("오류: 계획을 세운 뒤에 다른 프로그램이 바꾼 파일이 있어 쓰지 않았습니다 (다시 실행하세요):", err=True)
+        for path in exc.paths:
+            _say(f"  {docs_label}/{path}", err=True)
+        _say("아무것도 쓰지 않았습니다.", err=True)
+        return 1
+    _say(f"오류: 파일을 쓰지 못했습니다: {exc.cause}", err=True)
+    if exc.left_changed:
+        _say("되돌리지 못해 바뀐 채로 남은 파일:", err=True)
+        for path in exc.left_changed:
+            _say(f"  {path}", err=True)
+    else:
+        _say("아무것도 바꾸지 않았습니다 (바꾼 파일은 되돌리고 임시 파일은 지웠습니다).", err=True)
+    return 1
+
+
+def _interrupted(exc: KeyboardInterrupt, receipt) -> int:
+    """An interrupted writer's one line (docs/ is as before or as after: kb.writeout) and exit status 128+N."""
+    if receipt.left_changed:  # a rollback that failed: say exactly what is left
+        _say("중단됨: 되돌리지 못해 바뀐 채로 남은 파일이 있습니다:", err=True)
+        for path in receipt.left_changed:
+            _say(f"  {path}", err=True)
+    elif receipt.written:
+        _say(f"중단됨: 모든 파일을 썼습니다 ({len(receipt.written)}개)", err=True)
+    else:
+        _say("중단됨: 아무것도 바꾸지 않았습니다", err=True)
+    return 128 + getattr(exc, "signum", signal.SIGINT)
+
+
 # --- import-notion ----------------------------------------------------------------------
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from . import notion, writeout
-
     export = Path(args.export)
     if not export.exists():
         raise UsageError(f"내보내기 파일이 없습니다: {args.export}")
     docs = _docs_dir(args.docs)
-    docs_label = args.docs.rstrip("/")
     slugs: dict[str, str] = {}
     for qid, slug in args.slug:
         if qid in slugs:
@@ -115,6 +174,16 @@ def cmd_import(args: argparse.Namespace) -> int:
         if slug in slugs.values():
             raise UsageError(f"--slug 슬러그 '{slug}'가 두 질문에 주어졌습니다")
         slugs[qid] = slug
+    if args.dry_run:  # writes nothing: no lock
+        return _import(args, export, docs, slugs)
+    return _locked(docs, "import-notion", lambda: _import(args, export, docs, slugs))
+
+
+def _import(args: argparse.Namespace, export: Path, docs: Path, slugs: dict[str, str]) -> int:
+    """Plan, show and write one import (under docs/'s write lock unless --dry-run)."""
+    from . import notion, writeout
+
+    docs_label = args.docs.rstrip("/")
     try:
         glossary = notion.load_glossary(docs / "glossary.md")
         plan = notion.prepare(
@@ -159,16 +228,9 @@ def cmd_import(args: argparse.Namespace) -> int:
             _say(f"  {docs_label}/{p.path} ({'새 파일' if not p.exists else ('바뀜' if p.changed else '그대로')})")
         return 0
     try:
-        written = writeout.write(planned)
+        written = writeout.write(planned, args.receipt)
     except writeout.WriteError as exc:
-        _say(f"오류: 파일을 쓰지 못했습니다: {exc.cause}", err=True)
-        if exc.left_changed:
-            _say("되돌리지 못해 바뀐 채로 남은 파일:", err=True)
-            for path in exc.left_changed:
-                _say(f"  {path}", err=True)
-        else:
-            _say("아무것도 바꾸지 않았습니다 (바꾼 파일은 되돌리고 임시 파일은 지웠습니다).", err=True)
-        return 1
+        return _write_failed(exc, docs_label)
     for p in planned:
         state = "새로 씀" if not p.exists else ("덮어씀" if p in written else "바뀐 것 없음")
         _say(f"{state}: {docs_label}/{p.path}")
@@ -197,18 +259,17 @@ def _git_user() -> str:
     return out.stdout.strip()
 
 
-def _write_new(docs: Path, docs_label: str, path: str, text: str) -> int:
+def _write_new(docs: Path, docs_label: str, path: str, text: str, receipt) -> int:
     from . import writeout
 
     plan = writeout.plan(docs, {path: text})
-    if plan[0].exists:  # checked before, but a page may have appeared meanwhile
+    if plan[0].exists:  # scaffold checked before; this is the check made under the lock
         _say(f"오류: {docs_label}/{path}: 이미 있습니다. 덮어쓰지 않습니다", err=True)
         return 1
     try:
-        writeout.write(plan)
-    except OSError as exc:
-        _say(f"오류: {docs_label}/{path}: 쓰지 못했습니다: {exc}", err=True)
-        return 1
+        writeout.write(plan, receipt)
+    except writeout.WriteError as exc:
+        return _write_failed(exc, docs_label)
     _say(f"만들었습니다: {docs_label}/{path}")
     return 0
 
@@ -222,44 +283,42 @@ def _scaffold_failed(exc) -> int:
 
 
 def cmd_new_meeting(args: argparse.Namespace) -> int:
-    from .scaffold import ScaffoldError, new_meeting
+    from .scaffold import new_meeting
 
     docs = _docs_dir(args.docs)
     author = args.author or _git_user()
     if not author:
         raise UsageError("작성자를 --author로 정해 주세요 (git config user.name도 비어 있습니다)")
-    try:
-        path, text = new_meeting(
-            docs,
-            args.date,
-            title=args.title,
-            author=author,
-            attendees=args.attendee,
-            meeting_type=args.type,
-            created=args.created,
-        )
-    except ScaffoldError as exc:
-        return _scaffold_failed(exc)
-    return _write_new(docs, args.docs.rstrip("/"), path, text)
+    make = partial(
+        new_meeting, docs, args.date, title=args.title, author=author, attendees=args.attendee,
+        meeting_type=args.type, created=args.created,
+    )  # fmt: skip
+    return _new_page(args, docs, make)
 
 
 def cmd_new_qna(args: argparse.Namespace) -> int:
-    from .scaffold import ScaffoldError, new_qna
+    from .scaffold import new_qna
 
     docs = _docs_dir(args.docs)
-    try:
-        path, text = new_qna(
-            docs,
-            meeting=args.meeting,
-            qid=args.qid,
-            slug=args.slug,
-            title=args.title,
-            tags=args.tag,
-            asked_by=args.asked_by,
-        )
-    except ScaffoldError as exc:
-        return _scaffold_failed(exc)
-    return _write_new(docs, args.docs.rstrip("/"), path, text)
+    make = partial(
+        new_qna, docs, meeting=args.meeting, qid=args.qid, slug=args.slug, title=args.title, tags=args.tag,
+        asked_by=args.asked_by,
+    )  # fmt: skip
+    return _new_page(args, docs, make)
+
+
+def _new_page(args: argparse.Namespace, docs: Path, make) -> int:
+    """``make()`` -> (path, text) checked by kb.scaffold, then written; both under docs/'s write lock."""
+    from .scaffold import ScaffoldError
+
+    def run() -> int:
+        try:
+            path, text = make()
+        except ScaffoldError as exc:
+            return _scaffold_failed(exc)
+        return _write_new(docs, args.docs.rstrip("/"), path, text, args.receipt)
+
+    return _locked(docs, f"new {args.kind}", run)
 
 
 # --- check ------------------------------------------------------------------------------
@@ -450,6 +509,7 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
+    argv_given = argv is not None
     argv = list(sys.argv[1:] if argv is None else argv)
     passthrough: list[str] = []
     if argv[:1] == ["run"] and "--" in argv:  # run SNIPPET [--device D] -- ARGS: ARGS go to the snippet
@@ -458,6 +518,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "run":
         args.args = [*args.args, *passthrough]
+    if args.command not in WRITERS:
+        return _command(parser, args)
+    from . import writeout
+
+    args.receipt = writeout.Receipt()  # what was written, for an interruption's message
+    # SIGTERM and SIGHUP interrupt as Ctrl-C does; run as the program, signals are ignored after the command
+    with writeout.signals_interrupt(restore=argv_given):
+        try:
+            return _command(parser, args)
+        except KeyboardInterrupt as exc:
+            return _interrupted(exc, args.receipt)
+
+
+def _command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
         return args.func(args)
     except UsageError as exc:
