@@ -83,10 +83,10 @@ def read_page(md_text: str, root: Path = ROOT) -> Read:
     """Render ``md_text`` (already prepared) with the build's Markdown and MkDocs's anchor collectors."""
     from mkdocs.structure.pages import _ExtractAnchorsTreeprocessor, _RawHTMLPreprocessor
 
-    # kb check names missing snippets itself. Code blocks reach the tree as stashed HTML, which
-    # MkDocs's link and anchor validation never looks into: their colours (Pygments, half the
-    # time of a check) change nothing here.
-    md = new_markdown(root, **{SNIPPETS: {"check_paths": False}, "pymdownx.highlight": {"use_pygments": False}})
+    # kb check names missing snippets itself. Pygments stays on although it is half the time of a
+    # check: without it pymdownx.superfences does not take a fence with options (``title="…"``),
+    # and the code's comments became headings with ids the build never makes.
+    md = new_markdown(root, **{SNIPPETS: {"check_paths": False}})
     raw_html = _RawHTMLPreprocessor()
     raw_html._register(md)
     anchors = _ExtractAnchorsTreeprocessor(None, None, None)  # type: ignore[arg-type]  (it uses none of them)
