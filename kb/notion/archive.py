@@ -2,7 +2,9 @@
 
 Owns the tree (paths ``/``-separated, NFC, each file once) and everything read from a zip:
 Notion's ``Export-….zip`` and the ``Part-N.zip`` files a large export holds (nested at most
-:data:`MAX_ZIP_DEPTH` deep, at most :data:`MAX_PARTS` of them).
+:data:`MAX_ZIP_DEPTH` deep, at most :data:`MAX_PARTS` of them). Only a zip named as Notion names
+its parts (:func:`is_part`: ``Export-<uuid>-Part-1.zip``, ``Part-2.zip``) is unpacked; any other
+``.zip`` (an attached ``code.zip``) is a file of the export like a PDF.
 
 One :class:`Budget` covers the whole export, every zip in it together: the bytes its members
 unpack to (:data:`MAX_EXPORT_BYTES`; a ``Part-N.zip`` and the files in it both count) and the
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import io
 import posixpath
+import re
 import stat
 import tempfile
 import unicodedata
@@ -39,6 +42,12 @@ MAX_PARTS = 64
 SPOOL_BYTES = 4 * 1024 * 1024
 _CHUNK = 64 * 1024
 _METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_LZMA}
+_PART_RE = re.compile(r"(?:^|[-_ ])Part-\d{1,4}\.zip$", re.I)  # Export-<uuid>-Part-1.zip, Part-2.zip
+
+
+def is_part(path: str) -> bool:
+    """Whether ``path`` is one of the part archives Notion splits a large export into."""
+    return bool(_PART_RE.search(posixpath.basename(path)))
 
 
 def nfc(path: str) -> str:
@@ -153,7 +162,7 @@ def add_zip(tree: Tree, archive: zipfile.ZipFile, prefix: str, label: str, depth
         if stat.S_ISLNK(info.external_attr >> 16):
             raise NotionError(where, None, "심볼릭 링크(symbolic link)입니다: 내보내기 밖의 파일을 가리킬 수 있어 읽지 않습니다")
         full = posixpath.join(prefix, nfc(name)) if prefix else nfc(name)
-        if name.lower().endswith(".zip") and depth < MAX_ZIP_DEPTH:  # Part-N.zip of a large export
+        if is_part(name) and depth < MAX_ZIP_DEPTH:  # Part-N.zip of a large export; other zips are files
             budget.part(where)
             spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
             tree.keep.append(spool)

@@ -1,7 +1,8 @@
 """Reading an export: a page ``.md``, an export folder, or Notion's ``Export-….zip``.
 
 Every source becomes a :class:`~.archive.Tree`: the export's files by path (``/``-separated, NFC),
-read on demand. Zips (a wrapper folder ``<workspace>_Export-<uuid>/``, nested ``Part-N.zip``) are
+read on demand. Zips (a wrapper folder ``<workspace>_Export-<uuid>/``, nested ``…Part-N.zip``; any
+other ``.zip`` is an attached file) are
 :mod:`.archive`'s job, within one budget for the whole export. Pages are the ``.md`` files of the
 tree; a database export's ``Name <id>.csv`` is not needed (every row is also a page with its
 properties). A single page brings its sibling folder (``Title <id>/``, its images and attachments).
@@ -31,7 +32,7 @@ import stat
 from pathlib import Path
 from typing import IO, Callable
 
-from .archive import MAX_FILE_BYTES, Budget, Tree, add_zip, nfc, open_zip
+from .archive import MAX_FILE_BYTES, Budget, Tree, add_zip, is_part, nfc, open_zip
 from .messages import NotionError
 
 MAX_PAGE_BYTES = 5 * 1024 * 1024
@@ -130,7 +131,7 @@ def _walk(folder: Path, shown: str, budget: Budget) -> list[tuple[str, Path, os.
 def _add_dir(tree: Tree, folder: Path, prefix: str, budget: Budget) -> None:
     for rel, path, st in sorted(_walk(folder, prefix, budget)):
         full, where = nfc(posixpath.join(prefix, rel)), posixpath.join(prefix, rel)
-        if rel.lower().endswith(".zip"):  # Part-N.zip lying in an unpacked export folder
+        if is_part(rel):  # Part-N.zip lying in an unpacked export folder; other zips are files
             budget.part(where)
             archive = open_zip(_open(path, st, where), where)
             tree.keep.append(archive)
