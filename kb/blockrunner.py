@@ -16,22 +16,36 @@ step pulls in: about 800 modules), then moves its memory into huge pages (a fork
 a third as much). A block sent before those imports end waits for them rather than import them
 again in its own process. From then on the worker forks each block's process ahead of time, while
 the block before it runs, and that process readies itself (its own process group, no descriptor of
-the worker's, its torch threads) and waits for its job; the worker answers as soon as the report
-comes and kills the process, whose exit (unmapping its memory) it does not wait for. So a block's
-fork, start and exit are off its way: about 3 ms of the runner's own per block, not 15-20 ms. A
-block sees ``sys.path`` as a fresh interpreter has it, whatever the worker's imports added. It
-freezes what it imported (``gc.freeze()``: a child's cyclic collections neither scan nor copy the
+the worker's, its torch threads) and waits for its job; so a block's fork and start are off its
+way. Its exit is not: the worker answers once the process has exited, as its exit status is part
+of the verdict (below). A block sees ``sys.path`` as a fresh interpreter has it, whatever the
+worker's imports added. It freezes what it imported (``gc.freeze()``: a child's cyclic collections neither scan nor copy the
 worker's objects; about 15 % of the blocks' time on this site), and each block runs with
 ``$KB_BLOCK_THREADS`` torch/BLAS threads (default 1).
 
-A block passes only if it ran to its last line. ``sys.exit()``/``exit()``/``raise SystemExit``
-before the end fails it (unless the caller passes ``allow_exit="reason"``: a page marks such a
-block ``<!--pytest.mark.allow_exit(reason="...")-->``); ``os._exit()`` or a crash fails it too.
-The result travels on a pipe that the child moves to a random high descriptor (closed on exec)
-before the block runs, as one line that must carry a random nonce sent to the child after the
-fork; anything else on that pipe fails the block. This stops accidents and naive forgeries
-(printing a result, writing to every descriptor, patching ``json``/``os.write``); it is not a
-sandbox: code in the same process that digs the nonce out of the runner's memory could forge it.
+A block passes only if it ran to its last line, and the worker, not the block's process, decides
+that it did, from two things the block's code cannot produce before its last statement ran. After
+the fork the worker writes two fresh secrets into the block's report pipe, a nonce and the exit
+status that means passed (2-255), then sends the job. They stay there, unread, while the block runs
+(the process holds the pipe as one read-write descriptor at a random high number, closed on exec):
+nothing of them is in the process's memory. Only the lines after ``exec`` returned (inline, not a
+function a block could call) read both, send ``passed`` signed with the nonce and exit with that
+status; if the code raised, the process reads
+the nonce alone, sends what it raised and exits with 1. The worker waits for the exit: passed is
+one signed report that says so, then the exit with that status. So an assert or any exception, an
+early ``os._exit()`` (any status), ``sys.exit(0)`` mid-block, a report sent early (then sleeping,
+raising or exiting), the runner's frames and closures found with ``sys._getframe`` or ``gc`` and
+what they hold rewritten or called, ``json``/``os`` patched, a fork whose copy ends normally: each
+fails the block (tests/test_runner_verdict.py). ``sys.exit(0)`` passes only where the caller
+passes ``allow_exit="reason"`` (a page marks such a block
+``<!--pytest.mark.allow_exit(reason="...")-->``), which the worker keeps and the block never sees.
+Anything else on the report pipe fails the block. It is not a sandbox: the block runs with the
+runner's privileges in its process, so code written against this runner can still forge a pass:
+by reading the secrets from the report pipe before its end (its descriptor is a local of the
+runner's frame, or found by trying every descriptor), by replacing a function of this module
+that the failure path calls, by rewriting the runner's frames or code with ctypes or driving them
+with ``sys.settrace``, or from a thread that outlives a failed block's code and reads the pipe.
+What is guaranteed: no ordinary failure shows as passed, nor any of the attacks above.
 
 Nothing a block starts outlives it: the worker is a child subreaper (orphans, also in a new
 session, are reparented to it) and kills every descendant after each block and at a timeout; it
@@ -953,7 +967,9 @@ class _Process:
     """A block's process, forked from the worker before its job is known: it readies itself
     (:func:`_child`), then waits for the job on a pipe. The worker keeps one forked ahead, while
     a block runs on the other core (``_IdleWork.spare``), so that a block's fork and start-up are
-    not on its way; a process is forked on the spot when there is none."""
+    not on its way; a process is forked on the spot when there is none. The worker keeps both ends
+    of the report pipe: it writes the block's secrets into it (``secrets``, closed then), and
+    reads the report from it once the process has exited."""
 
     def __init__(self, threads: int):
         report_read, report_write = os.pipe2(os.O_CLOEXEC)
@@ -963,16 +979,15 @@ class _Process:
         worker = os.getpid()
         pid = os.fork()
         if pid == 0:  # never returns
-            _child(worker, threads, job_read, report_write)
-        os.close(report_write)
+            _child(worker, threads, job_read, report_read, report_write)
         os.close(job_read)
         self.pid, self.pidfd = pid, os.pidfd_open(pid)
-        self.report, self.job = report_read, job_write
+        self.report, self.secrets, self.job = report_read, report_write, job_write
 
     def close(self, *names: str) -> None:
         """Close its descriptors (``names``: only those), each once: a number closed twice could
         by then be another's."""
-        for name in names or ("report", "job", "pidfd"):
+        for name in names or ("report", "secrets", "job", "pidfd"):
             fd = getattr(self, name)
             if fd >= 0:
                 os.close(fd)
@@ -986,9 +1001,14 @@ def _run_job(job: dict, workdir: str, idle: _IdleWork | None) -> dict:
     preloading = idle is None or idle.preloading
     t0 = time.perf_counter()
     process = spare or _Process(int(job.get("threads") or 1))
-    # A fresh secret per block, made after the fork: a report counts only if it carries it.
-    nonce = secrets.token_hex(16)
-    message = nonce.encode() + b"\n" + json.dumps(dict(job, **paths)).encode()
+    # Fresh secrets per block, made after the fork: the nonce that signs its report and the status
+    # its process must exit with. They go into its report pipe before the job, and stay there,
+    # unread, while the block runs (see _child). What the page allows (allow_exit) it is not told.
+    nonce, passed_status = secrets.token_hex(16), 2 + secrets.randbelow(254)
+    secret = f"{nonce}\n{passed_status:03d}\n".encode()  # SECRET_SIZE bytes: one write, never split
+    os.write(process.secrets, secret)
+    process.close("secrets")
+    message = json.dumps({k: v for k, v in dict(job, **paths).items() if k != "allow_exit"}).encode()
     try:
         while message:
             message = message[os.write(process.job, message):]
@@ -996,37 +1016,28 @@ def _run_job(job: dict, workdir: str, idle: _IdleWork | None) -> dict:
         pass
     process.close("job")  # end of the job: the process reads to here
 
-    payload, timed_out, reported = _collect(process, t0 + float(job.get("timeout") or 120.0), idle)
-    pid, wait_status = process.pid, 0
-    if reported:
-        # It reported and is on its way out (exit unmaps its memory: a few ms, not waited for);
-        # a block that found its report function and sent it early is stopped here.
-        signal.pidfd_send_signal(process.pidfd, signal.SIGKILL)  # a zombie by now, or about to be
-        keep = frozenset([pid])
-    else:
-        if timed_out:
-            try:
-                os.killpg(pid, signal.SIGKILL)  # the process and its process group
-            except ProcessLookupError:
-                pass
-        _, wait_status = os.waitpid(pid, 0)
-        keep = frozenset()
+    timed_out = _wait(process, t0 + float(job.get("timeout") or 120.0), idle)
+    pid = process.pid
+    if timed_out:
+        try:
+            os.killpg(pid, signal.SIGKILL)  # the process and its process group
+        except ProcessLookupError:
+            pass
+    _, wait_status = os.waitpid(pid, 0)  # it has exited (or was just killed): its status is here
+    payload = _drain(process.report)
     clones = frozenset()
     if idle is not None and idle.clones:  # those still alive: a pid of one that ended could be reused
         idle.clones &= _children_of(os.getpid())
         clones = frozenset(idle.clones)
-    survivors = _kill_tree(keep | (idle.keep if idle is not None else frozenset()), clones)  # anything it started
-    try:  # anything written after the report (by processes it started, now killed) fails the block
-        payload += os.read(process.report, 1 << 16)
-    except BlockingIOError:
-        pass
+    survivors = _kill_tree(idle.keep if idle is not None else frozenset(), clones)  # anything it started
+    payload += _drain(process.report)  # anything written after the report (by processes it started, now killed) fails the block
     process.close()
     wall = time.perf_counter() - t0
     shutil.rmtree(paths["job_dir"], ignore_errors=True)
 
     result = {"filename": job["filename"], "wall": wall, "preloading": preloading,
               "waited": job.get("waited", 0.0), "spare": spare is not None}
-    result.update(_verdict(payload, nonce, wait_status, timed_out, job))
+    result.update(_verdict(payload, secret, wait_status, timed_out, job))
     if survivors and result["status"] == "passed":
         result["stderr_note"] = f"{survivors} process(es) it started were still running and were killed"
     for key, path in (("stdout", paths["out_path"]), ("stderr", paths["err_path"])):
@@ -1042,85 +1053,94 @@ def _run_job(job: dict, workdir: str, idle: _IdleWork | None) -> dict:
     return result
 
 
-def _collect(process: _Process, deadline: float, idle: _IdleWork | None) -> tuple[bytes, bool, bool]:
-    """What the process writes to the report pipe: (bytes, timed out, reported). It is done at
-    its first full line (the report: the process exits right after it), or when the process has
-    exited and the pipe is drained, or at the deadline. Meanwhile the worker does its idle work,
-    a step at a time."""
-    read_fd, pidfd = process.report, process.pidfd
-    chunks: list[bytes] = []
-    os.set_blocking(read_fd, False)
-    exited = False
+def _wait(process: _Process, deadline: float, idle: _IdleWork | None) -> bool:
+    """Wait for the process to exit; return whether the deadline came first. A report does not
+    end the wait (a block that sent one early, then sleeps, is still running), and the report pipe
+    is not read meanwhile: its secrets are the block's to read at its end. Meanwhile the worker
+    does its idle work, a step at a time, and forks the clones the build asks for."""
+    pidfd = process.pidfd
     while True:
         left = deadline - time.perf_counter()
         if left <= 0:
-            return b"".join(chunks), True, False
+            return True
         busy = idle is not None and idle.pending
         asks = idle is not None and idle.cloner is not None  # the build may ask for a clone meanwhile
         if asks and b"\n" in idle.cloner[2].buffer:  # read with the block's job
             idle.clone_request()
-        watch = [read_fd, pidfd] + ([0] if asks else [])
-        ready, _, _ = select.select(watch, [], [], 0 if busy else left)
+        ready, _, _ = select.select([pidfd] + ([0] if asks else []), [], [], 0 if busy else left)
         if 0 in ready:  # the build asks for a clone of this worker while its block runs
             idle.clone_request()
-            ready.remove(0)
         if idle is not None and idle.clones_wanted and not idle.importing:
             idle.serve_clones(process)
-        if not ready and not exited and busy:
-            idle.step()
-            continue
-        if read_fd in ready or exited:
-            try:
-                chunk = os.read(read_fd, 1 << 16)
-            except BlockingIOError:
-                chunk = None
-            if chunk:
-                chunks.append(chunk)
-                if b"\n" in chunk:
-                    return b"".join(chunks), False, True
-                continue
-            if chunk == b"" or exited:  # EOF, or the process is gone and the pipe is drained
-                return b"".join(chunks), False, False
         if pidfd in ready:
-            exited = True  # drain what it wrote before it exited, then stop
+            return False
+        if busy and not ready:
+            idle.step()
 
 
-def _verdict(payload: bytes, nonce: str, wait_status: int, timed_out: bool, job: dict) -> dict:
-    """The block's result from its report: exactly one line, carrying this run's nonce."""
-    prefix = nonce.encode() + b" "
+def _drain(fd: int) -> bytes:
+    """What the pipe holds now (its writers may still hold it open)."""
+    os.set_blocking(fd, False)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _ended(wait_status: int) -> str:
+    if os.WIFSIGNALED(wait_status):
+        sig = os.WTERMSIG(wait_status)
+        return f"was killed by signal {sig} ({signal.Signals(sig).name})"
+    return f"exited with status {os.WEXITSTATUS(wait_status)}"
+
+
+def _verdict(payload: bytes, secret: bytes, wait_status: int, timed_out: bool, job: dict) -> dict:
+    """The block's result, decided here, from two things its code cannot produce before its last
+    statement ran: a report signed with this run's nonce and the exit status that means passed
+    (``secret``: both, read by its process only after its code returned, see _child). Passed: one
+    signed report that says so, then that exit status. Anything else on the pipe fails the block."""
+    nonce, passed_status = secret[:32], int(secret[33:36])
+    if payload.startswith(secret):  # never read: the process ended before the block's end
+        payload = payload[len(secret):]
+    elif payload.startswith(secret[33:]):  # the passed status, left there by a block that raised
+        payload = payload[len(secret) - 33:]
     lines = payload.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
-    if len(lines) == 1 and lines[0].startswith(prefix):
-        return json.loads(lines[0][len(prefix):])
-    if lines:
+    report = None
+    if len(lines) == 1 and lines[0].startswith(nonce + b" "):
+        try:
+            report = json.loads(lines[0][33:])
+        except ValueError:
+            pass
+    if timed_out:
+        return {"status": "timeout", "error": f"no result within {job.get('timeout')} s"
+                + (" (it had sent a report, then did not end)" if lines else "")
+                + "; the block and every process it started were killed"}
+    if lines and report is None:
         return {"status": "failed", "error": "the block wrote to the runner's result channel "
                 f"({len(payload)} bytes that are not one report of this run): its result cannot be trusted"}
-    if timed_out:
-        return {"status": "timeout", "error": f"no result within {job.get('timeout')} s; "
-                "the block and every process it started were killed"}
-    if os.WIFSIGNALED(wait_status):
-        sig = os.WTERMSIG(wait_status)
-        how = f"was killed by signal {sig} ({signal.Signals(sig).name})"
-    else:
-        how = f"exited with status {os.WEXITSTATUS(wait_status)}"
-    return {"status": "crashed", "error": f"the process {how} before the block reached its end "
-            "(os._exit(), a crash, a CPU limit, or out of memory)"}
-
-
-def _make_reporter(write_fd: int, key: bytes):
-    """A function that sends the one report. The report channel moves to a high descriptor the
-    block does not know, closed on exec; the nonce lives only in this closure."""
-    high = fcntl.fcntl(write_fd, fcntl.F_DUPFD_CLOEXEC, 512 + secrets.randbelow(512))
-    os.close(write_fd)
-    write, dumps = os.write, json.dumps  # bound now: a block that patches them changes nothing
-
-    def report(result: dict) -> None:
-        data = key + b" " + dumps(result).encode() + b"\n"
-        while data:
-            data = data[write(high, data):]
-
-    return report
+    if report is None:
+        return {"status": "crashed", "error": f"the process {_ended(wait_status)} before the block reached "
+                "its end (os._exit(), a crash, a CPU limit, or out of memory)"}
+    fields = {key: str(report.get(key) or "") for key in ("error", "traceback", "location")}
+    fields["duration"] = float(report.get("duration") or 0.0)
+    status = report.get("status")
+    if status in ("passed", "exit") and not (os.WIFEXITED(wait_status) and (
+            os.WEXITSTATUS(wait_status) == (passed_status if status == "passed" else 1))):
+        return dict(fields, status="failed", error=f"its report came, but then the process {_ended(wait_status)}, "
+                    "not as the runner ends it after the block's last line: its result cannot be trusted")
+    if status == "passed":
+        return dict(fields, status="passed")
+    if status == "exit" and job.get("allow_exit"):  # an early exit its page allows, with a reason
+        return dict(fields, status="passed", error="", traceback="", location="")
+    return dict(fields, status="failed")
 
 
 def _ready_child(worker: int, threads: int, keep: tuple[int, ...]) -> None:
@@ -1150,6 +1170,16 @@ def _ready_child(worker: int, threads: int, keep: tuple[int, ...]) -> None:
     libc.mallopt(M_TRIM_THRESHOLD, 64 << 20)
 
 
+def _read_exactly(fd: int, n: int, read=os.read) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = read(fd, n - len(data))
+        if not chunk:
+            raise EOFError(f"{len(data)} of {n} bytes")
+        data += chunk
+    return data
+
+
 def _read_all(fd: int) -> bytes:
     chunks = []
     while chunk := os.read(fd, 1 << 16):
@@ -1158,22 +1188,43 @@ def _read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-def _child(worker: int, threads: int, job_fd: int, write_fd: int) -> None:
+def _channel(read_fd: int, write_fd: int) -> int:
+    """The report pipe as one descriptor that reads and writes it (reopened read-write through
+    /proc), at a random high number, closed on exec: the secrets come in on it, the report goes out."""
+    both = os.open(f"/proc/self/fd/{read_fd}", os.O_RDWR | os.O_CLOEXEC)
+    high = fcntl.fcntl(both, fcntl.F_DUPFD_CLOEXEC, 512 + secrets.randbelow(512))
+    for fd in (both, read_fd, write_fd):
+        os.close(fd)
+    return high
+
+
+def _child(worker: int, threads: int, job_fd: int, report_read: int, report_write: int) -> None:
+    """A block's process: it runs the block and reports, then exits; the worker decides.
+
+    Its report pipe holds, from the worker, the run's nonce and the exit status that means passed,
+    written before the job. They stay there until the block's code is over, so nothing of them is
+    in this process's memory while it runs. Then exactly one of two ends: its code returned (the
+    lines after ``exec``, not a function a block could call): it reads both, sends ``passed``
+    signed with the nonce and exits with that status; or it raised (also SystemExit): it reads the
+    nonce only, sends what it raised signed with it and exits with 1. What is used after ``exec``
+    is bound before it, and the block's own code (its streams' ``flush``, its exception's
+    ``__str__``) runs only before a secret is read."""
     import builtins
     import linecache
     import traceback
 
+    # bound now: a block that patches os or json changes nothing of what follows its code
+    read, write, exit_, getpid, dumps, clock = os.read, os.write, os._exit, os.getpid, json.dumps, time.perf_counter
     try:
-        _ready_child(worker, threads, (job_fd, write_fd))
-        key, _, job_json = _read_all(job_fd).partition(b"\n")  # waits here for its job
-        job = json.loads(job_json)
+        _ready_child(worker, threads, (job_fd, report_read, report_write))
+        channel = _channel(report_read, report_write)
+        job = json.loads(_read_all(job_fd))  # waits here for its job
     except BaseException:  # noqa: BLE001 - no job (the worker is gone or closed the pipe): nothing to report
-        os._exit(1)
+        exit_(1)
+    me = getpid()
     code, filename = job["code"], job["filename"]
-    status, error, tb_text, location = "failed", "", "", ""
-    t0 = time.perf_counter()
+    t0 = clock()
     try:
-        report = _make_reporter(write_fd, key)
         # CPU seconds: the wall-clock timeout times its threads, plus one. Inherited by every process
         # it starts, so a loop left behind ends even if nobody is there to kill it.
         cpu = math.ceil(float(job.get("timeout") or 120.0) * max(1, threads)) + 1
@@ -1217,32 +1268,60 @@ def _child(worker: int, threads: int, job_fd: int, write_fd: int) -> None:
         sys.argv = [file_attr]
         namespace = {"__name__": "__main__", "__file__": file_attr, "__builtins__": builtins,
                      "__doc__": None, "__package__": None, "__spec__": None, "__loader__": None}
-        t0 = time.perf_counter()
-        try:
-            exec(compile(source, filename, "exec"), namespace)
-            status = "passed"  # exec returned: the block ran to its last line
-        except SystemExit as exc:
-            if exc.code not in (None, 0) or not job.get("allow_exit"):
-                raise
-            status = "passed"  # an early exit its page allows, with a reason
+        compiled = compile(source, filename, "exec")
+        t0 = clock()
+        exec(compiled, namespace)
     except BaseException as exc:  # noqa: BLE001 - everything a block can raise is its result
+        _failed(exc, filename, clock() - t0, me, channel, traceback)  # never returns
+    try:
+        # The block's code returned: it ran to its last line. (A copy of this process that the
+        # block forked and that got here has not: the worker waits for the block's own process.)
+        duration = clock() - t0
+        if getpid() != me:
+            exit_(0)
+        _flush()
+        nonce, _, status = _read_exactly(channel, SECRET_SIZE, read).partition(b"\n")
+        data = nonce + b" " + dumps({"status": "passed", "duration": duration}).encode() + b"\n"
+        while data:
+            data = data[write(channel, data):]
+        exit_(int(status))
+    finally:  # the block closed or drained the pipe, or a stream's flush raised: it cannot pass
+        exit_(1)
+
+
+SECRET_SIZE = 32 + 1 + 3 + 1  # "<nonce>\n<passed status, 3 digits>\n": 37 bytes, before the job
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: BLE001 - a closed (or the block's own) stream must not hide the result
+            pass
+
+
+def _failed(exc: BaseException, filename: str, duration: float, me: int, channel: int, traceback, read=os.read, write=os.write, exit_=os._exit, getpid=os.getpid, dumps=json.dumps) -> None:
+    """The end of a block's process whose code raised: what it raised (SystemExit with status 0 as
+    ``exit``: the worker knows whether the page allows it), signed with the nonce only (the passed
+    status stays in the pipe); then exit with 1. Never returns."""
+    try:
+        if getpid() != me:  # a copy the block forked: its error to stderr, no report
+            traceback.print_exception(exc)
+            _flush()
+            return
         error, tb_text, location = _describe(exc, filename, traceback)
         if isinstance(exc, SystemExit):
             error = (f"{error}: the block stopped before its end (sys.exit(), exit() or raise SystemExit), "
                      "so the lines after it, and their checks, never ran")
-    duration = time.perf_counter() - t0
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except Exception:  # noqa: BLE001 - a closed stream must not hide the result
-        pass
-    try:
-        report({"status": status, "error": error, "traceback": tb_text, "location": location,
-                "duration": duration})
+        status = "exit" if isinstance(exc, SystemExit) and exc.code in (None, 0) else "failed"
+        _flush()
+        nonce = _read_exactly(channel, 33, read)[:32]
+        data = nonce + b" " + dumps({"status": status, "error": error, "traceback": tb_text,
+                                     "location": location, "duration": duration}).encode() + b"\n"
+        while data:
+            data = data[write(channel, data):]
     finally:
-        os._exit(0)
-
-
+        exit_(1)
 def _describe(exc: BaseException, filename: str, traceback) -> tuple[str, str, str]:
     """(one-line error, traceback without the runner's frames, innermost line in the block's file)."""
     error = "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[-1]
