@@ -9,6 +9,8 @@ Checked, for every Markdown page under docs/:
   outside code is one the build accepts (``skip``, ``allow_exit`` or ``cuda``, each with a reason:
   :func:`kb.blockrunner.parse_marker`, the build's own parser) and sits right before a code block,
   the one it applies to;
+* placeholders: no line outside code still holds one of :data:`kb.scaffold.PLACEHOLDERS`, the
+  texts ``kb new`` leaves for the writer to replace (a page made by ``kb new`` fails until filled);
 * tags: every page of meetings/, qna/, papers/, lectures/ (not their index.md) has at least
   one tag (the schema), no tag twice on a page, no tag with spaces around it, and no two
   spellings of one tag on the site (``Adagrad`` / ``adagrad``: the tags plugin would make two);
@@ -36,6 +38,7 @@ from .check_site import check_files, check_links, docs_files, read_pages
 from .frontmatter import SCHEMAS, Page, Problem, load_docs
 from .markdown_build import ROOT, prepare, read_page
 from .render import MARKERS, Site, unknown_markers
+from .scaffold import PLACEHOLDERS
 
 _FENCE_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 _LINE_COMMENT_RE = re.compile(r"^[ \t]*<!--(.*?)-->[ \t]*$")
@@ -217,6 +220,17 @@ def _check_block_markers(src: str, text: str, page: Page) -> list[Problem]:
     return problems
 
 
+def _check_placeholders(src: str, text: str, page: Page) -> list[Problem]:
+    """A line (outside fenced code) that still holds a text ``kb new`` left for the writer."""
+    label = f"docs/{src}"
+    return [
+        Problem(label, n, f"자리표시자가 남았습니다: {found!r} (kb new가 넣은 자리입니다; 실제 내용으로 바꾸거나 지워 주세요)")
+        for n, line, _ in _outside_fences(_body_lines(text, page))
+        for found in PLACEHOLDERS
+        if found in line
+    ]
+
+
 def check(docs_dir: Path, root: Path | None = None) -> tuple[list[Problem], Summary]:
     """Every problem of the pages under ``docs_dir``; snippet paths are relative to ``root``."""
     root = root if root is not None else docs_dir.parent
@@ -243,6 +257,7 @@ def check(docs_dir: Path, root: Path | None = None) -> tuple[list[Problem], Summ
         problems += _check_snippets(src, text, page, root, summary)
         problems += _check_math_and_markers(src, text, page)
         problems += _check_block_markers(src, text, page)
+        problems += _check_placeholders(src, text, page)
     summary.found = pages
     unique_problems = sorted(set(problems), key=lambda p: (p.path, p.line, p.message))
     return unique_problems, summary

@@ -1,7 +1,8 @@
 """New pages with the required front matter: ``python -m kb new meeting`` and ``new qna``.
 
 The front matter is checked with :func:`kb.frontmatter.validate_page` before anything is
-written, and an existing file is never overwritten.
+written, and an existing file is never overwritten. The body holds :data:`PLACEHOLDERS` where the
+writer's text goes; ``kb check`` (and so the strict build) refuses a page that still has one.
 """
 
 from __future__ import annotations
@@ -16,6 +17,13 @@ from .render import rel
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 QID_RE = re.compile(r"^Q[1-9]\d*$")
+
+# The texts a new page holds until its writer replaces them. kb.check refuses a page under docs/
+# with any of them left (file and line), so a page made by `kb new` is not published as made.
+QUESTION_PLACEHOLDER = "(질문 원문)"  # kb.notion.reimport: an import fills this quote in
+ANSWERS_PLACEHOLDER = "(회의에서 누가 무엇을 말했는지)"
+MEETING_HINT = "로 Q&A 페이지를 만들고 여기서 링크합니다._"  # the end of the meeting page's italic hint
+PLACEHOLDERS = (QUESTION_PLACEHOLDER, ANSWERS_PLACEHOLDER, MEETING_HINT)
 
 
 class ScaffoldError(ValueError):
@@ -54,7 +62,10 @@ def new_meeting(
         raise ScaffoldError(f"docs/{path}: 이미 있습니다. 덮어쓰지 않습니다", 1)
     if not author.strip():
         raise ScaffoldError("작성자가 비어 있습니다: --author로 정해 주세요", 2)
-    created = (created or dt.datetime.now(KST)).astimezone(KST).replace(second=0, microsecond=0)
+    if created is None:  # the meeting's day: now if that is today, else its midnight (KST)
+        now = dt.datetime.now(KST)
+        created = now if now.date() == date else dt.datetime.combine(date, dt.time(), KST)
+    created = created.astimezone(KST).replace(second=0, microsecond=0)
     fields = [
         ("title", yaml_scalar(title or default_meeting_title(date))),
         ("date", date.isoformat()),
@@ -69,7 +80,7 @@ def new_meeting(
         "\n## 👉 학습 내용 공유\n\n"
         "### 1. 강의 내용 중 질문하기 🙋\n\n"
         "_질문은 `python -m kb new qna --meeting "
-        f"{path} --qid Q1 --slug ... --title ...`로 Q&A 페이지를 만들고 여기서 링크합니다._\n"
+        f"{path} --qid Q1 --slug ... --title ...`{MEETING_HINT}\n"
     )
     known = {p.relative_to(docs_dir).as_posix() for p in docs_dir.rglob("*.md")} if docs_dir.is_dir() else set()
     return path, _validated(path, front_matter_block(fields) + body, known)
@@ -116,8 +127,8 @@ def new_qna(
         fields.append(("asked_by", yaml_scalar(asked_by)))
     meeting_title = pages[meeting].meta.get("title", meeting) if meeting in pages else meeting
     body = (
-        "\n## 질문\n\n> (질문 원문)\n\n"
-        "## 회의에서 나온 답\n\n(회의에서 누가 무엇을 말했는지)\n\n"
+        f"\n## 질문\n\n> {QUESTION_PLACEHOLDER}\n\n"
+        f"## 회의에서 나온 답\n\n{ANSWERS_PLACEHOLDER}\n\n"
         "## 정리된 답\n\n"
         '!!! warning "아직 정리되지 않았습니다"\n'
         "    답을 쓰고 front matter의 `status`를 `answered`로 바꿉니다.\n\n"

@@ -121,6 +121,7 @@ def docs_with_meeting(tmp_path) -> Path:
 
 
 def test_new_qna_writes_valid_front_matter_that_check_accepts(docs_with_meeting):
+    """Valid front matter: check's only complaints are the placeholders (tests/test_new_drafts.py)."""
     docs = docs_with_meeting
     result = kb(
         "new", "qna", "--meeting", "meetings/2021-08-10.md", "--qid", "Q6", "--slug", "dropout",
@@ -137,7 +138,8 @@ def test_new_qna_writes_valid_front_matter_that_check_accepts(docs_with_meeting)
     }
     assert load_docs(docs)[1] == []
     checked = kb("check", "--docs", docs)
-    assert checked.returncode == 0, checked.stdout
+    assert checked.returncode == 1 and checked.stdout, checked.stdout
+    assert all("자리표시자가 남았습니다" in line for line in checked.stdout.splitlines()), checked.stdout
 
 
 @pytest.mark.parametrize(
