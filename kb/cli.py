@@ -182,13 +182,15 @@ def cmd_import(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace, export: Path, docs: Path, slugs: dict[str, str]) -> int:
     """Plan, show and write one import (under docs/'s write lock unless --dry-run)."""
     from . import notion, writeout
+    from .notion import report
 
     docs_label = args.docs.rstrip("/")
     try:
         glossary = notion.load_glossary(docs / "glossary.md")
         plan = notion.prepare(
-            export, args.export, docs, date=args.date, slugs=slugs, force=args.force, glossary=glossary,
+            export, args.export, docs, date=args.date, slugs=slugs, force=args.force, discard_edits=args.discard_edits, glossary=glossary,
             glossary_label=f"{docs_label}/glossary.md", progress=lambda line: _say(line, err=True),
+            missing_assets=args.missing_assets,
         )
     except notion.NotionError as exc:
         _say(f"오류: {exc}", err=True)
@@ -203,20 +205,18 @@ def _import(args: argparse.Namespace, export: Path, docs: Path, slugs: dict[str,
     except notion.ConversionBug as exc:
         _say(f"오류: {exc}", err=True)
         return 1
-    for w in plan.warnings:
-        _say(f"경고: {w}", err=True)
-    for report in plan.glossary:
-        _glossary_warnings(report)
+    for line in report.warning_lines(plan, args.export, quiet={label for label, _ in plan.current}):
+        _say(line, err=True)
+    for line in filter(None, (report.glossary_line(g, args.export) for g in plan.glossary)):
+        _say(line, err=True)
     if plan.undated:
         _say("회의 날짜를 정할 수 없어 가져오지 않은 페이지 (회의록이면 페이지 하나만 --date와 함께 가져오세요):", err=True)
         for message in plan.undated:
             _say(f"  {message}", err=True)
-    if plan.skipped:
-        _say("이미 발행된 회의라 건너뜁니다 (--force: 회의록을 갱신하고 Q&A는 회의 인용 부분만 바꿉니다; 정리된 답은 그대로):", err=True)
-        for label, path in plan.skipped:
-            _say(f"  {label} -> {docs_label}/{path}", err=True)
-    if not plan.results:
-        return 1 if plan.skipped else 0
+    for line in report.skipped_lines(plan, args.export, docs_label):
+        _say(line, err=True)
+    if not plan.results:  # nothing to write: up to date (0), or published pages that differ (1: --force)
+        return 1 if len(plan.skipped) > len(plan.current) else 0
     planned = writeout.plan(docs, plan.files)
     for p in planned:
         if p.exists and p.changed:
@@ -235,17 +235,6 @@ def _import(args: argparse.Namespace, export: Path, docs: Path, slugs: dict[str,
         state = "새로 씀" if not p.exists else ("덮어씀" if p in written else "바뀐 것 없음")
         _say(f"{state}: {docs_label}/{p.path}")
     return 0
-
-
-def _glossary_warnings(report) -> None:
-    if not report.exists:
-        _say(f"경고: 용어집 {report.path}이(가) 없어 용어를 대조하지 못했습니다. 내보내기에 쓰인 영어 용어 {len(report.missing)}개:", err=True)
-    elif report.missing:
-        _say(f"경고: 용어집 {report.path}에 없는 영어 용어 {len(report.missing)}개 (오류는 아님; 페이지에 쓰려면 용어집에 추가하세요):", err=True)
-    else:
-        return
-    for term, line in report.missing:
-        _say(f"  {report.source}:{line}: {term}", err=True)
 
 
 # --- new --------------------------------------------------------------------------------
@@ -426,7 +415,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="질문의 Q&A 페이지 이름 (여러 번 가능; 기본값: 있던 페이지 또는 YYYY-MM-DD-qN)",
     )
     p.add_argument("--force", action="store_true", help="이미 발행된 회의를 갱신합니다 (먼저 unified diff를 출력; 정리된 답은 바꾸지 않음)")
+    p.add_argument("--discard-edits", action="store_true", help="--force와 함께: 새 내보내기에 없는 회의록의 줄(사이트에서 덧붙였거나 Notion에서 고치거나 지운 줄)을 버리고 갱신합니다 (기본값: 그 줄을 알리고 거절)")
     p.add_argument("--dry-run", action="store_true", help="검사와 diff만 하고 아무것도 쓰지 않습니다")
+    p.add_argument(
+        "--missing-assets", choices=("error", "placeholder"), default="error",
+        help="링크한 파일이 내보내기에 없을 때: error는 없는 파일을 모두 알리고 멈춤(기본값), placeholder는 그 자리에 '원본에 없던 파일: 이름' 안내를 넣고 가져옴",
+    )
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser(
@@ -449,7 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--author", help="작성자 (기본값: git config user.name)")
     m.add_argument("--attendee", action="append", default=[], metavar="NAME", help="참석자 (여러 번 가능)")
     m.add_argument("--type", default="일일 회의", help="회의 유형 (기본값: 일일 회의)")
-    m.add_argument("--created", type=_timestamp, metavar="ISO", help="작성일시 (기본값: 지금, 한국 시간)")
+    m.add_argument("--created", type=_timestamp, metavar="ISO", help="작성일시 (기본값: 회의 날짜 0시, 회의가 오늘이면 지금; 한국 시간)")
     m.add_argument("--docs", default="docs", metavar="DIR", help="docs 폴더 (기본값: docs)")
     m.set_defaults(func=cmd_new_meeting)
     q = new_sub.add_parser(

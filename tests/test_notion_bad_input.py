@@ -186,7 +186,7 @@ def test_undated_sub_page_of_a_folder_export_is_listed_not_imported(tmp_path, do
     result = run_kb("import-notion", src.parent, "--docs", docs)
     assert result.returncode == 0, result.stderr
     assert "회의 날짜를 정할 수 없어 가져오지 않은 페이지" in result.stderr and f"{sub}:1: " in result.stderr
-    assert f"{src}:7: 링크 대상 " in result.stderr  # the link keeps its text only
+    assert "경고: 7 16 회의록.md:7: 링크 대상 " in result.stderr  # the link keeps its text only
     assert sorted(p.name for p in (docs / "meetings").iterdir()) == ["2021-07-16.md", "keep.md"]
     assert "참고 노트" in (docs / "meetings/2021-07-16.md").read_text(encoding="utf-8")
 

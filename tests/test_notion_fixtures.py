@@ -117,8 +117,10 @@ def reader_letters(soup: BeautifulSoup) -> str:
 
 def notion_letters(line: str) -> str:
     """Letters and digits of an export line as Notion shows it: link targets, callout tags and
-    to-do boxes are not text; an image whose alt is its path shows no text."""
+    to-do boxes are not text; an image whose alt is its path or Notion's default "Untitled" shows
+    no text (the importer names it "<title> 그림 N", issue 23 item 6(c))."""
     line = re.sub(r"!\[([^\]]*)\]\(\1\)", "", line)
+    line = re.sub(r"!\[Untitled(?: \d+)?\]\([^)]*\)", "", line)
     line = re.sub(r"\]\([^)]*\)", "]", line)
     line = re.sub(r"</?aside>", "", line)
     line = re.sub(r"^\s*- \[[ x]\]", "", line)
@@ -267,8 +269,8 @@ def test_database_rows_become_meetings_and_missing_author_is_a_warning(site):
     docs, _, runs, _ = site
     assert front_matter(docs / "meetings/2021-10-12.md")["created"] == dt.datetime(2021, 10, 12, 19, 30, tzinfo=KST)
     row = next(DATABASE.rglob("10 19 *.md"))
-    assert f"{row}:1: 작성자가 없습니다" in runs["database"].stderr
-    assert f"{row}:1: 회의 유형이 없습니다" in runs["database"].stderr
+    assert "경고: 회의록/10 19 회의록.md:1: 작성자가 없습니다" in runs["database"].stderr
+    assert "경고: 회의록/10 19 회의록.md:1: 회의 유형이 없습니다" in runs["database"].stderr
     assert front_matter(docs / "qna/2021-10-12-q1.md")["title"] == "Q1. 조기 종료는 언제 하나요?"
     assert front_matter(docs / "qna/2021-10-19-q1.md")["title"] == "Q1. 데이터 증강은 어디까지 해도 되나요?"
 
@@ -276,7 +278,7 @@ def test_database_rows_become_meetings_and_missing_author_is_a_warning(site):
 def test_page_without_properties_needs_a_date_and_imports_with_one(site, tmp_path):
     docs, _, runs, _ = site
     meta = front_matter(docs / "meetings/2021-09-01.md")
-    assert meta["title"] == "논문 읽기 노트" and meta["date"] == dt.date(2021, 9, 1)
+    assert meta["title"] == "9/1(수) 논문 읽기 노트" and meta["date"] == dt.date(2021, 9, 1)  # the house format (issue 23 item 6(a))
     result = run_kb("import-notion", PLAIN_PAGE, "--docs", tmp_path)
     assert result.returncode == 1
     assert f"{PLAIN_PAGE}:1: 회의 날짜를 정할 수 없습니다" in result.stderr

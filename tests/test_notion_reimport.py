@@ -59,8 +59,8 @@ def test_reimport_without_force_skips_and_lists_the_meeting(published):
     export, docs, _ = published
     before = snapshot(docs)
     result = run_kb("import-notion", export, "--docs", docs)
-    assert result.returncode == 1
-    assert "이미 발행된 회의라 건너뜁니다" in result.stderr and "meetings/2021-07-16.md" in result.stderr
+    assert result.returncode == 0  # the same export: nothing to do
+    assert "이미 최신입니다: " in result.stderr and "meetings/2021-07-16.md" in result.stderr
     assert snapshot(docs) == before
 
 

@@ -60,7 +60,7 @@ def test_markup_in_title_and_properties_is_removed_and_named(tmp_path):
     assert meta["meeting_type"] == "정기 회의"
     assert meta["tags"] == ["회의록", "CNN"]
     for line in (1, 4, 5, 6, 7):
-        assert f"{src}:{line}: " in result.stderr and "HTML이 있어 태그를 지우고" in result.stderr, line
+        assert f"경고: 3 26 회의록.md:{line}: " in result.stderr and "HTML이 있어 태그를 지우고" in result.stderr, line
     for page in [docs / "meetings/2021-03-26.md", *(docs / "qna").glob("*.md")]:
         text = page.read_text(encoding="utf-8").lower()
         for bad in ("<script", "&lt;script", "onerror", "onmouseover", "onload", "onclick", "javascript:", "<iframe", "<svg", "<img"):
@@ -89,7 +89,7 @@ def test_hostile_titles_import_without_markup(tmp_path, title):
     result = run_kb("import-notion", src, "--docs", docs)
     assert result.returncode == 0, result.stderr
     if not title.startswith("["):  # a Markdown link in a title is reduced to its text, as in a heading
-        assert f"{src}:1: 제목에 HTML이 있어" in result.stderr
+        assert "경고: 3 26 회의록.md:1: 제목에 HTML이 있어" in result.stderr
     for page in (docs / "meetings/2021-03-26.md", docs / "qna/2021-03-26-q1.md"):
         meta = front_matter(page)
         for key, value in meta.items():

@@ -34,10 +34,10 @@ def test_imported_math_links_and_dotted_fences_build(tmp_path):
     assert result.returncode == 0, result.stderr
     meeting = body(project / "docs/meetings/2021-09-07.md")
     assert "javascript" not in meeting and "${x}$" in meeting and "$${y} = 1$$" in meeting
-    assert f"{src}:9: 수식의 \\href{{주소}}{{글}}을 글만 남겼습니다" in result.stderr
-    assert f"{src}:13: 수식의 \\href{{주소}}{{글}}을 글만 남겼습니다" in result.stderr
+    assert f"{src.name}:9: 수식의 \\href{{주소}}{{글}}을 글만 남겼습니다" in result.stderr
+    assert f"{src.name}:13: 수식의 \\href{{주소}}{{글}}을 글만 남겼습니다" in result.stderr
     assert '<!--pytest.mark.skip(reason="fragment quoted from the meeting notes")-->\n```python\n' in meeting
-    assert "`$\\frac{1}$`" in meeting and f"{src}:19: 이 수식은 빌드에서 렌더링되지 않아 코드로 옮겼습니다" in result.stderr
+    assert "`$\\frac{1}$`" in meeting and f"{src.name}:19: 이 수식은 빌드에서 렌더링되지 않아 코드로 옮겼습니다" in result.stderr
     problems, _ = check(project / "docs", project)
     assert [str(p) for p in problems] == []
     built = _build(project)

@@ -3,7 +3,7 @@
 PATH is a page that Notion exported as Markdown, an export folder, or Notion's ``Export-….zip``
 (a wrapper folder and nested ``Part-N.zip`` included). Every page becomes a meeting page
 ``docs/meetings/YYYY-MM-DD.md`` and one Q&A page ``docs/qna/<slug>.md`` per question; its images
-and attachments are copied to ``docs/meetings/YYYY-MM-DD/``.
+and attachments are copied to ``docs/attachments/YYYY-MM-DD/`` (kb.notion.assets).
 
 The package follows the data:
 
@@ -14,11 +14,13 @@ The package follows the data:
 ``blocks``         the body -> blocks (questions, code, math, callouts, tables, lists)
 ``clean``          a line -> safe Markdown with its text kept (nh3 for real markup)
 ``assets``         links and images -> published pages and copied files
+``looks``          the group's page style: a date in the title, empty headings dropped, images named
 ``convert``        blocks -> the meeting page and Q&A pages
 ``verify``         nothing lost (rendered text), front matter valid, no script in the built pages
 ``reimport``       a newer export of a published meeting: Q&A answers kept
 ``glossary``       English terms missing from docs/glossary.md
 ``pipeline``       all of the above for one command; :func:`prepare` returns what to write
+``report``         what the command prints: short page labels, one glossary line, skipped pages
 =================  ==========================================================================
 
 Writing is kb.writeout's job: all files or none.

@@ -4,9 +4,13 @@ Notion writes relative, percent-encoded links (``![Untitled](Title%20<id>/Untitl
 names are often NFD (``%E1%84%91…``) and sometimes encoded twice (``%25ED…``). Each link is
 decoded (up to three times, until a file of the export matches; names compared in NFC) and:
 
-* a file of the export (image, attachment) is copied to the meeting's attachments folder,
-  ``docs/attachments/<date>/`` (:data:`ATTACHMENTS`), and the link points there; a file that is not
-  in the export is an error naming the line (nothing is written);
+* a file of the export (image, attachment), wherever the link points inside the export (the page's
+  own folder, another page's, a parent's: ``../Other <id>/a.png``), is copied to the meeting's
+  attachments folder, ``docs/attachments/<date>/`` (:data:`ATTACHMENTS`), and the link points there;
+* a file that is not in the export is recorded (:attr:`Links.missing`, with its line). With
+  ``missing_assets="error"`` (the default) the import stops listing every missing file of the run
+  (kb.notion.pipeline); with ``"placeholder"`` the link's text stays, followed by a visible note
+  ``*(원본에 없던 파일: <name>)*`` (:func:`localize`), and a warning names the line;
 * a page of the same export that is imported in the same run -> a link to its published page;
   a page that is not (a ``.md`` outside the export, a database ``.csv``) keeps the link's text only,
   with a warning;
@@ -46,8 +50,8 @@ from dataclasses import dataclass, field
 from urllib.parse import quote, unquote, urlsplit
 
 from ..render import rel
-from .clean import SAFE_SCHEMES, scheme
-from .messages import NotionError, Warnings
+from .clean import SAFE_SCHEMES, md_escape, scheme
+from .messages import Warnings
 from .read import Tree, nfc
 
 ATTACHMENTS = "attachments"  # docs/attachments/<date>/: data only (kb/mkdocs_hooks.py on_files)
@@ -65,6 +69,14 @@ _DOWNLOAD_RE = re.compile(
     "\\(\ue004([^\ue003\ue005]{1,2000})\ue005([^\ue003]{1,300})\ue003"
     r"((?:[ \t]+(?:\"[^\"\n]{0,500}\"|'[^'\n]{0,500}'))?)\)"
 )
+# a link (or image) to a missing-file marker: its text stays, with a visible note
+_MISSING_RE = re.compile(
+    r"!?\[((?:[^\[\]\\\n]|\\.|\[[^\[\]\n]{0,2000}\]){0,2000})\]"
+    "\\(<?\ue006([^\ue003]{1,300})\ue003>?"
+    r"(?:[ \t]+(?:\"[^\"\n]{0,500}\"|'[^'\n]{0,500}'))?\)"
+)
+MISSING_NOTE = "원본에 없던 파일"
+MISSING_MODES = ("error", "placeholder")
 _NOTION_HOSTS = re.compile(r"(^|\.)(notion\.so|notion\.site)$", re.I)
 _STEM_UNSAFE_RE = re.compile(r"[^\w\-]+")  # \w is Unicode: 손실_곡선 stays
 _WINDOWS_DEVICE_RE = re.compile(r"(?i)(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])")
@@ -86,6 +98,7 @@ def localize(text: str, page_src: str) -> str:
     def url(docs_path: str) -> str:
         return quote(rel(page_src, docs_path), safe="/#-._~")
 
+    text = _MISSING_RE.sub(lambda m: f"{m[1]} *({MISSING_NOTE}: {md_escape(m[2])})*".lstrip(), text)
     text = _DOWNLOAD_RE.sub(lambda m: f'{m[1]}({url(m[2])}{m[4]}){{: download="{m[3]}" }}', text)
     return _DOC_LINK_RE.sub(lambda m: url(m.group(1)), text)
 
@@ -121,7 +134,9 @@ class Links:
     pages: dict[str, str]  # tree path of each page imported in this run -> its docs/ path
     asset_dir: str  # docs/ folder for this page's files: attachments/<date> (ATTACHMENTS)
     warnings: Warnings
+    missing_assets: str = "error"  # or "placeholder" (MISSING_MODES)
     assets: dict[str, str] = field(default_factory=dict)  # docs/ path -> tree path
+    missing: dict[tuple[int, str], str] = field(default_factory=dict)  # (line, link) -> the message's text
     _downloads: dict[str, str] = field(default_factory=dict)  # docs/ path -> name it downloads as
 
     def resolve(self, url: str, is_image: bool, line: int) -> str | None:
@@ -140,7 +155,7 @@ class Links:
             if url.lower().split("#")[0].endswith((".md", ".csv")):
                 self.warnings.add(self.label, line, f"{kind} 대상 {unquote(url)[:80]!r}은(는) 이번에 가져오는 페이지가 아니라 글자만 남깁니다")
                 return None
-            raise NotionError(self.label, line, f"{kind}가 가리키는 파일이 내보내기에 없습니다: {unquote(url)[:120]!r}")
+            return self._missing(url, kind, line)
         if found in self.pages:
             return doc_link(self.pages[found])
         if found.lower().endswith((".md", ".csv")):
@@ -152,6 +167,20 @@ class Links:
         if is_image:
             self.warnings.add(self.label, line, f"그림 {download!r}은(는) 페이지에 보이지 않고 내려받기 링크가 됩니다 (그림으로 보이는 형식: {', '.join(sorted(SHOWN))})")
         return download_link(docs_path, download)
+
+    def _missing(self, url: str, kind: str, line: int) -> str | None:
+        """A file the export does not hold: recorded; with "placeholder", a marker for the note."""
+        shown = _decoded(url)
+        name = shown.rstrip("/").rsplit("/", 1)[-1][:120] or shown[:120]
+        self.missing[(line, url)] = f"{kind}가 가리키는 파일이 내보내기에 없습니다: {shown[-160:]!r}"
+        if self.missing_assets != "placeholder":
+            return None  # the import stops (pipeline): the text is kept until then
+        self.warnings.add(self.label, line, f"{kind}가 가리키는 파일 {name!r}이(가) 내보내기에 없어 '{MISSING_NOTE}: {name}' 안내로 바꿨습니다")
+        return f"\ue006{name}\ue003"
+
+    def missing_report(self) -> list[str]:
+        """``page:line: what is missing`` for each missing file, in the page's order."""
+        return [f"{self.label}:{line}: {text}" for (line, _), text in sorted(self.missing.items(), key=lambda kv: kv[0][0])]
 
     def _find(self, url: str) -> str | None:
         path = url.split("#", 1)[0].split("?", 1)[0]
@@ -183,6 +212,15 @@ class Links:
         self.assets[docs_path] = tree_path
         self._downloads[docs_path] = _numbered(download, n)
         return docs_path, self._downloads[docs_path]
+
+
+def _decoded(url: str) -> str:
+    """A link's path as a reader would spell it (decoded up to three times, NFC, no control or
+    private-use characters: those mark links in this module)."""
+    path = url.split("#", 1)[0].split("?", 1)[0]
+    for _ in range(3):
+        path = unquote(path)
+    return re.sub(r"[\x00-\x1f\x7f\ue000-\uf8ff]", "", unicodedata.normalize("NFC", path)) or "?"
 
 
 def _numbered(name: str, n: int) -> str:

@@ -34,6 +34,7 @@ from .assets import Links, localize
 from .blocks import FENCE_RE, LINE_BREAK, Block, parse_body
 from .clean import Cleaner, escape_snippet_line, math_for_build, md_escape, plain_value
 from .messages import NotionError, Warnings
+from .looks import drop_empty_headings, house_title, name_untitled_images
 from .properties import KST, Header, Property, When, parse_datetime, parse_header, people
 
 MEETING_TAGS = ["회의록"]
@@ -74,7 +75,9 @@ def parse(text: str, label: str, name: str, warnings: Warnings | None = None) ->
     lines = text.split("\n")
     header = parse_header(lines, label, warnings)
     rows = [(n + 1, lines[n]) for n in range(header.body_start, len(lines))]
-    return Export(label, name, lines, header, parse_body(rows, label, warnings), warnings)
+    blocks = drop_empty_headings(parse_body(rows, label, warnings), label, warnings)
+    name_untitled_images(blocks, header.title)
+    return Export(label, name, lines, header, blocks, warnings)
 
 
 # --- front matter values ----------------------------------------------------------------
@@ -162,7 +165,7 @@ def meeting_fields(export: Export, day: dt.date) -> tuple[list[tuple[str, str]],
     if "tags" in props:
         tags += [t for t in _people(export, props["tags"]) if t not in tags]
     fields = [
-        ("title", yaml_scalar(_plain(export, export.title, export.title_line, "제목") or export.name)),
+        ("title", yaml_scalar(house_title(_plain(export, export.title, export.title_line, "제목") or export.name, day))),
         ("date", day.isoformat()),
         ("created", created_at.isoformat()),
         ("author", yaml_scalar(", ".join(authors) or UNKNOWN)),
@@ -426,7 +429,7 @@ def convert(export: Export, day: dt.date, links: Links, slugs: dict[str, str], t
     if extra:
         rows = "\n".join(f"    - {r.clean(text, line)}" for text, line in zip(extra, lines_of_extra))
         parts.append(("note", 0, f'!!! note "Notion의 다른 속성"\n\n{rows}'))
-    title = _plain(export, export.title, export.title_line, "제목")
+    title = house_title(_plain(export, export.title, export.title_line, "제목") or export.name, day)
     for item in items:
         if isinstance(item, Block):
             parts.append((item.kind, min(item.level + shift, 6) if item.kind == "heading" else 0, r.block(item)))

@@ -1,13 +1,16 @@
 """The glossary check: English terms of an export that ``docs/glossary.md`` does not list.
 
 Rows of glossary.md's ``| 영문 | 한글 | 비고 |`` table give, for each English term, its Korean term
-and aliases. The export's prose (not code, math or URLs) is searched for English words; those not
-in the glossary are listed as warnings with the line they first appear on. A question's Q&A
+and aliases. The export's prose (not code, math or URLs) is searched for English words that look like terms of the
+field (:func:`looks_like_term`: acronyms, CamelCase, digits, a capital inside a sentence, a word of
+:data:`TERMS` or one sharing its root with a glossary term; never a word of :data:`COMMON`); those not
+in the glossary are listed with the line they first appear on. A question's Q&A
 ``tags`` are the glossary's Korean terms for the English terms in the question (at most three).
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +29,45 @@ _STOPWORDS = set(
     before below between during through until up down out off once further while you your yours we our us they
     their them he she his her him i me my mine one two use used using need needs""".split()
 )
+# ~300 of the most common English words (and names of days, months, sites): never suggested
+COMMON = _STOPWORDS | set(
+    """about after again all also always among another any anything around ask away back bad because become
+    before begin best better big bit both bring build call came can case change check close come comes coming
+    could day days did different doing done down during each early easy end enough even ever every example
+    fact far feel few find first follow found four free full get gets getting give given go goes going gone
+    good got great group guess hand happen hard head help high hold home hope however idea important keep
+    kind know known last late later least left less let life like likely line list little long look looks
+    lot lots low made main make makes making many maybe mean means meet meeting mind more much must name near
+    never new next nice note notes nothing now number often ok okay old once open order original others page
+    part people per place plan play point possible pretty probably problem problems put question questions
+    quite rather read real really reason record right run said same say says second see seem seems seen
+    several short show side since small something sometimes soon start started still stop sure take taken
+    talk tell thing things think third though thought three time times today together told took top toward
+    try trying turn turned under understand up upon us want wanted way ways week well went whether while
+    whole why work worked works world write wrong year years yes yet able actually add again agree already
+    answer anyone area back based begin believe bring business came care certain clear clearly come common
+    course current decide does doing draw else enough everyone everything exactly explain fine form forward
+    general half happy hear heard hello hi however interest issue itself job just large later learn least
+    level live local lose love matter member members minute minutes miss money month morning move myself
+    need next night okay open own paper person please power present public quick quickly ready remember rest
+    result return room saw school seen send sense set share should simple simply slides slide small sorry
+    speak special stand state stay step study sure system team thank thanks thus tomorrow tonight true try
+    usually various view wait watch whatever without word words yesterday your youtube google github notion
+    zoom slack link links monday tuesday wednesday thursday friday saturday sunday january february march
+    april may june july august september october november december data model size test train""".split()
+)
+# terms of the field that are all lower case and share no root with a glossary term
+TERMS = set(
+    """activation adam attention augmentation autoencoder backprop backpropagation batch benchmark bias
+    checkpoint classifier classification convergence converge conv convolution dataloader dataset decoder
+    derivative distillation dropout embedding encoder entropy epoch gaussian gpu gradient inference iterable
+    iterator kernel latent layer likelihood logit logits loss manifold matrix momentum neuron normalization
+    optimizer overfitting padding perceptron pooling pretrained pretraining quantization regression
+    regularization residual sampler scheduler segmentation sigmoid slope softmax stochastic stride tanh
+    tensor token tokenizer training transformer tuning underfitting validation variance vector warmup weights""".split()
+)
+_SENTENCE_START_RE = re.compile(r"(?:^|[.!?]\s)[\s\-*+>#\d.)(\[\]\"'“‘]*$")
+_PERCENT_RE = re.compile(r"\S{0,2000}%[0-9A-Fa-f]{2}\S{0,2000}")  # a percent-encoded path: not prose
 _WORD_RE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{1,200}(?:-[A-Za-z0-9]{1,200}){0,20}")
 _CODEISH_RE = re.compile(r"(?<![\w\\])[\w\\]{0,200}(?:\.[A-Za-z_]\w{0,200}|\\?_\w{0,200}|\(\))[\w\\.()]{0,400}")
 _URL_RE = re.compile(r"<[^<>\s]{1,2000}>|\]\([^)]{0,2000}\)|https?://\S{1,2000}")
@@ -81,6 +123,7 @@ def _prose(text: str) -> str:
     text = _CODE_SPAN_RE.sub(" ", text)
     text = _INLINE_RE.sub(" ", text)
     text = _URL_RE.sub(" ", text)
+    text = _PERCENT_RE.sub(" ", text)
     return _CODEISH_RE.sub(" ", text)
 
 
@@ -95,18 +138,57 @@ def glossary_terms(text: str, glossary: list[GlossaryEntry]) -> tuple[list[Gloss
             if m:
                 found.append((m.start(), entry))
             text = pattern.sub(" ", text)
+    roots = {w for e in glossary for a in e.aliases for w in re.split(r"[\s-]+", a) if len(w) >= 5}
     words = []
-    for w in _WORD_RE.findall(text):
+    for m in _WORD_RE.finditer(text):
+        w = m.group()
         if not re.search("[A-Za-z]", w) or re.fullmatch(r"Q\d+", w):  # numbers; question numbers
             continue
-        if w.lower() in _STOPWORDS or (len(w) < 3 and not (w.isupper() and len(w) == 2)):
-            continue
-        words.append(w)
+        if looks_like_term(w, roots, inside_sentence=not _SENTENCE_START_RE.search(text[: m.start()])):
+            words.append(w)
     used = []
     for _, entry in sorted(found, key=lambda t: t[0]):
         if entry not in used:
             used.append(entry)
     return used, words
+
+
+def _forms(word: str) -> set[str]:
+    """``word`` and what it may be inflected from: "goes" -> go, "turned" -> turn, "getting" -> get."""
+    w = word.lower()
+    forms = {w}
+    for suffix in ("s", "es", "ed", "d", "ing", "ly"):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 2:
+            stem = w[: -len(suffix)]
+            forms |= {stem, stem + "e", stem[:-1] if len(stem) > 2 and stem[-1] == stem[-2] else stem}
+    return forms
+
+
+def _shares_root(word: str, roots: set[str]) -> bool:
+    w = word.lower()
+    for r in roots:
+        common = len(posixpath.commonprefix([w, r]))
+        if common >= max(5, min(len(w), len(r)) - 3):
+            return True
+    return False
+
+
+def looks_like_term(word: str, roots: set[str] = frozenset(), inside_sentence: bool = True) -> bool:
+    """Whether an English word of the prose looks like a term of the field (not a common word)."""
+    parts = word.split("-")
+    if len(parts) > 1:
+        return any(looks_like_term(p, roots, inside_sentence) for p in parts if p)
+    if word.lower() in TERMS:
+        return True
+    if len(word) < 2 or len(word) > 40 or _forms(word) & COMMON:
+        return False
+    if sum(c.isupper() for c in word) >= 2 or re.search(r"[a-z][A-Z]", word):  # CNN, ReLU, BatchNorm
+        return True
+    if re.search(r"[A-Za-z]", word) and re.search(r"\d", word):  # L2, conv2d, VGG16
+        return True
+    if _forms(word) & TERMS or _shares_root(word, roots):
+        return True
+    return word[0].isupper() and inside_sentence  # Adam, Nesterov (not a sentence's first word)
 
 
 @dataclass

@@ -8,6 +8,9 @@ if at least one name is known (otherwise it is the page's first paragraph).
 
 :data:`FIELDS` maps property names (compared case-insensitively, spaces ignored) to front-matter
 fields; a group that names its properties differently adds its names there, and only there.
+Two properties of one field are an error, except the author: Notion's ``Created by`` beside a
+``담당자`` (assignee) is common, so the name listed first in ``FIELDS["author"]`` is the author and
+the other is kept in the note (with a warning).
 Properties with other names are kept: they are listed in a note at the top of the meeting page
 (with a warning). Dates are read in Korean and English forms (:func:`parse_datetime`).
 """
@@ -27,13 +30,18 @@ KST = dt.timezone(dt.timedelta(hours=9))
 FIELDS = {
     "created": ["작성일시", "작성 일시", "생성 일시", "생성일시", "생성일", "만든 날짜", "Created", "Created time", "Created at"],
     "updated": ["최종 편집일시", "최종 편집 일시", "최종 편집", "수정일시", "Last edited time", "Last edited", "Updated"],
-    "author": ["작성자", "생성자", "만든 사람", "Created by", "Author", "Owner"],
+    "author": ["작성자", "생성자", "만든 사람", "Created by", "Author", "Owner", "담당자", "Assignee"],  # first wins
     "attendees": ["참석자", "참여자", "이해관계자", "Attendees", "Participants", "Stakeholders"],
     "meeting_type": ["회의 유형", "회의유형", "유형", "종류", "Meeting type", "Type"],
     "date": ["날짜", "회의 날짜", "회의일", "일시", "Date", "Meeting date", "When"],
     "tags": ["태그", "Tags", "Tag", "키워드", "Keywords"],
 }
-_BY_NAME = {re.sub(r"\s+", "", n).casefold(): field for field, names in FIELDS.items() for n in names}
+def _norm(name: str) -> str:
+    return re.sub(r"\s+", "", name).casefold()
+
+
+_BY_NAME = {_norm(n): field for field, names in FIELDS.items() for n in names}
+_AUTHOR_RANK = {_norm(n): k for k, n in enumerate(FIELDS["author"])}
 DATE_FIELDS = {"created", "updated", "date"}
 
 _HEADING_RE = re.compile(r"^(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
@@ -43,7 +51,7 @@ _AVATAR_RE = re.compile(r"<span>([^<>]{0,200})</span>\s*")
 
 
 def field_of(name: str) -> str | None:
-    return _BY_NAME.get(re.sub(r"\s+", "", name).casefold())
+    return _BY_NAME.get(_norm(name))
 
 
 @dataclass
@@ -86,6 +94,12 @@ def parse_header(lines: list[str], label: str, warnings: Warnings) -> Header:
     known: dict[str, Property] = {}
     extra: list[Property] = []
     for prop in props:
+        if prop.field == "author" and "author" in known:
+            first, other = sorted((known["author"], prop), key=lambda p: _AUTHOR_RANK[_norm(p.name)])
+            known["author"] = first
+            extra.append(other)
+            warnings.add(label, other.line, f"속성 '{other.name}'과(와) '{first.name}'이(가) 모두 작성자 항목이라 '{first.name}'을(를) 작성자로 쓰고 '{other.name}'은(는) 회의록 맨 위 안내 상자에 옮깁니다")
+            continue
         if prop.field and prop.field in known:
             first = known[prop.field]
             raise NotionError(label, prop.line, f"속성 '{prop.name}'이(가) '{first.name}'({first.line}번 줄)와 같은 항목({prop.field})입니다")

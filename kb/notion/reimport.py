@@ -1,6 +1,9 @@
 """Importing a newer export of a meeting that is already published.
 
-The meeting page is replaced by the new import (the CLI shows the diff first). Each Q&A page of
+The meeting page is replaced by the new import (the CLI shows the diff first), unless that would
+drop a line of the published page that the new import does not have (:func:`hand_edits`: added on
+the site after the import, or changed or removed in Notion; nothing records which): then the
+import is refused, naming each such line, and ``--discard-edits`` lets them go. Each Q&A page of
 the meeting (``meeting:`` in its front matter, whatever its file name) is matched with a question
 of the new export by the question itself, not by its number, so that a question inserted above
 it (which renumbers the rest) never moves an answer to another question:
@@ -37,12 +40,12 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from ..frontmatter import Page
+from ..frontmatter import Page, split
 from .blocks import ZERO_WIDTH
 from .convert import QUOTED_END, QUOTED_START, Converted, Question
 
 SIMILAR = 0.85  # difflib ratio from which an edited question line is the same question
-PLACEHOLDER = "(질문 원문)"  # kb new qna's quote, before an import fills it
+LOST_SHOWN = 20  # lines of a meeting page that --force would drop, named one by one
 _LABEL_RE = re.compile(r"^(?:[-*+][ \t]+)?(?:Q[ \t]?\d+(?:[ \t]*[.):：])?|Q[ \t]*[.):：]|질문[ \t]*\d*[ \t]*[.):：])[ \t]*")
 _ESCAPE_RE = re.compile(r"\\([!-/:-@\[-`{-~])")
 
@@ -113,7 +116,9 @@ def _published(pages: dict[str, Page], meeting: str, read) -> list[_Old]:
                 if row.startswith(">"):
                     quote, line = row[1:].strip(), n
                     break
-        if quote == PLACEHOLDER:
+        from ..scaffold import QUESTION_PLACEHOLDER  # not at the top: kb.scaffold imports kb.notion
+
+        if quote == QUESTION_PLACEHOLDER:  # kb new qna's quote, before an import fills it
             quote = ""
         out.append(_Old(page.src.removeprefix("qna/").removesuffix(".md"), meta["qid"].upper(), meta.get("status"), quote, line))
     return out
@@ -214,6 +219,33 @@ def merge_qna(old: str, new: str) -> str | None:
     if a is None or b is None:
         return None
     return old[: a[0]] + new[b[0] : b[1]] + old[a[1] :]
+
+
+def hand_edits(old: str, new: str, src: str) -> list[str]:
+    """The lines of the body of the published meeting page ``old`` (``docs/src``) that --force would
+    drop with nothing in their place, comparing the non-blank lines of ``old`` and of ``new`` (the page
+    this import would write) with difflib: a deleted run, and in a run replaced by fewer lines, the
+    surplus lines least like the new ones. A line changed in Notion is not listed; a section added on
+    the site, or a paragraph removed in Notion, is."""
+    _, _, body_line, _ = split(old, f"docs/{src}")
+    a = [(n, line.strip()) for n, line in enumerate(old.split("\n"), 1) if n >= body_line and line.strip()]
+    b = [line.strip() for line in new.split("\n")[split(new, "new")[2] - 1 :] if line.strip()]
+    opcodes = difflib.SequenceMatcher(None, [line for _, line in a], b, autojunk=False).get_opcodes()
+    lost = []
+    for tag, i1, i2, j1, j2 in opcodes:  # a run replaced by fewer lines: its least similar lines are dropped
+        if tag in ("delete", "replace") and i2 - i1 > j2 - j1:
+            score = lambda k: max((difflib.SequenceMatcher(None, a[k][1], line).ratio() for line in b[j1:j2]), default=0)  # noqa: E731
+            lost += sorted(sorted(range(i1, i2), key=score)[: (i2 - i1) - (j2 - j1)])
+    lost = [a[k] for k in lost]
+    problems = [f"docs/{src}:{n}: 다시 가져오면 사라지는 줄 (새 내보내기에 없음): {line!r}" for n, line in lost[:LOST_SHOWN]]
+    if len(lost) > LOST_SHOWN:
+        problems.append(f"docs/{src}: … 이런 줄이 {len(lost) - LOST_SHOWN}개 더 있습니다")
+    if lost:
+        problems.append(
+            f"docs/{src}: 회의 뒤 사이트에서 덧붙인 글이면 Q&A 페이지(python -m kb new qna)나 Notion 원본으로 옮긴 뒤 "
+            "다시 가져오세요. Notion에서 고치거나 지운 줄이라 사라져도 되면 --discard-edits를 더해 가져오세요"
+        )
+    return problems
 
 
 def renumber(text: str, meeting: str, moved: dict[str, str]) -> str:
