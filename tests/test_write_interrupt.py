@@ -24,6 +24,7 @@ import pytest
 
 from conftest import DOCS, ROOT
 from notion_cli import kb_main, snapshot
+from test_notion_writeout import docs  # noqa: F401  (the fixture: docs/a/one.md and two.md)
 from kb import writeout
 
 NOSIGMASK = "import runpy, signal; del signal.pthread_sigmask; runpy.run_module('kb', run_name='__main__')"
@@ -38,13 +39,6 @@ def sigmask(request, monkeypatch):
     return request.param
 
 
-@pytest.fixture
-def docs(tmp_path) -> Path:
-    d = tmp_path / "docs"
-    (d / "a").mkdir(parents=True)
-    (d / "a/one.md").write_text("old one\n", encoding="utf-8")
-    (d / "a/two.md").write_text("old two\n", encoding="utf-8")
-    return d
 
 
 FILES = {"a/one.md": "new one\n", "a/two.md": "new two\n", "b/new.md": "brand new\n", "b/img.png": b"\x89PNG"}
