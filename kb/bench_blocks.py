@@ -54,8 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from kb.blockrunner import (THREAD_VARIABLES, BlockPool, BlockRunner, _jobs_from_env,  # noqa: E402
-                           _threads_from_env, site_pages, snippet_files, snippet_sections)
+from kb.blockrunner import THREAD_VARIABLES, BlockPool, BlockRunner, _jobs_from_env
 
 TICK = os.sysconf("SC_CLK_TCK")
 

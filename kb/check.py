@@ -7,7 +7,7 @@ Checked, for every Markdown page under docs/:
   marker is known, as in the build;
 * code block markers: every ``<!--pytest.mark....-->`` / ``<!--pytest-codeblocks:...-->`` comment
   outside code is one the build accepts (``skip``, ``allow_exit`` or ``cuda``, each with a reason:
-  :func:`kb.blockrunner.parse_marker`, the build's own parser) and sits right before a code block,
+  :func:`kb.blocks.parse_marker`, the build's own parser) and sits right before a code block,
   the one it applies to;
 * placeholders: no line outside code still holds one of :data:`kb.scaffold.PLACEHOLDERS`, the
   texts ``kb new`` leaves for the writer to replace (a page made by ``kb new`` fails until filled);
@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import mathml
-from .blockrunner import MARKER_LIKE, parse_marker
+from .blocks import MARKER_LIKE, parse_marker
 from .check_site import check_files, check_links, docs_files, read_pages
 from .frontmatter import SCHEMAS, Page, Problem, load_docs
 from .markdown_build import ROOT, prepare, read_page

@@ -2,7 +2,7 @@
 
 Under each code block a reader can copy, the page shows the block's output and figures,
 produced by running exactly the code the copy button copies (see
-:func:`kb.blockrunner.html_python_blocks`), alone, in a fresh child of one warm worker per
+:func:`kb.blocks.html_python_blocks`), alone, in a fresh child of one warm worker per
 build. A block that fails stops the build with the page, the block and the location. A
 block preceded by ``<!--pytest.mark.skip(reason="...")-->`` is not run and shows no output.
 A block passes only if it runs to its last line; one that ends early on purpose (``sys.exit(0)``)
@@ -11,7 +11,7 @@ says why with ``<!--pytest.mark.allow_exit(reason="...")-->``. A block that need
 ``<!--pytest.mark.cuda(reason="...")-->``: a build on the default device (cpu) does not run it and
 shows, where its output would be, a short note that it needs a CUDA GPU, with the reason; a build
 with ``KB_EXEC_DEVICE=cuda`` runs it like any other block. The marker is read by
-:meth:`kb.blockrunner.HtmlBlock.plan`, as in the guard (tests/test_rendered_blocks.py) and
+:meth:`kb.blocks.HtmlBlock.plan`, as in the guard (tests/test_rendered_blocks.py) and
 ``python -m kb check``; a malformed or unknown marker stops the build naming page and block.
 
 Figures: a block saves PNG files into the folder named by ``$SNIPPET_OUTPUT_DIR`` and gives
@@ -76,8 +76,8 @@ from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 
-from .blockrunner import (BlockPool, BlockRunner, HtmlBlock, WorkerError, html_python_blocks,
-                          markdown_python_fences)
+from .blocks import HtmlBlock, html_python_blocks, markdown_python_fences
+from .blockrunner import BlockPool, BlockRunner, WorkerError
 from .safety import esc
 
 # Bump when the cached result's layout or meaning changes. 2: a block passes only if it reached
@@ -215,7 +215,7 @@ _held: list[BuildLock] = []  # the lock this process holds for its current build
 class BlockIndex:
     """The Python blocks of each page's HTML, kept from one build to the next.
 
-    Finding a page's blocks means parsing all of its HTML (kb.blockrunner.html_python_blocks);
+    Finding a page's blocks means parsing all of its HTML (kb.blocks.html_python_blocks);
     a page that did not change is not parsed again. Entries are keyed by the HTML's hash and
     live in one file beside the code cache (``.cache/kb-blocks.json``) that holds what the
     last build used, and nothing from a parser whose source has changed since.

@@ -31,7 +31,8 @@ from pathlib import Path
 
 import yaml
 
-from .blockrunner import ROOT, BlockResult, snippet_files, snippet_sections
+from .blocks import snippet_files, snippet_sections
+from .blockrunner import ROOT, BlockResult
 
 AGAINST = {
     "torch": "PyTorch 구현",

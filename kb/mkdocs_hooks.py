@@ -34,7 +34,7 @@ if str(ROOT) not in sys.path:  # MkDocs loads hooks by path; make the package im
 
 from kb import mathml, nav, notebooks  # noqa: E402
 from kb import proofs  # noqa: E402  (kb:proofs, issue 12: 흔한 실수 and proof badges)
-from kb.blockrunner import html_python_blocks  # noqa: E402
+from kb.blocks import html_python_blocks  # noqa: E402
 from kb.execute import ExecutionError, Executor, torch_version  # noqa: E402
 from kb.check import check  # noqa: E402
 from kb.render import MarkerError, Site  # noqa: E402

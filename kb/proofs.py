@@ -238,7 +238,7 @@ def mistakes_html(snippet: str, build: BuildInfo, root: Path = ROOT) -> str:
 
 
 def _sections(path: Path, root: Path) -> dict[str, str]:
-    from .blockrunner import snippet_sections
+    from .blocks import snippet_sections
 
     return _memo(("sections", mistakes.file_state(path), str(root)),
                  lambda: {s.name: s.code for s in snippet_sections(path, root)})

@@ -18,7 +18,8 @@ import pytest
 from bs4 import BeautifulSoup
 
 from conftest import ROOT
-from kb.blockrunner import BlockResult, html_python_blocks
+from kb.blocks import html_python_blocks
+from kb.blockrunner import BlockResult
 from kb.execute import ExecutionError, Executor
 
 REQUIRED_FIGURES = {"optimizer_paths.png", "momentum_nag.png", "batch_norm_loss.png", "attention_weights.png",

@@ -17,7 +17,7 @@ import pytest
 from conftest import ROOT, add_summary_line
 
 from kb import mistakes
-from kb.blockrunner import section_names, snippet_files
+from kb.blocks import section_names, snippet_files
 
 SNIPPETS = snippet_files(ROOT)
 CATALOGUES = {path: mistakes.load(path, ROOT) for path in SNIPPETS}
@@ -61,7 +61,7 @@ def test_find_occurs_exactly_once_in_its_section(mistake, tmp_path):
 
 
 def _sections(mistake):
-    from kb.blockrunner import snippet_sections
+    from kb.blocks import snippet_sections
 
     return snippet_sections(ROOT / mistake.snippet, ROOT)
 

@@ -29,7 +29,7 @@ PAGE = f'''## 코드
 
 
 def _section_code(snippet: str, name: str, root: Path = ROOT) -> str:
-    from kb.blockrunner import snippet_sections
+    from kb.blocks import snippet_sections
 
     return next(s.code for s in snippet_sections(root / snippet, root) if s.name == name)
 

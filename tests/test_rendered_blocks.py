@@ -26,7 +26,8 @@ from typing import NamedTuple
 import pytest
 from conftest import DOCS, ROOT, add_summary_line, build_site, selected_devices
 
-from kb.blockrunner import BlockResult, Page, html_python_blocks, markdown_python_fences, site_pages, snippet_sections
+from kb.blocks import Page, html_python_blocks, markdown_python_fences, site_pages, snippet_sections
+from kb.blockrunner import BlockResult
 from kb.check import check
 
 
@@ -44,7 +45,7 @@ class Checked(NamedTuple):
 
 def check_pages(pages, run, docs_fences: int, device: str = "cpu") -> Checked:
     """Run every block of ``pages`` meant for ``device`` with ``run(code, filename, allow_exit=reason)``
-    (a cuda-marked block only on "cuda"; kb.blockrunner.HtmlBlock.plan, as the build decides)."""
+    (a cuda-marked block only on "cuda"; kb.blocks.HtmlBlock.plan, as the build decides)."""
     problems, ran, skipped, needs_cuda, invalid = [], 0, [], [], 0
     total = sum(len(page.blocks) for page in pages)
     if total == 0 and docs_fences:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, selected_devices
 
-from kb.blockrunner import section_names, snippet_files, snippet_sections
+from kb.blocks import section_names, snippet_files, snippet_sections
 
 SNIPPETS = snippet_files(ROOT)
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Callable
 
 from .. import mathml
-from ..blockrunner import html_python_blocks
+from ..blocks import html_python_blocks
 from ..markdown_build import SNIPPETS, new_markdown
 from ..frontmatter import Page, load_page, split, validate_page
 from ..render import MarkerError, Site
