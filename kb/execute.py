@@ -19,7 +19,7 @@ each its alt text as PNG metadata (``fig.savefig(path, metadata={"Description": 
 A figure without alt text fails the build.
 
 Blocks run side by side: the page hook only starts a page's blocks, in a pool of workers
-(:class:`kb.blockrunner.BlockPool`, ``$KB_BLOCK_JOBS`` at once), leaving a placeholder where each
+(:class:`kb.runner.BlockPool`, ``$KB_BLOCK_JOBS`` at once), leaving a placeholder where each
 output goes, and MkDocs goes on reading the other pages (and running the notebooks) meanwhile;
 ``on_env``, once every page is read, waits for the blocks and puts their outputs in, before any
 page is written or indexed. The first block that failed, in the order of the pages, stops the
@@ -46,14 +46,13 @@ Environment:
                           is reproducible);
 ``KB_EXEC_CACHE=DIR``     where the cache lives (default: ``.cache/kb-exec`` in the project);
 ``KB_LOCK_TIMEOUT=S``     how long a build waits for another build's lock (default 900 s);
-``KB_BLOCK_THREADS=N``    torch/BLAS threads per block (default 1; kb/blockrunner.py);
+``KB_BLOCK_THREADS=N``    torch/BLAS threads per block (default 1; kb/runner/);
 ``KB_BLOCK_JOBS=N``       blocks at once, one worker each (default: the CPUs / threads, at most 4).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import functools
 import hashlib
 import html
@@ -77,7 +76,7 @@ from pathlib import Path
 from mkdocs.exceptions import PluginError
 
 from .blocks import HtmlBlock, html_python_blocks, markdown_python_fences
-from .blockrunner import BlockPool, BlockRunner, WorkerError
+from .runner import BlockPool, BlockRunner, WorkerError
 from .safety import esc
 
 # Bump when the cached result's layout or meaning changes. 2: a block passes only if it reached
@@ -157,56 +156,47 @@ class _Placed:
 
 
 class BuildLock:
-    """An exclusive ``fcntl.flock`` on ``path``, held by one build at a time (released by close,
-    or by the kernel when the process dies). A second build waits, saying so, then gives up."""
+    """An exclusive lock on ``path`` (``filelock``: flock on Linux and macOS, msvcrt.locking on
+    Windows; the system drops it when its holder dies), held by one build at a time; the holder's
+    pid is in ``<path>.owner``. A second build waits, saying so, then gives up."""
 
     def __init__(self, path: Path, timeout: float):
+        from filelock import FileLock, Timeout
+
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        self.owner = path.with_name(path.name + ".owner")
+        self.lock = FileLock(str(path), is_singleton=False, thread_local=False)
         try:
-            self._acquire(timeout)
-        except BaseException:
-            os.close(self.fd)
-            raise
-        os.ftruncate(self.fd, 0)
-        os.pwrite(self.fd, f"{os.getpid()}\n".encode(), 0)
-
-    def _acquire(self, timeout: float) -> None:
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            pass
-        holder = self.holder()
-        log.info("kb: another build (pid %s) is using %s; waiting up to %.0f s for it to finish",
-                 holder, self.path.with_suffix(""), timeout)
-        deadline = time.monotonic() + timeout
-        while True:
+            self.lock.acquire(timeout=0)
+        except Timeout:
+            log.info("kb: another build (pid %s) is using %s; waiting up to %.0f s for it to finish",
+                     self.holder(), self.path.with_suffix(""), timeout)
             try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise ExecutionError(
-                        f"{self.path}: another build (pid {self.holder()}) still holds the lock after "
-                        f"{timeout:.0f} s; wait for it to end (or set KB_LOCK_TIMEOUT)") from None
-                time.sleep(0.2)
+                self.lock.acquire(timeout=timeout, poll_interval=0.2)
+            except Timeout:
+                raise ExecutionError(
+                    f"{self.path}: another build (pid {self.holder()}) still holds the lock after "
+                    f"{timeout:.0f} s; wait for it to end (or set KB_LOCK_TIMEOUT)") from None
+        self.inode = os.stat(path).st_ino
+        self.owner.write_text(f"{os.getpid()}\n", encoding="utf-8")
 
     def intact(self) -> bool:
         """Whether ``path`` is still the file this lock holds (a deleted lock no longer excludes)."""
         try:
-            return os.stat(self.path).st_ino == os.fstat(self.fd).st_ino
+            return os.stat(self.path).st_ino == self.inode
         except FileNotFoundError:
             return False
 
     def holder(self) -> str:
-        return os.pread(self.fd, 32, 0).decode(errors="replace").strip() or "?"
+        try:
+            return self.owner.read_text(encoding="utf-8").strip() or "?"
+        except OSError:
+            return "?"
 
     def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)  # releases the flock
-            self.fd = -1
+        if self.lock.is_locked:
+            self.lock.release(force=True)
 
 
 _held: list[BuildLock] = []  # the lock this process holds for its current build
@@ -265,7 +255,7 @@ class Executor:
     docs_dir: Path = ROOT / "docs"
     runner: BlockRunner | None = None
     pool: BlockPool | None = None
-    jobs: int | None = None  # blocks at once (None: $KB_BLOCK_JOBS, else the CPUs; kb.blockrunner.BlockPool)
+    jobs: int | None = None  # blocks at once (None: $KB_BLOCK_JOBS, else the CPUs; kb.runner.BlockPool)
     lock: BuildLock | None = None
     used: set[str] = field(default_factory=set)
     figures_out: dict[str, tuple[Path, str]] = field(default_factory=dict)  # site path -> (cached file, label)

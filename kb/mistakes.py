@@ -14,7 +14,7 @@ Beside every snippet ``snippets/<topic>/<name>.py`` lies ``<name>.mistakes.yaml`
 
 ``find`` must occur exactly once in the snippet file and inside ``section``; the change is
 applied to the file, the section is cut out of the changed file exactly as a page includes it,
-and run alone in a warm :class:`kb.blockrunner.BlockRunner`. The mistake is *caught* when the
+and run alone in a warm :class:`kb.runner.BlockRunner`. The mistake is *caught* when the
 run fails on the line containing ``check`` (so a mistake that crashes somewhere else, or a
 check that passes, does not count).
 
@@ -32,7 +32,8 @@ from pathlib import Path
 import yaml
 
 from .blocks import snippet_files, snippet_sections
-from .blockrunner import ROOT, BlockResult
+from .runner import BlockResult
+from .blocks import ROOT
 
 AGAINST = {
     "torch": "PyTorch 구현",

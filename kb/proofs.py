@@ -6,7 +6,7 @@ Two things are written into a page's Markdown at build time (called from kb/mkdo
 * ``<!-- kb:mistakes snippets/qna/adagrad.py -->`` on a line of its own becomes the snippet's
   mistake catalogue (kb/mistakes.py): for each mistake the changed line, diff-style, and what the
   check printed when it caught the mistake. The output comes from running the changed section in a
-  warm :class:`kb.blockrunner.BlockRunner`, cached in ``.cache/kb-mistakes/<key>.json`` where the key
+  warm :class:`kb.runner.BlockRunner`, cached in ``.cache/kb-mistakes/<key>.json`` where the key
   hashes the changed code, the check lines, torch and Python versions (a stale output cannot be
   shown). A mistake that its check does not catch fails the build.
 * Under every ``python title="snippets/...py"`` block that includes a section
@@ -148,7 +148,7 @@ class _Runner:
     @classmethod
     def get(cls):
         if cls.runner is None:
-            from .blockrunner import BlockRunner
+            from .runner import BlockRunner
 
             cls.runner = BlockRunner("cpu")
             cls.runner.start()

@@ -175,7 +175,7 @@ def _summary_lines(config) -> list[str]:
 
 
 class BlockRunners:
-    """The session's :class:`kb.blockrunner.BlockRunner` per device, started on first use.
+    """The session's :class:`kb.runner.BlockRunner` per device, started on first use.
 
     ``run`` executes a block alone in a fresh child of the device's worker. Code that already
     passed on the same device in this session (a snippet section that a page includes verbatim)
@@ -189,7 +189,7 @@ class BlockRunners:
         self.reused = 0
 
     def get(self, device: str):
-        from kb.blockrunner import BlockRunner
+        from kb.runner import BlockRunner
 
         if device not in self.runners:
             self.runners[device] = BlockRunner(device)
@@ -228,7 +228,7 @@ _WORKER_SUMMARY = pytest.StashKey[list]()  # lines the xdist workers sent (see p
 
 @pytest.fixture(scope="session")
 def block_runners(request) -> BlockRunners:
-    """One warm worker per device (see kb/blockrunner.py), shared by the snippet and page-block tests."""
+    """One warm worker per device (see kb/runner/), shared by the snippet and page-block tests."""
     runners = BlockRunners()
     request.config.stash[_RUNNERS] = runners
     yield runners

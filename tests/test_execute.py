@@ -19,7 +19,7 @@ from bs4 import BeautifulSoup
 
 from conftest import ROOT
 from kb.blocks import html_python_blocks
-from kb.blockrunner import BlockResult
+from kb.runner import BlockResult
 from kb.execute import ExecutionError, Executor
 
 REQUIRED_FIGURES = {"optimizer_paths.png", "momentum_nag.png", "batch_norm_loss.png", "attention_weights.png",

@@ -4,7 +4,7 @@ The site is built once with ``mkdocs build --strict`` (the ``built_site`` fixtur
 every ``<div class="language-python highlight">`` (also ``py``, ``python3``, ``py3``) is a block;
 its code is what Material's copy button copies (``.md-code__button[data-clipboard-target]`` targets
 the ``<code>`` inside the block's ``<pre>``; line numbers and annotations are not part of it). Each
-block runs alone in kb/blockrunner.py's warm worker on each selected device. A block preceded by
+block runs alone in a fresh process of kb/runner on each selected device. A block preceded by
 ``<!--pytest.mark.skip(reason="...")-->`` (the comment survives into the HTML) is counted, not run.
 A block preceded by ``<!--pytest.mark.cuda(reason="...")-->`` needs a CUDA GPU: it runs only in the
 ``device="cuda"`` run (marked ``cuda``: ``pytest --device cuda -m cuda``); on cpu it is counted as
@@ -27,7 +27,7 @@ import pytest
 from conftest import DOCS, ROOT, add_summary_line, build_site, selected_devices
 
 from kb.blocks import Page, html_python_blocks, markdown_python_fences, site_pages, snippet_sections
-from kb.blockrunner import BlockResult
+from kb.runner import BlockResult
 from kb.check import check
 
 

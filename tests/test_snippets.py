@@ -1,6 +1,6 @@
 """Every snippet program runs, and every section a page can include runs alone, on each device.
 
-The programs run in kb/blockrunner.py's warm worker (one interpreter and one torch import per
+The programs run in kb/runner's processes (one forkserver import of torch per
 device, one fork per block); the CPU run hides CUDA (CUDA_VISIBLE_DEVICES=""). A failure is
 reported at the snippet's own file and line: "snippets/qna/adagrad.py:42: failed: AssertionError".
 """
@@ -132,9 +132,11 @@ def test_every_section_is_seeded_checked_and_device_agnostic(path):
 # --- The runner itself: isolation, device policy, and failure reports ------------------------------
 
 
-def test_worker_does_not_initialise_cuda_before_forking(block_runners):
+def test_a_blocks_process_starts_without_cuda_initialised(block_runners):
+    """Forked from a process that had initialised CUDA, a block could not use CUDA."""
     runner = block_runners.get("cpu")
-    assert runner.ready_info["ready"] and runner.ready_info["cuda_initialized"] is False
+    result = runner.run("import sys\nassert 'torch' not in sys.modules or not sys.modules['torch'].cuda.is_initialized()")
+    assert runner.ready_info["ready"] and result.ok, result.report()
 
 
 def test_cpu_run_hides_cuda(block_runners):

@@ -1,0 +1,276 @@
+"""One block at a time, or several from threads: :class:`BlockRunner`, the runner's parent side.
+
+This module owns starting a block's process, waiting for it, and collecting what it left: the
+verdict (kb/runner/verdict.py), its stdout and stderr, and the processes it started (ended by
+kb/runner/cleanup.py). Blocks start through ``multiprocessing``:
+
+* ``forkserver`` (Linux and macOS): one server process imports torch, numpy and matplotlib once
+  (kb/runner/preload.py) and forks a fresh process per block; it lives as long as the process that
+  started it, so ``mkdocs serve`` pays the imports once per session;
+* ``spawn`` (Windows; anywhere with ``KB_RUNNER=spawn``): a fresh interpreter per block, which
+  imports what it needs.
+
+A :class:`BlockRunner` may be used from several threads at once (kb/runner/pool.py does): each
+:meth:`BlockRunner.run` has its own process, channel and folder.
+"""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing
+import multiprocessing.util  # registers its exit handler before ours: ours runs first
+import os
+import secrets as _secrets
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from multiprocessing.connection import wait
+from pathlib import Path
+
+from . import cleanup
+from .channel import drain, send_secrets
+from .child import run_block
+from .verdict import BlockResult, judge, new_secrets
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+MAX_OUTPUT = 200_000  # characters of stdout / stderr kept per block
+BACKENDS = ("forkserver", "spawn")
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+# What the forkserver imports (kb/runner/preload.py). Every block imports torch. matplotlib and PIL's PNG writer: every figure. torch._dynamo (with
+# sympy, about 800 modules) is what the first torch.optim step or nn.Module call imports lazily:
+# seconds per block if each block imported it again.
+PRELOAD = ("psutil", "numpy", "torch", "matplotlib", "matplotlib.pyplot", "matplotlib.backends.backend_agg",
+           "PIL.PngImagePlugin", "torch.optim", "torch._dynamo")
+
+
+class WorkerError(RuntimeError):
+    """The runner itself failed (not a block): a process could not start, or it was closed."""
+
+
+def backend() -> str:
+    """The start method: ``$KB_RUNNER`` (forkserver or spawn; ``portable`` means spawn, the way
+    Windows runs), else forkserver where the platform has it, spawn on Windows."""
+    name = os.environ.get("KB_RUNNER", "").strip().lower()
+    if name == "portable":
+        name = "spawn"
+    if not name or name == "auto":
+        name = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    if name not in BACKENDS or name not in multiprocessing.get_all_start_methods():
+        raise ValueError(f"KB_RUNNER must be one of {', '.join(BACKENDS)} (or portable) on this platform, not {name!r}")
+    return name
+
+
+def threads_from_env() -> int:
+    """Torch/BLAS threads per block: ``$KB_BLOCK_THREADS``, else 1 (blocks are small, and the
+    machines that build the site are shared; more threads made small-tensor blocks slower)."""
+    value = os.environ.get("KB_BLOCK_THREADS", "1")
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"KB_BLOCK_THREADS must be a positive whole number, not {value!r}")
+    return int(value)
+
+
+def _context(name: str):
+    ctx = multiprocessing.get_context(name)
+    if name == "forkserver":
+        ctx.set_forkserver_preload(["kb.runner.preload"])
+    return ctx
+
+
+class BlockRunner:
+    """Runs blocks, each alone in a fresh process; :meth:`run` returns its :class:`BlockResult`."""
+
+    def __init__(self, device: str = "cpu", *, timeout: float = 120.0, cwd: Path | str = ROOT,
+                 env: dict[str, str] | None = None, threads: int | None = None):
+        if device not in ("cpu", "cuda"):
+            raise ValueError(f"device must be 'cpu' or 'cuda', not {device!r}")
+        self.device = device
+        self.threads = threads if threads is not None else threads_from_env()
+        self.timeout = timeout
+        self.cwd = str(cwd)
+        self.extra_env = dict(env or {})
+        self.backend = backend()
+        self.ctx = _context(self.backend)
+        self.starts = 0  # start-ups (the device probe, and with it the forkserver's imports)
+        self.startup_s = 0.0
+        self.jobs = 0
+        self.ready_info: dict = {}
+        self._running: set = set()  # processes of blocks running now
+        self._lock = threading.Lock()
+        self._closed = False
+        self._fresh_path: list[str] | None = None
+
+    def __enter__(self) -> BlockRunner:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Start the forkserver (its imports) and check the device policy once, in a block: a CPU
+        run really has no GPU, a CUDA run has one, and the forked process did not inherit CUDA."""
+        if self.ready_info:
+            return
+        t0 = time.perf_counter()
+        self._closed = False
+        self._fresh_path = _fresh_path(self.cwd)
+        want = self.device == "cuda"
+        probe = self._run(
+            "import os, torch\n"
+            "assert not torch.cuda.is_initialized(), 'the process the blocks fork from had initialised CUDA'\n"
+            f"assert torch.cuda.is_available() is {want}, "
+            f"'torch.cuda.is_available() is not {want} for a {self.device} run'\n"
+            "print(os.getpid(), torch.__version__)\n",
+            f"<device probe: {self.device}>", {"timeout": 300.0})  # the forkserver's imports come first
+        self.starts += 1
+        self.startup_s = time.perf_counter() - t0
+        if not probe.ok:
+            raise WorkerError(probe.report())
+        pid, version = probe.stdout.split()
+        self.ready_info = {"ready": True, "backend": self.backend, "device": self.device, "torch": version,
+                           "threads": self.threads, "probe_pid": int(pid)}
+
+    def close(self) -> None:
+        """Stop the blocks running now (their callers get :class:`WorkerError`)."""
+        with self._lock:
+            self._closed = True
+            running = list(self._running)
+        for process in running:
+            _kill(process)
+        self.ready_info = {}
+
+    def run(self, code: str, filename: str = "<block>", *, line_numbers: list[int] | None = None,
+            script: bool = False, timeout: float | None = None, env: dict[str, str] | None = None,
+            cwd: str | None = None, allow_exit: str | None = None) -> BlockResult:
+        """Run ``code`` alone in a fresh process.
+
+        ``filename`` names the code in tracebacks and is its ``__file__``; a real file is read for
+        source lines. ``line_numbers`` (one per line of ``code``) places the lines at those line
+        numbers of ``filename``. ``script=True`` runs a whole file as ``python file.py`` would (its
+        directory first on sys.path); otherwise the code runs as a block copied into a fresh
+        directory. Either way the working directory is a fresh, empty one (``cwd`` overrides it),
+        removed afterwards. The block passes only if it ran to its last line: an exit before its
+        end fails it, unless ``allow_exit`` gives the reason why ``sys.exit(0)`` is its end.
+        """
+        if not self.ready_info:
+            self.start()
+        n_lines = code.count("\n") + 1
+        if line_numbers is not None and len(line_numbers) != n_lines:
+            raise ValueError(f"{filename}: {len(line_numbers)} line numbers for {n_lines} lines of code")
+        options = {"line_numbers": line_numbers, "script": script, "env": env or {}, "cwd": cwd,
+                   "timeout": self.timeout if timeout is None else timeout}
+        result = self._run(code, filename, options, allow_exit=allow_exit)
+        self.jobs += 1
+        return result
+
+    def _run(self, code: str, filename: str, options: dict, allow_exit: str | None = None) -> BlockResult:
+        limit = float(options.get("timeout") or self.timeout)
+        folder = tempfile.mkdtemp(prefix="kb-block-")
+        job = dict(options, code=code, filename=filename, timeout=limit, threads=self.threads,
+                   device=self.device, backend=self.backend, fresh_path=self._fresh_path or _fresh_path(self.cwd), token=_secrets.token_hex(16), job_dir=os.path.join(folder, "run"),
+                   out_path=os.path.join(folder, "stdout"), err_path=os.path.join(folder, "stderr"))
+        job["env"] = dict(self.extra_env, **(options.get("env") or {}))
+        os.mkdir(job["job_dir"])
+        nonce, passed_status = new_secrets()
+        try:
+            ours, theirs = self.ctx.Pipe(duplex=True)
+            send_secrets(ours, nonce, passed_status)  # waiting in the channel before the job
+            process = self.ctx.Process(target=run_block, args=(theirs, job), name=f"kb-block {filename}")
+            began, t0 = time.monotonic(), time.perf_counter()
+            with self._lock:
+                if self._closed:
+                    raise WorkerError(f"the runner was closed before {filename} ran")
+                process.start()
+                self._running.add(process)
+            theirs.close()
+        except (OSError, EOFError, ValueError) as exc:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise WorkerError(f"could not start a process for {filename}: {exc!r}") from exc
+        try:
+            received, timed_out = self._wait(process, ours, t0 + limit)
+            if timed_out:
+                _kill(process)
+            process.join()
+            survivors = cleanup.end_block(job["token"], process.pid if cleanup.POSIX else None)
+            drain(ours, received)  # what it wrote until the end, also from processes it started
+            wall = time.perf_counter() - t0
+        finally:
+            with self._lock:
+                self._running.discard(process)
+                closed = self._closed
+            ours.close()
+        exitcode = process.exitcode
+        process.close()
+        lines = bytes(received).split(b"\n")
+        garbled = lines.pop() != b""
+        fields = judge(lines, nonce, passed_status, exitcode, timed_out=timed_out,
+                       timeout=limit, allow_exit=allow_exit, garbled=garbled)
+        out, err = (_read_output(job[key]) for key in ("out_path", "err_path"))
+        shutil.rmtree(folder, ignore_errors=True)
+        if closed and fields["status"] != "passed":
+            raise WorkerError(f"the runner was closed while {filename} ran")
+        if survivors and fields["status"] == "passed":
+            err += f"\n[kb runner] {survivors} process(es) it started were still running and were killed\n"
+        return BlockResult(filename=filename, stdout=out, stderr=err, wall=wall, began=began,
+                           ended=time.monotonic(), **fields)
+
+    @staticmethod
+    def _wait(process, channel, deadline: float) -> tuple[bytearray, bool]:
+        """Wait for the block's process to end, reading its channel meanwhile (a report does not
+        end the wait); return what came and whether the deadline came first. The sentinel says
+        that the process ended; the exit status is asked too (under spawn the block could write to
+        the sentinel's pipe), and from then on it is asked every 50 ms."""
+        received, listening, trusted = bytearray(), True, True
+        while True:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return received, True
+            ready = wait(([process.sentinel] if trusted else []) + ([channel] if listening else []),
+                         timeout=left if trusted else min(left, 0.05))
+            if channel in ready:
+                listening = drain(channel, received)
+            if process.exitcode is not None:
+                return received, False
+            if process.sentinel in ready:
+                trusted = False
+
+
+def _fresh_path(cwd: str) -> list[str]:
+    """sys.path as a fresh interpreter has it: what a block sees (after its own folder), not what
+    the imports of the process it was forked from, or the caller's (spawn), added."""
+    import json
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", "import json, sys; print(json.dumps(sys.path))"], cwd=cwd,
+                          capture_output=True, text=True, check=True, timeout=60)
+    return json.loads(done.stdout)
+
+
+@atexit.register
+def _kill_running_blocks() -> None:
+    """At the build's exit (also Ctrl-C): kill the blocks still running, before multiprocessing's
+    own exit handler would wait for them to end."""
+    for process in multiprocessing.active_children():
+        if process.name.startswith("kb-block "):
+            _kill(process)
+
+
+def _kill(process) -> None:
+    """The block's process and its process group, at once."""
+    try:
+        if cleanup.POSIX and process.pid:
+            cleanup.kill_group(process.pid)
+        process.kill()
+    except (ValueError, OSError, AttributeError):  # not started, or closed already
+        pass
+
+
+def _read_output(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    except FileNotFoundError:
+        return ""
+    return text if len(text) <= MAX_OUTPUT else text[:1000] + "\n...\n" + text[-MAX_OUTPUT:]
