@@ -1,7 +1,9 @@
 # Two commands do everything on a fresh machine:
 #   make serve   build the site and serve it on http://127.0.0.1:8000
 #   make test    run every test (snippets, code blocks, build, browser)
-# Both create .venv and install requirements.txt on first use.
+# Both create .venv and install requirements.txt, then this package (pyproject.toml: the `kb`
+# command and the MkDocs plugin `kb`), on first use. Without make (Windows): python -m kb serve,
+# python -m kb test (kb/tasks.py; the same addresses and pytest arguments as below).
 
 PYTHON ?= python3
 VENV   := .venv
@@ -13,10 +15,11 @@ export NO_MKDOCS_2_WARNING := 1
 
 .PHONY: serve build test test-cuda bench check clean
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -e .
 	touch $(STAMP)
 
 serve: $(STAMP)
@@ -33,23 +36,24 @@ test: $(STAMP)
 test-cuda: $(STAMP)
 	$(PY) -m pytest --device cuda
 
-# Not part of `make test`; every benchmark is a kb/bench_*.py module, printing ratios:
-#   kb.bench_blocks  the block runner against in-process exec, pytest-codeblocks and a subprocess
-#                    per block (median of 3 rounds)
-#   kb.bench_build   builds cold / warm / after one edit / hooks off at BENCH_PAGES generated
-#                    pages (default 50,200,500; in a temporary copy), in a fresh process and as
-#                    `mkdocs serve` rebuilds; peak memory, site size, page weight, search index
-#   kb.bench_search  search index size per page and keystroke-to-results time in Chromium
-#   kb.bench_search_quality  recall@1/@5 and MRR of the real search box, kb's order vs lunr's
+# Not part of `make test`; every benchmark is a benchmarks/bench_*.py program, printing ratios
+# (benchmarks/README.md says what each measures):
+#   bench_blocks  the block runner against in-process exec, pytest-codeblocks and a subprocess
+#                 per block (median of 3 rounds)
+#   bench_build   builds cold / warm / after one edit / plugin off at BENCH_PAGES generated
+#                 pages (default 50,200,500; in a temporary copy), in a fresh process and as
+#                 `mkdocs serve` rebuilds; peak memory, site size, page weight, search index
+#   bench_search  search index size per page and keystroke-to-results time in Chromium
+#   bench_search_quality  recall@1/@5 and MRR of the real search box, kb's order vs lunr's
 # A quick look: make bench BENCH_PAGES=20 BENCH_REPEAT=1
 BENCH_PAGES  ?= 50,200,500
 BENCH_REPEAT ?= 1
 comma := ,
 bench: $(STAMP)
-	$(PY) -m kb.bench_blocks
-	$(PY) -m kb.bench_build --pages $(BENCH_PAGES) --repeat $(BENCH_REPEAT)
-	$(PY) -m kb.bench_search --pages $(lastword $(subst $(comma), ,$(BENCH_PAGES)))
-	$(PY) -m kb.bench_search_quality
+	$(PY) -m benchmarks.bench_blocks
+	$(PY) -m benchmarks.bench_build --pages $(BENCH_PAGES) --repeat $(BENCH_REPEAT)
+	$(PY) -m benchmarks.bench_search --pages $(lastword $(subst $(comma), ,$(BENCH_PAGES)))
+	$(PY) -m benchmarks.bench_search_quality
 
 check: $(STAMP)
 	$(PY) -m kb check

@@ -13,6 +13,10 @@ Commands::
         file:line: message (kb.check)
     run SNIPPET [--device cpu|cuda] [-- ARGS...]
         run a snippet in a subprocess with a progress line and its timing
+    serve [--host H] [--port P]
+        `make serve` without make: mkdocs serve --strict on http://127.0.0.1:8000 (kb.tasks)
+    test [PYTEST ARGS...]
+        `make test` without make: pytest -n auto --maxprocesses 4 [ARGS] in the project (kb.tasks)
 
 Exit codes (also in ``--help``)::
 
@@ -24,6 +28,7 @@ Exit codes (also in ``--help``)::
        a file or folder named on the command line that does not exist,
        run --device cuda where torch.cuda.is_available() is False
     run: the snippet's own exit status (128+N when a signal N ended it); 2 when it cannot start
+    serve, test: the exit status of mkdocs serve and pytest; 2 outside a project (no mkdocs.yml)
     130, 143, 129  import-notion and new stopped by SIGINT (Ctrl-C), SIGTERM, SIGHUP: one line says
        whether docs/ is as before ("중단됨: 아무것도 바꾸지 않았습니다") or as after ("중단됨: 모든 파일을
        썼습니다"), never in between (kb.writeout)
@@ -57,6 +62,7 @@ EXIT_CODES = """\
   2  사용법 오류: 모르는 명령/옵션, 잘못된 값(--date, --slug, --qid), 없는 파일이나 폴더,
      CUDA가 없는데 run --device cuda
   run: 스니펫의 종료 코드 (시그널 N으로 끝나면 128+N)
+  serve, test: mkdocs serve와 pytest의 종료 코드 (mkdocs.yml이 있는 폴더 밖이면 2)
   130, 143  import-notion, new가 Ctrl-C(SIGINT), SIGTERM으로 중단됨 (docs는 이전 그대로이거나 모두 쓴 상태)"""
 
 
@@ -365,6 +371,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     return code
 
 
+# --- serve, test (make serve, make test without make) ------------------------------------
+
+
+def _project() -> Path:
+    from .tasks import project_root
+
+    root = project_root()
+    if root is None:
+        raise UsageError(f"mkdocs.yml이 있는 프로젝트 폴더가 아닙니다: {Path.cwd()}")
+    return root
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from . import tasks
+
+    return tasks.run(tasks.serve_command(args.host, args.port), _project())
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from . import tasks
+
+    return tasks.run(tasks.pytest_command(args.args), _project())
+
+
 # --- the parser -------------------------------------------------------------------------
 
 
@@ -383,7 +413,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m kb",
-        description="딥러닝 스터디 지식 베이스의 명령줄 도구: Notion 회의록 가져오기, 새 페이지, 검사, 스니펫 실행.",
+        description="딥러닝 스터디 지식 베이스의 명령줄 도구: Notion 회의록 가져오기, 새 페이지, 검사, 스니펫 실행, 사이트 띄우기, 테스트.",
         epilog=EXIT_CODES,
         formatter_class=_Formatter,
     )
@@ -495,6 +525,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("args", nargs="*", metavar="ARGS", help="스니펫에 넘길 인자 ('-'로 시작하는 인자는 -- 뒤에)")
     p.set_defaults(func=cmd_run)
+
+    from . import tasks
+
+    p = sub.add_parser(
+        "serve",
+        help="사이트를 빌드하고 띄웁니다 (make serve와 같음: mkdocs serve --strict)",
+        description="make 없이 make serve를 합니다: 사이트를 --strict로 빌드해 띄우고, 고칠 때마다 다시 빌드합니다.",
+        epilog=EXIT_CODES + "\n\n예:\n  python -m kb serve\n  python -m kb serve --port 8001",
+        formatter_class=_Formatter,
+    )
+    p.add_argument("--host", default=tasks.HOST, help=f"주소 (기본값: {tasks.HOST})")
+    p.add_argument("--port", type=int, default=tasks.PORT, help=f"포트 (기본값: {tasks.PORT})")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser(
+        "test",
+        help="모든 테스트를 돌립니다 (make test와 같음: pytest -n auto --maxprocesses 4)",
+        description="make 없이 make test를 합니다. 뒤에 쓴 인자는 모두 pytest에 넘깁니다.",
+        epilog=EXIT_CODES + "\n\n예:\n  python -m kb test\n  python -m kb test tests/test_cli.py -n 0",
+        formatter_class=_Formatter,
+    )
+    p.add_argument("args", nargs="*", metavar="PYTEST_ARGS", help="pytest에 넘길 인자 (예: tests/test_cli.py -k check)")
+    p.set_defaults(func=cmd_test)
     return parser
 
 
@@ -509,8 +562,10 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["run"] and "--" in argv:  # run SNIPPET [--device D] -- ARGS: ARGS go to the snippet
         k = argv.index("--")
         argv, passthrough = argv[:k], argv[k + 1 :]
+    elif argv[:1] == ["test"] and argv[1:2] not in (["-h"], ["--help"]):  # test ARGS: all of them go to pytest
+        argv, passthrough = argv[:1], argv[2:] if argv[1:2] == ["--"] else argv[1:]
     args = parser.parse_args(argv)
-    if args.command == "run":
+    if args.command in ("run", "test"):
         args.args = [*args.args, *passthrough]
     if args.command not in WRITERS:
         return _command(parser, args)

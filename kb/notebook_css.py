@@ -1,4 +1,4 @@
-"""Notebook CSS served once as files, not inlined in every notebook page (an MkDocs hook).
+"""Notebook CSS served once as files, not inlined in every notebook page (kb/plugin.py calls it).
 
 mkdocs-jupyter writes its stylesheets (JupyterLab's theme, Pygments, about 590 KB) as
 ``<style>`` elements into every notebook page, so each notebook page weighs 0.6 MB more and a
@@ -8,28 +8,23 @@ its content, so identical CSS is one file that the browser caches, and a changed
 new name). Small ``<style>`` elements (a cell output's own styles) stay inline, as does CSS
 with a relative ``url(...)``, which would resolve against another folder from a file.
 
-The order of styles is kept: each link sits where its ``<style>`` was. Runs after
-kb/mkdocs_hooks.py has checked the notebook's HTML (``event_priority(-50)``) and writes the
-files after the build.
+The order of styles is kept: each link sits where its ``<style>`` was. The plugin calls
+:func:`externalise` after it has checked the notebook's HTML (``event_priority(-50)``) and
+:func:`write` after the build. Nothing here needs MkDocs.
 """
 
 from __future__ import annotations
 
 import hashlib
+import posixpath
 import re
 from pathlib import Path
-
-from mkdocs.plugins import event_priority
-from mkdocs.utils import get_relative_url
 
 FOLDER = "assets/stylesheets/notebook"
 MIN_BYTES = 2048  # smaller <style> elements stay inline: one request would cost more than they weigh
 STYLE_RE = re.compile(r"<style\b([^>]*)>(.*?)</style\s*>", re.S | re.I)
 TYPE_RE = re.compile(r"""\btype\s*=\s*["']?([^"'\s>]+)""", re.I)
 RELATIVE_URL_RE = re.compile(r"""url\(\s*(?!["']?(?:data:|[a-z][a-z0-9+.-]*:|/|#))""", re.I)
-
-_sheets: dict[str, str] = {}  # site path -> CSS, of this build
-
 
 def _movable(attrs: str, css: str) -> bool:
     kind = TYPE_RE.search(attrs)
@@ -49,9 +44,18 @@ def externalise(html: str, page_url: str, sheets: dict[str, str]) -> str:
             return m.group(0)
         path = f"{FOLDER}/{hashlib.sha256(css.encode('utf-8')).hexdigest()[:16]}.css"
         sheets[path] = css
-        return f'<link rel="stylesheet" href="{get_relative_url(path, page_url)}">'
+        return f'<link rel="stylesheet" href="{relative_url(path, page_url)}">'
 
     return STYLE_RE.sub(repl, html)
+
+
+def relative_url(path: str, page_url: str) -> str:
+    """``path`` (from the site's root) as a link from the page at ``page_url``, as MkDocs'
+    ``get_relative_url`` makes it: ``notebooks/attention/`` or ``notebooks/attention.html``."""
+    folder = page_url
+    if page_url not in ("", ".") and "." in posixpath.basename(page_url):
+        folder = posixpath.dirname(page_url)  # a page file, not a folder
+    return posixpath.relpath("/" + path, "/" + folder)
 
 
 def write(site_dir: Path, sheets: dict[str, str]) -> None:
@@ -63,21 +67,3 @@ def write(site_dir: Path, sheets: dict[str, str]) -> None:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
-
-
-# --- MkDocs hook ------------------------------------------------------------------------
-
-
-def on_pre_build(config):
-    _sheets.clear()
-
-
-@event_priority(-50)  # after kb/mkdocs_hooks.py checked and cleaned the notebook's HTML
-def on_page_content(html, page, config, files):
-    if not page.file.src_uri.endswith(".ipynb"):
-        return html
-    return externalise(html, page.url, _sheets)
-
-
-def on_post_build(config):
-    write(Path(config["site_dir"]), _sheets)

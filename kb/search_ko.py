@@ -1,9 +1,9 @@
-"""Korean morphemes for Material's search index (an MkDocs hook, listed under ``hooks:``).
+"""Korean morphemes for Material's search index (kb/plugin.py calls it after the search plugin).
 
 Material's search (lunr) matches every query term as a prefix of a token of the visible
 text. Korean glues particles and endings to words and writes compounds with or without a
 space, so the visible text alone misses most queries: ``검증`` does not find ``교차검증은``,
-and ``교차검증`` does not find ``교차 검증``. This hook adds a field to every entry of
+and ``교차검증`` does not find ``교차 검증``. This module adds a field to every entry of
 ``search/search_index.json``: the morphemes (kiwipiepy, offline model from
 kiwipiepy-model) that a prefix search of the entry's title and text cannot find by itself:
 
@@ -38,8 +38,8 @@ atomically; two builds at once cost each other cache misses, never a wrong entry
 cache file is ignored (logged) and rewritten. The index is written back
 as UTF-8 (Material escapes every Hangul syllable as six ASCII characters), which more than
 pays for the new fields. Anything unexpected in the search index (a missing field, a field
-that is already there, text that is not a string) raises a PluginError naming the page's
-source file.
+that is already there, text that is not a string) raises a :class:`SearchIndexError` naming
+the page's source file (the plugin shows it as MkDocs' PluginError). Nothing here needs MkDocs.
 """
 
 from __future__ import annotations
@@ -53,22 +53,23 @@ import os
 import re
 from importlib import metadata
 from pathlib import Path
-from typing import Iterable
-
-from mkdocs.exceptions import PluginError
-from mkdocs.plugins import event_priority
-from mkdocs.structure.files import File
+from typing import Callable, Iterable
 
 FIELD = "morph"
 NAMES_FIELD = "syn"  # the other names of the concepts an entry names (SYNONYMS)
-FIELDS = (FIELD, NAMES_FIELD)  # what this hook adds to every entry
+FIELDS = (FIELD, NAMES_FIELD)  # what this module adds to every entry
 DATA_JS = "javascripts/search-ko-data.js"
 CACHE_FORMAT = 2  # of the cache file (2: "morphemes<TAB>names"); the rules: the source hash (analyser_version)
 CACHE_ENV = "KB_SEARCH_CACHE"
-log = logging.getLogger("mkdocs.hooks.kb.search")
+log = logging.getLogger("mkdocs.plugins.kb.search")
+
+
+class SearchIndexError(ValueError):
+    """The search index or its configuration is not what this module can add fields to."""
+
 
 # Domain words Kiwi's dictionary lacks or splits wrongly, registered as general nouns (NNG).
-# Compounds are not registered whole: Kiwi splits them into these parts and the hook joins
+# Compounds are not registered whole: Kiwi splits them into these parts and this module joins
 # them again (배치 + 정규화 -> 배치정규화), so the parts stay searchable too.
 USER_WORDS: tuple[str, ...] = (
     "배깅", "부스팅", "스태킹", "앙상블", "부트스트랩",
@@ -446,29 +447,29 @@ def add_field(index: dict, analyzer: Analyzer, source_of) -> dict:
     ``source_of(location)`` names the page's source file for error messages.
     """
     if not isinstance(index, dict) or not isinstance(index.get("docs"), list) or "config" not in index:
-        raise PluginError("search/search_index.json: expected an object with 'config' and 'docs'")
+        raise SearchIndexError("search/search_index.json: expected an object with 'config' and 'docs'")
     fields = index["config"].get("fields", {})
     for field in FIELDS:
         if field not in fields:
-            raise PluginError(
+            raise SearchIndexError(
                 f"search/search_index.json: field '{field}' is not configured; add it under "
                 f"plugins: search: fields: in mkdocs.yml so that the worker indexes it"
             )
     for doc in index["docs"]:
         location = doc.get("location") if isinstance(doc, dict) else None
         if not isinstance(location, str):
-            raise PluginError(f"search/search_index.json: entry without a location: {str(doc)[:80]}")
+            raise SearchIndexError(f"search/search_index.json: entry without a location: {str(doc)[:80]}")
         where = source_of(location)
         for field in FIELDS:
             if field in doc:
-                raise PluginError(f"{where}: search entry '{location}' already has a '{field}' field")
+                raise SearchIndexError(f"{where}: search entry '{location}' already has a '{field}' field")
         title, text = doc.get("title"), doc.get("text")
         if not isinstance(title, str) or not isinstance(text, str):
-            raise PluginError(f"{where}: search entry '{location}' has no title or text string")
+            raise SearchIndexError(f"{where}: search entry '{location}' has no title or text string")
         try:
             value, names = analyzer.fields(title, text)
         except Exception as exc:  # Kiwi's errors do not name the page
-            raise PluginError(f"{where}: morpheme analysis of '{location}' failed: {exc}") from exc
+            raise SearchIndexError(f"{where}: morpheme analysis of '{location}' failed: {exc}") from exc
         if value:
             doc[FIELD] = value
         if names:
@@ -476,78 +477,49 @@ def add_field(index: dict, analyzer: Analyzer, source_of) -> dict:
     return index
 
 
-# --- MkDocs hook ------------------------------------------------------------------------
-
-_analyzer: Analyzer | None = None  # kept across rebuilds of `mkdocs serve`: MkDocs loads a hook once
-_sources: dict[str, str] = {}  # page URL -> source file, for error messages
+# --- what the plugin calls -------------------------------------------------------------
 
 
-def _search_config(config):
-    """The search plugin's configuration (Material registers it as material/search)."""
-    plugin = config.plugins.get("material/search") or config.plugins.get("search")
-    if plugin is None:
-        raise PluginError(f"{Path(__file__).name}: Material's search plugin is not enabled in mkdocs.yml")
-    return plugin.config
-
-
-def on_config(config):
-    search = _search_config(config)
+def check_fields(configured) -> None:
+    """Refuse a search configuration (``plugins: search: fields:``) that lacks a field written here."""
     for field in FIELDS:
-        if field not in search.fields:
-            raise PluginError(
-                f"mkdocs.yml: plugins: search: fields: has no '{field}' entry; {Path(__file__).name} "
+        if field not in configured:
+            raise SearchIndexError(
+                f"mkdocs.yml: plugins: search: fields: has no '{field}' entry; kb/search_ko.py "
                 f"writes that field and the search worker indexes only configured fields"
             )
-    return config
 
 
-def on_files(files, config):
-    if files.get_file_from_path(DATA_JS) is not None:
-        raise PluginError(f"docs/{DATA_JS}: this file is generated by {Path(__file__).name}; remove it")
+def data_js() -> str:
+    """``javascripts/search-ko-data.js``: the query side's vocabulary (:func:`query_data`)."""
     content = "// Generated by kb/search_ko.py at build time: the query side's vocabulary.\n"
-    content += "window.kbSearchKoData = " + json.dumps(query_data(), ensure_ascii=False) + ";\n"
-    files.append(File.generated(config, DATA_JS, content=content))
-    return files
+    return content + "window.kbSearchKoData = " + json.dumps(query_data(), ensure_ascii=False) + ";\n"
 
 
-def on_page_context(context, page, config, nav):
-    _sources[page.url] = f"docs/{page.file.src_uri}"
-    return context
-
-
-def cache_dir(config) -> Path:
-    """Where the terms are cached: ``KB_SEARCH_CACHE``, else ``.cache/kb-search`` next to mkdocs.yml."""
+def cache_dir(project: Path) -> Path:
+    """Where the terms are cached: ``KB_SEARCH_CACHE``, else ``.cache/kb-search`` in the project."""
     configured = os.environ.get(CACHE_ENV)
     if configured:
         return Path(configured)
-    return Path(config.config_file_path).resolve().parent / ".cache" / "kb-search"
+    return project / ".cache" / "kb-search"
 
 
-def _analyzer_for(separator: str, folder: Path) -> Analyzer:
-    """The process's analyzer (kept across `mkdocs serve` rebuilds), new if the settings changed."""
-    global _analyzer
-    if _analyzer is None or _analyzer.separator.pattern != separator or _analyzer.cache_dir != folder:
-        _analyzer = Analyzer(separator, folder)
-    return _analyzer
+def analyzer_for(current: Analyzer | None, separator: str, folder: Path) -> Analyzer:
+    """``current`` (kept across `mkdocs serve` rebuilds) unless the settings changed, else a new one."""
+    if current is None or current.separator.pattern != separator or current.cache_dir != folder:
+        return Analyzer(separator, folder)
+    return current
 
 
-@event_priority(-100)  # after the search plugin has written the index
-def on_post_build(config):
-    search = _search_config(config)
-    if not search.enabled:
-        return
-    path = Path(config.site_dir) / "search" / "search_index.json"
+def add_fields_to_file(path: Path, analyzer: Analyzer, source_of: Callable[[str], str]) -> tuple[int, int]:
+    """Add both fields to every entry of the index file at ``path``, rewritten as UTF-8;
+    returns (entries analysed, entries from the cache) of this call."""
     if not path.is_file():
-        raise PluginError(f"{path}: the search plugin wrote no index")
-    analyzer = _analyzer_for(search.separator, cache_dir(config))
+        raise SearchIndexError(f"{path}: the search plugin wrote no index")
     index = json.loads(path.read_text(encoding="utf-8"))
-
-    def source_of(location: str) -> str:
-        return _sources.get(location.split("#", 1)[0], f"page '{location}'")
-
     analyzer.cache.begin()
     analysed, hits = analyzer.analysed, analyzer.hits
     add_field(index, analyzer, source_of)
     analyzer.cache.save()
     path.write_text(json.dumps(index, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-    log.info("kb search: analysed %d entries, %d from the cache", analyzer.analysed - analysed, analyzer.hits - hits)
+    return analyzer.analysed - analysed, analyzer.hits - hits

@@ -1,6 +1,6 @@
 """A real Chromium on the built site: local server, browser launch, request guard, search box.
 
-Used by tests/test_browser.py, tests/test_search.py and kb/bench_search.py, kb/bench_search_quality.py.
+Used by tests/test_browser.py, tests/test_search.py and benchmarks/bench_search.py, benchmarks/bench_search_quality.py.
 
 * ``serve(site)`` serves a directory on 127.0.0.1 (ephemeral port) from a thread.
 * ``launch(playwright)`` starts headless Chromium: Debian's /usr/bin/chromium (or any

@@ -1,6 +1,6 @@
 """Search quality over a query set: recall@1, recall@5 and mean reciprocal rank (MRR).
 
-Used by tests/test_search.py (thresholds) and kb/bench_search_quality.py (old vs new ranking).
+Used by tests/test_search.py (thresholds) and benchmarks/bench_search_quality.py (old vs new ranking).
 """
 
 from __future__ import annotations

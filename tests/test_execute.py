@@ -86,7 +86,7 @@ MKDOCS_YML = """\
 site_name: exec-test
 strict: true
 theme: {name: material, language: ko, font: false}
-hooks: [kb/mkdocs_hooks.py]
+plugins: [kb]  # kb/plugin.py alone: no search index, so no Korean analysis to wait for
 markdown_extensions:
   - pymdownx.highlight: {pygments_lang_class: true}
   - pymdownx.superfences

@@ -271,9 +271,8 @@ def test_figures_get_their_alt_text_and_a_figure_without_one_names_the_cell(tmp_
 def test_changing_a_notebook_changes_its_cache_key(built_site, tmp_path):
     from mkdocs_jupyter.plugin import _compute_cache_key
 
-    from kb import mkdocs_hooks
-
-    config = mkdocs_hooks.on_config(load_config(str(ROOT / "mkdocs.yml")))  # as the build sets it up
+    config = load_config(str(ROOT / "mkdocs.yml"))
+    config = config.plugins["kb"].on_config(config)  # as the build sets it up (kb/plugin.py)
     options = config.plugins["mkdocs-jupyter"].config
     assert options["cache"] and Path(options["cache_dir"]).parts[0] == ".cache"  # .cache/ is gitignored
     # one folder per torch version, Python version and device

@@ -3,7 +3,7 @@
 The importer copies a page's files to docs/attachments/<date>/ (kb/notion/assets.py), under names
 that are safe on every file system and that nothing reads as a page, a notebook or a script;
 the strict build copies them as they are and the page links to them as downloads
-(kb/mkdocs_hooks.py ``on_files``, mkdocs.yml's mkdocs-jupyter ``include``).
+(kb/plugin.py ``on_files``, mkdocs.yml's mkdocs-jupyter ``include``).
 
 The export is made here, in the shape Notion writes it (``Title <id>.md`` with a sibling folder).
 """

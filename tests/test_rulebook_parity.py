@@ -3,9 +3,9 @@
 A small temporary site (this project's mkdocs.yml with its own nav, kb/, overrides/) holds one page
 per case under docs/t/. Two real ``mkdocs build --strict`` runs judge them:
 
-* the valid pages, with the project's hooks as they are: the build passes and ``kb check`` finds
+* the valid pages, with the project's plugin as it is: the build passes and ``kb check`` finds
   nothing (footnotes, setext headings, headings in admonitions, links in code were refused before);
-* the broken pages, with the hooks' own ``kb check`` call switched off (``parity_hooks.py``), so what
+* the broken pages, with the plugin's own ``kb check`` call switched off (``parity_hooks.py``), so what
   stops the build is MkDocs's own validation: every page MkDocs names, ``kb check`` names too, and
   ``kb check`` names no page MkDocs passes. MkDocs names files, not lines; ``kb check``'s line for
   each broken page is compared with the line the case says.
@@ -147,13 +147,11 @@ def _project(dest: Path, pages: dict[str, str], nav_extra: list[str], broken_hoo
            "      - lectures/index.md", "      - lectures/kept.md", "  - 시험:"]
     nav += [f"      - {p}" for p in ["t/target.md", *(f"t/{n}.md" for n in pages), *nav_extra]]
     config = re.sub(r"(?ms)^nav:\n.*?(?=^\S)", "\n".join(nav) + "\n\n", config, count=1)
-    if broken_hooks:  # MkDocs's own validation only: the hooks' call of kb check returns no problem
-        config = config.replace("  - kb/mkdocs_hooks.py\n", "  - parity_hooks.py\n")
+    if broken_hooks:  # MkDocs's own validation only: the plugin's call of kb check returns no problem
+        config += "\nhooks:\n  - parity_hooks.py\n"
         _write(dest / "parity_hooks.py", (
-            "import sys\nfrom pathlib import Path\nsys.path.insert(0, str(Path(__file__).parent))\n"
-            "import kb.mkdocs_hooks as hooks\nfrom kb.check import check\n\n"
-            "hooks.check = lambda docs, root: ([], check(docs, root)[1])\n"
-            "globals().update({k: v for k, v in vars(hooks).items() if k.startswith('on_')})\n"))
+            "import kb.plugin\nfrom kb.check import check\n\n"
+            "kb.plugin.check = lambda docs, root: ([], check(docs, root)[1])  # what KbPlugin.on_files calls\n"))
     assert "parity_hooks" in config or not broken_hooks
     _write(dest / "mkdocs.yml", config)
     docs = dest / "docs"

@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 
 import pytest
-from mkdocs.exceptions import PluginError
 
 from browser_helpers import SearchBox, Tab, chromium, site_url  # noqa: F401  (fixtures)
 import search_quality
@@ -128,18 +127,18 @@ def test_unexpected_entry_raises_with_the_source_file(analyzer):
     def source_of(location):
         return "docs/qna/adagrad.md"
 
-    with pytest.raises(PluginError, match=r"docs/qna/adagrad\.md.*qna/adagrad/#x"):
+    with pytest.raises(search_ko.SearchIndexError, match=r"docs/qna/adagrad\.md.*qna/adagrad/#x"):
         search_ko.add_field(_index([{"location": "qna/adagrad/#x", "title": "t", "text": None}]),
                             analyzer, source_of)
     for field in (search_ko.FIELD, search_ko.NAMES_FIELD):
-        with pytest.raises(PluginError, match=rf"docs/qna/adagrad\.md.*already has a '{field}'"):
+        with pytest.raises(search_ko.SearchIndexError, match=rf"docs/qna/adagrad\.md.*already has a '{field}'"):
             search_ko.add_field(_index([{"location": "qna/adagrad/", "title": "t", "text": "", field: ""}]),
                                 analyzer, source_of)
-    with pytest.raises(PluginError, match="'morph' is not configured"):
+    with pytest.raises(search_ko.SearchIndexError, match="'morph' is not configured"):
         search_ko.add_field(_index([], fields=("title", "text")), analyzer, source_of)
-    with pytest.raises(PluginError, match="'syn' is not configured"):
+    with pytest.raises(search_ko.SearchIndexError, match="'syn' is not configured"):
         search_ko.add_field(_index([], fields=("title", "text", search_ko.FIELD)), analyzer, source_of)
-    with pytest.raises(PluginError, match="'config' and 'docs'"):
+    with pytest.raises(search_ko.SearchIndexError, match="'config' and 'docs'"):
         search_ko.add_field({"docs": []}, analyzer, source_of)
 
 
@@ -468,7 +467,7 @@ def test_query_set_is_large_and_points_at_pages(built_site):
 
 
 # name of the query set -> minimum recall@1, recall@5, MRR (old ranking, for comparison, in
-# kb/bench_search_quality.py: keywords 0.96 / 1.00 / 0.98, questions 0.69 / 0.97 / 0.81)
+# benchmarks/bench_search_quality.py: keywords 0.96 / 1.00 / 0.98, questions 0.69 / 0.97 / 0.81)
 THRESHOLDS = {"keywords": (0.9, 0.95, 0.93), "questions": (0.85, 0.95, 0.9)}
 
 

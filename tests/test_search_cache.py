@@ -1,6 +1,6 @@
 """The search analysis cache (kb/search_ko.py): a rebuild analyses only what changed.
 
-Speed is measured by ``make bench`` (kb/bench_build.py); these tests count analyser calls and
+Speed is measured by ``make bench`` (benchmarks/bench_build.py); these tests count analyser calls and
 check where each entry's terms come from.
 """
 
@@ -121,8 +121,7 @@ def _site(project: Path) -> None:
           - search:
               separator: '{SEPARATOR}'
               fields: {{{search_ko.FIELD}: {{boost: 1.0}}, {search_ko.NAMES_FIELD}: {{boost: 1.0}}}}
-        hooks:
-          - {ROOT / "kb" / "search_ko.py"}
+          - kb
         """), encoding="utf-8")
     (project / "docs" / "index.md").write_text("# 홈\n\n교차 검증에서 k-겹을 나눕니다.\n", encoding="utf-8")
     (project / "docs" / "bn.md").write_text(

@@ -1,7 +1,12 @@
-"""The GitHub Actions workflow tests, builds strictly and deploys to Pages; CUDA runs on a GPU runner."""
+"""The GitHub Actions workflow tests, builds strictly and deploys to Pages; CUDA runs on a GPU runner;
+macOS and Windows build and run the snippets; ProperDocs builds too; the file matches GitHub's schema."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+import pytest
 import yaml
 
 from conftest import ROOT
@@ -43,3 +48,65 @@ def test_cuda_job_runs_on_a_self_hosted_gpu_runner():
     assert job["runs-on"] == ["self-hosted", "gpu"]
     assert "make test-cuda" in steps(job)
     assert "--device cuda" in (ROOT / "Makefile").read_text(encoding="utf-8")
+
+
+# --- the workflow is valid, and members' laptops are covered (issue #24) -----------------------
+
+
+def check_workflow(path) -> subprocess.CompletedProcess:
+    """check-jsonschema with the GitHub workflow schema it ships (no network)."""
+    return subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", str(path)],
+        capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_workflow_matches_githubs_schema():
+    result = check_workflow(WORKFLOW)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("breakage", ["no runs-on", "step with run and uses", "unknown trigger"])
+def test_a_malformed_workflow_fails_the_schema_check(tmp_path, breakage):
+    workflow = load()
+    job = workflow["jobs"]["test"]
+    if breakage == "no runs-on":
+        del job["runs-on"]
+    elif breakage == "step with run and uses":
+        job["steps"][0]["run"] = "echo both"
+    else:
+        workflow[True]["pushed"] = workflow[True].pop("push")  # PyYAML reads the key `on` as True
+    broken = tmp_path / "site.yml"
+    broken.write_text(yaml.safe_dump({("on" if k is True else k): v for k, v in workflow.items()}), encoding="utf-8")
+    result = check_workflow(broken)
+    assert result.returncode == 1, (breakage, result.stdout + result.stderr)
+    assert "Schema validation errors were encountered" in result.stdout + result.stderr
+
+
+def test_laptop_jobs_build_with_blocks_run_and_test_snippets_on_macos_and_windows():
+    job = load()["jobs"]["laptop"]
+    assert {os_ for os_ in job["strategy"]["matrix"]["os"] if os_.startswith(("macos", "windows"))} == set(
+        job["strategy"]["matrix"]["os"]) and len(job["strategy"]["matrix"]["os"]) == 2
+    assert job["runs-on"] == "${{ matrix.os }}"
+    run = "\n".join(steps(job))
+    assert "make" not in run.split()  # no make on Windows
+    assert "python -m pip install -r requirements.txt" in run and "python -m pip install -e ." in run
+    assert run.index("-r requirements.txt") < run.index("install -e .")
+    build = next(s for s in job["steps"] if "mkdocs build" in s.get("run", ""))
+    assert "--strict" in build["run"] and "KB_EXECUTE" not in str(build.get("env", {}))  # blocks run
+    assert "python -m pytest tests/test_snippets.py tests/test_rendered_blocks.py" in run
+
+
+def test_linux_tests_run_the_runner_contract_with_the_portable_runner():
+    job = load()["jobs"]["test"]
+    step = next(s for s in job["steps"] if "tests/test_runner_*.py" in s.get("run", ""))
+    assert step["env"]["KB_RUNNER"] == "portable"
+    assert "-m pytest tests/test_runner_*.py" in step["run"]
+
+
+def test_properdocs_builds_the_site_strictly_in_ci():
+    job = load()["jobs"]["properdocs"]
+    run = "\n".join(steps(job))
+    assert "python -m properdocs build --strict -f mkdocs.yml" in run
+    assert "python -m pip install -e ." in run
+    assert any(line.startswith("properdocs==") for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines())

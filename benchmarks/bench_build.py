@@ -1,20 +1,21 @@
 """Benchmark: site builds, page weight and memory as the archive grows (``make bench``).
 
-    python -m kb.bench_build [--pages 50,200,500] [--repeat 1] [--profile N]
+    python -m benchmarks.bench_build [--pages 50,200,500] [--repeat 1] [--profile N]
 
 For each page count, a temporary copy of the project gets that many generated pages (meetings,
 each with a copy of every Q&A page, titled and dated apart, with a different paragraph of the
 site's own prose under each section heading so that no two pages index alike; in the copy
 only, never in the working tree) and is built:
 
-* hooks off: ``hooks:`` removed, the generated navigation written into the config, notebooks
-  not executed, not strict: plain Material + mkdocs-jupyter on the same pages (the baseline);
-* cold: hooks on, every cache empty (every block, notebook and search entry computed);
+* plugin off: the ``kb`` plugin (kb/plugin.py) removed, the generated navigation written into
+  the config, notebooks not executed, not strict: plain Material + mkdocs-jupyter on the same
+  pages (the baseline);
+* cold: plugin on, every cache empty (every block, notebook and search entry computed);
 * warm: nothing changed since the last build;
 * edit: one generated Q&A page edited and saved, then built.
 
-Each as a fresh ``mkdocs build`` process, and (edit, hooks off) in one process that builds
-again and again as ``mkdocs serve`` does (after one unmeasured build there). Ratios are to the hooks-off build of the
+Each as a fresh ``mkdocs build`` process, and (edit, plugin off) in one process that builds
+again and again as ``mkdocs serve`` does (after one unmeasured build there). Ratios are to the plugin-off build of the
 same kind, in **CPU seconds** (user + system, of the build process and the processes it waited
 for): on a shared machine the CPU a build uses moves far less than its wall time, which is
 printed beside it. Peak memory is the build process's maximum RSS (the block runner's and Jupyter's
@@ -53,7 +54,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 COPIED = ["mkdocs.yml", "docs", "kb", "snippets", "overrides"]
-NOHOOKS = "mkdocs-nohooks.yml"
+NOPLUGIN = "mkdocs-noplugin.yml"
 MEETING = "meetings/2021-08-10.md"
 PAGE_KINDS = {  # kind -> the built page measured (generated ones exist at every page count)
     "home": "index.html",
@@ -146,8 +147,8 @@ def copy_project(dest: Path, caches: bool = False) -> Path:
     return dest
 
 
-def write_nohooks_config(project: Path) -> Path:
-    """The baseline config: no hooks, the navigation the hooks would generate, notebooks not run."""
+def write_noplugin_config(project: Path) -> Path:
+    """The baseline config: no kb plugin, the navigation it would generate, notebooks not run."""
     sys.path.insert(0, str(project))
     try:
         from kb.nav import generate
@@ -155,13 +156,13 @@ def write_nohooks_config(project: Path) -> Path:
     finally:
         sys.path.remove(str(project))
     config = yaml_load((project / "mkdocs.yml").read_text(encoding="utf-8"))  # with its !ENV tags
-    config.pop("hooks", None)
+    config["plugins"] = [p for p in config["plugins"] if p != "kb"]
     config["strict"] = False
     config["nav"] = generate(config["nav"], project / "docs")
     for plugin in config["plugins"]:
         if isinstance(plugin, dict) and "mkdocs-jupyter" in plugin:
             plugin["mkdocs-jupyter"]["execute"] = False
-    path = project / NOHOOKS
+    path = project / NOPLUGIN
     path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
 
@@ -244,7 +245,7 @@ def _cpu() -> float:
 
 
 def inprocess_build(project: Path, config: str = "mkdocs.yml") -> Timing:
-    """A build in this process, as ``mkdocs serve`` rebuilds: config loaded again, hooks kept."""
+    """A build in this process, as ``mkdocs serve`` rebuilds: config loaded again, the kb plugin kept."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
 
@@ -350,14 +351,14 @@ def _median(fn, repeat: int) -> Timing:
 def measure(count: int, repeat: int, tmp: Path, cold: bool = True) -> Result:
     project = copy_project(tmp / f"p{count}", caches=not cold)
     edited = [p for p in generate_pages(project, count) if p.startswith("qna/")][-1]
-    write_nohooks_config(project)
+    write_noplugin_config(project)
     res = Result(count, len(list((project / "docs").rglob("*.md"))) + len(list((project / "docs").rglob("*.ipynb"))))
 
     def process(kind: str, config: str = "mkdocs.yml") -> Timing:
         timing, res.peak_mb[kind] = process_build(project, config)
         return timing
 
-    res.times["process hooks off"] = _median(lambda i: process("hooks off", NOHOOKS), repeat)
+    res.times["process plugin off"] = _median(lambda i: process("plugin off", NOPLUGIN), repeat)
     if cold:
         res.times["process cold"] = process("cold")
     else:
@@ -374,8 +375,8 @@ def measure(count: int, repeat: int, tmp: Path, cold: bool = True) -> Result:
     res.site_mb = site_size(project / "site") / 2**20
     res.index_bytes, res.index_pages = search_index(project / "site")
 
-    inprocess_build(project)  # imports, plugins, hooks: once per `mkdocs serve`, not measured
-    res.times["serve hooks off"] = _median(lambda i: inprocess_build(project, NOHOOKS), repeat)
+    inprocess_build(project)  # imports and plugins: once per `mkdocs serve`, not measured
+    res.times["serve plugin off"] = _median(lambda i: inprocess_build(project, NOPLUGIN), repeat)
 
     def serve_edit(i: int) -> Timing:
         edit_page(project, edited, 100 + i)
@@ -391,21 +392,21 @@ def measure(count: int, repeat: int, tmp: Path, cold: bool = True) -> Result:
 
 
 def report(results: list[Result], repeat: int) -> None:
-    print(f"\nsite builds: CPU seconds (x = ratio to hooks off of the same kind) [wall seconds]; "
+    print(f"\nsite builds: CPU seconds (x = ratio to plugin off of the same kind) [wall seconds]; "
           f"median of {repeat} where repeated")
     print("  (pages: in the site, the generated ones and the site's own)")
-    heads = ["hooks off", "cold", "warm", "edit 1 page", "serve: off", "serve: 1st edit", "serve: edit"]
-    keys = ["process hooks off", "process cold", "process warm", "process edit", "serve hooks off",
+    heads = ["plugin off", "cold", "warm", "edit 1 page", "serve: off", "serve: 1st edit", "serve: edit"]
+    keys = ["process plugin off", "process cold", "process warm", "process edit", "serve plugin off",
             "serve first edit", "serve edit"]
     print(f"  {'pages':>5}  " + "  ".join(f"{h:>21}" for h in heads))
     for r in results:
         cells = []
         for key in keys:
             t = r.times.get(key)
-            base = r.times["serve hooks off" if key.startswith("serve") else "process hooks off"]
+            base = r.times["serve plugin off" if key.startswith("serve") else "process plugin off"]
             if t is None:
                 cells.append("-")
-            elif key.endswith("hooks off"):
+            elif key.endswith("plugin off"):
                 cells.append(f"{t.cpu:6.1f}       [{t.wall:6.1f}]")
             else:
                 cells.append(f"{t.cpu:6.1f} {t.cpu / base.cpu:4.2f}x [{t.wall:6.1f}]")
@@ -444,7 +445,7 @@ def profile(count: int, tmp: Path, top: int = 30) -> None:
     out = io.StringIO()
     stats = pstats.Stats(prof, stream=out).sort_stats("cumulative")
     stats.print_stats(top)
-    stats.print_stats(r"/kb/", top)  # the hooks' own functions
+    stats.print_stats(r"/kb/", top)  # the kb plugin's own functions
     print(out.getvalue())
 
 
@@ -453,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages", default=os.environ.get("BENCH_PAGES", "50,200,500"),
                         help="generated page counts, comma-separated (default 50,200,500; env BENCH_PAGES)")
     parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", "1")),
-                        help="builds per warm, edit and hooks-off measurement, median (default 1)")
+                        help="builds per warm, edit and plugin-off measurement, median (default 1)")
     parser.add_argument("--no-cold", action="store_true", help="start from the project's caches; no cold build")
     parser.add_argument("--cold-max", type=int, default=0,
                         help="cold builds only at page counts up to this (default: at every count)")

@@ -1,6 +1,6 @@
 """Search quality benchmark: recall@1, recall@5 and MRR with kb's result ordering and without it.
 
-    .venv/bin/python -m kb.bench_search_quality [--site DIR]   (also part of `make bench`)
+    .venv/bin/python -m benchmarks.bench_search_quality [--site DIR]   (also part of `make bench`)
 
 Builds the site (or uses ``--site``), then types every query of tests/search_queries.yaml
 (keywords) and tests/search_questions.yaml (questions as members ask them) into Material's

@@ -1,4 +1,4 @@
-"""Benchmark of the block runner: `make bench` (python -m kb.bench_blocks [--snippets] [--device ...]).
+"""Benchmark of the block runner: `make bench` (python -m benchmarks.bench_blocks [--snippets] [--device ...]).
 
 The site's real Python blocks (every runnable block of the built site, as the copy button copies
 it; ``--snippets`` adds every snippet file and section) run four ways (six: below), each way's blocks back to

@@ -1,12 +1,12 @@
 """Search benchmark: index size per page and keystroke-to-results time of the real search box.
 
-    python -m kb.bench_search [--pages 500] [--rounds 3]      (part of ``make bench``)
+    python -m benchmarks.bench_search [--pages 500] [--rounds 3]      (part of ``make bench``)
 
 Two sites are measured:
 
 * the site itself (the working tree, built into a temporary directory);
 * a generated archive: a temporary copy of the project with ``--pages`` generated meeting and
-  Q&A pages (kb/bench_build.py's :func:`generate_pages`: the site's own pages, titled and
+  Q&A pages (benchmarks/bench_build.py's :func:`generate_pages`: the site's own pages, titled and
   dated apart, a paragraph of the site's prose added under each section), so the Korean/English
   mix and the vocabulary are realistic.
 
@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 import yaml  # noqa: E402
 
 from browser_helpers import SearchBox, browser_unavailable, guard, launch, serve  # noqa: E402
-from kb.bench_build import copy_project, generate_pages  # noqa: E402
+from benchmarks.bench_build import copy_project, generate_pages  # noqa: E402
 from kb.search_ko import FIELD, FIELDS as OURS, NAMES_FIELD, Analyzer, add_field  # noqa: E402
 
 
@@ -72,9 +72,9 @@ def index_sizes(site: Path) -> dict:
     with_field = size(index)
     plain = {**index, "docs": [{k: v for k, v in d.items() if k not in OURS} for d in index["docs"]]}
     without = size(plain)
-    # Material itself writes the index with non-ASCII escaped (\uXXXX); the hook rewrites it as UTF-8
+    # Material itself writes the index with non-ASCII escaped (\uXXXX); the plugin rewrites it as UTF-8
     as_material = len(json.dumps(plain, separators=(",", ":")).encode("utf-8"))
-    # the hook's own cost, measured again in this process: Kiwi's load, then the analysis
+    # the analysis's own cost, measured again in this process: Kiwi's load, then the analysis
     start = time.perf_counter()
     analyzer = Analyzer(index["config"]["separator"])
     analyzer.kiwi  # loaded on first use: load it here, so the analysis is timed apart

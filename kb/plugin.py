@@ -1,0 +1,221 @@
+"""The knowledge base's MkDocs plugin: ``plugins: - kb`` in mkdocs.yml, last in the list.
+
+Registered under the ``mkdocs.plugins`` entry point ``kb`` (pyproject.toml), so MkDocs 1.6 and
+ProperDocs find it once the package is installed (``pip install -e .``). One class, its state on
+the instance, its event methods in the order MkDocs calls them; each delegates to a module that
+works without MkDocs:
+
+* on_config: the generated navigation (kb/nav.py); mkdocs-jupyter's cache kept per torch, Python
+  and device; the search fields kb/search_ko.py writes must be configured (a site without the
+  search plugin has no index, and gets no fields).
+* on_pre_build: the build's executor (kb/execute.py) and a fresh set of notebook stylesheets.
+* on_files: the search vocabulary (kb/search_ko.py); then, after mkdocs-jupyter (priority -100),
+  every rule of ``python -m kb check`` (kb/check.py), all problems at once with file and line, and
+  every file under docs/attachments/ (what the importer copies from notes) made a plain file to
+  copy: never a page, never a notebook.
+* on_pre_page: notebook pages render through kb/notebooks.py (a cell that raises names it).
+* on_page_markdown (priority 100, before tags and search read page.meta): front matter escaped
+  (kb/safety.py); the page's header, markers, proofs and math placeholders (kb/pages.py).
+* on_page_content: MathML in and code blocks started (kb/pages.py), notebooks checked
+  (kb/notebooks.py); then (priority -50) notebook CSS moved into files (kb/notebook_css.py).
+* on_env: wait for the blocks and put their outputs into the pages (kb/execute.py).
+* on_page_context: which source file each page URL came from, for search errors.
+* on_post_build: figures, downloadable snippets and notebook CSS into the site, unused cache
+  dropped; then (priority -100, after the search plugin wrote its index) the Korean search
+  fields (kb/search_ko.py).
+* on_build_error, on_shutdown: the executor's workers stop.
+
+These were hooks (``hooks:``), which run after every plugin; listed last, the plugin keeps that
+order, and the priorities are the hooks' own. Having ``on_shutdown``, the instance is kept across
+the rebuilds of ``mkdocs serve``, and so is the search analyser (Kiwi loads once). The project
+is the folder of the config file. Anything the plugin does not understand raises a PluginError
+naming the file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+from pathlib import Path
+
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin, CombinedEvent, event_priority
+from mkdocs.structure.files import File, Files
+
+from kb import nav, notebook_css, notebooks, pages, search_ko
+from kb.check import check
+from kb.execute import ExecutionError, Executor, torch_version
+from kb.render import Site
+from kb.safety import escape_meta
+
+log = logging.getLogger("mkdocs.plugins.kb")
+ATTACHMENTS_DIR = "attachments/"  # kb/notion/assets.py ATTACHMENTS: data from notes, never code
+
+
+class _Attachment(File):
+    """A file of docs/attachments/: copied as it is, whatever its name (never a page or a notebook)."""
+
+    def is_documentation_page(self) -> bool:
+        return False
+
+    def is_static_page(self) -> bool:
+        return False
+
+
+class KbPlugin(BasePlugin):
+    """The ``kb`` plugin: no options; what it does per event is in the module's docstring."""
+
+    def __init__(self):
+        self.root: Path | None = None  # the project: the folder of mkdocs.yml
+        self.site: Site | None = None  # the pages' front matter, from on_files
+        self.executor: Executor | None = None
+        self.formulas: dict[str, list] = {}  # page -> its math, from on_page_markdown to on_page_content
+        self.sheets: dict[str, str] = {}  # site path -> notebook CSS, of this build
+        self.search = None  # the search plugin's options, None when the site has no search
+        self.sources: dict[str, str] = {}  # page URL -> source file, for search errors
+        self.analyzer: search_ko.Analyzer | None = None  # kept across `mkdocs serve` rebuilds
+
+    def on_config(self, config):
+        """The generated navigation; mkdocs-jupyter's cache keyed by torch, Python and device too
+        (its own key hashes only the notebook and the plugin's options, so each combination gets
+        a folder); the search fields configured."""
+        self.root = Path(config.config_file_path).resolve().parent
+        config["nav"] = nav.generate(config["nav"], Path(config["docs_dir"]))
+        jupyter = config.plugins.get("mkdocs-jupyter")
+        if jupyter is not None and jupyter.config.get("cache"):
+            device = os.environ.get("KB_EXEC_DEVICE", "cpu")
+            flavour = f"torch-{torch_version()}-py{platform.python_version()}-{device}"
+            jupyter.config["cache_dir"] = str(Path(jupyter.config["cache_dir"]) / flavour)
+        search = config.plugins.get("material/search") or config.plugins.get("search")
+        self.search = search.config if search is not None else None
+        if self.search is not None:
+            _shown(search_ko.check_fields, self.search.fields)
+        return config
+
+    def on_pre_build(self, config):
+        self.executor = Executor.from_env(self.root)
+        self.formulas, self.sheets, self.sources = {}, {}, {}
+
+    def _add_search_data(self, files, config):
+        if files.get_file_from_path(search_ko.DATA_JS) is not None:
+            raise PluginError(f"docs/{search_ko.DATA_JS}: this file is generated by kb/search_ko.py; remove it")
+        files.append(File.generated(config, search_ko.DATA_JS, content=search_ko.data_js()))
+        return files
+
+    @event_priority(-100)  # after mkdocs-jupyter's on_files, which wraps the notebooks it includes
+    def _check_pages(self, files, config):
+        """The rules of ``python -m kb check`` ("문제 없음" there means this passes); files under
+        docs/attachments/ become plain files to copy, at the path they have in docs/."""
+        problems, summary = check(Path(config["docs_dir"]), self.root)
+        if problems:
+            lines = "\n".join(f"  {p}" for p in problems)
+            raise PluginError(f"{len(problems)} problem(s) in the pages (as `python -m kb check` lists them):\n{lines}")
+        self.site = Site(summary.found)
+        return Files([self._as_attachment(f, config) if f.src_uri.startswith(ATTACHMENTS_DIR) else f for f in files])
+
+    on_files = CombinedEvent(_add_search_data, _check_pages)
+
+    @staticmethod
+    def _as_attachment(file, config) -> File:
+        return _Attachment(file.src_uri, config["docs_dir"], config["site_dir"], config["use_directory_urls"],
+                           dest_uri=file.src_uri, inclusion=file.inclusion)
+
+    def on_pre_page(self, page, config, files):
+        if page.file.src_uri.endswith(".ipynb"):  # CPU unless KB_EXEC_DEVICE=cuda; "docs/x.ipynb: cell N raised ..."
+            notebooks.wrap_render(page)
+        return page
+
+    @event_priority(100)  # before the tags and search plugins read page.meta
+    def on_page_markdown(self, markdown, page, config, files):
+        # Material's templates, the tags plugin and the search index put page.meta values into
+        # HTML unescaped (title, description, author, tags): from here on they hold escaped text.
+        page.meta = escape_meta(page.meta)
+        src = page.file.src_uri
+        if not src.endswith(".md"):
+            return markdown
+        assert self.site is not None, "on_files did not run"
+        prepared = _shown(pages.prepare, self.site, src, markdown, page.file.content_string)
+        if prepared.meeting_date is not None:
+            page.meta["kb_meeting_date"] = prepared.meeting_date  # partials/kb-page-facts.html
+        self.formulas[src] = prepared.formulas
+        return prepared.markdown
+
+    def _finish_page(self, html, page, config, files):
+        src = page.file.src_uri
+        if src.endswith(".ipynb"):  # mkdocs-jupyter: MathML, no CDN scripts, download button
+            return notebooks.page_content(html, page, config)
+        formulas = self.formulas.pop(src, [])
+        return _shown(pages.finish, html, src, formulas, self.site, self.executor, page.url, page=page)
+
+    @event_priority(-50)  # after _finish_page checked and cleaned the notebook's HTML
+    def _move_notebook_css(self, html, page, config, files):
+        if not page.file.src_uri.endswith(".ipynb"):
+            return html
+        return notebook_css.externalise(html, page.url, self.sheets)
+
+    on_page_content = CombinedEvent(_finish_page, _move_notebook_css)
+
+    def on_env(self, env, config, files):
+        """Every page is read and its blocks started (in a pool of workers, while MkDocs read the
+        rest): wait for them and put each one's output and figures under it, before any page is
+        written or indexed for search."""
+        if self.executor is not None:
+            _shown(self.executor.finish)
+        return env
+
+    def on_page_context(self, context, page, config, nav):
+        self.sources[page.url] = f"docs/{page.file.src_uri}"
+        return context
+
+    def _write_site_files(self, config):
+        site_dir = Path(config["site_dir"])
+        if self.executor is not None:
+            try:
+                self._finish_executor(site_dir, Path(config["docs_dir"]))
+            finally:
+                self.executor.close()
+        notebook_css.write(site_dir, self.sheets)
+
+    def _finish_executor(self, site_dir: Path, docs_dir: Path) -> None:
+        executor = self.executor
+        executor.write_site_files(site_dir)
+        executor.evict_unused(docs_dir)
+        log.info("kb: ran %d code block(s), %d from the cache", executor.runs, executor.hits)
+        if executor.index is not None:
+            index = executor.index
+            log.info("kb: Python blocks of %d page(s) found by parsing, %d from the last build",
+                     index.parsed, len(index.new) - index.parsed)
+            index.save()
+
+    @event_priority(-100)  # after the search plugin has written the index
+    def _add_search_fields(self, config):
+        if self.search is None or not self.search.enabled:
+            return
+        folder = search_ko.cache_dir(self.root)
+        self.analyzer = search_ko.analyzer_for(self.analyzer, self.search.separator, folder)
+        path = Path(config.site_dir) / "search" / "search_index.json"
+
+        def source_of(location: str) -> str:
+            return self.sources.get(location.split("#", 1)[0], f"page '{location}'")
+
+        analysed, hits = _shown(search_ko.add_fields_to_file, path, self.analyzer, source_of)
+        log.info("kb search: analysed %d entries, %d from the cache", analysed, hits)
+
+    on_post_build = CombinedEvent(_write_site_files, _add_search_fields)
+
+    def on_build_error(self, error):
+        if self.executor is not None:
+            self.executor.close()
+
+    def on_shutdown(self):
+        if self.executor is not None:
+            self.executor.close()
+
+
+def _shown(call, *args, **kwargs):
+    """``call(*args, **kwargs)``, its errors as PluginError: MkDocs shows the message, not a traceback."""
+    try:
+        return call(*args, **kwargs)
+    except (pages.PageError, search_ko.SearchIndexError, ExecutionError) as exc:
+        raise PluginError(str(exc)) from None
