@@ -7,8 +7,8 @@ round. (Earlier versions interleaved the ways block by block: the runner's worke
 preload, and later its forks ahead and its blocks' exits, during the other ways' blocks, on the
 other core: hidden from the runner's time. That flattered the runner by about 10 %.)
 
-* runner: kb.blockrunner's warm worker, one fresh forked process per block (what the build and
-  the tests use);
+* runner: kb.runner's BlockRunner, one fresh process per block forked by its forkserver (what the
+  build and the tests use; the forkserver is started afresh for each round, its imports counted);
 * in-process: one Python process that ``exec``s each block with fresh globals, one after
   another, as pytest-codeblocks does (no isolation: process-wide state leaks between blocks);
 * subprocess: ``python file.py`` per block, a fresh interpreter each time;
@@ -18,7 +18,7 @@ other core: hidden from the runner's time. That flattered the runner by about 10
 
 On a machine with more than one CPU (``$KB_BLOCK_JOBS``, else the CPUs, at most 4: N), two more:
 
-* runner, N at once: every block handed at once to a kb.blockrunner.BlockPool of N workers, as the
+* runner, N at once: every block handed at once to a kb.runner.BlockPool running N, as the
   build does; each block still alone in its process;
 * pytest-codeblocks -n N: the same plugin spread over N pytest-xdist processes, what a user would
   pick to use N CPUs (blocks in the same process share its state).
@@ -54,7 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from kb.blockrunner import THREAD_VARIABLES, BlockPool, BlockRunner, _jobs_from_env
+from kb.runner import THREAD_VARIABLES, BlockPool, BlockRunner, jobs_from_env, threads_from_env
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -85,10 +85,6 @@ class Way:
     walls: list[float] = field(default_factory=list)
     cpu: float = 0.0
     failed: list[str] = field(default_factory=list)
-    early: int = 0  # runner: blocks forked before the worker's preload (its huge pages) ended
-    spare: int = 0  # runner: blocks that ran in a process forked ahead of their job
-    waited: float = 0.0  # runner: seconds blocks waited for the worker's imports
-    huge_mb: int = 0  # runner: worker memory in huge pages after the round
 
     @property
     def wall(self) -> float:
@@ -165,11 +161,19 @@ def run_subprocess(code: str, env: dict[str, str]) -> tuple[bool, float]:
     return status == 0, cpu
 
 
-# What a block sees of the worker that forked it: huge pages in its memory (kb.blockrunner._huge_pages).
-WORKER_HUGE_PAGES = (
-    "import os\n"
-    "with open(f'/proc/{os.getppid()}/smaps_rollup') as f:\n"
-    "    print(next(int(line.split()[1]) for line in f if line.startswith('AnonHugePages:')) // 1024)\n")
+def fresh_forkserver() -> None:
+    """Stop the forkserver, so that the next runner starts one and pays its imports, as a build does."""
+    from multiprocessing import forkserver
+
+    forkserver._forkserver._stop()
+
+
+def forkserver_cpu() -> float:
+    """CPU of the forkserver and of the blocks it forked (its reaped children) so far."""
+    from multiprocessing import forkserver
+
+    pid = forkserver._forkserver._forkserver_pid
+    return proc_cpu(pid) if pid else 0.0
 
 
 def run_codeblocks(jobs: list[tuple[str, str]], env: dict[str, str], parallel: int = 1) -> Way:
@@ -195,18 +199,16 @@ def run_pool(device: str, jobs: list[tuple[str, str]], parallel: int) -> Way:
     does (its pages' blocks start while MkDocs reads the rest); wall time to the last result, each
     block's own time from its hand-over (queued blocks wait for a worker)."""
     way = Way(f"runner, {parallel} at once")
+    fresh_forkserver()
     t0 = time.perf_counter()
     with BlockPool(device, jobs=parallel) as pool:
         futures = [pool.submit(code, filename=label) for label, code in jobs]
         for (label, _), future in zip(jobs, futures):
             result = future.result()
-            way.spare += result.spare
             if not result.ok:
                 way.failed.append(label)
         way.walls.append(time.perf_counter() - t0)
-        for runner in pool.runners:  # one more block each: reaps the last block's process, then its CPU
-            runner.run("pass", filename="<reap>")
-            way.cpu += proc_cpu(runner.proc.pid)
+        way.cpu = forkserver_cpu()
     return way
 
 
@@ -217,13 +219,14 @@ def bench_round(device: str, jobs: list[tuple[str, str]], subprocesses: bool, fi
     every way alike over the rounds."""
     runner_way, inproc_way, sub_way = Way("runner"), Way("in-process"), Way("subprocess")
     # the same torch/BLAS threads all ways, so that only the process model differs
-    threads = _threads_from_env()  # what BlockRunner uses
+    threads = threads_from_env()  # what BlockRunner uses
     env = dict(os.environ, MPLBACKEND="Agg", **{name: str(threads) for name in THREAD_VARIABLES})
     if device == "cpu":
         env["CUDA_VISIBLE_DEVICES"] = ""
     codeblocks = Way("pytest-codeblocks")
 
     def run_runner() -> None:
+        fresh_forkserver()
         t0 = time.perf_counter()
         runner = BlockRunner(device)
         runner.start()
@@ -232,14 +235,9 @@ def bench_round(device: str, jobs: list[tuple[str, str]], subprocesses: bool, fi
             t = time.perf_counter()
             result = runner.run(code, filename=label)
             runner_way.walls.append(time.perf_counter() - t)
-            runner_way.early += result.preloading
-            runner_way.spare += result.spare
-            runner_way.waited += result.waited
             if not result.ok:
                 runner_way.failed.append(label)
-        huge = runner.run(WORKER_HUGE_PAGES, filename="<huge pages>")  # also reaps the last block's process
-        runner_way.huge_mb = int(huge.stdout) if huge.ok else 0
-        runner_way.cpu = proc_cpu(runner.proc.pid)
+        runner_way.cpu = forkserver_cpu()
         runner.close()
 
     def run_in_process() -> None:
@@ -266,7 +264,7 @@ def bench_round(device: str, jobs: list[tuple[str, str]], subprocesses: bool, fi
             if not ok:
                 sub_way.failed.append(label)
 
-    parallel = _jobs_from_env(threads)
+    parallel = jobs_from_env(threads)
     pool_way, codeblocks_n = Way(f"runner, {parallel} at once"), Way(f"pytest-codeblocks -n {parallel}")
 
     def run_pool_way() -> None:
@@ -312,9 +310,7 @@ def report(device: str, jobs: list[tuple[str, str]], rounds: list[list[Way]]) ->
           f"CPU {runner.cpu / codeblocks.cpu:.2f}")
     print(f"  subprocess / runner          wall {sub.wall / runner.wall:.2f}   CPU {sub.cpu / runner.cpu:.2f}")
     print(f"  runner without its start-up: {sum(runner.walls):.1f} s, "
-          f"{1000 * sum(runner.walls) / len(jobs):.0f} ms per block (blocks waited {runner.waited:.1f} s for the "
-          f"worker's imports; {runner.early} started before its huge pages, {runner.spare} in a process forked "
-          f"ahead); worker memory in huge pages: {runner.huge_mb} MiB")
+          f"{1000 * sum(runner.walls) / len(jobs):.0f} ms per block")
     if parallel:  # what the build does: its blocks side by side, each still alone in its process
         paired = sorted(r[4].wall / r[1].wall for r in rounds)
         print(f"  {pool.name} / in-process     wall {pool.wall / inproc.wall:.2f}   CPU {pool.cpu / inproc.cpu:.2f}"

@@ -258,3 +258,27 @@ def run_kb(*args, cwd: Path = ROOT) -> subprocess.CompletedProcess:
         timeout=120,
         env=dict(os.environ, PYTHONPATH=str(ROOT)),
     )
+
+
+# --- The runner's contract under each backend (kb/runner): forkserver (Linux, macOS), spawn (Windows) ---
+
+RUNNER_BACKENDS = ["forkserver", "spawn"]
+
+
+@pytest.fixture(scope="module", params=RUNNER_BACKENDS)
+def any_backend_runner(request, block_runners):
+    """A CPU runner of each backend this platform has: the session's for the default one, a fresh
+    one for the other (spawn is how Windows runs every block; KB_RUNNER=spawn forces it anywhere)."""
+    import multiprocessing
+
+    from kb.runner import BlockRunner, backend
+
+    if request.param not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"{request.param} does not exist on this platform")
+    if request.param == backend():
+        yield block_runners.get("cpu")
+        return
+    runner = BlockRunner("cpu", backend_name=request.param)
+    runner.start()
+    yield runner
+    runner.close()

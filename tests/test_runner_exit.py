@@ -62,8 +62,8 @@ FORGERIES = {
 
 
 @pytest.fixture(scope="module")
-def runner(block_runners):
-    return block_runners.get("cpu")
+def runner(any_backend_runner):
+    return any_backend_runner  # each test runs under forkserver and spawn (tests/conftest.py)
 
 
 @pytest.mark.parametrize("name", list(EARLY_EXITS))

@@ -76,8 +76,8 @@ def spawner(mark: str, loop: bool = False) -> str:
 
 
 @pytest.fixture(scope="module")
-def runner(block_runners):
-    return block_runners.get("cpu")
+def runner(any_backend_runner):
+    return any_backend_runner  # each test runs under forkserver and spawn (tests/conftest.py)
 
 
 def test_processes_a_block_started_are_killed_when_it_ends(runner):

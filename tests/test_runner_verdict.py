@@ -172,8 +172,8 @@ ATTACKS = {
 
 
 @pytest.fixture(scope="module")
-def runner(block_runners):
-    return block_runners.get("cpu")
+def runner(any_backend_runner):
+    return any_backend_runner  # each test runs under forkserver and spawn (tests/conftest.py)
 
 
 @pytest.mark.parametrize("name", list(ATTACKS))

@@ -49,10 +49,10 @@ class WorkerError(RuntimeError):
     """The runner itself failed (not a block): a process could not start, or it was closed."""
 
 
-def backend() -> str:
-    """The start method: ``$KB_RUNNER`` (forkserver or spawn; ``portable`` means spawn, the way
-    Windows runs), else forkserver where the platform has it, spawn on Windows."""
-    name = os.environ.get("KB_RUNNER", "").strip().lower()
+def backend(name: str | None = None) -> str:
+    """The start method: ``name``, else ``$KB_RUNNER`` (forkserver or spawn; ``portable`` means spawn,
+    the way Windows runs), else forkserver where the platform has it, spawn on Windows."""
+    name = (name if name is not None else os.environ.get("KB_RUNNER", "")).strip().lower()
     if name == "portable":
         name = "spawn"
     if not name or name == "auto":
@@ -82,7 +82,7 @@ class BlockRunner:
     """Runs blocks, each alone in a fresh process; :meth:`run` returns its :class:`BlockResult`."""
 
     def __init__(self, device: str = "cpu", *, timeout: float = 120.0, cwd: Path | str = ROOT,
-                 env: dict[str, str] | None = None, threads: int | None = None):
+                 env: dict[str, str] | None = None, threads: int | None = None, backend_name: str | None = None):
         if device not in ("cpu", "cuda"):
             raise ValueError(f"device must be 'cpu' or 'cuda', not {device!r}")
         self.device = device
@@ -90,7 +90,7 @@ class BlockRunner:
         self.timeout = timeout
         self.cwd = str(cwd)
         self.extra_env = dict(env or {})
-        self.backend = backend()
+        self.backend = backend(backend_name)
         self.ctx = _context(self.backend)
         self.starts = 0  # start-ups (the device probe, and with it the forkserver's imports)
         self.startup_s = 0.0
