@@ -21,6 +21,20 @@ RAW = sys.platform != "win32"  # a descriptor that os.read/os.write can use
 SECRET_PARTS = (33, 4)  # b"<32 hex digits>\n", b"<3 digits>\n"
 
 
+def send_job(conn, job: dict) -> None:
+    """The runner's side: the job, as 8 bytes of length and the JSON (one message on Windows)."""
+    import json
+
+    data = json.dumps(job).encode()
+    if RAW:
+        data = len(data).to_bytes(8, "big") + data
+        fd = conn.fileno()
+        while data:
+            data = data[os.write(fd, data):]
+    else:
+        conn.send_bytes(data)
+
+
 def send_secrets(conn, nonce: bytes, passed_status: int) -> None:
     """The runner's side, before the job: the nonce, then the passed status, as two parts."""
     parts = (nonce + b"\n", b"%03d\n" % passed_status)
@@ -57,24 +71,32 @@ def drain(conn, into: bytearray) -> bool:
 
 
 def child_ends(conn):
-    """The block's side: ``(read_part, write)``, bound before the block's code runs.
+    """The block's side: ``(read_job, read_part, write)``, bound before the block's code runs.
     ``read_part(i)`` reads secret part ``i`` (0: the nonce line, 1: the status line)."""
+    import json
+
     if RAW:
         fd, read, write = conn.fileno(), os.read, os.write
 
-        def read_part(i: int, fd=fd, read=read, sizes=SECRET_PARTS) -> bytes:
+        def exactly(n: int, fd=fd, read=read) -> bytes:
             data = b""
-            while len(data) < sizes[i]:
-                chunk = read(fd, sizes[i] - len(data))
+            while len(data) < n:
+                chunk = read(fd, n - len(data))
                 if not chunk:
-                    raise EOFError(f"{len(data)} of {sizes[i]} bytes")
+                    raise EOFError(f"{len(data)} of {n} bytes")
                 data += chunk
             return data
+
+        def read_job() -> dict:
+            return json.loads(exactly(int.from_bytes(exactly(8), "big")))
+
+        def read_part(i: int, exactly=exactly, sizes=SECRET_PARTS) -> bytes:
+            return exactly(sizes[i])
 
         def send(data: bytes, fd=fd, write=write) -> None:
             while data:
                 data = data[write(fd, data):]
 
-        return read_part, send
+        return read_job, read_part, send
     recv, send_bytes = conn.recv_bytes, conn.send_bytes
-    return (lambda i, recv=recv: recv()), send_bytes
+    return (lambda: json.loads(recv())), (lambda i, recv=recv: recv()), send_bytes

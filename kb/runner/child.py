@@ -1,8 +1,8 @@
 """A block's own process: it runs the block alone, reports, and exits; the runner decides.
 
 This module owns what happens in the process that ``multiprocessing`` starts for one block
-(:func:`run_block`, its target). Before the code: its own process group, a watch on the build, a CPU
-limit, the block's torch threads, stdout and stderr into files, a fresh empty working directory,
+(:func:`run_block`, its target). Before its job comes: its own process group, its token, a watch on
+the build. Then, for the job: a CPU limit, the block's torch threads, stdout and stderr into files, a fresh empty working directory,
 ``sys.path`` as a fresh interpreter has it, fresh globals (``__name__ == "__main__"``, ``__file__``).
 
 Then exactly one of two ends, read from kb/runner/verdict.py's point of view:
@@ -35,15 +35,24 @@ from .channel import child_ends
 
 MAX_TRACEBACK = 20_000  # characters of a traceback kept in the report
 
-def run_block(conn, job: dict) -> None:
-    """The target of a block's process. Never returns."""
-    read_part, send = child_ends(conn)
+def run_block(conn, token: str, backend: str) -> None:
+    """The target of a block's process, started before its block is known: it readies itself (its
+    own process group, its token, a watch on the build, no plumbing of the forkserver's), then waits
+    for the job on its channel. Never returns."""
+    read_job, read_part, send = child_ends(conn)
     import multiprocessing
 
     sentinel = getattr(multiprocessing.parent_process(), "sentinel", None)
-    forked = job.get("backend") == "forkserver"  # its plumbing is the forkserver's: none of it is the block's
+    forked = backend == "forkserver"  # its plumbing is the forkserver's: none of it is the block's
     cleanup.close_plumbing({conn.fileno(), sentinel} if forked else None)
+    cleanup.own_group()
+    os.environ[cleanup.TOKEN] = token
+    cleanup.watch_parent(token)
     exit_, getpid, dumps, clock, flush = os._exit, os.getpid, json.dumps, time.perf_counter, cleanup.flush_std
+    try:
+        job = read_job()  # waits here until the runner has a block for this process
+    except BaseException:  # noqa: BLE001 - the runner closed without a job for it: nothing to report
+        exit_(1)
     try:
         _prepare(job)
         filename, run_dir = job["filename"], job.get("cwd") or job["job_dir"]
@@ -72,10 +81,7 @@ def run_block(conn, job: dict) -> None:
 
 
 def _prepare(job: dict) -> None:
-    """Everything before the code: group, watch, limits, threads, streams, environment."""
-    cleanup.own_group()
-    os.environ[cleanup.TOKEN] = job["token"]
-    cleanup.watch_parent(job["token"])
+    """Everything before the code that depends on it: limits, threads, streams, environment."""
     threads = int(job.get("threads") or 1)
     # CPU seconds: the wall-clock timeout times its threads, plus one. Inherited by every process
     # it starts, so a loop left behind ends even if nobody is there to kill it.

@@ -30,9 +30,10 @@ TOKEN = "KB_BLOCK_TOKEN"
 POSIX = os.name == "posix"
 
 
-def holders(token: str, pgid: int | None, skip: frozenset[int] = frozenset()) -> list:
+def holders(token: str, pgid: int | None, skip: frozenset[int] = frozenset(), since: float | None = None) -> list:
     """Live processes of this user whose environment carries ``token`` or that are in the process
-    group ``pgid`` (psutil)."""
+    group ``pgid`` (psutil); with ``since`` (a time.time()), only those created after it (psutil
+    keeps each process's creation time: a scan then reads only the new processes' environments)."""
     import psutil
 
     found = []
@@ -41,6 +42,8 @@ def holders(token: str, pgid: int | None, skip: frozenset[int] = frozenset()) ->
         if proc.pid in skip:
             continue
         try:
+            if since is not None and proc.create_time() < since:
+                continue
             if pgid and os.getpgid(proc.pid) == pgid:
                 pass
             elif proc.environ().get(TOKEN) != token:
@@ -63,7 +66,7 @@ def kill_group(pgid: int) -> bool:
         return False
 
 
-def end_block(token: str, pgid: int | None, skip: frozenset[int] = frozenset()) -> int:
+def end_block(token: str, pgid: int | None, skip: frozenset[int] = frozenset(), since: float | None = None) -> int:
     """Kill what a block started (its process group ``pgid``, the holders of its token, and the
     groups they made); return how many were running. Repeats until none is found: a process may
     start another while we look."""
@@ -73,7 +76,7 @@ def end_block(token: str, pgid: int | None, skip: frozenset[int] = frozenset()) 
     for _ in range(50):
         if pgid:
             kill_group(pgid)
-        alive = holders(token, pgid, skip)
+        alive = holders(token, pgid, skip, since)
         if not alive:
             break
         for proc in alive:

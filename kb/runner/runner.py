@@ -10,8 +10,11 @@ kb/runner/cleanup.py). Blocks start through ``multiprocessing``:
 * ``spawn`` (Windows; anywhere with ``KB_RUNNER=spawn``): a fresh interpreter per block, which
   imports what it needs.
 
-A :class:`BlockRunner` may be used from several threads at once (kb/runner/pool.py does): each
-:meth:`BlockRunner.run` has its own process, channel and folder.
+A block's process is started before its block is known: each :meth:`BlockRunner.run` takes a
+process that is ready (forked, in its own group, waiting for a job on its channel) and starts the
+next one while its block runs, so a block's start is off its way (about 25 ms a block here; see
+benchmarks/runner.md). A :class:`BlockRunner` may be used from several threads at once
+(kb/runner/pool.py does): each run has its own process, channel and folder.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 
 from . import cleanup
-from .channel import drain, send_secrets
+from .channel import drain, send_job, send_secrets
 from .child import run_block
 from .verdict import BlockResult, judge, new_secrets
 
@@ -78,6 +81,28 @@ def _context(name: str):
     return ctx
 
 
+class _Ready:
+    """A block's process started ahead of its block: forked (or spawned), readied, waiting for its
+    job on ``conn`` (kb/runner/child.py run_block)."""
+
+    def __init__(self, ctx, backend: str):
+        self.token = _secrets.token_hex(16)  # in its environment, and so in what its block starts
+        self.since = time.time() - 1.0  # nothing created before this can carry the token
+        self.conn, theirs = ctx.Pipe(duplex=True)
+        self.process = ctx.Process(target=run_block, args=(theirs, self.token, backend), name="kb-block (ready)")
+        try:
+            self.process.start()
+        finally:
+            theirs.close()
+
+    def discard(self) -> None:
+        _kill(self.process)
+        self.process.join()
+        cleanup.end_block(self.token, self.process.pid if cleanup.POSIX else None, since=self.since)
+        self.conn.close()
+        self.process.close()
+
+
 class BlockRunner:
     """Runs blocks, each alone in a fresh process; :meth:`run` returns its :class:`BlockResult`."""
 
@@ -97,6 +122,7 @@ class BlockRunner:
         self.jobs = 0
         self.ready_info: dict = {}
         self._running: set = set()  # processes of blocks running now
+        self._ready: list[_Ready] = []  # processes started ahead, waiting for a block
         self._lock = threading.Lock()
         self._closed = False
         self._fresh_path: list[str] | None = None
@@ -137,8 +163,11 @@ class BlockRunner:
         with self._lock:
             self._closed = True
             running = list(self._running)
+            ready, self._ready = self._ready, []
         for process in running:
             _kill(process)
+        for spare in ready:
+            spare.discard()
         self.ready_info = {}
 
     def run(self, code: str, filename: str = "<block>", *, line_numbers: list[int] | None = None,
@@ -165,35 +194,74 @@ class BlockRunner:
         self.jobs += 1
         return result
 
+    def _take_ready(self) -> _Ready:
+        """A process started ahead and still alive, else one started now; and the next one started."""
+        with self._lock:
+            if self._closed:
+                raise WorkerError("the runner is closed")
+            spares, self._ready = self._ready, []
+        taken, kept = None, []
+        for spare in spares:
+            if spare.process.exitcode is not None:
+                spare.discard()  # dead: a block may kill it
+            elif taken is None:
+                taken = spare
+            else:
+                kept.append(spare)
+        with self._lock:
+            self._ready.extend(kept)
+        return taken or _Ready(self.ctx, self.backend)
+
+    def _start_next(self) -> None:
+        """Start the next block's process (in a thread of its own, while this block runs)."""
+        try:
+            ahead = _Ready(self.ctx, self.backend)
+        except (OSError, EOFError, ValueError):  # the next block starts its own
+            return
+        with self._lock:
+            if not self._closed:
+                self._ready.append(ahead)
+                return
+        ahead.discard()
+
     def _run(self, code: str, filename: str, options: dict, allow_exit: str | None = None) -> BlockResult:
         limit = float(options.get("timeout") or self.timeout)
         folder = tempfile.mkdtemp(prefix="kb-block-")
         job = dict(options, code=code, filename=filename, timeout=limit, threads=self.threads,
-                   device=self.device, backend=self.backend, fresh_path=self._fresh_path or _fresh_path(self.cwd), token=_secrets.token_hex(16), job_dir=os.path.join(folder, "run"),
-                   out_path=os.path.join(folder, "stdout"), err_path=os.path.join(folder, "stderr"))
+                   device=self.device, fresh_path=self._fresh_path or _fresh_path(self.cwd),
+                   job_dir=os.path.join(folder, "run"), out_path=os.path.join(folder, "stdout"),
+                   err_path=os.path.join(folder, "stderr"))
         job["env"] = dict(self.extra_env, **(options.get("env") or {}))
         os.mkdir(job["job_dir"])
         nonce, passed_status = new_secrets()
+        for attempt in (1, 2):  # a process started ahead may have died meanwhile: then one started now
+            spare = None
+            try:
+                spare = self._take_ready() if attempt == 1 else _Ready(self.ctx, self.backend)
+                process, ours = spare.process, spare.conn
+                process.name = f"kb-block {filename}"
+                began, t0 = time.monotonic(), time.perf_counter()
+                send_job(ours, job)
+                break
+            except (OSError, EOFError, ValueError) as exc:
+                if attempt == 2:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    raise WorkerError(f"could not start a process for {filename}: {exc!r}") from exc
+                if spare is not None:
+                    spare.discard()
+        with self._lock:
+            self._running.add(process)
         try:
-            ours, theirs = self.ctx.Pipe(duplex=True)
-            send_secrets(ours, nonce, passed_status)  # waiting in the channel before the job
-            process = self.ctx.Process(target=run_block, args=(theirs, job), name=f"kb-block {filename}")
-            began, t0 = time.monotonic(), time.perf_counter()
-            with self._lock:
-                if self._closed:
-                    raise WorkerError(f"the runner was closed before {filename} ran")
-                process.start()
-                self._running.add(process)
-            theirs.close()
-        except (OSError, EOFError, ValueError) as exc:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise WorkerError(f"could not start a process for {filename}: {exc!r}") from exc
+            send_secrets(ours, nonce, passed_status)  # after the job: read by its process only at its end
+        except OSError:  # it has ended already, before its end: judged below from what came back
+            pass
         try:
+            threading.Thread(target=self._start_next, name="kb-block-ahead", daemon=True).start()
             received, timed_out = self._wait(process, ours, t0 + limit)
             if timed_out:
                 _kill(process)
             process.join()
-            survivors = cleanup.end_block(job["token"], process.pid if cleanup.POSIX else None)
+            survivors = cleanup.end_block(spare.token, process.pid if cleanup.POSIX else None, since=spare.since)
             drain(ours, received)  # what it wrote until the end, also from processes it started
             wall = time.perf_counter() - t0
         finally:
