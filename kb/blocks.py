@@ -269,25 +269,13 @@ def html_python_blocks(html: str) -> list[HtmlBlock]:
     return [HtmlBlock(i, code, lang, marker) for i, (lang, code, marker) in enumerate(blocks, start=1)]
 
 
-_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\n]*)$")
-
-
 def markdown_python_fences(text: str) -> int:
-    """How many fenced blocks of ``text`` open with a Python language (``python``, ``py``, ...).
-    Fences inside a longer fence (an example of Markdown) do not count."""
-    count, open_fence = 0, None
-    for line in text.split("\n"):
-        m = _FENCE.match(line)
-        if open_fence is None:
-            if m:
-                open_fence = m.group("fence")
-                words = m.group("info").strip().lstrip("{").lstrip(".").split()
-                if words and words[0].lower() in PYTHON_LANGUAGES:
-                    count += 1
-        elif m and m.group("fence")[0] == open_fence[0] and len(m.group("fence")) >= len(open_fence) \
-                and not m.group("info").strip():
-            open_fence = None
-    return count
+    """How many fenced blocks of ``text`` the build shows with a Python language (``python``, ``py``,
+    ...), found as the build finds fences (:mod:`kb.markdown_scan`): a fence inside a longer fence
+    (an example of Markdown), or one never closed, does not count."""
+    from .markdown_scan import fences
+
+    return sum(f.lang.lower() in PYTHON_LANGUAGES for f in fences(text))
 
 
 def page_source(site: Path, html_path: Path, docs: Path) -> Path | None:

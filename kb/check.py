@@ -11,6 +11,8 @@ Checked, for every Markdown page under docs/:
   the one it applies to;
 * placeholders: no line outside code still holds one of :data:`kb.scaffold.PLACEHOLDERS`, the
   texts ``kb new`` leaves for the writer to replace (a page made by ``kb new`` fails until filled);
+  "code" here is fenced code as the build reads it (:mod:`kb.markdown_scan`: an opening never
+  closed, or one whose info string the build refuses, opens nothing);
 * tags: every page of meetings/, qna/, papers/, lectures/ (not their index.md) has at least
   one tag (the schema), no tag twice on a page, no tag with spaces around it, and no two
   spellings of one tag on the site (``Adagrad`` / ``adagrad``: the tags plugin would make two);
@@ -37,10 +39,10 @@ from .blocks import MARKER_LIKE, parse_marker
 from .check_site import check_files, check_links, docs_files, read_pages
 from .frontmatter import SCHEMAS, Page, Problem, load_docs
 from .markdown_build import ROOT, prepare, read_page
+from .markdown_scan import fences
 from .render import MARKERS, Site, unknown_markers
 from .scaffold import PLACEHOLDERS
 
-_FENCE_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 _LINE_COMMENT_RE = re.compile(r"^[ \t]*<!--(.*?)-->[ \t]*$")
 _SNIPPET_INLINE_RE = re.compile(r"""^[ \t]*(;*)-+8<-+[ \t]+(["'])(.+?)\2[ \t]*$""")
 _SNIPPET_BLOCK_RE = re.compile(r"^[ \t]*(;*)-+8<-+[ \t]*$")
@@ -65,20 +67,12 @@ def _body_lines(text: str, page: Page) -> list[tuple[int, str]]:
 
 
 def _outside_fences(lines: list[tuple[int, str]]) -> list[tuple[int, str, bool]]:
-    """``(number, line, opens_fence)`` for the lines not inside fenced code (a fence's opening
-    line is kept, flagged; its body and closing line are not)."""
-    out = []
-    fence: str | None = None
-    for n, line in lines:
-        m = _FENCE_RE.match(line)
-        if fence is not None:
-            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not line.strip().lstrip(fence[0]):
-                fence = None
-            continue
-        if m:
-            fence = m.group(1)
-        out.append((n, line, m is not None))
-    return out
+    """``(number, line, opens_fence)`` for the lines not inside fenced code as the build reads it
+    (:mod:`kb.markdown_scan`): a fence's opening line is kept, flagged; its body and closing line are not."""
+    found = fences([line for _, line in lines])
+    opens = {f.start for f in found}
+    inside = {i for f in found for i in range(f.start + 1, f.end + 1)}
+    return [(n, line, i in opens) for i, (n, line) in enumerate(lines) if i not in inside]
 
 
 def anchors(text: str, page: Page, root: Path | None = None) -> set[str]:
@@ -213,8 +207,7 @@ def _check_block_markers(src: str, text: str, page: Page) -> list[Problem]:
         except ValueError as exc:
             problems.append(Problem(label, n, f"코드 블록 표시를 읽을 수 없습니다: {exc}"))
             continue
-        following = next((rest for _, rest, _ in lines[i + 1:] if rest.strip()), "")
-        if not _FENCE_RE.match(following):
+        if not next((opens for _, rest, opens in lines[i + 1:] if rest.strip()), False):
             problems.append(Problem(label, n, f"코드 블록 표시 <!--{m.group(1).strip()}--> 바로 다음에 코드 블록이 "
                                               "없습니다: 표시는 바로 아래 블록에만 적용됩니다"))
     return problems

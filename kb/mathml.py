@@ -5,7 +5,8 @@ Syntax, as in the Notion export and most Markdown editors:
 * display math: ``$$ ... $$`` (on one line, or with the ``$$`` lines around a block);
 * inline math: ``$...$`` with no space just inside the dollars (``$5 and $6`` stays text).
 
-Code (fenced blocks and inline code spans) and HTML comments are left alone. Math is
+Code (fenced blocks and inline code spans, found as the build finds them: :mod:`kb.markdown_scan`)
+and HTML comments are left alone. Math is
 swapped for an alphanumeric placeholder before Markdown runs (so ``_`` and ``*`` in TeX
 are not read as emphasis) and the MathML is put back into the HTML afterwards.
 
@@ -26,12 +27,12 @@ from dataclasses import dataclass
 
 from latex2mathml.converter import convert
 
-_FENCE_RE = re.compile(r"^(\s*)(`{3,}|~{3,})")
+from . import markdown_scan
+
 _BLOCK_ONE_LINE_RE = re.compile(r"^(\s*)\$\$(.+?)\$\$\s*$")
 # Hangul may touch the dollars (a particle right after a formula: $G_t$가); ASCII letters
 # and digits may not, so prices such as $5 stay text.
 _INLINE_RE = re.compile(r"(?<![\\$0-9A-Za-z])\$(?![\s$])((?:\\\$|[^$\n])+?)(?<![\s\\])\$(?![0-9A-Za-z$])")
-_CODE_SPAN_RE = re.compile(r"(`+)(?:.+?)\1")
 _COMMENT_RE = re.compile(r"<!--.*?-->", re.S)
 
 PLACEHOLDER = "KBMATH{kind}{index:05d}X"
@@ -186,7 +187,9 @@ def extract(markdown: str, first_line: int = 1) -> tuple[str, list[Formula]]:
     formulas: list[Formula] = []
     out: list[str] = []
     lines = markdown.split("\n")
-    fence: str | None = None
+    fence_ends = {f.start: f.end for f in markdown_scan.fences(lines)}
+    spans = markdown_scan.span_columns(lines)
+    fence_end: int | None = None
     block: list[str] | None = None
     block_start = 0
     block_indent = ""
@@ -196,12 +199,12 @@ def extract(markdown: str, first_line: int = 1) -> tuple[str, list[Formula]]:
         formulas.append(Formula(tex, display, line))
         return PLACEHOLDER.format(kind="B" if display else "I", index=len(formulas) - 1)
 
-    for number, line in enumerate(lines, start=first_line):
-        if fence is not None:
+    for index, line in enumerate(lines):
+        number = first_line + index
+        if fence_end is not None:
             out.append(line)
-            m = _FENCE_RE.match(line)
-            if m and m.group(2)[0] == fence[0] and len(m.group(2)) >= len(fence) and not line.strip()[len(m.group(2)):]:
-                fence = None
+            if index == fence_end:
+                fence_end = None
             continue
         if block is not None:
             if line.strip() == "$$":
@@ -215,9 +218,8 @@ def extract(markdown: str, first_line: int = 1) -> tuple[str, list[Formula]]:
             if "-->" in line:
                 in_comment = False
             continue
-        m = _FENCE_RE.match(line)
-        if m:
-            fence = m.group(2)
+        if index in fence_ends:
+            fence_end = fence_ends[index]
             out.append(line)
             continue
         if line.strip() == "$$":
@@ -231,16 +233,15 @@ def extract(markdown: str, first_line: int = 1) -> tuple[str, list[Formula]]:
             in_comment = True
             out.append(line)
             continue
-        out.append(_inline(line, number, add))
+        out.append(_inline(line, number, add, spans.get(index, [])))
     if block is not None:
         raise MathError(f"line {block_start}: display math opened with '$$' is never closed")
     return "\n".join(out), formulas
 
 
-def _inline(line: str, number: int, add) -> str:
-    """Replace inline ``$...$`` in one line, skipping code spans and HTML comments."""
-    protected = [(m.start(), m.end()) for m in _CODE_SPAN_RE.finditer(line)]
-    protected += [(m.start(), m.end()) for m in _COMMENT_RE.finditer(line)]
+def _inline(line: str, number: int, add, code_spans: list[tuple[int, int]]) -> str:
+    """Replace inline ``$...$`` in one line, skipping code spans (their columns) and HTML comments."""
+    protected = code_spans + [(m.start(), m.end()) for m in _COMMENT_RE.finditer(line)]
 
     def repl(m: re.Match[str]) -> str:
         if any(a <= m.start() < b for a, b in protected):

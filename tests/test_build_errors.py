@@ -1,20 +1,29 @@
 """Bad input fails the strict build with the file (and line or field) named.
 
-Each case edits one page in a temporary copy of the project and builds it.
+What stops the build in each case is ``kb check``: the plugin's on_files runs :func:`kb.check.check`
+and fails the build with its problems, one per line. So each case breaks one page in a copy of
+docs/ and asks ``check`` in this process; tests/test_rules.py builds a broken copy for real and
+shows that the strict build stops with every line ``check`` gives. The last test builds for real:
+pages made by ``kb new`` appear in the navigation with no edit.
 """
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import build_site, copy_project, run_kb
+from conftest import DOCS, ROOT, build_site, copy_project
+from kb.check import check
 from kb.scaffold import ANSWERS_PLACEHOLDER, MEETING_HINT, QUESTION_PLACEHOLDER
+from notion_cli import kb_main
+
 
 @pytest.fixture
-def project(tmp_path: Path) -> Path:
-    return copy_project(tmp_path / "project")
+def docs(tmp_path: Path) -> Path:
+    """A copy of docs/ to break, checked against this project's mkdocs.yml and snippets."""
+    return shutil.copytree(DOCS, tmp_path / "docs")
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -23,91 +32,93 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
-def failed_build(project: Path, tmp_path: Path) -> str:
-    result = build_site(project, tmp_path / "site")
-    output = result.stdout + result.stderr
-    assert result.returncode != 0, f"build should have failed:\n{output}"
-    return output
+def refused(docs: Path, root: Path = ROOT) -> str:
+    """The problems that stop the build, as its error lists them (``str`` of each, one a line)."""
+    problems, _ = check(docs, root)
+    assert problems, "kb check, and so the build, should have refused these pages"
+    return "\n".join(str(p) for p in problems)
 
 
-def test_missing_required_field_names_file_and_field(project, tmp_path):
-    edit(project / "docs/qna/adagrad.md", "status: answered\n", "")
-    out = failed_build(project, tmp_path)
+def test_missing_required_field_names_file_and_field(docs):
+    edit(docs / "qna/adagrad.md", "status: answered\n", "")
+    out = refused(docs)
     assert "docs/qna/adagrad.md" in out and "missing required front matter field 'status'" in out
 
 
-def test_invalid_field_value_names_file_line_and_field(project, tmp_path):
-    edit(project / "docs/qna/adagrad.md", "status: answered", "status: maybe")
-    out = failed_build(project, tmp_path)
+def test_invalid_field_value_names_file_line_and_field(docs):
+    edit(docs / "qna/adagrad.md", "status: answered", "status: maybe")
+    out = refused(docs)
     assert "docs/qna/adagrad.md:5: field 'status' must be one of: answered, open" in out
 
 
-def test_malformed_yaml_names_file_and_line(project, tmp_path):
-    edit(project / "docs/qna/adagrad.md", "tags: [옵티마이저, Adagrad, 학습률]", "tags: [옵티마이저, Adagrad")
-    out = failed_build(project, tmp_path)
+def test_malformed_yaml_names_file_and_line(docs):
+    edit(docs / "qna/adagrad.md", "tags: [옵티마이저, Adagrad, 학습률]", "tags: [옵티마이저, Adagrad")
+    out = refused(docs)
     assert "docs/qna/adagrad.md:" in out and "front matter is not valid YAML" in out
 
 
-def test_unclosed_front_matter_is_reported(project, tmp_path):
-    page = project / "docs/qna/adagrad.md"
+def test_unclosed_front_matter_is_reported(docs):
+    page = docs / "qna/adagrad.md"
     page.write_text(page.read_text(encoding="utf-8").replace("\n---\n", "\n\n", 1), encoding="utf-8")
-    out = failed_build(project, tmp_path)
+    out = refused(docs)
     assert "docs/qna/adagrad.md:1: front matter opened with '---' is never closed" in out
 
 
-def test_reference_to_missing_page_is_reported(project, tmp_path):
-    edit(project / "docs/qna/adagrad.md", "related: [qna/momentum-vs-nag.md]", "related: [qna/nope.md]")
-    out = failed_build(project, tmp_path)
+def test_reference_to_missing_page_is_reported(docs):
+    edit(docs / "qna/adagrad.md", "related: [qna/momentum-vs-nag.md]", "related: [qna/nope.md]")
+    out = refused(docs)
     assert "docs/qna/adagrad.md:8: field 'related' names 'qna/nope.md'" in out
 
 
-def test_dangling_link_names_file_and_target(project, tmp_path):
-    edit(project / "docs/qna/adagrad.md", "## 질문\n", "## 질문\n\n[없는 페이지](no-such-page.md)\n")
-    out = failed_build(project, tmp_path)
+def test_dangling_link_names_file_and_target(docs):
+    edit(docs / "qna/adagrad.md", "## 질문\n", "## 질문\n\n[없는 페이지](no-such-page.md)\n")
+    out = refused(docs)
     assert "qna/adagrad.md" in out and "no-such-page.md" in out
 
 
-def test_dangling_anchor_is_reported(project, tmp_path):
-    edit(project / "docs/qna/adagrad.md", "## 질문\n", "## 질문\n\n[회의](../meetings/2021-08-10.md#q99)\n")
-    out = failed_build(project, tmp_path)
+def test_dangling_anchor_is_reported(docs):
+    edit(docs / "qna/adagrad.md", "## 질문\n", "## 질문\n\n[회의](../meetings/2021-08-10.md#q99)\n")
+    out = refused(docs)
     assert "qna/adagrad.md" in out and "#q99" in out
 
 
-def test_missing_snippet_include_is_reported(project, tmp_path):
-    edit(project / "docs/qna/adagrad.md", "## 질문\n",
+def test_missing_snippet_include_is_reported(docs):
+    edit(docs / "qna/adagrad.md", "## 질문\n",
          '## 질문\n\n```python title="x"\n--8<-- "snippets/qna/no_such_file.py"\n```\n')
-    out = failed_build(project, tmp_path)
+    out = refused(docs)
     assert "no_such_file.py" in out
 
 
-def test_unrenderable_formula_names_page_line_and_formula(project, tmp_path):
-    edit(project / "docs/qna/adagrad.md", "## 질문\n", "## 질문\n\n$$\\frac{a}$$\n")
-    out = failed_build(project, tmp_path)
+def test_unrenderable_formula_names_page_line_and_formula(docs):
+    edit(docs / "qna/adagrad.md", "## 질문\n", "## 질문\n\n$$\\frac{a}$$\n")
+    out = refused(docs)
     assert "docs/qna/adagrad.md:13: cannot render formula $\\frac{a}$" in out
 
 
-def test_unknown_generated_list_marker_is_reported(project, tmp_path):
-    edit(project / "docs/qna/index.md", "<!-- kb:qna-index -->", "<!-- kb:qna-indx -->")
-    out = failed_build(project, tmp_path)
+def test_unknown_generated_list_marker_is_reported(docs):
+    edit(docs / "qna/index.md", "<!-- kb:qna-index -->", "<!-- kb:qna-indx -->")
+    out = refused(docs)
     assert "docs/qna/index.md" in out and "unknown marker 'kb:qna-indx'" in out
 
 
-def test_page_left_out_of_navigation_is_reported(project, tmp_path):
+ORPHAN = "---\ntitle: 고아\ntags: [x]\nmeeting: meetings/2021-08-10.md\n---\n\n본문\n"
+
+
+def test_page_left_out_of_navigation_is_reported(docs):
     """Papers, lectures and notebooks are listed by hand in mkdocs.yml; one left out stops the build."""
-    (project / "docs/lectures/orphan.md").write_text(
-        "---\ntitle: 고아\ntags: [x]\nmeeting: meetings/2021-08-10.md\n---\n\n본문\n", encoding="utf-8"
-    )
-    out = failed_build(project, tmp_path)
+    (docs / "lectures/orphan.md").write_text(ORPHAN, encoding="utf-8")
+    out = refused(docs)
     assert "lectures/orphan.md" in out
 
 
-def test_new_meeting_and_qna_pages_appear_in_the_navigation_with_no_edit(project, tmp_path):
+def test_new_meeting_and_qna_pages_appear_in_the_navigation_with_no_edit(tmp_path):
     """`kb new meeting` and `kb new qna`, then the strict build: no hand edit of mkdocs.yml."""
+    project = copy_project(tmp_path / "project")
     docs = project / "docs"
-    made = run_kb("new", "meeting", "--date", "2021-08-17", "--author", "이하람", "--docs", docs, cwd=project)
+    made = kb_main("new", "meeting", "--date", "2021-08-17", "--author", "이하람", "--docs", docs)
     assert made.returncode == 0, made.stderr
-    made = run_kb("new", "qna", "--meeting", "meetings/2021-08-17.md", "--qid", "Q1", "--slug", "new-question",
-                  "--title", "새 질문", "--docs", docs, cwd=project)
+    made = kb_main("new", "qna", "--meeting", "meetings/2021-08-17.md", "--qid", "Q1", "--slug", "new-question",
+                   "--title", "새 질문", "--docs", docs)
     assert made.returncode == 0, made.stderr
     # as a member does before publishing: the placeholders `kb new` wrote fail the strict build
     # until replaced (tests/test_new_drafts.py)

@@ -29,6 +29,9 @@ def test_multiline_display_block():
         "```python\nx = '$a$'\n```",
         "~~~\n$$x$$\n~~~",
         "`$a$` in code",
+        "`` a`$b$ `` in a span of two backticks",
+        "`코드 $a$\n계속` across two lines of a paragraph",
+        "```python\nx = '$a$'\n````\ny = '$b$'\n```",  # a longer run does not close a fence
         "costs $5 and $6 today",
         "<!-- $a$ -->",
         "escaped \\$a\\$",
@@ -37,6 +40,13 @@ def test_multiline_display_block():
 def test_code_comments_and_prices_are_not_math(source):
     text, formulas = extract(source)
     assert formulas == [] and text == source
+
+
+def test_math_where_the_build_shows_text_is_math():
+    """A fence never closed, or with an option the build refuses, and an escaped backtick open no
+    code: the build shows those lines as text (kb.markdown_scan), so their math is rendered."""
+    _, formulas = extract("\\`$a$`\n\n```python foo\n$b$\n\n```text\n$c$ 닫지 않음\n")
+    assert [f.tex for f in formulas] == ["a", "b", "c"]
 
 
 def test_unclosed_display_block_names_its_line():

@@ -14,6 +14,7 @@ Two lines of defence, each tested on its own:
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,8 +24,9 @@ import pytest
 import yaml
 
 from browser_helpers import chromium, guard, serve, site_pages  # noqa: F401  (fixture)
-from conftest import copy_project, run_kb
+from conftest import DOCS, ROOT, copy_project
 from kb import mathml
+from kb.check import check
 from kb.frontmatter import Page
 from kb.render import Site
 from kb.safety import markup_in, md_text
@@ -89,15 +91,22 @@ def _project_copy(tmp_path: Path) -> Path:
     return copy_project(tmp_path / "project")
 
 
+def _checked(docs: Path) -> str:
+    """What ``kb check`` prints for ``docs`` (a line per problem), checked in this process: the
+    command line prints these lines and exits 1 (tests/test_cli.py), the build stops with them
+    (tests/test_rules.py)."""
+    problems, _ = check(docs, ROOT)
+    assert problems, "kb check should have refused these pages"
+    return "\n".join(str(p) for p in problems)
+
+
 def test_check_names_file_and_line_of_markup_in_front_matter(tmp_path):
-    project = _project_copy(tmp_path)
-    page = project / "docs/qna/adagrad.md"
+    docs = shutil.copytree(DOCS, tmp_path / "docs")
+    page = docs / "qna/adagrad.md"
     text = page.read_text(encoding="utf-8")
     page.write_text(text.replace("qid: Q3\n", "qid: Q3\nasked_by: \"&lt;img src=x onerror=alert(1)&gt;\"\n", 1),
                     encoding="utf-8")
-    result = run_kb("check", "--docs", project / "docs", cwd=project)
-    assert result.returncode == 1, result.stdout + result.stderr
-    assert "docs/qna/adagrad.md:5: field 'asked_by' contains markup (<img>)" in result.stdout + result.stderr
+    assert "docs/qna/adagrad.md:5: field 'asked_by' contains markup (<img>)" in _checked(docs)
 
 
 def test_template_cannot_be_chosen_from_front_matter():
@@ -220,11 +229,9 @@ def hostile_site(tmp_path_factory) -> Path:
 
 def test_first_line_alone_refuses_the_corpus(tmp_path):
     """Without the patch, the same corpus is refused by kb check, naming each page."""
-    project = _project_copy(tmp_path)
-    _write_corpus(project / "docs")
-    result = run_kb("check", "--docs", project / "docs", cwd=project)
-    out = result.stdout + result.stderr
-    assert result.returncode == 1
+    docs = shutil.copytree(DOCS, tmp_path / "docs")
+    _write_corpus(docs)
+    out = _checked(docs)
     for i, p in enumerate(PAYLOADS):
         if markup_in(p):
             assert f"docs/qna/hostile-{i}.md:2: field 'title' contains markup" in out, p
@@ -307,31 +314,37 @@ def _notion_page(i: int, payload: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def imported_site(tmp_path_factory) -> tuple[Path, Path, list[str]]:
+def imported_project(tmp_path_factory) -> tuple[Path, str]:
+    """A copy of the project with an export of one page per payload imported (one import of the
+    whole export, as a member imports a database); returns it and the importer's refusal, if any."""
     from notion_cli import kb_main
 
     tmp = tmp_path_factory.mktemp("imported")
     project = _project_copy(tmp)
-    refused = []
+    export = tmp / "export"
+    export.mkdir()
     for i, payload in enumerate(PAYLOADS):
-        export = tmp / f"Meeting {i} {i:032x}.md"
-        export.write_text(_notion_page(i, payload), encoding="utf-8")
-        result = kb_main("import-notion", export, "--docs", project / "docs")
-        if result.returncode != 0:
-            refused.append(f"{payload}: {result.stderr.strip()}")
-    site = tmp / "site"
+        (export / f"Meeting {i} {i:032x}.md").write_text(_notion_page(i, payload), encoding="utf-8")
+    result = kb_main("import-notion", export, "--docs", project / "docs")
+    return project, "" if result.returncode == 0 else result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def imported_site(imported_project) -> Path:
+    project, _ = imported_project
+    site = project.parent / "site"
     import os
 
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1", KB_EXECUTE="0")
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
                             cwd=project, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
-    return project, site, refused
+    return site
 
 
-def test_hostile_export_imports_with_markup_neutralised(imported_site):
-    project, _, refused = imported_site
-    assert refused == []  # neutralised with a warning naming the line, not refused
+def test_hostile_export_imports_with_markup_neutralised(imported_project):
+    project, refused = imported_project
+    assert refused == ""  # neutralised with a warning naming the line, not refused
     from kb.frontmatter import load_docs
 
     pages, problems = load_docs(project / "docs")
@@ -346,7 +359,7 @@ def test_hostile_export_imports_with_markup_neutralised(imported_site):
 
 @pytest.mark.browser
 def test_imported_hostile_export_runs_nothing_on_any_page(chromium, imported_site):  # noqa: F811
-    _, site, _ = imported_site
+    site = imported_site
     dialogs, problems, _ = _load_every_page(chromium, site)
     assert dialogs == [] and problems == {}
     page = (site / "meetings/2031-03-04/index.html").read_text(encoding="utf-8")

@@ -7,10 +7,11 @@ Block kinds and where they come from:
   ``질문 1.``, a heading ``### Q1 …``); a question without a number gets the next free one. A
   zero-width space does not hide a question (``Q\u200b1.`` is Q1). A list-item question's
   indented lines are its answer's first blocks.
-* ``code``: a fence (``````` or ``~~~``), indented or not; ``math``: ``$$`` on one line or around a
-  block; ``aside``: Notion's callout ``<aside>💡 …</aside>``, its content parsed as blocks (an
-  indented ``<aside>``, a callout inside a list item or toggle, stays the item's text: the tags go,
-  the words stay in the item);
+* ``code``: a fence (``````` or ``~~~``), indented or not, closed by CommonMark's rule
+  (:mod:`kb.markdown_scan`: the same character, at least as many); ``math``: ``$$`` on one line
+  or around a block; ``aside``: Notion's callout ``<aside>💡 …</aside>``, its content parsed as
+  blocks (an indented ``<aside>``, a callout inside a list item or toggle, stays the item's text:
+  the tags go, the words stay in the item);
 * ``table``: tab-separated lines (the copy-paste form; a table starts at a line with a tab after
   its first text: leading tabs alone indent a nested list item); ``pipetable``: ``| a | b |`` rows, where a
   cell holding a line break continues the row on the next line(s);
@@ -25,6 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..markdown_scan import export_closes, export_opening
 from .messages import NotionError, Warnings
 
 MAX_QID_DIGITS = 3
@@ -32,7 +34,6 @@ LINE_BREAK = "\ue010"  # a line break inside a table cell, written as <br> after
 ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u2060\ufeff\u00ad"))
 
 HEADING_RE = re.compile(r"^(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
-FENCE_RE = re.compile(r"^([ \t]*)(`{3,}|~{3,})(.*)$")
 _QUESTION_RE = re.compile(
     r"^(?P<lead>[ \t]{0,3}(?:[-*+][ \t]+)?)(?P<bold>\*\*|__)?"
     r"(?:Q[ \t]?(?P<num>\d+)?[ \t]*[.):：]|질문[ \t]*(?P<knum>\d+)?[ \t]*[.):：])"
@@ -98,7 +99,7 @@ class _Parser:
     def special(self, text: str) -> bool:
         s = text.strip()
         return bool(
-            FENCE_RE.match(text) or HEADING_RE.match(text) or match_question(text) or s.startswith("$$")
+            export_opening(text) or HEADING_RE.match(text) or match_question(text) or s.startswith("$$")
             or _tab_row(text) or bool(_ASIDE_RE.match(text))
         )
 
@@ -125,14 +126,13 @@ class _Parser:
         return blocks
 
     def fence(self, k: int):
-        m = FENCE_RE.match(self.rows[k][1])
-        if not m:
+        opened = export_opening(self.rows[k][1])
+        if not opened:
             return None
-        fence = m.group(2)
+        _, fence, info = opened
         for j in range(k + 1, len(self.rows)):
-            c = self.rows[j][1].strip()
-            if c.startswith(fence[0] * len(fence)) and not c.lstrip(fence[0]):
-                return Block("code", self.rows[k][0], [r[1] for r in self.rows[k : j + 1]], lang=m.group(3).strip()), j + 1
+            if export_closes(fence, self.rows[j][1]):
+                return Block("code", self.rows[k][0], [r[1] for r in self.rows[k : j + 1]], lang=info.strip()), j + 1
         raise self.error(k, f"코드 블록({fence})이 열린 뒤 닫히지 않았습니다")
 
     def aside(self, k: int):
@@ -222,7 +222,7 @@ class _Parser:
         if not _tab_row(self.rows[k][1]):
             return None
         j = k
-        while j < len(self.rows) and self.rows[j][1].strip() and "\t" in self.rows[j][1] and not FENCE_RE.match(self.rows[j][1]):
+        while j < len(self.rows) and self.rows[j][1].strip() and "\t" in self.rows[j][1] and not export_opening(self.rows[j][1]):
             j += 1
         lines = [r[1] for r in self.rows[k:j]]
         if len(lines) == 1:

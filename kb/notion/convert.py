@@ -15,7 +15,9 @@ fence Markdown would treat as Python (``python``, ``py``, ``py3``, ``python3``, 
 ``.python``, ``python title="x"`` …, or a bare fence whose text parses as Python) is written as
 ``python`` after the skip marker, so the build never runs it; ``sh``/``bash`` become ``console``.
 Display math keeps its text but not ``\\href`` links; one the build cannot render becomes a
-``latex`` code block (kb.notion.clean does the same for inline math).
+``latex`` code block (kb.notion.clean does the same for inline math). Every code block is written as
+a fence the build reads back as one block with the same code (:func:`kb.markdown_scan.write_fence`:
+the export's closing may be longer or indented otherwise; the build's must match the opening).
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ import yaml
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from ..markdown_scan import export_opening, opening, write_fence
 from .assets import Links, localize
-from .blocks import FENCE_RE, LINE_BREAK, Block, parse_body
+from .blocks import LINE_BREAK, Block, parse_body
 from .clean import Cleaner, escape_snippet_line, math_for_build, md_escape, plain_value
 from .messages import NotionError, Warnings
 from .looks import drop_empty_headings, house_title, name_untitled_images
@@ -302,7 +305,7 @@ class Renderer:
         return "\n".join(self.escaped_lines(cleaned, b.line))
 
     def code(self, b: Block) -> str:
-        indent, fence, _ = FENCE_RE.match(b.lines[0]).groups()
+        indent, fence, _ = export_opening(b.lines[0])
         content = b.lines[1:-1]
         lang, rest = python_fence(b.lang)
         if not lang:
@@ -319,11 +322,13 @@ class Renderer:
         elif not re.fullmatch(r"[\w+#.-]{1,40}", lang):
             self.warn(b.line, f"코드 블록의 언어 {lang[:40]!r}를 읽을 수 없어 text로 둡니다")
             lang, rest = "text", ""
-        if rest and not re.fullmatch(r'(?:[\w-]{1,40}="[^"<>\n]{0,200}"\s*){1,5}', rest):
+        if rest and (not re.fullmatch(r'(?:[\w-]{1,40}="[^"<>\n]{0,200}"\s*){1,5}', rest)
+                     or opening(f"```{lang} {rest}") is None):  # an option the build's fences refuse
             self.warn(b.line, f"코드 블록 머리의 {rest[:60]!r}는 옮기지 않습니다")
             rest = ""
         body = self.escaped_lines(content, b.line + 1)
-        out = [f"{indent}{fence}{lang}" + (f" {rest}" if rest else ""), *body, b.lines[-1]]
+        # the closing line as the build needs it (the export's may be longer or indented otherwise)
+        out = write_fence(indent, fence, lang + (f" {rest}" if rest else ""), body)
         if lang == "python":
             out.insert(0, indent + SKIP_MARKER)
         return "\n".join(out)
@@ -343,8 +348,7 @@ class Renderer:
         new, error = math_for_build(tex, True)
         if error:  # kept as code, so the build neither fails on it nor loses it
             self.warn(b.line, f"이 수식은 빌드에서 렌더링되지 않아 코드 블록으로 옮겼습니다 ({error})")
-            fence = "`" * max([3, *(len(run) + 1 for line in b.lines for run in re.findall(r"`{3,}", line))])
-            out = [indent + fence + "latex", *b.lines, indent + fence]
+            out = write_fence(indent, "```", "latex", b.lines)
         elif new != tex:
             self.warn(b.line, "수식의 \\href{주소}{글}을 글만 남겼습니다 (빌드의 수식에는 링크가 없습니다)")
             out = [indent + "$$", *new.split("\n"), indent + "$$"] if len(b.lines) > 1 else [f"{indent}$${new}$$"]
