@@ -4,8 +4,9 @@ Two things are written into a page's Markdown at build time (called from kb/mkdo
 ``on_page_markdown``):
 
 * ``<!-- kb:mistakes snippets/qna/adagrad.py -->`` on a line of its own becomes the snippet's
-  mistake catalogue (kb/mistakes.py): for each mistake the changed line, diff-style, and what the
-  check printed when it caught the mistake. The output comes from running the changed section in a
+  mistake catalogue (kb/mistakes.py), as "predict the failure" exercises: each mistake is a folded
+  ``<details class="question">`` whose summary asks which check fails; opened, it shows the changed
+  line, diff-style, and, folded again, the answer: the check that caught the mistake and what it printed. The output comes from running the changed section in a
   warm :class:`kb.runner.BlockRunner`, cached in ``.cache/kb-mistakes/<key>.json`` where the key
   hashes the changed code, the check lines, torch and Python versions (a stale output cannot be
   shown). A mistake that its check does not catch fails the build.
@@ -245,26 +246,33 @@ def _sections(path: Path, root: Path) -> dict[str, str]:
 
 
 def _mistakes_html(snippet: str, build: BuildInfo, root: Path = ROOT) -> str:
+    """Each mistake as a "predict the failure" exercise: folded, the question first (which check fails?);
+    opened, the change as a diff, and folded under it the answer (the check that caught it, what it printed)."""
     cat = mistakes.load(root / snippet, root)
     items = []
     for m in cat.mistakes:
-        head = (f'<p class="kb-mistake__title"><strong>{esc(m.title)}</strong> '
-                f"<code>{esc(m.name)}</code> · 구간 <code>{esc(m.section)}</code></p>")
+        question = (f'<summary class="kb-mistake__title"><strong>{esc(m.title)}</strong> '
+                    f"<code>{esc(m.name)}</code> · 구간 <code>{esc(m.section)}</code> — "
+                    f"이 실수를 넣으면 어느 검사가 실패할까요?</summary>")
         why = f'<p class="kb-mistake__why">{esc(m.why)}</p>' if m.why else ""
         if build.executes:
             out = caught_output(m, root)
-            body = (_diff(out["changed"])
-                    + f'<p class="kb-mistake__caught">잡아낸 검사 ({out["line"]}행): '
+            change = _diff(out["changed"])
+            answer = (f'<p class="kb-mistake__caught">잡아낸 검사 ({out["line"]}행): '
                       f'<code>{esc(out["check"])}</code></p>'
-                    + _pre(out["printed"], "kb-mistake__output"))
+                      + _pre(out["printed"], "kb-mistake__output") + why)
         else:
             with tempfile.TemporaryDirectory(prefix="kb-mistake-") as tmp:
                 mutant = mistakes.mutate(m, root, Path(tmp))
-            body = (_diff(mutant.changed)
-                    + '<p class="kb-mistake__caught">이 빌드는 코드를 실행하지 않아(KB_EXECUTE=0) 검사 출력이 없습니다.</p>')
-        items.append(f'<div class="kb-mistake" data-kb-mistake="{esc(m.name)}">{head}{why}{body}</div>')
+            change = _diff(mutant.changed)
+            answer = ('<p class="kb-mistake__caught">이 빌드는 코드를 실행하지 않아(KB_EXECUTE=0) 검사 출력이 없습니다.</p>'
+                      + why)
+        prompt = '<p class="kb-mistake__prompt">바뀐 줄을 보고 어느 줄의 검사가 무엇을 출력하며 실패할지 예측한 뒤 답을 펼쳐 보세요.</p>'
+        items.append(f'<details class="question kb-mistake" data-kb-mistake="{esc(m.name)}">{question}'
+                     f'{change}{prompt}<details class="success kb-mistake__answer"><summary>답: 잡아낸 검사</summary>'
+                     f"{answer}</details></details>")
     head = (f'<p class="kb-mistakes__file"><code>{esc(snippet)}</code>에 넣어 본 실수 {len(items)}가지 '
-            f"(줄 번호는 이 파일의 줄)</p>")
+            f"(줄 번호는 이 파일의 줄). 하나씩 펼쳐, 답을 보기 전에 먼저 예측해 보세요.</p>")
     return (f'<div class="kb-mistakes" data-kb-snippet="{esc(snippet)}">' + head
             + "".join(items) + "</div>")
 

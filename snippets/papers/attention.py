@@ -6,10 +6,14 @@
 - Multi-head attention (Sec. 3.2.2) equals nn.MultiheadAttention with the same weights
   (in_proj_weight stacks W^Q, W^K, W^V; out_proj is W^O).
 - The base model's parameter count against Table 3 (65M), the big model's (213M).
+- The rest of the model as The Annotated Transformer builds it: sinusoidal positional encoding
+  (Sec. 3.5, with the check that PE(pos + k) is a linear function of PE(pos)), an encoder layer in
+  post-LN (the paper) and pre-LN form against nn.TransformerEncoderLayer, label smoothing (Sec. 5.4)
+  against F.cross_entropy(label_smoothing=...).
 - The warm-up learning rate of Sec. 5.3 (eq. 3) as a torch.optim.lr_scheduler.LambdaLR.
 
 Sources:
-- Vaswani et al., "Attention Is All You Need", NeurIPS 2017 (arXiv:1706.03762): Sec. 3.2, 3.4
+- Vaswani et al., "Attention Is All You Need", NeurIPS 2017 (arXiv:1706.03762): Sec. 3.1-3.5, 5.4
   (shared embedding and pre-softmax weights), 5.1 (shared source-target vocabulary of about
   37000 tokens), 5.3 (eq. 3), Table 3
 - PyTorch docs: torch.nn.functional.scaled_dot_product_attention, torch.nn.MultiheadAttention,
@@ -65,13 +69,21 @@ torch.testing.assert_close(causal[..., 0, :], v[..., 0, :])
 print("scaled dot-product attention by hand == F.scaled_dot_product_attention (no mask, causal)")
 print("F.scaled_dot_product_attention: boolean attn_mask True = allowed\n", allowed.int().cpu())
 
+# Why divide by sqrt(d_k) (footnote 4): with q_i, k_i independent, mean 0, variance 1,
+#   Var(q . k) = sum_i Var(q_i k_i) = sum_i E[q_i^2] E[k_i^2] = d_k
+for d in (8, 64, 512):
+    qs, ks = torch.randn(20000, d, generator=gen, dtype=torch.float64), torch.randn(20000, d, generator=gen, dtype=torch.float64)
+    dots = (qs * ks).sum(dim=-1)  # (20000,) dot products of random unit-variance vectors
+    print(f"d_k = {d:>3}: Var(q . k) = {dots.var().item():7.2f}, Var(q . k / sqrt(d_k)) = {(dots / math.sqrt(d)).var().item():.3f}")
+    assert abs(dots.var().item() / d - 1) < 0.05 and abs((dots / math.sqrt(d)).var().item() - 1) < 0.05
+
 # The attention weights of the first head of the first sequence, without and with the causal mask
 scores = q[0, 0] @ k[0, 0].T / math.sqrt(d_k)  # (T, T)
 weights = {"no mask": torch.softmax(scores, dim=-1),
            "causal mask": torch.softmax(scores.masked_fill(~allowed, float("-inf")), dim=-1)}
-for w in weights.values():
-    torch.testing.assert_close(w.sum(dim=-1), torch.ones(T, device=device))  # each row is a distribution
-assert (weights["causal mask"].triu(diagonal=1) == 0).all()  # nothing from the future
+# the pictured weights are the ones the checked attention applies to V
+torch.testing.assert_close(weights["no mask"] @ v[0, 0], attention(q, k, v)[0, 0])
+torch.testing.assert_close(weights["causal mask"] @ v[0, 0], causal[0, 0])
 fig, axes = plt.subplots(1, 2, figsize=(6.4, 3.0), constrained_layout=True)
 titles = {"no mask": "마스크 없음", "causal mask": "인과 마스크"}
 for ax, (name, w) in zip(axes, weights.items()):
@@ -147,6 +159,94 @@ print("multi-head attention by hand == nn.MultiheadAttention(batch_first=True); 
 print("nn.MultiheadAttention: boolean attn_mask True = blocked\n", blocked.int().cpu())
 # --8<-- [end:mha]
 
+# --8<-- [start:model]
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.manual_seed(0)
+device = "cuda" if torch.cuda.is_available() else "cpu"
+# On NVIDIA GPUs compare in full float32: TF32 off (no effect on the CPU)
+if hasattr(torch.backends.cuda.matmul, "fp32_precision"):
+    torch.backends.cuda.matmul.fp32_precision = "ieee"
+    torch.backends.cudnn.conv.fp32_precision = "ieee"
+else:
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+gen = torch.Generator().manual_seed(0)  # inputs are drawn on the CPU, then moved
+
+# Shapes through one encoder layer (the comments below use them):
+#   x (B, T, d_model) -> Q, K, V (B, T, d_model) -> split heads (B, h, T, d_k) -> scores (B, h, T, T)
+#   -> heads (B, h, T, d_k) -> concat (B, T, d_model) -> FFN (B, T, d_ff) -> (B, T, d_model)
+B, T, d_model, h, d_ff = 2, 7, 16, 4, 32
+
+
+def positional_encoding(T, d):
+    # PE(pos, 2i) = sin(pos / 10000^(2i/d)),  PE(pos, 2i+1) = cos(pos / 10000^(2i/d))   (Sec. 3.5)
+    pos = torch.arange(T, dtype=torch.float64)[:, None]  # (T, 1)
+    omega = 10000 ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)  # (d/2,)
+    pe = torch.zeros(T, d, dtype=torch.float64)
+    pe[:, 0::2], pe[:, 1::2] = torch.sin(pos * omega), torch.cos(pos * omega)
+    return pe  # (T, d)
+
+
+# PE(pos + k) is a linear function of PE(pos): each (sin, cos) pair turns by the angle k omega_i,
+#   sin(a + b) = sin a cos b + cos a sin b,  cos(a + b) = cos a cos b - sin a sin b
+pe = positional_encoding(50, d_model)  # (50, d_model)
+omega = 10000 ** (-torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)  # (d/2,)
+for k in (1, 5, 17):
+    c, s = torch.cos(k * omega), torch.sin(k * omega)  # (d/2,)
+    M = torch.zeros(d_model, d_model, dtype=torch.float64)  # block-diagonal, one 2x2 rotation per pair; no pos in it
+    M[0::2, 0::2], M[0::2, 1::2] = torch.diag(c), torch.diag(s)
+    M[1::2, 0::2], M[1::2, 1::2] = torch.diag(-s), torch.diag(c)
+    torch.testing.assert_close(pe[:-k] @ M.T, pe[k:])  # for every pos at once
+print("PE(pos + k) = M_k PE(pos) for k = 1, 5, 17, with M_k independent of pos")
+
+
+def encoder_layer(x, layer, norm_first):
+    """One encoder layer by hand, with the weights of an nn.TransformerEncoderLayer (dropout 0)."""
+
+    def self_attention(x):  # (B, T, d_model) -> (B, T, d_model)
+        W_q, W_k, W_v = layer.self_attn.in_proj_weight.chunk(3)
+        b_q, b_k, b_v = layer.self_attn.in_proj_bias.chunk(3)
+        q, k, v = ((x @ W.T + b).view(B, T, h, d_model // h).transpose(1, 2)
+                   for W, b in [(W_q, b_q), (W_k, b_k), (W_v, b_v)])  # (B, h, T, d_k) each
+        scores = q @ k.transpose(-2, -1) / math.sqrt(d_model // h)  # (B, h, T, T)
+        heads = torch.softmax(scores, dim=-1) @ v  # (B, h, T, d_k)
+        return layer.self_attn.out_proj(heads.transpose(1, 2).reshape(B, T, d_model))
+
+    def ffn(x):  # FFN(x) = max(0, x W_1 + b_1) W_2 + b_2: (B, T, d_model) -> (B, T, d_ff) -> (B, T, d_model)
+        return layer.linear2(torch.relu(layer.linear1(x)))
+
+    if norm_first:  # pre-LN: x + Sublayer(LayerNorm(x))
+        x = x + self_attention(layer.norm1(x))
+        return x + ffn(layer.norm2(x))
+    # post-LN, as in the paper: LayerNorm(x + Sublayer(x))
+    x = layer.norm1(x + self_attention(x))
+    return layer.norm2(x + ffn(x))
+
+
+x = torch.randn(B, T, d_model, generator=gen).to(device)  # (B, T, d_model)
+for norm_first in (False, True):
+    layer = nn.TransformerEncoderLayer(d_model, h, d_ff, dropout=0.0, batch_first=True, norm_first=norm_first)
+    layer = layer.to(device).train()  # train mode: the plain (not fused) path, dropout 0
+    torch.testing.assert_close(encoder_layer(x, layer, norm_first), layer(x))
+    print(f"encoder layer by hand == nn.TransformerEncoderLayer(norm_first={norm_first}) ({'pre' if norm_first else 'post'}-LN)")
+
+# Label smoothing (Sec. 5.4, eps_ls = 0.1): the target puts 1 - eps on the true class and spreads eps over
+# all V classes (PyTorch's convention), and the loss is the cross entropy with that distribution
+V, eps_ls = 11, 0.1
+logits = torch.randn(B * T, V, generator=gen).to(device)  # (B T, V)
+target = torch.randint(0, V, (B * T,), generator=gen).to(device)  # (B T,)
+smoothed = torch.full((B * T, V), eps_ls / V, device=device)
+smoothed[torch.arange(B * T), target] += 1 - eps_ls
+by_hand = -(smoothed * F.log_softmax(logits, dim=-1)).sum(dim=-1).mean()
+torch.testing.assert_close(by_hand, F.cross_entropy(logits, target, label_smoothing=eps_ls))
+print(f"label smoothing {eps_ls} by hand == F.cross_entropy(label_smoothing={eps_ls}): {by_hand.item():.4f}")
+# --8<-- [end:model]
+
 # --8<-- [start:masks]
 import math
 
@@ -191,22 +291,44 @@ scores = (q @ k.transpose(-2, -1) / math.sqrt(d_k)).masked_fill(~allowed, float(
 by_hand = torch.softmax(scores, dim=-1) @ v  # softmax of a row of -inf is 0 / 0
 with sdpa_kernel(SDPBackend.MATH):  # PyTorch's reference kernel
     sdpa = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
-with torch.no_grad():
-    out_mha, _ = mha(x, x, x, attn_mask=~allowed)  # True = blocked
-print("fully masked row: by hand", by_hand[0, 0, 2, :2].tolist(), "| SDPA", sdpa[0, 0, 2, :2].tolist(),
-      "| nn.MultiheadAttention", out_mha[0, 2, :2].tolist())
+print("fully masked row: by hand", by_hand[0, 0, 2, :2].tolist(), "| SDPA", sdpa[0, 0, 2, :2].tolist())
 assert torch.isnan(by_hand[..., 2, :]).all() and not torch.isnan(by_hand[..., [0, 1, 3, 4], :]).any()
 assert (sdpa[..., 2, :] == 0).all(), "F.scaled_dot_product_attention returns 0 for a fully masked row"
-assert torch.isnan(out_mha[:, 2]).all(), "nn.MultiheadAttention returns NaN for a fully masked row"
 torch.testing.assert_close(sdpa[..., [0, 1, 3, 4], :], by_hand[..., [0, 1, 3, 4], :])
 
-# dropout_p is applied whenever it is non-zero: the function knows nothing of .train() / .eval()
-with sdpa_kernel(SDPBackend.MATH):
-    no_drop = F.scaled_dot_product_attention(q, k, v)
-    dropped = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5)  # even inside a module in eval mode
-print(f"dropout_p=0.5 outside training: max |change| {(dropped - no_drop).abs().max().item():.3f}")
-assert not torch.allclose(dropped, no_drop), "dropout_p applies regardless of eval mode"
+# nn.MultiheadAttention: NaN or not depends on the path it takes (PyTorch's CPU code; GPU kernels differ).
+# need_weights=True computes the weights with softmax itself: NaN. In eval mode without autograd it takes
+# the fused fast path: NaN too. In train mode with need_weights=False it calls SDPA: the heads are 0 and
+# the output is out_proj(0) = out_proj.bias.
+mha_cpu, x_cpu, blocked = mha.cpu(), x.cpu(), ~allowed.cpu()  # attn_mask: True = blocked
+rows = {}
+for mode in ("eval", "train"):
+    mha_cpu.train(mode == "train")  # dropout is 0: train mode changes only the path
+    for need_weights in (True, False):
+        with torch.no_grad():
+            rows[mode, need_weights] = mha_cpu(x_cpu, x_cpu, x_cpu, attn_mask=blocked, need_weights=need_weights)[0][:, 2]
+        print(f"nn.MultiheadAttention {mode}, need_weights={need_weights}: fully masked row {rows[mode, need_weights][0, :2].tolist()}")
+assert all(torch.isnan(rows[key]).all() for key in [("eval", True), ("eval", False), ("train", True)])
+torch.testing.assert_close(rows["train", False], mha_cpu.out_proj.bias.expand(B, d_model))
+
+# dropout_p is applied whenever it is non-zero: the function knows nothing of .train() / .eval(),
 # so a module passes dropout_p=self.p if self.training else 0.0, as nn.MultiheadAttention does
+class SelfAttention(nn.Module):
+    def __init__(self, p):
+        super().__init__()
+        self.p = p
+
+    def forward(self, q, k, v):
+        with sdpa_kernel(SDPBackend.MATH):
+            return F.scaled_dot_product_attention(q, k, v, dropout_p=self.p if self.training else 0.0)
+
+
+layer = SelfAttention(p=0.5)
+with sdpa_kernel(SDPBackend.MATH):
+    no_drop = F.scaled_dot_product_attention(q, k, v)  # (B, h, T, d_k)
+layer.eval()
+print(f"SelfAttention(p=0.5).eval(): max |change| from no dropout {(layer(q, k, v) - no_drop).abs().max().item():.3f}")
+torch.testing.assert_close(layer(q, k, v), no_drop)  # eval: no dropout
 # --8<-- [end:masks]
 
 # --8<-- [start:params]
@@ -289,9 +411,8 @@ print(f"peak at step {peak}: lr {max(used):.3e}; lr at step 1 {used[0]:.3e}, at 
 assert abs(used[0] - 1.747e-7) < 0.001e-7, used[0]
 assert abs(used[4000 - 1] - 6.988e-4) < 0.001e-4, used[4000 - 1]
 assert peak == warmup
-# linear warm-up, then 1 / sqrt(step): twice the step before the peak is twice the rate, after it 1 / sqrt(2)
-assert abs(used[2000 - 1] / used[1000 - 1] - 2) < 1e-9
-assert abs(used[8000 - 1] / used[4000 - 1] - 2**-0.5) < 1e-9
+# after the peak the first term: (512 * 8000)^-0.5 = 4.941e-4 at step 8000
+assert abs(used[8000 - 1] - 4.941e-4) < 0.001e-4, used[8000 - 1]
 fig, ax = plt.subplots(figsize=(6.4, 3.2))
 ax.plot(steps, used, lw=1.5, label="LambdaLR (식 3), d_model=512")
 ax.axvline(warmup, color="gray", ls="--", lw=1, label=f"warmup_steps = {warmup}")

@@ -67,6 +67,42 @@ for shape, bn in [((16, 5), nn.BatchNorm1d(5)), ((8, 5, 6, 6), nn.BatchNorm2d(5)
     print(f"{type(bn).__name__} on {shape}: Algorithm 1 == PyTorch (output, gradients, running stats after 5 steps)")
 # --8<-- [end:train]
 
+# --8<-- [start:backward]
+import torch
+import torch.nn as nn
+
+torch.manual_seed(0)
+device = "cuda" if torch.cuda.is_available() else "cpu"
+gen = torch.Generator().manual_seed(0)  # inputs are drawn on the CPU, then moved
+
+# The backward pass of Algorithm 1 (Sec. 3), per channel over its m values, with sigma = sqrt(sigma_B^2 + eps)
+# and g = dL/dy:   dL/dx_hat = g gamma,   dL/dgamma = sum g x_hat,   dL/dbeta = sum g,
+#   dL/dx_i = (1 / sigma) (dL/dx_hat_i - mean(dL/dx_hat) - x_hat_i mean(dL/dx_hat * x_hat))
+# (mu and sigma_B^2 depend on every x_i: the two means are what flows back through them)
+def batch_norm_backward(g, x, gamma, eps):
+    dims = [0] + list(range(2, x.dim()))  # every dimension but the channel
+    shape = [1, -1] + [1] * (x.dim() - 2)  # (1, C) or (1, C, 1, 1)
+    mu = x.mean(dim=dims, keepdim=True)
+    sigma = torch.sqrt(((x - mu) ** 2).mean(dim=dims, keepdim=True) + eps)
+    x_hat = (x - mu) / sigma
+    d_x_hat = g * gamma.view(shape)
+    dx = (d_x_hat - d_x_hat.mean(dim=dims, keepdim=True) - x_hat * (d_x_hat * x_hat).mean(dim=dims, keepdim=True)) / sigma
+    return dx, (g * x_hat).sum(dim=dims), g.sum(dim=dims)
+
+
+for shape, bn in [((16, 5), nn.BatchNorm1d(5)), ((8, 5, 6, 6), nn.BatchNorm2d(5))]:
+    bn = bn.double().to(device).train()
+    with torch.no_grad():
+        bn.weight.copy_(torch.rand(5, generator=gen, dtype=torch.float64) + 0.5)
+    x = (3 * torch.randn(*shape, generator=gen, dtype=torch.float64) + 2).to(device).requires_grad_()  # (N, C[, H, W])
+    g = torch.randn(*shape, generator=gen, dtype=torch.float64).to(device)  # dL/dy
+    by_autograd = torch.autograd.grad(bn(x), (x, bn.weight, bn.bias), g)
+    by_hand = batch_norm_backward(g, x.detach(), bn.weight.detach(), bn.eps)
+    for name, a, b in zip(("dL/dx", "dL/dgamma", "dL/dbeta"), by_hand, by_autograd):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    print(f"{type(bn).__name__} on {shape}: backward by hand == autograd through PyTorch's kernel (float64)")
+# --8<-- [end:backward]
+
 # --8<-- [start:inference]
 import torch
 import torch.nn as nn
@@ -89,9 +125,15 @@ for step in range(10):
     batch_vars.append(x.var(dim=(0, 2, 3), unbiased=False))  # sigma_B^2, (C,)
 m = 8 * 5 * 5  # values per channel in a mini-batch
 
-# Algorithm 2, step 10: E[x] <- E_B[mu_B],  Var[x] <- m / (m - 1) * E_B[sigma_B^2]
-mean = torch.stack(batch_means).mean(dim=0)  # (C,)
-var = m / (m - 1) * torch.stack(batch_vars).mean(dim=0)  # (C,)
+
+def population_statistics(batch_means, batch_vars, m):
+    # Algorithm 2, step 10: E[x] <- E_B[mu_B],  Var[x] <- m / (m - 1) * E_B[sigma_B^2]
+    mean = torch.stack(batch_means).mean(dim=0)  # (C,)
+    var = m / (m - 1) * torch.stack(batch_vars).mean(dim=0)  # (C,)
+    return mean, var
+
+
+mean, var = population_statistics(batch_means, batch_vars, m)
 torch.testing.assert_close(bn.running_mean, mean)
 torch.testing.assert_close(bn.running_var, var)
 
@@ -135,6 +177,96 @@ torch.testing.assert_close(grad_u_scaled, grad_u)  # the gradient through the la
 torch.testing.assert_close(grad_aW, grad_W / a)  # a larger weight gets a smaller gradient
 print(f"a = {a}: BN(Wu) == BN(aWu); |grad wrt aW| / |grad wrt W| = {(grad_aW.norm() / grad_W.norm()).item():.3f} = 1/a")
 # --8<-- [end:scale]
+
+# --8<-- [start:small-batch]
+import torch
+import torch.nn as nn
+
+torch.manual_seed(0)
+device = "cuda" if torch.cuda.is_available() else "cpu"
+gen = torch.Generator().manual_seed(0)  # inputs are drawn on the CPU, then moved
+
+# m = 2: sigma_B is half the gap d = |x_1 - x_2| / 2, so x_hat = +-d / sqrt(d^2 + eps): about -1 and +1, whatever x was
+bn = nn.BatchNorm1d(3, affine=False).to(device).train()
+x = (5 * torch.randn(2, 3, generator=gen) + 7).to(device)  # (2, C)
+d = (x[0] - x[1]).abs() / 2  # (C,)
+torch.testing.assert_close(bn(x).abs(), (d / torch.sqrt(d**2 + bn.eps)).expand(2, 3))
+# m = 1: nothing to normalise against, and PyTorch refuses in training mode
+try:
+    bn(x[:1])
+    raise AssertionError("BatchNorm1d accepted a batch of one in training mode")
+except ValueError as err:
+    print("batch of 1 in training mode:", err)
+
+# A small classifier with BN, trained on batches of 32
+X = torch.randn(512, 4, generator=gen).to(device)  # (n, 4)
+labels = (X[:, 0] + 0.5 * X[:, 1] > 0).long() + (X[:, 2] > 1).long()  # (n,): 3 classes
+model = nn.Sequential(nn.Linear(4, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 3)).to(device)
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for step in range(200):
+    idx = torch.randint(0, 512, (32,), generator=gen).to(device)  # (32,)
+    loss = nn.functional.cross_entropy(model(X[idx]), labels[idx])
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+
+# Inference: model.eval() switches BN to its running statistics, so a prediction does not depend on
+# what else is in the batch: in pairs, alone and all at once give the same logits
+model.eval()
+with torch.no_grad():
+    together = model(X)  # (n, 3)
+    in_pairs = torch.cat([model(X[i : i + 2]) for i in range(0, 512, 2)])  # (n, 3)
+torch.testing.assert_close(in_pairs, together)
+with torch.no_grad():
+    alone = torch.cat([model(X[i : i + 1]) for i in range(64)])  # (64, 3): batches of one
+torch.testing.assert_close(alone, together[:64])
+
+# Left in training mode, pairs are normalised against each other and the predictions fall apart
+model.train()
+with torch.no_grad():
+    train_pairs = torch.cat([model(X[i : i + 2]) for i in range(0, 512, 2)])
+accuracy = {name: (out.argmax(dim=1) == labels).float().mean().item() for name, out in
+            [("eval", together), ("train mode, pairs", train_pairs)]}
+print("accuracy:", {k: round(v, 3) for k, v in accuracy.items()})
+assert accuracy["eval"] > 0.85 and accuracy["train mode, pairs"] < accuracy["eval"] - 0.15, accuracy
+# --8<-- [end:small-batch]
+
+# --8<-- [start:fold]
+import torch
+import torch.nn as nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+torch.manual_seed(0)
+device = "cuda" if torch.cuda.is_available() else "cpu"
+gen = torch.Generator().manual_seed(0)  # inputs are drawn on the CPU, then moved
+
+# At inference BN is a fixed affine map per channel, so it folds into the convolution before it:
+#   BN(W * x + b) = s (W * x + b - E[x]) + beta,  s = gamma / sqrt(Var[x] + eps)
+#   = (s W) * x + (s (b - E[x]) + beta)
+conv = nn.Conv2d(3, 8, 3, padding=1).double().to(device)
+bn = nn.BatchNorm2d(8).double().to(device)
+with torch.no_grad():  # trained-looking statistics and affine parameters
+    bn.running_mean.copy_(torch.randn(8, generator=gen, dtype=torch.float64))
+    bn.running_var.copy_(torch.rand(8, generator=gen, dtype=torch.float64) + 0.5)
+    bn.weight.copy_(torch.rand(8, generator=gen, dtype=torch.float64) + 0.5)
+    bn.bias.copy_(torch.randn(8, generator=gen, dtype=torch.float64))
+conv.eval(), bn.eval()
+
+s = bn.weight / torch.sqrt(bn.running_var + bn.eps)  # (C_out,)
+fused = nn.Conv2d(3, 8, 3, padding=1).double().to(device)
+with torch.no_grad():
+    fused.weight.copy_(conv.weight * s.view(-1, 1, 1, 1))  # (C_out, C_in, k, k): each output channel scaled
+    fused.bias.copy_(s * (conv.bias - bn.running_mean) + bn.bias)  # (C_out,)
+
+x = torch.randn(4, 3, 10, 10, generator=gen, dtype=torch.float64).to(device)  # (N, C, H, W)
+with torch.no_grad():
+    torch.testing.assert_close(fused(x), bn(conv(x)))
+    # and PyTorch's own folding gives the same layer
+    reference = fuse_conv_bn_eval(conv, bn)
+    torch.testing.assert_close(fused.weight, reference.weight)
+    torch.testing.assert_close(fused.bias, reference.bias)
+print("Conv2d + BatchNorm2d (eval) == one Conv2d with folded weights and bias; == torch.nn.utils.fusion.fuse_conv_bn_eval")
+# --8<-- [end:fold]
 
 # --8<-- [start:speed]
 import os

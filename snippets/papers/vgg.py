@@ -66,9 +66,6 @@ convs = {name: [item for stage in cfg for item in stage if item.startswith("conv
 depth = {name: len(c) + 3 for name, c in convs.items()}
 print("weight layers:", depth)
 assert depth == {"A": 11, "A-LRN": 11, "B": 13, "C": 16, "D": 16, "E": 19}
-# C differs from D only in the last convolution of stages 3, 4, 5: 1x1 instead of 3x3
-assert [c[-1] for c in CFGS["C"][2:]] == ["conv1-256", "conv1-512", "conv1-512"], [c[-1] for c in CFGS["C"]]
-assert [c[:-1] for c in CFGS["C"]] == [d[:-1] for d in CFGS["D"]]
 
 # Five 2x2 max-pools: 224 / 2^5 = 7. The adaptive pool would hide a wrong size, so check the shape
 # before it (on the meta device: shapes only, instantly)
@@ -81,10 +78,16 @@ assert features.shape == (2, 512, 7, 7), tuple(features.shape)
 # A 224 x 224 RGB image gives 1000 class scores (configuration A; the others differ only in depth)
 model = make_vgg(CFGS["A"]).to(device).eval()
 image = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(0)).to(device)  # (N, 3, 224, 224)
+last_fc = [m for m in model if isinstance(m, nn.Linear)][-1]
+seen = {}
+last_fc.register_forward_hook(lambda module, inputs, output: seen.update(h=inputs[0]))  # (N, 4096)
 with torch.no_grad():
     logits = model(image)  # (N, 1000)
 print("A: input", tuple(image.shape), "-> logits", tuple(logits.shape))
 assert logits.shape == (2, 1000) and torch.isfinite(logits).all()
+# The output is the raw scores of the last layer, W h + b (logits), not probabilities: nn.CrossEntropyLoss
+# applies log-softmax itself, so a soft-max in the model would be applied twice
+torch.testing.assert_close(logits, seen["h"] @ last_fc.weight.T + last_fc.bias)
 # --8<-- [end:model]
 
 
@@ -157,6 +160,14 @@ with torch.device("meta"):
     fcs = [m for m in make_vgg(CFGS["D"]) if isinstance(m, nn.Linear)]
 assert [sum(p.numel() for p in m.parameters()) for m in fcs] == [102_764_544, 16_781_312, 4_097_000]
 assert sum(sum(p.numel() for p in m.parameters()) for m in fcs) == fc_params
+# the heaviest layer of all is the first FC layer (25088 -> 4096): about 74% of D's parameters
+with torch.device("meta"):
+    sizes = [(type(m).__name__, i, sum(p.numel() for p in m.parameters())) for i, m in enumerate(make_vgg(CFGS["D"]))]
+heaviest = max(sizes, key=lambda s: s[2])
+first_fc = next(s for s in sizes if s[0] == "Linear")
+print(f"D: heaviest layer #{heaviest[1]} ({heaviest[0]}), {heaviest[2]:,} parameters = "
+      f"{heaviest[2] / count_params(CFGS['D']):.1%} of the model")
+assert heaviest == first_fc and heaviest[2] == 25088 * 4096 + 4096
 conv_share = 1 - fc_params / count_params(CFGS["D"])
 print(f"D: FC layers {fc_params:,} parameters; convolutions {conv_share:.1%} of the parameters, "
       f"{conv_macs / (conv_macs + fc_macs):.1%} of the MACs")

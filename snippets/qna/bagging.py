@@ -34,6 +34,12 @@ in_bag = torch.zeros(B, n, dtype=torch.bool).scatter_(1, samples, True)  # (B, n
 expected = 1 - (1 - 1 / n) ** n
 print(f"in-bag fraction: {in_bag.float().mean().item():.4f} (expected {expected:.4f}, limit {1 - 1 / math.e:.4f})")
 assert abs(in_bag.float().mean().item() - expected) < 0.005, f"in-bag {in_bag.float().mean().item():.4f}, expected {expected:.4f}"
+# The limit: log (1 - 1/n)^n = n log(1 - 1/n) = -1 - 1/(2n) - 1/(3n^2) - ..., so
+#   (1 - 1/n)^n = e^-1 (1 - 1/(2n) + O(1/n^2)) -> 1/e = 0.368 out of the bag, 1 - 1/e = 0.632 in it (from above)
+for m in (10, 100, 1000, 10000):
+    out_of_bag = (1 - 1 / m) ** m
+    print(f"n = {m:>7}: in-bag probability {1 - out_of_bag:.6f}")
+    assert abs(out_of_bag - math.exp(-1) * (1 - 1 / (2 * m))) < 1 / m**2, m
 # how often a point is drawn into one sample: Binomial(n, 1/n), about Poisson(1) (0: out-of-bag)
 counts = torch.zeros(B, n).scatter_add_(1, samples, torch.ones(B, n))  # (B, n)
 for c in range(4):
@@ -93,7 +99,8 @@ single = predict(fit_stump(x, y), grid)  # (R, G)
 boot = torch.randint(0, n, (R, M, n), generator=gen).to(device)  # (R, M, n)
 xb = x.unsqueeze(1).expand(R, M, n).gather(-1, boot)  # (R, M, n)
 yb = y.unsqueeze(1).expand(R, M, n).gather(-1, boot)  # (R, M, n)
-bagged = predict(fit_stump(xb, yb), grid).mean(dim=1)  # (R, G)
+bag_members = predict(fit_stump(xb, yb), grid)  # (R, M, G): member m's prediction on training set r
+bagged = bag_members.mean(dim=1)  # (R, G)
 
 # Seeds-only ensemble: M members on the same data that differ only by their seed. A plain stump
 # has no randomness (every seed would give the same stump, and the average would be the single
@@ -102,7 +109,8 @@ members = []
 for seed in range(M):
     torch.manual_seed(seed)  # each member's own seed: the only thing that differs
     members.append(predict(fit_stump(x, y, candidates=10), grid))
-seeds_only = torch.stack(members).mean(dim=0)  # (R, G)
+seed_members = torch.stack(members, dim=1)  # (R, M, G)
+seeds_only = seed_members.mean(dim=1)  # (R, G)
 
 truth = torch.sin(3 * grid)
 variance, bias2 = {}, {}
@@ -112,6 +120,19 @@ for name, pred in [("single stump", single), ("seeds-only ensemble", seeds_only)
     # squared bias: E_x[ (E_D f_D(x) - f(x))^2 ]
     bias2[name] = ((pred.mean(dim=0) - truth) ** 2).mean().item()
     print(f"{name:>20}: variance {variance[name]:.4f}, bias^2 {bias2[name]:.4f}")
+
+# The variance of an average of M members that each have variance s^2 and covariance c with one another:
+#   Var((1/M) sum_m f_m) = (1/M^2) (M s^2 + M (M - 1) c) = c + (s^2 - c) / M   (= rho s^2 + (1 - rho) s^2 / M)
+# Predicted independently from two members only (their variance and covariance across training sets, per x)
+for name, group, pred in [("bagged ensemble", bag_members, bagged), ("seeds-only ensemble", seed_members, seeds_only)]:
+    a, b = group[:, 0], group[:, 1]  # (R, G) each
+    s2 = (a.var(dim=0) + b.var(dim=0)) / 2  # (G,)
+    c = ((a - a.mean(dim=0)) * (b - b.mean(dim=0))).sum(dim=0) / (R - 1)  # (G,)
+    predicted = (c + (s2 - c) / M).mean().item()
+    rho = (c.mean() / s2.mean()).item()
+    print(f"{name:>20}: members' variance {s2.mean().item():.4f}, correlation ~{rho:.2f}; "
+          f"variance of the average {variance[name]:.4f}, predicted {predicted:.4f}")
+    assert abs(variance[name] / predicted - 1) < 0.15, (name, variance[name], predicted)
 
 assert variance["bagged ensemble"] < 0.8 * variance["single stump"], "bagging lowers the variance"
 # averaging helps only if the members differ: here by their seeds (same data, randomised learner)

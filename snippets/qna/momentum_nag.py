@@ -28,26 +28,26 @@ def grad_rosenbrock(x):
     return torch.stack([-2 * (1 - x[0]) - 400 * x[0] * (x[1] - x[0] ** 2), 200 * (x[1] - x[0] ** 2)])
 
 
+def step(x, a, grad_f, alpha, beta, nesterov):
+    """One step of the meeting's update: (x_n, a_n) -> (x_{n+1}, a_{n+1})."""
+    look = x - alpha * beta * a if nesterov else x  # NAG: the look-ahead point; momentum: where it stands
+    # a_{n+1} = beta * a_n + grad f(look)
+    a = beta * a + grad_f(look)
+    # x_{n+1} = x_n - alpha * a_{n+1}
+    return x - alpha * a, a
+
+
 alpha, beta, steps = 1e-4, 0.9, 300
 x0 = torch.tensor([-1.5, 2.0], dtype=torch.float64, device=device)  # (2,)
 
 # By hand, the meeting's notation
-x_cm, a_cm = x0.clone(), torch.zeros_like(x0)  # classical momentum
-x_nag, a_nag = x0.clone(), torch.zeros_like(x0)  # NAG
-cm_path, nag_path = [], []
-for n in range(steps):
-    # a_{n+1} = beta * a_n + grad f(x_n)
-    a_cm = beta * a_cm + grad_rosenbrock(x_cm)
-    # x_{n+1} = x_n - alpha * a_{n+1}
-    x_cm = x_cm - alpha * a_cm
-    cm_path.append(x_cm)
-
-    # a_{n+1} = beta * a_n + grad f(x_n - alpha * beta * a_n)
-    a_nag_next = beta * a_nag + grad_rosenbrock(x_nag - alpha * beta * a_nag)
-    # x_{n+1} = x_n - alpha * a_{n+1}
-    x_nag = x_nag - alpha * a_nag_next
-    a_nag = a_nag_next
-    nag_path.append((x_nag, a_nag))
+paths = {}
+for nesterov in (False, True):
+    x, a = x0.clone(), torch.zeros_like(x0)  # a_0 = 0
+    paths[nesterov] = []
+    for n in range(steps):
+        x, a = step(x, a, grad_rosenbrock, alpha, beta, nesterov)
+        paths[nesterov].append((x, a))
 
 
 def torch_sgd(nesterov):
@@ -63,8 +63,9 @@ def torch_sgd(nesterov):
 
 
 # Classical momentum: PyTorch's momentum_buffer is a_n and its parameter is x_n
-for x_hand, (p, buf) in zip(cm_path, torch_sgd(nesterov=False)):
+for (x_hand, a_hand), (p, buf) in zip(paths[False], torch_sgd(nesterov=False)):
     torch.testing.assert_close(p, x_hand, rtol=0, atol=1e-6)
+    torch.testing.assert_close(buf, a_hand, rtol=0, atol=1e-6)
 
 # NAG: PyTorch does not store x_n. It stores the look-ahead point y_n = x_n - alpha * beta * a_n,
 # where the gradient is taken. Substituting into the meeting's two lines (g_n = grad f(y_n)):
@@ -72,14 +73,14 @@ for x_hand, (p, buf) in zip(cm_path, torch_sgd(nesterov=False)):
 #   y_{n+1} = x_{n+1} - alpha * beta * a_{n+1} = y_n - alpha * (g_n + beta * a_{n+1})
 # which is exactly SGD(nesterov=True): buf = beta * buf + g; p -= lr * (g + beta * buf), with
 # p = y_n, buf = a_n and y_0 = x_0 (a_0 = 0). So x_n = p + alpha * beta * buf.
-for (x_hand, a_hand), (p, buf) in zip(nag_path, torch_sgd(nesterov=True)):
+for (x_hand, a_hand), (p, buf) in zip(paths[True], torch_sgd(nesterov=True)):
     torch.testing.assert_close(buf, a_hand, rtol=0, atol=1e-6)
     # x_n = y_n + alpha * beta * a_n
     torch.testing.assert_close(p + alpha * beta * buf, x_hand, rtol=0, atol=1e-6)
 
 print(f"{steps} steps on Rosenbrock from {x0.tolist()}: the meeting's formulas == torch.optim.SGD")
-print(f"  momentum:       x_{steps} = {[round(v, 6) for v in cm_path[-1].tolist()]}")
-print(f"  NAG (nesterov): x_{steps} = {[round(v, 6) for v in nag_path[-1][0].tolist()]}")
+print(f"  momentum:       x_{steps} = {[round(v, 6) for v in paths[False][-1][0].tolist()]}")
+print(f"  NAG (nesterov): x_{steps} = {[round(v, 6) for v in paths[True][-1][0].tolist()]}")
 # --8<-- [end:update]
 
 # --8<-- [start:overshoot]
@@ -97,22 +98,43 @@ def grad_f(x):
     return scales * x
 
 
+def step(x, a, grad_f, alpha, beta, nesterov):
+    """One step of the meeting's update (the function of the first section)."""
+    look = x - alpha * beta * a if nesterov else x  # NAG: the look-ahead point; momentum: where it stands
+    # a_{n+1} = beta * a_n + grad f(look)
+    a = beta * a + grad_f(look)
+    # x_{n+1} = x_n - alpha * a_{n+1}
+    return x - alpha * a, a
+
+
 def run(nesterov, alpha=0.018, beta=0.9, steps=100):
     x = torch.tensor([-10.0, 1.0], dtype=torch.float64, device=device)  # (2,)
     a = torch.zeros_like(x)
     path = [x]
     for n in range(steps):
-        look = x - alpha * beta * a if nesterov else x  # where the gradient is taken
-        # a_{n+1} = beta * a_n + grad f(look)
-        a = beta * a + grad_f(look)
-        # x_{n+1} = x_n - alpha * a_{n+1}
-        x = x - alpha * a
+        x, a = step(x, a, grad_f, alpha, beta, nesterov)
         path.append(x)
     return torch.stack(path)  # (steps + 1, 2)
 
 
+def torch_path(nesterov, alpha=0.018, beta=0.9, steps=100):
+    """The same iterates from torch.optim.SGD; for NAG x_n = p + alpha * beta * buf (first section)."""
+    p = torch.tensor([-10.0, 1.0], dtype=torch.float64, device=device, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=alpha, momentum=beta, nesterov=nesterov)
+    path = [p.detach().clone()]
+    for n in range(steps):
+        p.grad = grad_f(p.detach())
+        opt.step()
+        buf = opt.state[p]["momentum_buffer"]
+        path.append(p.detach() + alpha * beta * buf if nesterov else p.detach().clone())
+    return torch.stack(path)  # (steps + 1, 2)
+
+
 results = {}
-for name, path in [("momentum", run(False)), ("NAG", run(True))]:
+for name, nesterov in [("momentum", False), ("NAG", True)]:
+    path = run(nesterov)
+    # the copy of the update used here is the one checked against torch.optim.SGD
+    torch.testing.assert_close(path, torch_path(nesterov), rtol=0, atol=1e-9)
     steep = path[:, 1]  # (steps + 1,): starts at +1, the minimum is at 0
     # overshoot: how far past the minimum the steep coordinate swings (largest excursion below 0)
     overshoot = (-steep).clamp(min=0).max().item()
@@ -127,59 +149,99 @@ assert results["NAG"][1] < results["momentum"][1], "and settles on the steep axi
 # --8<-- [end:overshoot]
 
 # --8<-- [start:stability]
+import math
+
 import torch
 
 torch.manual_seed(0)
 device = "cuda" if torch.cuda.is_available() else "cpu"
 
+
+def step(x, a, grad_f, alpha, beta, nesterov):
+    """One step of the meeting's update (the function of the first section)."""
+    look = x - alpha * beta * a if nesterov else x  # NAG: the look-ahead point; momentum: where it stands
+    # a_{n+1} = beta * a_n + grad f(look)
+    a = beta * a + grad_f(look)
+    # x_{n+1} = x_n - alpha * a_{n+1}
+    return x - alpha * a, a
+
+
 # On f(x) = lam x^2 / 2 (grad = lam x) one step maps (x_n, u_n = alpha a_n) linearly to (x_{n+1}, u_{n+1}).
 # With h = alpha * lam:
 #   momentum: u' = beta u + h x,                x' = x - u'
 #   NAG:      u' = beta u + h (x - beta u),     x' = x - u'      (gradient at the look-ahead x - beta u)
-# The iteration converges iff both eigenvalues of its 2 x 2 matrix lie inside the unit circle.
-
-
 def step_matrix(h, beta, nesterov):
     look = 1 - h if nesterov else 1.0  # NAG's gradient also sees the coasting term -beta u
     return torch.tensor([[1 - h, -beta * look], [h, beta * look]], dtype=torch.float64)  # (x, u) -> (x', u')
+
+
+beta = 0.9
+# The matrix is the update: M (x, alpha a) = (x', alpha a') for any state and step size
+state = torch.tensor([0.7, -0.3], dtype=torch.float64)  # (x_n, alpha a_n)
+for alpha, lam in [(0.5, 1.3), (0.1, 14.0), (2.0, 0.9)]:
+    for nesterov in (False, True):
+        x1, a1 = step(state[0], state[1] / alpha, lambda x: lam * x, alpha, beta, nesterov)
+        torch.testing.assert_close(step_matrix(alpha * lam, beta, nesterov) @ state, torch.stack([x1, alpha * a1]))
 
 
 def spectral_radius(h, beta, nesterov):
     return torch.linalg.eigvals(step_matrix(h, beta, nesterov)).abs().max().item()
 
 
-beta = 0.9
+# Its characteristic polynomial z^2 - T z + D has both roots inside the unit circle iff |D| < 1 and |T| < 1 + D.
+#   momentum: T = 1 + beta - h,            D = beta            -> 0 < h < 2 (1 + beta)
+#   NAG:      T = (1 + beta)(1 - h),       D = beta (1 - h)    -> 0 < h < 2 (1 + beta) / (1 + 2 beta)
+for h in (0.3, 1.5, 3.0):
+    M_cm, M_nag = step_matrix(h, beta, False), step_matrix(h, beta, True)
+    assert abs(M_cm.trace() - (1 + beta - h)) < 1e-12 and abs(M_cm.det() - beta) < 1e-12
+    assert abs(M_nag.trace() - (1 + beta) * (1 - h)) < 1e-12 and abs(M_nag.det() - beta * (1 - h)) < 1e-12
+
 # the largest stable alpha * lam, found on a grid of step 1e-3 ...
 grid = torch.arange(1, 5001, dtype=torch.float64) * 1e-3  # (5000,): h = 0.001 ... 5
 found = {}
 for name, nesterov in [("momentum", False), ("NAG", True)]:
     stable = [h for h in grid.tolist() if spectral_radius(h, beta, nesterov) < 1]
     found[name] = max(stable)
-# ... against the closed forms: momentum alpha * lam < 2 (1 + beta), NAG alpha * lam < 2 (1 + beta) / (1 + 2 beta)
+# ... against the closed forms
 bound = {"momentum": 2 * (1 + beta), "NAG": 2 * (1 + beta) / (1 + 2 * beta)}
 for name in bound:
     print(f"{name:>8}: stable for alpha*lam < {bound[name]:.4f} (closed form), grid edge {found[name]:.3f}")
     assert abs(found[name] - bound[name]) <= 1e-3, (name, found[name], bound[name])
 
+# Where NAG stops being the faster one: for (1 - sqrt beta)^2 < h < (1 + sqrt beta)^2 momentum's eigenvalues
+# are complex with |z| = sqrt(D) = sqrt(beta). For h > 1 NAG's are real, and the larger |z| reaches sqrt(beta) at
+#   h* = 1 + beta / (beta + sqrt(beta) (1 + beta))        (set |z| = sqrt(beta) in z^2 - T z + D = 0 and solve for h)
+h_star = 1 + beta / (beta + math.sqrt(beta) * (1 + beta))
+lo, hi = 1.0, bound["NAG"]  # bisection on the eigenvalues: NAG's radius minus momentum's changes sign once
+for _ in range(60):
+    mid = (lo + hi) / 2
+    lo, hi = (mid, hi) if spectral_radius(mid, beta, True) < spectral_radius(mid, beta, False) else (lo, mid)
+print(f"NAG's spectral radius passes momentum's (sqrt(beta) = {math.sqrt(beta):.4f}) at alpha*lam = {lo:.6f}; "
+      f"closed form {h_star:.6f}")
+assert abs(lo - h_star) < 1e-9, (lo, h_star)
 
-def run(h, beta, nesterov, steps=200):
-    # the meeting's update on f(x) = lam x^2 / 2 with alpha = 1, lam = h, from x = 1
-    lam, alpha = h, 1.0
-    x = torch.tensor(1.0, dtype=torch.float64, device=device)
-    a = torch.zeros_like(x)
+
+def settle(h, nesterov, steps=400):
+    """Steps until |x| stays below 0.01, from x = 1 on f(x) = lam x^2 / 2 with alpha = 1, lam = h."""
+    x, a = torch.tensor(1.0, dtype=torch.float64, device=device), torch.tensor(0.0, dtype=torch.float64, device=device)
+    xs = [x]
     for n in range(steps):
-        look = x - alpha * beta * a if nesterov else x  # where the gradient is taken
-        # a_{n+1} = beta * a_n + grad f(look),  x_{n+1} = x_n - alpha * a_{n+1}
-        a = beta * a + lam * look
-        x = x - alpha * a
-    return abs(x.item())
+        x, a = step(x, a, lambda x: h * x, 1.0, beta, nesterov)
+        xs.append(x)
+    outside = (torch.stack(xs).abs() > 0.01).nonzero()
+    return int(outside.max()) + 1 if len(outside) else 0
 
 
-# alpha * lam = 1.5 lies between the two bounds: momentum converges, NAG diverges
-x_cm, x_nag = run(1.5, beta, nesterov=False), run(1.5, beta, nesterov=True)
-print(f"alpha*lam = 1.5, beta = {beta}, 200 steps from |x| = 1: momentum |x| = {x_cm:.2e}, NAG |x| = {x_nag:.2e}")
-assert x_cm < 1e-3, "momentum converges at alpha*lam = 1.5"
-assert x_nag > 1e3, "NAG diverges at alpha*lam = 1.5"
+# Either side of h*: NAG settles sooner below it, later above it; above the NAG bound it diverges
+for h in (1.32, 1.34, 1.5):
+    cm, nag = settle(h, False), settle(h, True)
+    print(f"alpha*lam = {h}: |x| < 0.01 from step {cm} (momentum), {nag} (NAG){' = never' if nag > 400 else ''}")
+    if h < h_star:
+        assert nag < cm, (h, nag, cm)
+    elif h < bound["NAG"]:
+        assert cm < nag <= 400, (h, nag, cm)
+    else:
+        assert cm < 400 < nag, (h, nag, cm)
 # --8<-- [end:stability]
 
 # --8<-- [start:plot]
@@ -199,15 +261,15 @@ scales = torch.tensor([1.0, 50.0], dtype=torch.float64, device=device)  # f(x) =
 
 
 def run(nesterov, alpha=0.018, beta=0.9, steps=60):
-    x = torch.tensor([-10.0, 1.0], dtype=torch.float64, device=device)  # (2,)
-    a = torch.zeros_like(x)
-    path = [x]
+    """torch.optim.SGD's iterates, as x_n of the meeting's notation (NAG: x_n = p + alpha * beta * buf)."""
+    p = torch.tensor([-10.0, 1.0], dtype=torch.float64, device=device, requires_grad=True)  # (2,)
+    opt = torch.optim.SGD([p], lr=alpha, momentum=beta, nesterov=nesterov)
+    path = [p.detach().clone()]
     for n in range(steps):
-        look = x - alpha * beta * a if nesterov else x
-        # a_{n+1} = beta * a_n + grad f(look),  x_{n+1} = x_n - alpha * a_{n+1}
-        a = beta * a + scales * look
-        x = x - alpha * a
-        path.append(x)
+        p.grad = scales * p.detach()  # grad f(p)
+        opt.step()
+        buf = opt.state[p]["momentum_buffer"]
+        path.append(p.detach() + alpha * beta * buf if nesterov else p.detach().clone())
     return torch.stack(path).cpu()  # (steps + 1, 2)
 
 

@@ -54,7 +54,7 @@ problems = {
     "quadratic": (quadratic, [-10.0, 1.0], 60, 0.018, 1.5, (-11, 3, -1.6, 1.6), (0.0, 0.0)),
     "Rosenbrock": (rosenbrock, [-1.2, 1.0], 500, 1e-3, 0.3, (-1.6, 1.6, -0.6, 1.8), (1.0, 1.0)),
 }
-titles = {"quadratic": "잘못 조건화된 이차 함수", "Rosenbrock": "로젠브록 함수"}
+titles = {"quadratic": "조건수가 큰 이차 함수", "Rosenbrock": "로젠브록 함수"}
 shown = {"SGD": "SGD", "momentum": "모멘텀", "NAG": "NAG", "Adagrad": "Adagrad"}  # legend names
 fig, axes = plt.subplots(2, 1, figsize=(6.4, 7.6), constrained_layout=True)  # one panel per row: readable at page width
 for ax, (name, (f, start, steps, lr, lr_ada, box, minimum)) in zip(axes, problems.items()):
@@ -91,7 +91,7 @@ for ax, (name, (f, start, steps, lr, lr_ada, box, minimum)) in zip(axes, problem
 
 # Saved where SNIPPET_OUTPUT_DIR points (the site build collects that folder), else in a temporary folder
 out_dir = os.environ.get("SNIPPET_OUTPUT_DIR") or tempfile.mkdtemp()
-alt = ("잘못 조건화된 이차 함수(위)와 로젠브록 함수(아래)의 등고선 그림에 같은 출발점에서 시작한 SGD, 모멘텀, NAG, "
+alt = ("조건수가 큰 이차 함수(위)와 로젠브록 함수(아래)의 등고선 그림에 같은 출발점에서 시작한 SGD, 모멘텀, NAG, "
        "Adagrad의 경로를 그렸습니다: 모멘텀은 좁은 골짜기를 가로질러 지그재그로 움직이고, NAG는 그 지그재그를 줄이며, "
        "Adagrad는 첫 스텝에서 두 축 방향으로 같은 크기만큼 움직입니다.")
 # Lay the text out, then record the smallest font size used (the site checks it is readable at page width)
