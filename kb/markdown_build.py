@@ -7,7 +7,7 @@ a change to mkdocs.yml reaches ``kb check`` and the Notion importer's verificati
 :func:`read_page` also registers MkDocs's own anchor collectors (ids in the element tree and in raw
 HTML) and returns the element tree with the links in it, as MkDocs's link validation sees them.
 
-:func:`prepare` is the hooks' preprocessing (kb/mkdocs_hooks.py ``on_page_markdown``): math swapped
+:func:`prepare` is the plugin's preprocessing (kb/plugin.py ``on_page_markdown``): math swapped
 for placeholders, ``<!-- kb:... -->`` lists expanded. Headings are read after it, so a heading with
 math gets the id the build gives it.
 """

@@ -7,7 +7,7 @@ notebook, a MathJax ``<script src>`` (a CDN, or ``src=""`` when no URL is config
 configuration script, an inline module that imports mermaid from a CDN, and optionally
 require.js from a CDN.
 
-:func:`page_content` (kb/mkdocs_hooks.py, on_page_content of ``*.ipynb`` pages):
+:func:`page_content` (kb/plugin.py, on_page_content of ``*.ipynb`` pages):
 
 * drops those template scripts; anything else in the notebook that a browser would fetch
   from another host (an output's ``<script src>``, ``<link href>``, ``<img src>`` ...) fails

@@ -1,6 +1,6 @@
 """What each proof on a page covers: 흔한 실수 sections and a badge under every tested snippet block.
 
-Two things are written into a page's Markdown at build time (called from kb/mkdocs_hooks.py's
+Two things are written into a page's Markdown at build time (called from kb/plugin.py's
 ``on_page_markdown``):
 
 * ``<!-- kb:mistakes snippets/qna/adagrad.py -->`` on a line of its own becomes the snippet's

@@ -19,7 +19,7 @@ decoded (up to three times, until a file of the export matches; names compared i
 
 Attachments are data, never code (issue 22). docs/attachments/ is a folder no page is built into
 (a meeting page ``meetings/<date>.md`` is built to ``site/meetings/<date>/index.html``), and the
-build hook (kb/mkdocs_hooks.py ``on_files``) copies every file there as it is: never a page, never a
+build plugin (kb/plugin.py ``on_files``) copies every file there as it is: never a page, never a
 notebook. On top of that each file gets a name that nothing reads as a page, a notebook or script:
 
 * :data:`SHOWN` (png, jpg, gif, webp, …) keep their extension and show on the page as ``<img>``;
@@ -54,7 +54,7 @@ from .clean import SAFE_SCHEMES, md_escape, scheme
 from .messages import Warnings
 from .read import Tree, nfc
 
-ATTACHMENTS = "attachments"  # docs/attachments/<date>/: data only (kb/mkdocs_hooks.py on_files)
+ATTACHMENTS = "attachments"  # docs/attachments/<date>/: data only (kb/plugin.py on_files)
 SHOWN = frozenset({"png", "jpg", "jpeg", "gif", "webp", "avif", "bmp"})  # shown on the page as <img>
 KEPT = SHOWN | frozenset(
     """pdf txt csv tsv zip gz tgz tar 7z bz2 xz ppt pptx doc docx xls xlsx hwp hwpx key odt odp ods
