@@ -17,6 +17,7 @@ HTML has Python blocks fails, so no block escapes unseen.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -24,11 +25,13 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from bs4 import BeautifulSoup
 from conftest import DOCS, ROOT, add_summary_line, build_site, selected_devices
 
 from kb.blocks import Page, html_python_blocks, markdown_python_fences, site_pages, snippet_sections
 from kb.runner import BlockResult
 from kb.check import check
+from kb.execute import Executor
 
 
 def pytest_generate_tests(metafunc):
@@ -84,7 +87,18 @@ def test_every_rendered_python_block_runs_alone(device, built_site, block_runner
     pages = site_pages(built_site, DOCS, ROOT)
     docs_fences = sum(markdown_python_fences(md.read_text(encoding="utf-8")) for md in DOCS.rglob("*.md"))
 
+    # A block the shared build ran on this device (its output on the page carries the key of exactly
+    # this code; a failing block stops the build) is not run again: the build's run is the proof.
+    executor = Executor(cache_dir=Path("unused"), device=device)
+    built = {div["data-kb-key"] for html in built_site.rglob("*.html")
+             for div in BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser").select(".kb-output[data-kb-key]")}
+    by_build = 0
+
     def run(code, filename, allow_exit=None):
+        nonlocal by_build
+        if device == os.environ.get("KB_EXEC_DEVICE", "cpu") and executor.key(code, allow_exit) in built:
+            by_build += 1
+            return BlockResult(filename, "passed", reused=True)
         return block_runners.run(device, code, filename, allow_exit=allow_exit)
 
     problems, ran, skipped, needs_cuda = check_pages(pages, run, docs_fences, device)
@@ -92,7 +106,8 @@ def test_every_rendered_python_block_runs_alone(device, built_site, block_runner
     on_pages = sum(1 for page in pages if page.blocks)
     add_summary_line(request.config, f"rendered Python blocks on {device}: {total} on {on_pages} pages, "
                                       f"{ran} run, {len(skipped)} skipped with a reason, "
-                                      f"{len(needs_cuda)} need CUDA (not run on {device})")
+                                      f"{len(needs_cuda)} need CUDA (not run on {device}); "
+                                      f"{by_build} of the run ones ran in the shared build, not again")
     for line in skipped:
         add_summary_line(request.config, f"  skipped: {line}")
     for line in needs_cuda:

@@ -25,9 +25,10 @@ running. The contract, for every backend:
 Backends (``$KB_RUNNER``; kb/runner/runner.py): ``forkserver`` on Linux and macOS, where one
 process imports torch, numpy and matplotlib once and forks each block's process from it
 (kb/runner/preload.py); ``spawn`` on Windows, a fresh interpreter per block. ``KB_RUNNER=spawn``
-(or ``portable``) runs Windows' way anywhere; CI runs the contract tests under both. No Linux-only
-call is made: the Linux-only optimisations of the runner this one replaced were measured and none
-saved 5 % of what a user waits for (benchmarks/runner.md).
+(or ``portable``) runs Windows' way anywhere; ``make test`` and CI run the contract tests under both.
+Either way each block's process is started ahead, while the block before it runs. No Linux-only
+call is made: the Linux-only optimisations of the runner this one replaced, measured all together
+against none, saved nothing of a cold build, a saved edit or the tests (benchmarks/runner.md).
 
     with BlockRunner(device="cpu") as runner:
         result = runner.run(code, filename="snippets/qna/adagrad.py")
