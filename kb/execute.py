@@ -270,6 +270,7 @@ class Executor:
     damage: str | None = None  # what a block did to the cache, found when it ended (raised by _finish)
     intact_at: float = 0.0  # time.monotonic() when the cache was last found intact
     cache_inode: int = 0  # of the cache folder, from the first block run on
+    cache_mark: Path | None = None  # a file this build puts in the cache folder: gone if the folder was
     guard: threading.Lock = field(default_factory=threading.Lock)  # for the checks in the pool's threads
 
     @classmethod
@@ -332,6 +333,9 @@ class Executor:
         if not self.cache_inode:  # the first block to run: the folder a block could delete, checked after each
             self.cache_dir.mkdir(parents=True, exist_ok=True)
             self.cache_inode = os.stat(self.cache_dir).st_ino
+            # a folder deleted and made again (by the next result stored) may get the same inode number
+            self.cache_mark = self.cache_dir / f".tmp-build-{os.getpid()}-{secrets.token_hex(4)}"
+            self.cache_mark.touch()
             self.intact_at = time.monotonic()
         out = Path(tempfile.mkdtemp(prefix="kb-exec-out-"))  # outside the cache
         options = {"filename": label, "env": {"SNIPPET_OUTPUT_DIR": str(out)}, "allow_exit": allow_exit}
@@ -416,7 +420,8 @@ class Executor:
                     "a block must not delete the build's cache folder")
         gone = sorted(key for key in self.used if not (self.cache_dir / key / "result.json").is_file())
         try:
-            replaced = os.stat(self.cache_dir).st_ino != self.cache_inode
+            replaced = os.stat(self.cache_dir).st_ino != self.cache_inode or (
+                self.cache_mark is not None and not self.cache_mark.is_file())
         except FileNotFoundError:
             replaced = True
         if replaced:
@@ -446,7 +451,10 @@ class Executor:
         """Remove staging folders left by a build that was killed (the lock is held: none is in use)."""
         if self.cache_dir.is_dir():
             for entry in self.cache_dir.glob(".tmp-*"):
-                shutil.rmtree(entry, ignore_errors=True)
+                if entry.is_dir():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:  # the mark of a build that was killed
+                    entry.unlink(missing_ok=True)
 
     def close(self) -> None:
         if self.pool is not None:  # blocks still running (a build that failed) are stopped
@@ -455,6 +463,9 @@ class Executor:
         for pending in self.started.values():
             shutil.rmtree(pending.out, ignore_errors=True)
         self.started, self.deferred = {}, []
+        if self.cache_mark is not None:
+            self.cache_mark.unlink(missing_ok=True)
+            self.cache_mark = None
         if self.runner is not None:
             self.runner.close()
             self.runner = None

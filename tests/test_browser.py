@@ -118,6 +118,8 @@ def test_copy_button_copies_exactly_the_code_shown(chromium, site_url, built_sit
     try:
         for path in pages:
             page = t.goto(path)
+            # code inside folded sections (흔한 실수: question first, the diff inside) as a reader opens it
+            page.evaluate("() => document.querySelectorAll('article details').forEach(d => { d.open = true; })")
             buttons = page.locator("button.md-code__button[data-clipboard-target]")
             assert buttons.count() > 0, f"{path}: code block without a copy button"
             for i in range(buttons.count()):

@@ -94,6 +94,8 @@ def test_a_failed_write_leaves_no_entry_and_no_staging_folder(executor, monkeypa
     monkeypatch.setattr(kb.execute.shutil, "copytree", copytree_then_fail)
     with pytest.raises(ExecutionError, match="could not be kept"):
         executor.run("print('x')", "<a>")
+    assert [e for e in executor.cache_dir.iterdir() if e != executor.cache_mark] == []  # the build's own mark only
+    executor.close()
     assert list(executor.cache_dir.iterdir()) == []
 
 
@@ -117,6 +119,24 @@ def test_a_block_deleting_the_cache_is_named_with_its_page(executor):
     message = str(caught.value)
     assert message.startswith("docs/a.md: Python block 2 (first line: 'import shutil') failed during the build")
     assert "disappeared" in message and "must not delete the build's cache" in message
+
+
+def test_a_cache_folder_deleted_and_made_again_with_the_same_inode_number_is_still_seen(executor):
+    """A folder deleted and made again (the next result stored makes it) can get the inode number of
+    the one deleted: the build's mark in the folder tells them apart (side by side this let a build
+    with a deleted cache pass)."""
+    write_page(executor, "a.md")
+    executor.process_page(page("print('kept')"), "a.md", "a/")
+    assert executor._cache_damage() is None
+    import shutil
+
+    shutil.rmtree(executor.cache_dir)
+    executor.cache_dir.mkdir()
+    executor.cache_inode = os.stat(executor.cache_dir).st_ino  # as when the number is reused
+    (executor.cache_dir / next(iter(executor.used))).mkdir()
+    (executor.cache_dir / next(iter(executor.used)) / "result.json").write_text("{}", encoding="utf-8")
+    damage = executor._cache_damage()
+    assert damage is not None and "disappeared" in damage
 
 
 def test_a_block_deleting_the_whole_cache_folder_with_its_lock_is_named(tmp_path, monkeypatch, block_runners):

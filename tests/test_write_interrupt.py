@@ -30,6 +30,16 @@ from kb import writeout
 NOSIGMASK = "import runpy, signal; del signal.pthread_sigmask; runpy.run_module('kb', run_name='__main__')"
 
 
+@pytest.fixture(autouse=True)
+def interruptible():
+    """SIGINT as in a terminal: pytest-xdist's workers ignore it (SIG_IGN), and an ignored signal
+    stays ignored in this process and in every program it starts, so these tests passed or failed
+    by which test had run before them in the same worker (one that restored the handler)."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
+
+
 @pytest.fixture(params=["pthread_sigmask", "no pthread_sigmask"])
 def sigmask(request, monkeypatch):
     if request.param == "no pthread_sigmask":
