@@ -116,7 +116,8 @@ def close_plumbing(keep: set[int] | None) -> None:
     and socket but those (forked from the forkserver: its plumbing), so that a block writing to
     every descriptor it has reaches only its own channel. (POSIX; on Windows a process inherits no
     handle unasked.) A spawned process keeps its other pipes: one of them tells the runner that it
-    ended, which is why the runner also checks that it really did (kb/runner/runner.py)."""
+    ended, which is why the runner also checks that it really did (kb/runner/runner.py). Either way
+    every descriptor it keeps is made non-inheritable: a program the block starts holds none."""
     import stat
 
     folder = "/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd"
@@ -131,6 +132,13 @@ def close_plumbing(keep: set[int] | None) -> None:
         tracker._fd, tracker._pid = None, None
     except (ImportError, AttributeError, OSError):
         pass
+    for name in os.listdir(folder):  # what it keeps, no program it starts inherits
+        fd = int(name)
+        if fd > 2:
+            try:
+                os.set_inheritable(fd, False)
+            except OSError:  # the listing's own descriptor, closed by now
+                pass
     if keep is None:
         return
     for name in os.listdir(folder):

@@ -288,15 +288,16 @@ class BlockRunner:
     def _wait(process, channel, deadline: float) -> tuple[bytearray, bool]:
         """Wait for the block's process to end, reading its channel meanwhile (a report does not
         end the wait); return what came and whether the deadline came first. The sentinel says
-        that the process ended; the exit status is asked too (under spawn the block could write to
-        the sentinel's pipe), and from then on it is asked every 50 ms."""
+        that the process ended, but the exit status decides, and it is also asked every 0.5 s: a
+        process the block forked can hold the sentinel's pipe open after the block's end, and under
+        spawn the block could write to it (then it is asked every 50 ms)."""
         received, listening, trusted = bytearray(), True, True
         while True:
             left = deadline - time.perf_counter()
             if left <= 0:
                 return received, True
             ready = wait(([process.sentinel] if trusted else []) + ([channel] if listening else []),
-                         timeout=left if trusted else min(left, 0.05))
+                         timeout=min(left, 0.5) if trusted else min(left, 0.05))
             if channel in ready:
                 listening = drain(channel, received)
             if process.exitcode is not None:
