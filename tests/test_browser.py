@@ -122,9 +122,21 @@ def test_copy_button_copies_exactly_the_code_shown(chromium, site_url, built_sit
             page.evaluate("() => document.querySelectorAll('article details').forEach(d => { d.open = true; })")
             buttons = page.locator("button.md-code__button[data-clipboard-target]")
             assert buttons.count() > 0, f"{path}: code block without a copy button"
+            # every button outside folded sections, and the first inside them (the 흔한 실수 diffs:
+            # dozens of the same kind; the rest are checked to target the code of their own block)
+            folded = page.evaluate("() => Array.from(document.querySelectorAll("
+                                   "'button.md-code__button[data-clipboard-target]')).map(b => !!b.closest('details'))")
+            first_folded = folded.index(True) if True in folded else -1
             for i in range(buttons.count()):
                 button = buttons.nth(i)
                 target = button.get_attribute("data-clipboard-target")
+                if folded[i] and i != first_folded:
+                    own = button.evaluate("(b, t) => { const c = document.querySelector(t);"
+                                          " const box = e => e.closest('div.highlight') || e.closest('pre');"
+                                          " return !!c && c.tagName === 'CODE' && !!box(b) && box(c) === box(b); }",
+                                          target)
+                    assert own, f"{path} {target}: the button copies another block's code"
+                    continue
                 shown = page.locator(target).inner_text()
                 page.evaluate("() => navigator.clipboard.writeText('(nothing copied)')")
                 button.scroll_into_view_if_needed()

@@ -22,6 +22,8 @@ from notion_cli import kb_main, snapshot
 from kb import notion
 from kb.frontmatter import load_docs
 
+pytestmark = pytest.mark.xdist_group("test_import_notion")  # its module fixture once, on one worker (pytest.ini)
+
 SEED = ROOT / "tests/fixtures/2021-08-10-meeting-notion-export.md"
 KST = dt.timezone(dt.timedelta(hours=9))
 QIDS = ["Q1", "Q2", "Q3", "Q4", "Q5"]

@@ -23,6 +23,8 @@ from markdown import markdown
 from conftest import ROOT, build_site
 from notion_cli import kb_main as run_kb
 
+pytestmark = pytest.mark.xdist_group("test_notion_attachments")  # its module fixture once, on one worker (pytest.ini)
+
 PAGE = "7 16 회의록 0123456789abcdef0123456789abcdef"
 HEAD = "# 7/16 회의록\n\n작성일시: 2021년 7월 16일 오후 3:52\n작성자: 김민지\n회의 유형: 정기 회의\n\n"
 LONG = "가" * 80  # 240 bytes of UTF-8: a legal name on Linux, too long once a suffix is added

@@ -25,6 +25,8 @@ import notion_corpus as corpus
 from conftest import build_site, copy_project
 from notion_cli import kb_main
 
+pytestmark = pytest.mark.xdist_group("test_notion_corpus")  # its module fixture once, on one worker (pytest.ini)
+
 CASES = {c.name: c for c in corpus.CASES}
 
 

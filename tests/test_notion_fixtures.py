@@ -33,6 +33,8 @@ from bs4 import BeautifulSoup
 from conftest import ROOT, build_site
 from notion_cli import kb_main as run_kb
 
+pytestmark = pytest.mark.xdist_group("test_notion_fixtures")  # its module fixture once, on one worker (pytest.ini)
+
 FIX = ROOT / "tests/fixtures/notion"
 KST = dt.timezone(dt.timedelta(hours=9))
 KO_PAGE = next((FIX / "ko-page").glob("*.md"))

@@ -14,6 +14,8 @@ import pytest
 from conftest import build_site, copy_project
 from kb.check import check
 
+pytestmark = pytest.mark.xdist_group("test_rules")  # its module fixture once, on one worker (pytest.ini)
+
 BASE = "---\ntitle: 시험\ntags: [시험]\nmeeting: meetings/2021-08-10.md\n---\n\n본문 첫 줄\n"
 # name -> (page text, line the problem is on, words of the message)
 BROKEN = {

@@ -31,6 +31,8 @@ from kb.frontmatter import Page
 from kb.render import Site
 from kb.safety import markup_in, md_text
 
+pytestmark = pytest.mark.xdist_group("test_security")  # its module fixture once, on one worker (pytest.ini)
+
 # Payloads as a hostile export or a careless page would carry them; each alert() has its own number.
 PAYLOADS = [
     "<script>alert(101)</script>",
@@ -173,6 +175,7 @@ import sys
 import kb.frontmatter
 kb.frontmatter._markup_problems = lambda page, label: []   # this process only: test the escaping alone
 from mkdocs.__main__ import cli
+
 sys.argv = ["mkdocs", "build", "--strict", "--site-dir", sys.argv[1]]
 cli()
 """
