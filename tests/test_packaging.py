@@ -196,7 +196,10 @@ def test_kb_serve_builds_and_serves_the_home_page_then_stops_on_ctrl_c(tmp_path)
     env = dict(os.environ, KB_EXECUTE="0", PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, "-m", "kb", "serve", "--port", str(port)], cwd=project, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)  # its own process group: Ctrl-C reaches kb and mkdocs
+                            start_new_session=True,  # its own process group: Ctrl-C reaches kb and mkdocs
+                            # SIGINT as from a terminal: pytest-xdist's workers ignore it, and an ignored
+                            # signal stays ignored in the programs they start
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline, home = time.monotonic() + 300, None
         while home is None and time.monotonic() < deadline and proc.poll() is None:
