@@ -269,8 +269,9 @@ class Executor:
     token: str = field(default_factory=lambda: secrets.token_hex(8))  # makes the placeholders unique
     damage: str | None = None  # what a block did to the cache, found when it ended (raised by _finish)
     intact_at: float = 0.0  # time.monotonic() when the cache was last found intact
-    cache_inode: int = 0  # of the cache folder, from the first block run on
-    cache_mark: Path | None = None  # a file this build puts in the cache folder: gone if the folder was
+    # a file this build puts in the cache folder when its first block runs: gone if the folder was
+    # deleted or replaced (a folder made again can even get the same inode number)
+    cache_mark: Path | None = None
     guard: threading.Lock = field(default_factory=threading.Lock)  # for the checks in the pool's threads
 
     @classmethod
@@ -330,10 +331,8 @@ class Executor:
             return hit
         if key in self.started and self.started[key].result is None:  # the same code, on another page, running
             return self.started[key]
-        if not self.cache_inode:  # the first block to run: the folder a block could delete, checked after each
+        if self.cache_mark is None:  # the first block to run: the folder a block could delete, checked after each
             self.cache_dir.mkdir(parents=True, exist_ok=True)
-            self.cache_inode = os.stat(self.cache_dir).st_ino
-            # a folder deleted and made again (by the next result stored) may get the same inode number
             self.cache_mark = self.cache_dir / f".tmp-build-{os.getpid()}-{secrets.token_hex(4)}"
             self.cache_mark.touch()
             self.intact_at = time.monotonic()
@@ -419,11 +418,7 @@ class Executor:
             return (f"the build lock {self.lock.path} was removed or replaced: "
                     "a block must not delete the build's cache folder")
         gone = sorted(key for key in self.used if not (self.cache_dir / key / "result.json").is_file())
-        try:
-            replaced = os.stat(self.cache_dir).st_ino != self.cache_inode or (
-                self.cache_mark is not None and not self.cache_mark.is_file())
-        except FileNotFoundError:
-            replaced = True
+        replaced = self.cache_mark is not None and not self.cache_mark.is_file()
         if replaced:
             return (f"the cache folder {self.cache_dir} disappeared (deleted, or replaced by another): a block "
                     "must not delete the build's cache")

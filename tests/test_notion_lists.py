@@ -137,12 +137,18 @@ def test_numbered_lists_are_imported_with_every_word_in_order(tmp_path, case):
         assert_in_order(words[words.index("먼저"):], qna)
 
 
-def test_nested_items_render_nested_with_their_checkboxes(tmp_path):
+def imported_meeting(tmp_path: Path, body: str) -> tuple[Path, str]:
+    """Import the export of ``BODIES[body]`` into a fresh docs/; its docs/ and the meeting page's HTML."""
     docs = tmp_path / "docs"
     docs.mkdir()
-    result = run_kb("import-notion", export(tmp_path, BODIES["nested four deep with bullets and to-dos"]), "--docs", docs)
+    result = run_kb("import-notion", export(tmp_path, BODIES[body]), "--docs", docs)
     assert result.returncode == 0, result.stderr
     html, _ = rendered(docs / "meetings/2021-07-16.md")
+    return docs, html
+
+
+def test_nested_items_render_nested_with_their_checkboxes(tmp_path):
+    _, html = imported_meeting(tmp_path, "nested four deep with bullets and to-dos")
     depth = deepest = 0
     for tag in re.findall(r"</?(?:ol|ul)\b", html):
         depth += -1 if tag.startswith("</") else 1
@@ -152,11 +158,7 @@ def test_nested_items_render_nested_with_their_checkboxes(tmp_path):
 
 
 def test_code_and_image_stay_inside_their_list_items(tmp_path):
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    result = run_kb("import-notion", export(tmp_path, BODIES["code and images inside items"]), "--docs", docs)
-    assert result.returncode == 0, result.stderr
-    html, _ = rendered(docs / "meetings/2021-07-16.md")
+    docs, html = imported_meeting(tmp_path, "code and images inside items")
     items = html[html.index("<ol>"): html.rindex("</ol>")]
     assert "torch" in items and 'alt="구조도"' in items and "echo" in items
     assert (docs / "attachments/2021-07-16/diagram.png").exists() or any(docs.rglob("diagram.png"))

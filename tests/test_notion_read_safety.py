@@ -25,20 +25,13 @@ import pytest
 from conftest import ROOT
 from notion_cli import kb_main as run_kb
 from notion_cli import snapshot
+from test_notion_bad_input import docs  # noqa: F401  (the fixture: docs/ with meetings/keep.md)
 
 PAGE = "7 16 회의록 0123456789abcdef0123456789abcdef"
 HEAD = "# 7/16 회의록\n\n작성일시: 2021년 7월 16일 오후 3:52\n작성자: 김민지\n회의 유형: 정기 회의\n\n"
 IMAGE = "![그림](7%2016%20%ED%9A%8C%EC%9D%98%EB%A1%9D%200123456789abcdef0123456789abcdef/a.png)\n"
 NFC_NAME = unicodedata.normalize("NFC", "회의.png")
 NFD_NAME = unicodedata.normalize("NFD", "회의.png")
-
-
-@pytest.fixture
-def docs(tmp_path) -> Path:
-    d = tmp_path / "docs"
-    (d / "meetings").mkdir(parents=True)
-    (d / "meetings/keep.md").write_text("untouched\n", encoding="utf-8")
-    return d
 
 
 def refused(src: Path, docs: Path, *parts: str) -> str:

