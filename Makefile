@@ -54,6 +54,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.bench_build --pages $(BENCH_PAGES) --repeat $(BENCH_REPEAT)
 	$(PY) -m benchmarks.bench_search --pages $(lastword $(subst $(comma), ,$(BENCH_PAGES)))
 	$(PY) -m benchmarks.bench_search_quality
+	$(PY) -m benchmarks.bench_page_weight --pages $(lastword $(subst $(comma), ,$(BENCH_PAGES)))  # a Q&A page's first visit in Chromium, fonts included
 
 check: $(STAMP)
 	$(PY) -m kb check

@@ -5,7 +5,8 @@ ProperDocs find it once the package is installed (``pip install -e .``). One cla
 the instance, its event methods in the order MkDocs calls them; each delegates to a module that
 works without MkDocs:
 
-* on_config: the generated navigation (kb/nav.py); mkdocs-jupyter's cache kept per torch, Python
+* on_config: the repository and site address (kb/site_address.py: source, edit and Colab links,
+  site_url); the generated navigation (kb/nav.py); mkdocs-jupyter's cache kept per torch, Python
   and device; the search fields kb/search_ko.py writes must be configured (a site without the
   search plugin has no index, and gets no fields).
 * on_pre_build: the build's executor (kb/execute.py) and a fresh set of notebook stylesheets.
@@ -21,7 +22,7 @@ works without MkDocs:
 * on_env: wait for the blocks and put their outputs into the pages (kb/execute.py).
 * on_page_context: which source file each page URL came from, for search errors.
 * on_post_build: figures, downloadable snippets and notebook CSS into the site, unused cache
-  dropped; then (priority -100, after the search plugin wrote its index) the Korean search
+  dropped, the math font cut to the site's formulas (kb/fonts.py); then (priority -100, after the search plugin wrote its index) the Korean search
   fields (kb/search_ko.py).
 * on_build_error, on_shutdown: the executor's workers stop.
 
@@ -43,7 +44,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, CombinedEvent, event_priority
 from mkdocs.structure.files import File, Files
 
-from kb import nav, notebook_css, notebooks, pages, search_ko
+from kb import fonts, nav, notebook_css, notebooks, pages, search_ko, site_address
 from kb.check import check
 from kb.execute import ExecutionError, Executor, torch_version
 from kb.render import Site
@@ -81,6 +82,7 @@ class KbPlugin(BasePlugin):
         (its own key hashes only the notebook and the plugin's options, so each combination gets
         a folder); the search fields configured."""
         self.root = Path(config.config_file_path).resolve().parent
+        self._set_address(config)
         config["nav"] = nav.generate(config["nav"], Path(config["docs_dir"]))
         jupyter = config.plugins.get("mkdocs-jupyter")
         if jupyter is not None and jupyter.config.get("cache"):
@@ -92,6 +94,19 @@ class KbPlugin(BasePlugin):
         if self.search is not None:
             _shown(search_ko.check_fields, self.search.fields)
         return config
+
+    def _set_address(self, config):
+        """extra.repository (source, edit and Colab links) and site_url (sitemap, canonical links,
+        the 404 page's paths) from kb/site_address.py; one info line when one is unknown."""
+        extra = config["extra"]
+        try:
+            address = site_address.derive(self.root, config_repository=extra.get("repository"),
+                                          config_repo_url=config["repo_url"], config_site_url=config["site_url"])
+        except site_address.AddressError as exc:
+            raise PluginError(str(exc)) from None
+        extra["repository"], config["site_url"] = address.repository, address.site_url
+        if address.note:
+            log.info(address.note)
 
     def on_pre_build(self, config):
         self.executor = Executor.from_env(self.root)
@@ -176,6 +191,8 @@ class KbPlugin(BasePlugin):
             finally:
                 self.executor.close()
         notebook_css.write(site_dir, self.sheets)
+        # the math font cut to the site's formulas (kb/fonts.py), cached by its characters
+        _shown(fonts.write_math_font, Path(config["docs_dir"]), site_dir, self.root / ".cache" / "kb-webfonts")
 
     def _finish_executor(self, site_dir: Path, docs_dir: Path) -> None:
         executor = self.executor
@@ -217,5 +234,5 @@ def _shown(call, *args, **kwargs):
     """``call(*args, **kwargs)``, its errors as PluginError: MkDocs shows the message, not a traceback."""
     try:
         return call(*args, **kwargs)
-    except (pages.PageError, search_ko.SearchIndexError, ExecutionError) as exc:
+    except (pages.PageError, search_ko.SearchIndexError, ExecutionError, fonts.FontError) as exc:
         raise PluginError(str(exc)) from None

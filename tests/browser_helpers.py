@@ -2,10 +2,13 @@
 
 Used by tests/test_browser.py, tests/test_search.py and benchmarks/bench_search.py, benchmarks/bench_search_quality.py.
 
-* ``serve(site)`` serves a directory on 127.0.0.1 (ephemeral port) from a thread.
-* ``launch(playwright)`` starts headless Chromium: Debian's /usr/bin/chromium (or any
-  ``chromium`` on PATH) when there is one, else Playwright's own browser
-  (``playwright install chromium``). ``browser_unavailable()`` says why none can start.
+* ``serve(site, mounts)`` serves a directory on 127.0.0.1 (ephemeral port) from a thread, at the
+  root or under a path such as /knowledge-base/ (optionally answering a missing file with the
+  site's 404.html, as GitHub Pages does).
+* ``launch(playwright)`` starts headless Chromium: ``KB_CHROMIUM`` (a path, or ``playwright``),
+  else Debian's /usr/bin/chromium (or any ``chromium`` on PATH) when there is one, else
+  Playwright's own browser (``playwright install --with-deps chromium``, the CI workflow's).
+  ``browser_unavailable()`` says why none can start.
 * ``guard(context)`` lets requests reach 127.0.0.1 only; every other host is aborted and
   recorded in the returned list.
 * ``SearchBox`` types into Material's search box and reads the result list.
@@ -45,7 +48,17 @@ ALLOWED_HOSTS = {"127.0.0.1"}
 
 
 def system_chromium() -> str | None:
-    """Debian's Chromium, or a ``chromium`` on PATH; None when there is neither."""
+    """The Chromium to launch instead of Playwright's own: ``KB_CHROMIUM`` (a path, or
+    ``playwright`` for Playwright's own build even where another is installed, as on GitHub's
+    runners, whose preinstalled Chromium is not the one Playwright was released with), else
+    Debian's /usr/bin/chromium or a ``chromium`` on PATH; None for Playwright's own."""
+    chosen = os.environ.get("KB_CHROMIUM", "")
+    if chosen == "playwright":
+        return None
+    if chosen:
+        if not Path(chosen).is_file():
+            raise FileNotFoundError(f"KB_CHROMIUM={chosen}: no such file")
+        return chosen
     if Path("/usr/bin/chromium").exists():
         return "/usr/bin/chromium"
     return shutil.which("chromium")
@@ -57,15 +70,18 @@ def browser_unavailable() -> str | None:
         from playwright.sync_api import sync_playwright
     except ImportError as exc:
         return f"the playwright package is not installed ({exc}); pip install -r requirements.txt"
-    if system_chromium():
-        return None
+    try:
+        if system_chromium():
+            return None
+    except FileNotFoundError as exc:
+        return str(exc)
     with sync_playwright() as p:
         bundled = p.chromium.executable_path
     if bundled and Path(bundled).exists():
         return None
     return (
         "no Chromium: install Debian's chromium (apt-get install chromium fonts-noto-cjk) "
-        "or run `python -m playwright install chromium`"
+        "or run `python -m playwright install --with-deps chromium`"
     )
 
 
@@ -123,8 +139,33 @@ def stop_shared_chromium(folder: Path) -> None:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the site at each path of ``mounts`` (longest first; "/" is the server's root); with
+    ``pages_404`` a missing file is answered with the site's 404.html and status 404, as GitHub
+    Pages answers, else with the standard library's error page."""
+
+    mounts: tuple[str, ...] = ("/",)
+    pages_404 = False
+
     def log_message(self, format, *args):  # keep pytest's output clean
         pass
+
+    def translate_path(self, path):
+        for mount in sorted(self.mounts, key=len, reverse=True):
+            if path.startswith(mount):
+                return super().translate_path("/" + path[len(mount):])
+        return super().translate_path("/__outside_the_site__/")
+
+    def send_error(self, code, message=None, explain=None):
+        page = Path(self.directory) / "404.html"
+        if code != 404 or not self.pages_404 or not page.is_file():
+            return super().send_error(code, message, explain)
+        body = page.read_bytes()
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -136,15 +177,17 @@ class _Server(http.server.ThreadingHTTPServer):
 
 
 @contextlib.contextmanager
-def serve(site: Path):
-    """Serve ``site`` on http://127.0.0.1:<free port>/ for the duration of the block."""
-    handler = functools.partial(_QuietHandler, directory=str(site))
+def serve(site: Path, mounts: tuple[str, ...] = ("/",), *, pages_404: bool = False):
+    """Serve ``site`` on http://127.0.0.1:<free port> at each path of ``mounts`` for the duration of
+    the block; yields the address of the first. ``pages_404``: see :class:`_QuietHandler`."""
+    handler_class = type("_Handler", (_QuietHandler,), {"mounts": mounts, "pages_404": pages_404})
+    handler = functools.partial(handler_class, directory=str(site))
     server = _Server(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
+        yield f"http://127.0.0.1:{server.server_address[1]}{mounts[0]}"
     finally:
         server.shutdown()
         server.server_close()
@@ -317,8 +360,11 @@ def chromium(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def site_url(built_site):
-    """The strict build served on 127.0.0.1."""
-    with serve(built_site) as url:
+    """The strict build served at the root of 127.0.0.1, and at its published path too
+    (conftest.SITE_URL), where the absolute paths of its 404 page point."""
+    from conftest import SITE_URL
+
+    with serve(built_site, ("/", urlsplit(SITE_URL).path)) as url:
         yield url
 
 

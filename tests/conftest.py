@@ -66,13 +66,22 @@ def copy_project(dest: Path) -> Path:
     return dest
 
 
-def build_site(project: Path, site_dir: Path, *, execute: bool = False) -> subprocess.CompletedProcess:
+# Where the shared build (built_site) says it is published, as the Pages workflow tells a real
+# build (kb/site_address.py): its links, sitemap.xml, canonical links and its 404 page's paths
+# under /knowledge-base/ all carry this address, never the machine's git remote.
+SITE_REPOSITORY = "https://github.com/example-owner/knowledge-base"
+SITE_URL = "https://example-owner.github.io/knowledge-base/"
+
+
+def build_site(project: Path, site_dir: Path, *, execute: bool = False,
+               env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run ``mkdocs build --strict`` for ``project`` into ``site_dir``; return the finished process.
 
     ``execute=False`` builds without running the code blocks (``KB_EXECUTE=0``): the builds of
-    temporary copies test other things and would otherwise run every block cold.
+    temporary copies test other things and would otherwise run every block cold. ``env``: more
+    environment variables for the build.
     """
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1", KB_EXECUTE="1" if execute else "0")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "KB_EXECUTE": "1" if execute else "0", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site_dir)],
         cwd=project,
@@ -86,11 +95,13 @@ def build_site(project: Path, site_dir: Path, *, execute: bool = False) -> subpr
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory) -> Path:
     """The site built once with --strict from the working tree, every code block run (cached in
-    .cache/kb-exec by content); fails loudly if the build fails. Under pytest-xdist the first
-    worker that needs it builds it and the others use that build (see :func:`once_per_run`)."""
+    .cache/kb-exec by content), published at SITE_URL from SITE_REPOSITORY; fails loudly if the
+    build fails. Under pytest-xdist the first worker that needs it builds it and the others use
+    that build (see :func:`once_per_run`)."""
 
     def make(site: Path) -> str | None:
-        result = build_site(ROOT, site, execute=True)
+        address = {"KB_REPOSITORY": SITE_REPOSITORY, "KB_SITE_URL": SITE_URL}
+        result = build_site(ROOT, site, execute=True, env=address)
         if result.returncode != 0:
             return f"mkdocs build --strict failed:\n{result.stdout}\n{result.stderr}"
         return None

@@ -38,6 +38,8 @@ def external_urls_in_html(html: str) -> list[str]:
     found = []
     for tag, attrs in FETCHED.items():
         for el in soup.find_all(tag):
+            if tag == "link" and el.get("rel") == ["canonical"]:
+                continue  # the page's own published address: named, never fetched
             for attr in attrs:
                 value = el.get(attr)
                 if not value:
@@ -55,9 +57,10 @@ def test_detector_finds_what_it_should():
     html = """<link rel="stylesheet" href="https://fonts.googleapis.com/css?family=Roboto">
     <script src="//cdn.example.org/x.js"></script><img srcset="a.png 1x, https://x.org/b.png 2x">
     <style>@import "https://x.org/y.css"; body { background: url(https://x.org/z.png) }</style>
-    <a href="https://arxiv.org/abs/1409.1556">paper</a><img src="../assets/ok.png">"""
+    <a href="https://arxiv.org/abs/1409.1556">paper</a><img src="../assets/ok.png">
+    <link rel="canonical" href="https://owner.github.io/kb/"><link rel="preload" href="https://x.org/f.woff2">"""
     found = external_urls_in_html(html)
-    assert len(found) == 5, found
+    assert len(found) == 6, found
     assert not any("arxiv" in f or "ok.png" in f for f in found)
 
 

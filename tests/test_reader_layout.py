@@ -104,7 +104,10 @@ def test_one_webfont_draws_hangul_and_latin(chromium, site_url):
         fonts = used_fonts(page, selector)
     finally:
         t.close()
-    assert set(fonts) == {"Pretendard"}, f"text drawn with {fonts}, not one font"
+    # Latin is Pretendard's; Hangul too, unless a Korean font that docs/stylesheets/kb-fonts.css names
+    # first (local(): no download) is installed, as fonts-noto-cjk is here (tests/test_fonts.py)
+    korean = {"Noto Sans CJK KR", "Source Han Sans K", "Noto Sans KR", "Apple SD Gothic Neo", "Malgun Gothic"}
+    assert "Pretendard" in fonts and set(fonts) <= {"Pretendard"} | korean, f"text drawn with {fonts}"
     assert t.blocked == [] and t.errors == []
 
 

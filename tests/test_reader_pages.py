@@ -14,7 +14,7 @@ from bs4 import BeautifulSoup
 from mkdocs.utils import yaml_load
 
 from browser_helpers import Tab, chromium, site_pages, site_url, tab  # noqa: F401  (fixtures)
-from conftest import DOCS, ROOT
+from conftest import DOCS, ROOT, SITE_REPOSITORY
 from test_reader_math import ARTIFACTS
 
 pytestmark = pytest.mark.browser
@@ -48,7 +48,7 @@ def test_404_page_is_korean(tab):
 
 
 def test_every_content_page_names_author_dates_and_its_source(built_site):
-    repo = config()["extra"]["repository"].rstrip("/")
+    repo = SITE_REPOSITORY  # the shared build's address (conftest.built_site)
     branch = config()["extra"]["branch"]
     pages = [p for p in site_pages(built_site) if p]  # all but the home page
     assert len(pages) >= 15
@@ -90,7 +90,7 @@ def test_pages_from_a_meeting_show_the_meetings_date(built_site, section):
 
 @pytest.mark.parametrize("name", ["attention", "optimizer-playground"])
 def test_notebook_has_labelled_download_and_colab_buttons(built_site, name):
-    repo = config()["extra"]["repository"].rstrip("/")
+    repo = SITE_REPOSITORY  # the shared build's address (conftest.built_site)
     owner_repo = repo.removeprefix("https://github.com/")
     buttons = soup_of(built_site, f"notebooks/{name}/").select("article .kb-nb-actions a")
     labels = [b.get_text(strip=True) for b in buttons]

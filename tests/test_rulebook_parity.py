@@ -155,6 +155,8 @@ def _project(dest: Path, pages: dict[str, str], nav_extra: list[str], broken_hoo
     assert "parity_hooks" in config or not broken_hooks
     _write(dest / "mkdocs.yml", config)
     docs = dest / "docs"
+    # the math font is an input of every build whose pages have formulas (kb/fonts.py cuts it)
+    shutil.copytree(ROOT / "docs/assets/fonts/stix-two-math", docs / "assets/fonts/stix-two-math")
     _write(docs / "index.md", "# 처음\n")
     _write(docs / "meetings/index.md", "# 회의록\n")
     _write(docs / "qna/index.md", "# Q&A\n")

@@ -1,8 +1,11 @@
 """The GitHub Actions workflow tests, builds strictly and deploys to Pages; CUDA runs on a GPU runner;
-macOS and Windows build and run the snippets; ProperDocs builds too; the file matches GitHub's schema."""
+macOS and Windows build and run the snippets; ProperDocs builds too; the file matches GitHub's schema.
+The test job gets browsers the way GitHub's runners need (Playwright's Chromium, a Firefox ESR where
+tests/firefox_bidi.py looks) and the Pages build the address it is served at."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -110,3 +113,52 @@ def test_properdocs_builds_the_site_strictly_in_ci():
     assert "python -m properdocs build --strict -f mkdocs.yml" in run
     assert "python -m pip install -e ." in run
     assert any(line.startswith("properdocs==") for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines())
+
+
+# --- browsers on GitHub's runners and the site's address (issues #26 item 6 and #27) -------------
+
+
+def step_named(job, needle: str) -> dict:
+    found = [s for s in job["steps"] if needle in (s.get("uses", "") or s.get("run", ""))]
+    assert len(found) == 1, f"{len(found)} steps with {needle!r}"
+    return found[0]
+
+
+def test_tests_get_playwrights_chromium_not_ubuntus_snap_wrapper():
+    job = load()["jobs"]["test"]
+    names = steps(job)
+    install = step_named(job, "playwright install --with-deps chromium")
+    assert install["run"].lstrip().startswith(".venv/bin/python -m playwright")  # the venv's Playwright
+    venv = names.index(step_named(job, "make .venv/.installed")["run"])
+    assert venv < names.index(install["run"]) < names.index("make test")
+    apt_chromium = re.compile(r"apt-get install[^\n]*\bchromium")  # a snap wrapper on Ubuntu 24.04
+    assert not [s for s in names if apt_chromium.search(s)]
+    # the runner image's own Chromium is not the one this Playwright was released with
+    assert step_named(job, "make test")["env"]["KB_CHROMIUM"] == "playwright"
+
+
+def test_tests_get_a_firefox_esr_where_the_firefox_tests_look():
+    from firefox_bidi import FIREFOX_CANDIDATES
+
+    job = load()["jobs"]["test"]
+    setup = step_named(job, "browser-actions/setup-firefox@")
+    assert setup["with"]["firefox-version"] == "latest-esr"
+    link = step_named(job, f"{FIREFOX_CANDIDATES[0]}\n")
+    assert f"steps.{setup['id']}.outputs.firefox-path" in link["run"]
+    assert "ln -sf" in link["run"] and FIREFOX_CANDIDATES[0] == "/usr/bin/firefox-esr"
+    names = steps(job)
+    assert names.index(link["run"]) < names.index("make test")
+
+
+def test_pages_build_gets_the_address_it_is_served_at():
+    workflow = load()
+    build = workflow["jobs"]["build"]
+    pages = step_named(build, "actions/configure-pages@")
+    make = step_named(build, "make build")
+    assert make["env"]["KB_SITE_URL"] == f"${{{{ steps.{pages['id']}.outputs.base_url }}}}"
+    assert steps(build).index(pages["uses"]) < steps(build).index("make build")
+    assert build["permissions"]["pages"] in ("read", "write")  # configure-pages reads the Pages site
+    assert workflow["jobs"]["deploy"]["needs"] == "build" and build["needs"] == "test"
+    # the repository comes from GITHUB_REPOSITORY (kb/site_address.py), never a written-in address
+    text = WORKFLOW.read_text(encoding="utf-8")
+    assert "KB_REPOSITORY:" not in text and "dl-study" not in text
