@@ -14,9 +14,19 @@ with ``KB_EXEC_DEVICE=cuda`` runs it like any other block. The marker is read by
 :meth:`kb.blocks.HtmlBlock.plan`, as in the guard (tests/test_rendered_blocks.py) and
 ``python -m kb check``; a malformed or unknown marker stops the build naming page and block.
 
+Warnings: a block that writes to stderr (a warning, a log line) fails the build, naming page and
+block, unless the page says the warning is the point with a comment right before the block (before
+its ``pytest.mark`` marker, if it has one)::
+
+    <!--kb-allow-warning: why the reader should see this warning-->
+
+Such a block's stderr is shown under its output. A notebook cell does the same with the tag
+``kb-allow-warning`` (kb/notebooks.py).
+
 Figures: a block saves PNG files into the folder named by ``$SNIPPET_OUTPUT_DIR`` and gives
 each its alt text as PNG metadata (``fig.savefig(path, metadata={"Description": alt})``).
-A figure without alt text fails the build.
+A figure without alt text fails the build. Each ``<img>`` carries the PNG's own width and height,
+so that the page keeps its height while the lazily loaded figures come in.
 
 Blocks run side by side: the page hook only starts a page's blocks, in a pool of workers
 (:class:`kb.runner.BlockPool`, ``$KB_BLOCK_JOBS`` at once), leaving a placeholder where each
@@ -75,6 +85,7 @@ from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 
+from . import figure_fonts
 from .blocks import HtmlBlock, html_python_blocks, markdown_python_fences
 from .runner import BlockPool, BlockRunner, WorkerError
 from .safety import esc
@@ -85,6 +96,10 @@ FORMAT = "2"
 ROOT = Path(__file__).resolve().parent.parent
 _BLOCK_RE = re.compile(r'<div class="language-(?:python|py|python3) highlight">.*?</pre></div>', re.S)
 _TITLE_RE = re.compile(r'<span class="filename">([^<]*)</span>')
+# the HTML comments right before a block (Markdown keeps them as they were written)
+_COMMENTS_BEFORE_RE = re.compile(r"(?:<!--(?:(?!-->).)*-->\s*)+$", re.S)
+_ALLOW_WARNING_RE = re.compile(r"<!--\s*kb-allow-warning\b(.*?)-->", re.S)
+ALLOW_WARNING = "<!--kb-allow-warning: 이유-->"
 SNIPPET_DIR = "snippets"
 
 
@@ -151,6 +166,7 @@ class _Placed:
     block: HtmlBlock
     page_url: str
     extra: str  # the download link of a snippet block, after the output
+    allow_warning: str | None = None  # the reason of its kb-allow-warning comment
     page: object = None  # the build's Page, whose content holds ``marker``
     marker: str = ""
 
@@ -336,6 +352,7 @@ class Executor:
             self.cache_mark = self.cache_dir / f".tmp-build-{os.getpid()}-{secrets.token_hex(4)}"
             self.cache_mark.touch()
             self.intact_at = time.monotonic()
+            figure_fonts.ensure()  # NanumGothic with a minus, made once here rather than by blocks side by side
         out = Path(tempfile.mkdtemp(prefix="kb-exec-out-"))  # outside the cache
         options = {"filename": label, "env": {"SNIPPET_OUTPUT_DIR": str(out)}, "allow_exit": allow_exit}
         pending = _Pending(key, label, out, Future(), where or label)
@@ -514,11 +531,12 @@ class Executor:
         pieces, last, waiting = [], 0, []
         for span, block in zip(spans, blocks):
             pieces.append(page_html[last : span.end()])
-            last = span.end()
+            last_end, last = last, span.end()
             try:
                 action, reason = block.plan(self.device)
             except ValueError as exc:
                 raise ExecutionError(f"docs/{src} block {block.index}: {exc}") from None
+            allow_warning = _allow_warning(page_html[last_end:span.start()], block, src)
             title = _TITLE_RE.search(span.group(0))
             snippet = html.unescape(title.group(1)).strip() if title else ""
             extra = ""
@@ -540,9 +558,9 @@ class Executor:
             where = f"docs/{src}: Python block {block.index} (first line: {block.first_line!r})"
             started = self._start(block.code, label, allow_exit=reason, where=where)
             if isinstance(started, Result):
-                pieces.append(self._output_html(started, page_url, label) + extra)
+                pieces.append(self._output_html(started, page_url, label, where, allow_warning) + extra)
                 continue
-            waiting.append((len(pieces), _Placed(started, src, block, page_url, extra)))
+            waiting.append((len(pieces), _Placed(started, src, block, page_url, extra, allow_warning)))
             pieces.append("")
         pieces.append(page_html[last:])
         defer = bool(waiting) and page is not None and self.runner is None
@@ -579,22 +597,38 @@ class Executor:
         except ExecutionError as exc:
             raise ExecutionError(f"docs/{placed.src}: Python block {placed.block.index} "
                                  f"(first line: {placed.block.first_line!r}) failed during the build:\n{exc}") from None
-        return self._output_html(result, placed.page_url, placed.pending.label) + placed.extra
+        where = f"docs/{placed.src}: Python block {placed.block.index} (first line: {placed.block.first_line!r})"
+        return self._output_html(result, placed.page_url, placed.pending.label, where, placed.allow_warning) + placed.extra
 
-    def _output_html(self, result: Result, page_url: str, label: str) -> str:
+    def _output_html(self, result: Result, page_url: str, label: str, where: str = "",
+                     allow_warning: str | None = None) -> str:
+        """The output under a block; a block that wrote to stderr without its page allowing it
+        (``allow_warning``: the reason of its kb-allow-warning comment) fails the build."""
+        stderr = result.stderr.rstrip()
+        if stderr and allow_warning is None:
+            first = next(line.strip() for line in stderr.splitlines() if line.strip())
+            raise ExecutionError(
+                f"{where or label}: 코드 블록이 stderr에 경고나 로그를 씁니다: {first[:200]!r}. "
+                "원인을 고치세요. 독자에게 보여 주려는 경고면 블록 바로 앞(pytest.mark 표시가 있으면 "
+                f"그 앞)에 {ALLOW_WARNING}를 쓰세요.")
         parts = [f'<div class="kb-output" data-kb-key="{result.key}">',
                  f'<p class="kb-output__label">실행 결과 ({self.device.upper()}, torch {torch_version()})</p>']
         text = result.stdout.rstrip()
         if text:
             parts.append(f'<pre class="kb-output__text"><code>{html.escape(text)}</code></pre>')
+        if stderr:
+            parts.append(f'<pre class="kb-output__text kb-output__stderr" title="stderr"><code>{html.escape(stderr)}'
+                         "</code></pre>")
         for fig in result.figures:
             site_path = f"assets/figures/{result.key}-{fig['file']}"
             self.figures_out[site_path] = (self.cache_dir / result.key / "figures" / fig["file"], label)
             href = posixpath.relpath(site_path, page_url.rstrip("/") or ".") if page_url else site_path
             alt = html.escape(fig["alt"], quote=True)
-            parts.append(f'<figure class="kb-figure"><img src="{html.escape(href)}" alt="{alt}" loading="lazy">'
+            width, height = fig.get("size") or _png_size(self.cache_dir / result.key / "figures" / fig["file"])
+            parts.append(f'<figure class="kb-figure"><img src="{html.escape(href)}" alt="{alt}" '
+                         f'width="{width}" height="{height}" loading="lazy">'
                          f"<figcaption>{html.escape(fig['alt'])}</figcaption></figure>")
-        if not text and not result.figures:
+        if not text and not stderr and not result.figures:
             parts.append('<p class="kb-output__empty">(출력 없음)</p>')
         parts.append("</div>")
         return "".join(parts)
@@ -635,8 +669,36 @@ def _figures(out: Path, label: str) -> list[dict]:
                 f"{label}: figure {png.name} has no alt text; save it with "
                 'fig.savefig(path, metadata={"Description": "..."})'
             )
-        figures.append({"file": png.name, "alt": alt})
+        figures.append({"file": png.name, "alt": alt, "size": list(_png_size(png))})
     return figures
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    """(width, height) in pixels, from the PNG's header."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        return img.size
+
+
+def _allow_warning(before: str, block: HtmlBlock, src: str) -> str | None:
+    """The reason of the ``<!--kb-allow-warning: ...-->`` comment among the comments right before a
+    block (``before``: the page's HTML from the end of the last block to this one), or None."""
+    comments = _COMMENTS_BEFORE_RE.search(before.rstrip())
+    if comments is None:
+        return None
+    found = list(_ALLOW_WARNING_RE.finditer(comments.group(0)))
+    if not found:
+        return None
+    where = f"docs/{src} block {block.index}"
+    reason = found[-1].group(1).strip()
+    if len(found) > 1 or not reason.startswith(":") or not reason[1:].strip():
+        raise ExecutionError(f"{where}: 경고 허용 표시는 블록마다 하나, 이유와 함께 {ALLOW_WARNING} 꼴로 씁니다 "
+                             f"(이 블록 앞: {found[-1].group(0)!r})")
+    if block.marker is None and "pytest.mark." in comments.group(0):
+        raise ExecutionError(f"{where}: {ALLOW_WARNING}는 pytest.mark 표시보다 앞에 쓰세요. 뒤에 쓰면 "
+                             "빌드와 검사가 pytest.mark 표시를 읽지 못합니다")
+    return reason[1:].strip()
 
 
 def _png_description(path: Path) -> str:

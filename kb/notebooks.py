@@ -16,16 +16,24 @@ require.js from a CDN.
   code, code cells or outputs; a formula that cannot be rendered fails the build naming the
   notebook, the cell and the formula;
 * gives each figure of an output its alt text, read from the PNG's ``Description`` metadata
-  (as the figures of Markdown pages, kb/execute.py); a figure without one fails the build,
-  naming the notebook and the cell;
+  (as the figures of Markdown pages, kb/execute.py), and its ``width`` and ``height`` (the PNG's
+  own, so that the page does not grow while a reader scrolls); a figure without alt text fails
+  the build, naming the notebook and the cell;
+* fails the build when a cell wrote to stderr (a warning, a log line: the page would show it in
+  a red box), naming the notebook, the cell and the first line, unless the cell carries the tag
+  ``kb-allow-warning`` (the output is then shown as it is);
+* keeps what is not the notebook's content out of the search index (``data-search-exclude``):
+  the buttons, the ``In [n]:`` prompts, the cell tags, the copy buttons' "Copied!" and the hidden
+  second copy of each cell's code that they copy (the code is indexed once, from its ``<pre>``);
 * puts two labelled buttons above the notebook: "노트북 내려받기" for the ``.ipynb`` (copied
   next to the page by ``include_source``) and "Colab에서 열기", built from
   ``extra.repository`` and ``extra.branch`` of mkdocs.yml (:func:`colab_url`).
 
 :func:`wrap_render` (on_pre_page) runs the kernel on the CPU unless ``KB_EXEC_DEVICE=cuda``,
-and makes a cell that raises fail the build as
-``docs/notebooks/x.ipynb: cell 4 raised ValueError: ...`` followed by the traceback without
-colour codes, instead of nbclient's coloured dump and a Python traceback of the build.
+with NanumGothic given a minus sign (kb/figure_fonts.py, from an IPython startup file), and
+makes a cell that raises fail the build as ``docs/notebooks/x.ipynb: cell 4 raised ValueError: ...``
+followed by the traceback without colour codes, instead of nbclient's coloured dump and a Python
+traceback of the build.
 
 Cells are numbered from 1 in notebook order, Markdown cells included, as they are stored in
 the ``.ipynb`` file.
@@ -38,13 +46,16 @@ import binascii
 import html as htmllib
 import os
 import re
+import shutil
+import tempfile
 import zlib
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import quote
 
 from mkdocs.exceptions import PluginError
 
-from kb import mathml
+from kb import figure_fonts, mathml
 
 WRAPPER = '<div class="jupyter-wrapper">'
 EXTERNAL = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:)?//", re.I)
@@ -66,6 +77,11 @@ FETCHED = {
 _NOT_PROSE = {"code", "pre", "kbd", "samp", "script", "style", "math", "svg", "textarea"}
 _EXECUTABLE = {"", "module", "text/javascript", "application/javascript"}
 PNG_URI = "data:image/png;base64,"
+# nbconvert's furniture around a cell, kept out of the search index: prompts, tags, copy buttons
+_SEARCH_EXCLUDE_RE = re.compile(
+    r'<(div class="(?:jp-InputPrompt|jp-OutputPrompt|celltoolbar|clipboard-copy-txt)\b[^"]*"|clipboard-copy\b)')
+STDERR_MIME = "application/vnd.jupyter.stderr"
+ALLOW_WARNING_TAG = "kb-allow-warning"  # a cell whose stderr output is meant to be shown
 
 DOWNLOAD_ICON = (  # Material's material/download icon, inline: no request
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" aria-hidden="true">'
@@ -76,6 +92,8 @@ OPEN_ICON = (  # Material's material/open-in-new icon
     '<path d="M14 3v2h3.59l-9.83 9.83 1.41 1.41L19 6.41V10h2V3m-2 16H5V5h7V3H5a2 2 0 0 0-2 2v14a2 2 0 0 0 2 '
     '2h14a2 2 0 0 0 2-2v-7h-2z"/></svg>'
 )
+# run by the kernel before the first cell (wrap_render): leaves no name in the notebook's namespace
+KERNEL_STARTUP = "import kb.figure_fonts as _kb_figure_fonts\n_kb_figure_fonts.install()\ndel _kb_figure_fonts\n"
 GITHUB_RE = re.compile(r"^https://github\.com/([\w.-]+)/([\w.-]+?)/?$")
 
 
@@ -90,11 +108,18 @@ def page_content(html: str, page, config) -> str:
     jupyter = config["plugins"]["mkdocs-jupyter"].config
     download = os.path.basename(page.file.src_uri) if jupyter["include_source"] else None
     colab = colab_url(config["extra"], f"docs/{page.file.src_uri}")
-    cell_ids = [c.get("id") for c in nbformat.read(page.file.abs_src_path, as_version=4).cells]
+    cells = nbformat.read(page.file.abs_src_path, as_version=4).cells
+    cell_ids = [c.get("id") for c in cells]
     try:
-        return process_page(html, f"docs/{page.file.src_uri}", download, _toc_ids(page.toc), cell_ids, colab)
+        return process_page(html, f"docs/{page.file.src_uri}", download, _toc_ids(page.toc), cell_ids, colab,
+                            warnings_allowed=warning_cells(cells))
     except (mathml.MathError, NotebookError) as exc:
         raise PluginError(str(exc)) from None
+
+
+def warning_cells(cells) -> set[int]:
+    """Numbers (from 1) of the cells tagged ``kb-allow-warning``: their stderr is meant to be shown."""
+    return {i for i, c in enumerate(cells, start=1) if ALLOW_WARNING_TAG in c.get("metadata", {}).get("tags", [])}
 
 
 def colab_url(extra: dict, path: str) -> str | None:
@@ -119,7 +144,8 @@ def _toc_ids(toc) -> list[str]:
 
 
 def process_page(html: str, page: str, download: str | None = None, toc_ids: list[str] | None = None,
-                 cell_ids: list[str | None] | None = None, colab: str | None = None) -> str:
+                 cell_ids: list[str | None] | None = None, colab: str | None = None,
+                 warnings_allowed: set[int] = frozenset()) -> str:
     """Clean the HTML mkdocs-jupyter rendered for the notebook ``page`` (``docs/...ipynb``).
 
     ``download``: file name of the ``.ipynb`` copied next to the page, for the download
@@ -128,6 +154,7 @@ def process_page(html: str, page: str, download: str | None = None, toc_ids: lis
     Hangul heading, while the table of contents has ``_1``, ``_2`` as on Markdown pages).
     ``cell_ids``: the notebook's cell ids in order, to number cells in messages. ``colab``:
     the notebook's address in Colab, for the "Colab에서 열기" button (``None``: no button).
+    ``warnings_allowed``: numbers of the cells tagged ``kb-allow-warning``, whose stderr may show.
     Raises :class:`NotebookError` or :class:`kb.mathml.MathError`.
     """
     head, sep, body = html.partition(WRAPPER)
@@ -137,6 +164,7 @@ def process_page(html: str, page: str, download: str | None = None, toc_ids: lis
     walker = _Walker(body, cell_ids or [])
     errors = [f"{page}: {where}: {what} loads {url} from another host; the site makes no third-party requests"
               for where, what, url in _Walker(head, []).fetches + walker.fetches]
+    errors += _stderr_errors(body, walker.stderr, warnings_allowed, page)
     if errors:
         raise NotebookError("\n".join(errors))
     edits = _heading_edits(body, walker.headings, toc_ids, page) if toc_ids is not None else []
@@ -147,7 +175,8 @@ def process_page(html: str, page: str, download: str | None = None, toc_ids: lis
         out += [body[last:start], text]
         last = end
     out.append(body[last:])
-    body = mathml.render("".join(out), formulas, page) if formulas else "".join(out)
+    body = _SEARCH_EXCLUDE_RE.sub(r"<\1 data-search-exclude", "".join(out))
+    body = mathml.render(body, formulas, page) if formulas else body
     return _buttons(download, colab) + head + sep + body
 
 
@@ -166,7 +195,7 @@ def _buttons(download: str | None, colab: str | None) -> str:
             f'target="_blank" rel="noopener" title="Google Colab에서 이 노트북 열기 (새 탭)">'
             f"{OPEN_ICON}<span>Colab에서 열기</span></a>"
         )
-    return f'<p class="kb-nb-actions">{"".join(buttons)}</p>\n' if buttons else ""
+    return f'<p class="kb-nb-actions" data-search-exclude>{"".join(buttons)}</p>\n' if buttons else ""
 
 
 def _attr(attrs: str, name: str) -> str | None:
@@ -203,6 +232,7 @@ class _Walker(HTMLParser):
     * ``headings``: ``(start, end, cell)`` of each heading's start tag in a Markdown cell and
       ``(start, end)`` of its anchor link's start tag, or ``None``;
     * ``images``: ``(start, end, cell, base64)`` of each PNG ``<img>`` start tag in a code cell;
+    * ``stderr``: ``(start, cell)`` of each stderr output (``data-mime-type`` ``STDERR_MIME``);
     * ``fetches``: ``(where, what, url)`` of everything a browser would load from another host.
 
     Code cells come wrapped twice in ``jp-Cell`` divs; only the outermost counts. A cell id
@@ -222,6 +252,7 @@ class _Walker(HTMLParser):
         self.runs: list[tuple[int, int, int]] = []
         self.headings: list[tuple[int, int, int, tuple[int, int] | None]] = []
         self.images: list[tuple[int, int, int, str]] = []
+        self.stderr: list[tuple[int, int]] = []
         self.fetches: list[tuple[str, str, str]] = []
         self._run_start: int | None = None
         self._script: tuple[str, bool] | None = None  # (type, has src) of the open <script>
@@ -264,6 +295,8 @@ class _Walker(HTMLParser):
         if re.fullmatch(r"h[1-6]", tag) and self.markdown_depth is not None and not self.not_prose:
             self.heading = tag
             self.headings.append((start, end, self.cell, None))
+        elif tag == "div" and self.cell and values.get("data-mime-type") == STDERR_MIME:
+            self.stderr.append((start, self.cell))
         elif tag == "img" and self.cell and self.markdown_depth is None and values.get("src", "").startswith(PNG_URI):
             self.images.append((start, end, self.cell, values["src"][len(PNG_URI):]))
         elif tag == "a" and self.heading and "anchor-link" in values.get("class", "").split():
@@ -329,6 +362,30 @@ def _heading_edits(body, headings, toc_ids, page) -> list[tuple[int, int, str]]:
     return edits
 
 
+def _stderr_errors(body: str, outputs: list[tuple[int, int]], allowed, page: str) -> list[str]:
+    """A Korean message for each cell not tagged ``kb-allow-warning`` that wrote to stderr."""
+    errors = []
+    for start, cell in outputs:
+        if cell in allowed:
+            continue
+        end = body.find("</pre>", start)
+        text = htmllib.unescape(re.sub(r"<[^>]+>", "", body[start:end if end > 0 else start + 2000]))
+        first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+        errors.append(
+            f"{page}: cell {cell}이(가) 경고나 stderr 출력을 페이지에 씁니다: {first[:200]!r}. "
+            f"원인을 고치세요. 독자에게 보여 주려는 출력이면 그 셀에 태그 {ALLOW_WARNING_TAG}를 다세요. "
+            "(코드를 고쳤는데도 그대로면 .cache/mkdocs-jupyter의 저장된 출력입니다: "
+            "그 폴더를 지우고 다시 빌드하세요)")
+    return list(dict.fromkeys(errors))
+
+
+def png_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) in pixels from a PNG's IHDR chunk, or None if ``data`` is not a PNG."""
+    if not data.startswith(b"\x89PNG\r\n\x1a\n") or data[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
 def png_description(data: bytes) -> str | None:
     """The ``Description`` text of a PNG (``tEXt``, ``iTXt`` or ``zTXt`` chunk), if it has one."""
     if not data.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -355,14 +412,16 @@ def _alt_edits(body, images, page) -> list[tuple[int, int, str]]:
     edits, missing = [], []
     for start, end, cell, data in images:
         try:
-            alt = png_description(base64.b64decode(htmllib.unescape(data)))
+            png = base64.b64decode(htmllib.unescape(data))
+            alt, size = png_description(png), png_size(png)
         except (binascii.Error, ValueError, IndexError, zlib.error):
-            alt = None
-        if not alt or not alt.strip():
+            alt, size = None, None
+        if not alt or not alt.strip() or size is None:
             missing.append(cell)
             continue
-        tag = re.sub(r'\salt="[^"]*"', "", body[start:end])
-        edits.append((start, end, tag[:4] + f' alt="{htmllib.escape(alt.strip())}"' + tag[4:]))
+        tag = re.sub(r'\s(?:alt|width|height)="[^"]*"', "", body[start:end])
+        attrs = f' alt="{htmllib.escape(alt.strip())}" width="{size[0]}" height="{size[1]}"'
+        edits.append((start, end, tag[:4] + attrs + tag[4:]))
     if missing:
         cells = ", ".join(str(c) for c in dict.fromkeys(missing))
         raise NotebookError(
@@ -410,8 +469,10 @@ def wrap_render(page) -> None:
 
     * The kernel runs on the CPU (CUDA hidden) unless ``KB_EXEC_DEVICE=cuda``, as the code
       blocks of Markdown pages do (kb/execute.py), so the site is the same on every machine.
-      mkdocs-jupyter's cache does not know the device: clear ``.cache/mkdocs-jupyter`` when
-      switching.
+    * The kernel starts with :func:`kb.figure_fonts.install` (a startup file in a fresh
+      ``IPYTHONDIR``, which also keeps the builder's own IPython profile out), as the blocks do.
+    * mkdocs-jupyter's cache knows neither: clear ``.cache/mkdocs-jupyter`` when switching device
+      or changing kb/figure_fonts.py.
     * An execution error becomes a :class:`PluginError` naming the notebook and the cell.
     """
     render = page.render
@@ -425,9 +486,15 @@ def wrap_render(page) -> None:
         device = os.environ.get("KB_EXEC_DEVICE", "cpu")
         if device not in ("cpu", "cuda"):
             raise PluginError(f"KB_EXEC_DEVICE must be cpu or cuda, not {device!r}")
-        saved = os.environ.get("CUDA_VISIBLE_DEVICES")
+        saved = {name: os.environ.get(name) for name in ("CUDA_VISIBLE_DEVICES", "IPYTHONDIR")}
         if device == "cpu":
             os.environ["CUDA_VISIBLE_DEVICES"] = ""  # the kernel inherits it when it starts
+        ipython_dir = tempfile.mkdtemp(prefix="kb-ipython-")
+        startup = Path(ipython_dir, "profile_default", "startup")
+        startup.mkdir(parents=True)
+        (startup / "00-kb-figure-fonts.py").write_text(KERNEL_STARTUP, encoding="utf-8")
+        os.environ["IPYTHONDIR"] = ipython_dir
+        figure_fonts.ensure()  # made here once, not by the kernel
         try:
             render(config, files)
         except CellExecutionError as exc:
@@ -435,10 +502,12 @@ def wrap_render(page) -> None:
         except (CellTimeoutError, DeadKernelError, NoSuchKernel) as exc:
             raise PluginError(f"{src}: {type(exc).__name__}: {_ANSI_RE.sub('', str(exc)).strip()}") from None
         finally:
-            if saved is None:
-                os.environ.pop("CUDA_VISIBLE_DEVICES", None)
-            else:
-                os.environ["CUDA_VISIBLE_DEVICES"] = saved
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+            shutil.rmtree(ipython_dir, ignore_errors=True)
 
     page.render = render_on_device_naming_the_cell
 

@@ -18,8 +18,15 @@ query needs no synonyms of its own (each extra query term costs the search on ev
 
 A term that is already a prefix of a visible token (모멘텀 of 모멘텀은), or already in the
 morphemes, is left out of either field. Each field holds each term once, separated by spaces,
-and is indexed with the boost that ``plugins: search: fields:`` gives it in mkdocs.yml. Titles, text and highlighting
-are left as they are.
+and is indexed with the boost that ``plugins: search: fields:`` gives it in mkdocs.yml. Titles are
+left as they are.
+
+The text shown under a result (Material's preview) is prose: code and program output
+(``<pre>`` blocks) move from ``text`` to a third field, ``code`` (:func:`split_code`), which both
+searches still index, so a code identifier still finds its page but a preview never shows code.
+A page's own entry left without prose, or a notebook's (whose introduction is its H1 section),
+begins with the page's first paragraph. The morphemes and names are found in what a reader sees
+(title and prose); code is found by its own words, in the code field.
 
 The query side is ``docs/javascripts/search-ko.js``: it strips particles and endings from
 the query and splits known compounds, finds the matching entries in its own copy of the index
@@ -58,6 +65,9 @@ from typing import Callable, Iterable
 FIELD = "morph"
 NAMES_FIELD = "syn"  # the other names of the concepts an entry names (SYNONYMS)
 FIELDS = (FIELD, NAMES_FIELD)  # what this module adds to every entry
+CODE_FIELD = "code"  # the code and output moved out of an entry's text (split_code)
+PRE_RE = re.compile(r"<pre\b[^>]*>.*?</pre\s*>", re.S | re.I)
+PARAGRAPH_RE = re.compile(r"<p>(?:(?!</p>).)*</p>", re.S)
 DATA_JS = "javascripts/search-ko-data.js"
 CACHE_FORMAT = 2  # of the cache file (2: "morphemes<TAB>names"); the rules: the source hash (analyser_version)
 CACHE_ENV = "KB_SEARCH_CACHE"
@@ -455,7 +465,7 @@ def add_field(index: dict, analyzer: Analyzer, source_of) -> dict:
                 f"search/search_index.json: field '{field}' is not configured; add it under "
                 f"plugins: search: fields: in mkdocs.yml so that the worker indexes it"
             )
-    for doc in index["docs"]:
+    for doc in index["docs"]:  # the text a preview shows first, then its terms
         location = doc.get("location") if isinstance(doc, dict) else None
         if not isinstance(location, str):
             raise SearchIndexError(f"search/search_index.json: entry without a location: {str(doc)[:80]}")
@@ -466,15 +476,54 @@ def add_field(index: dict, analyzer: Analyzer, source_of) -> dict:
         title, text = doc.get("title"), doc.get("text")
         if not isinstance(title, str) or not isinstance(text, str):
             raise SearchIndexError(f"{where}: search entry '{location}' has no title or text string")
+        if PRE_RE.search(text):
+            if CODE_FIELD not in fields:
+                raise SearchIndexError(
+                    f"mkdocs.yml: plugins: search: fields: has no '{CODE_FIELD}' entry; kb/search_ko.py moves "
+                    f"code out of the previews into that field ({where}: '{location}' has code)")
+            if CODE_FIELD in doc:
+                raise SearchIndexError(f"{where}: search entry '{location}' already has a '{CODE_FIELD}' field")
+            doc["text"], doc[CODE_FIELD] = split_code(text)
+    _lead_for_pages(index["docs"], source_of)
+    for doc in index["docs"]:
+        location = doc["location"]
         try:
-            value, names = analyzer.fields(title, text)
+            value, names = analyzer.fields(doc["title"], doc["text"])
         except Exception as exc:  # Kiwi's errors do not name the page
-            raise SearchIndexError(f"{where}: morpheme analysis of '{location}' failed: {exc}") from exc
+            raise SearchIndexError(f"{source_of(location)}: morpheme analysis of '{location}' failed: {exc}") from exc
         if value:
             doc[FIELD] = value
         if names:
             doc[NAMES_FIELD] = names
     return index
+
+
+def split_code(text: str) -> tuple[str, str]:
+    """(the entry's text without its ``<pre>`` blocks, their plain text joined): what a preview shows,
+    and what is only searched."""
+    # entities stay escaped, as in ``text``: both searches split them off (the separator's &[a-z]+;)
+    code = " ".join(TAG_RE.sub("", BLOCK_TAG_RE.sub(" ", m.group(0))) for m in PRE_RE.finditer(text))
+    prose = re.sub(r"\s{2,}", " ", PRE_RE.sub(" ", text)).strip()
+    return prose, re.sub(r"\s+", " ", code).strip()
+
+
+def _lead_for_pages(docs: list[dict], source_of) -> None:
+    """A page's own entry whose preview would not start with what the page is about begins with
+    the first paragraph of the page's first section that has one: an entry without prose, and a
+    notebook's, which gathers its code cells' outputs and whatever Markdown cells precede no heading,
+    while the notebook's introduction is its H1 section."""
+    for i, doc in enumerate(docs):
+        location = doc["location"]
+        if "#" in location or (plain_text(doc["text"]).strip() and not source_of(location).endswith(".ipynb")):
+            continue
+        for later in docs[i + 1:]:
+            if not later["location"].startswith(location + "#"):
+                break
+            lead = next((p.group(0) for p in PARAGRAPH_RE.finditer(later["text"]) if plain_text(p.group(0)).strip()), None)
+            if lead:
+                if not doc["text"].startswith(lead):
+                    doc["text"] = f"{lead} {doc['text']}".strip()
+                break
 
 
 # --- what the plugin calls -------------------------------------------------------------

@@ -308,6 +308,7 @@
       var page = pages[path] || (pages[path] = { tf: new Map(), length: 0, head: new Map() });
       var title = tokens(doc.title), text = tokens(doc.text), tags = tokens((doc.tags || []).join(" "));
       var morph = tokens(doc[data.field || "morph"]), names = tokens(doc[data.names || "syn"]);
+      var code = tokens(doc.code); // the code kb/search_ko.py moved out of the preview: searched as text
       if (doc.location.indexOf("#") < 0) { // the page's own entry: its title and tags
         title.concat(tags).forEach(function (t) { page.head.set(t, 1); });
         articles.set(doc.location, d);
@@ -323,6 +324,7 @@
       }
       add(title, FIELD_WEIGHT.title, true);
       add(text, FIELD_WEIGHT.text, true);
+      add(code, FIELD_WEIGHT.text, true);
       add(morph, FIELD_WEIGHT.morph, true);
       add(tags, FIELD_WEIGHT.title, false);
       add(names, FIELD_WEIGHT.morph, false);

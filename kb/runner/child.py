@@ -89,6 +89,9 @@ def _prepare(job: dict) -> None:
     if job.get("device") == "cpu":
         os.environ["CUDA_VISIBLE_DEVICES"] = ""  # before anything initialises CUDA
     os.environ["MPLBACKEND"] = "Agg"
+    from kb import figure_fonts  # NanumGothic with a minus sign once the block imports koreanize_matplotlib
+
+    figure_fonts.install()
     os.environ["PYTHONIOENCODING"] = "utf-8"
     os.environ.update(job.get("env") or {})
     null = os.open(os.devnull, os.O_RDONLY)
