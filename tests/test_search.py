@@ -369,7 +369,7 @@ def test_answers_made_in_the_page_match_the_same_sections_as_material_worker(sha
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("typed, start", [("모멘", "모멘"), ("adag", "adag"), ("nn.Mod", "mod"), ("트랜스", None)])
+@pytest.mark.parametrize("typed, start", [("모멘", "모멘"), ("adag", "adag"), ("nn.Mod", "mod"), ("컨볼", None)])
 def test_answers_made_in_the_page_suggest_a_title_word_that_completes_the_last_one(shared_tab, typed, start):
     """search.suggest: the last suggestion completes the last word, from a title that has every word."""
     shared_tab.page.locator(SearchBox.INPUT).focus()

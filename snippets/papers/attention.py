@@ -7,17 +7,24 @@
   (in_proj_weight stacks W^Q, W^K, W^V; out_proj is W^O).
 - The base model's parameter count against Table 3 (65M), the big model's (213M).
 - The rest of the model as The Annotated Transformer builds it: sinusoidal positional encoding
-  (Sec. 3.5, with the check that PE(pos + k) is a linear function of PE(pos)), an encoder layer in
-  post-LN (the paper) and pre-LN form against nn.TransformerEncoderLayer, label smoothing (Sec. 5.4)
-  against F.cross_entropy(label_smoothing=...).
+  (Sec. 3.5) against a second computation, with the check that PE(pos + k) is a linear function of
+  PE(pos); an encoder layer in post-LN (the paper) and pre-LN form against
+  nn.TransformerEncoderLayer, with the shape of one batch at each step; label smoothing (Sec. 5.4)
+  against F.cross_entropy(label_smoothing=...), in PyTorch's and The Annotated Transformer's
+  conventions.
+- The Annotated Transformer's copy task: a one-layer encoder-decoder learns to copy random
+  sequences in 200 steps on a CPU; greedy decoding copies held-out sequences, an untrained model does not.
 - The warm-up learning rate of Sec. 5.3 (eq. 3) as a torch.optim.lr_scheduler.LambdaLR.
 
 Sources:
-- Vaswani et al., "Attention Is All You Need", NeurIPS 2017 (arXiv:1706.03762): Sec. 3.1-3.5, 5.4
-  (shared embedding and pre-softmax weights), 5.1 (shared source-target vocabulary of about
+- Vaswani et al., "Attention Is All You Need", NeurIPS 2017 (arXiv:1706.03762): Sec. 3.1-3.5
+  (3.4: shared embedding and pre-softmax weights), 5.4 (label smoothing), 5.1 (shared source-target vocabulary of about
   37000 tokens), 5.3 (eq. 3), Table 3
 - PyTorch docs: torch.nn.functional.scaled_dot_product_attention, torch.nn.MultiheadAttention,
-  torch.nn.Transformer, torch.optim.lr_scheduler.LambdaLR (https://pytorch.org/docs/stable/)
+  torch.nn.Transformer, torch.nn.TransformerEncoderLayer, torch.nn.functional.cross_entropy,
+  torch.optim.lr_scheduler.LambdaLR (https://pytorch.org/docs/stable/)
+- The Annotated Transformer (Harvard NLP, 2018; 2022 revision): positional encoding, LabelSmoothing,
+  the synthetic copy task (http://nlp.seas.harvard.edu/annotated-transformer/)
 """
 
 # --8<-- [start:sdpa]
@@ -177,10 +184,9 @@ else:
     torch.backends.cudnn.allow_tf32 = False
 gen = torch.Generator().manual_seed(0)  # inputs are drawn on the CPU, then moved
 
-# Shapes through one encoder layer (the comments below use them):
-#   x (B, T, d_model) -> Q, K, V (B, T, d_model) -> split heads (B, h, T, d_k) -> scores (B, h, T, T)
-#   -> heads (B, h, T, d_k) -> concat (B, T, d_model) -> FFN (B, T, d_ff) -> (B, T, d_model)
-B, T, d_model, h, d_ff = 2, 7, 16, 4, 32
+# Sizes all different from each other, so that two axes swapped show up in the shapes
+B, T, d_model, h, d_ff = 2, 7, 24, 4, 32
+d_k = d_model // h  # 6
 
 
 def positional_encoding(T, d):
@@ -192,9 +198,16 @@ def positional_encoding(T, d):
     return pe  # (T, d)
 
 
+pe = positional_encoding(50, d_model)  # (50, d_model)
+# The same numbers another way, from the paper's other description: wavelengths in a geometric progression
+# from 2 pi (pair 0) by the factor 10000^(2/d), and each pair (sin, cos) as (Im, Re) of exp(i 2 pi pos / wavelength)
+wavelength = 2 * math.pi * torch.logspace(0, 1 - 2 / d_model, d_model // 2, base=10000, dtype=torch.float64)  # (d/2,)
+angle = 2 * math.pi * torch.arange(50, dtype=torch.float64)[:, None] / wavelength  # (50, d/2)
+pair = torch.view_as_real(torch.exp(1j * angle))  # (50, d/2, 2): (Re, Im) = (cos, sin)
+torch.testing.assert_close(pe, pair.flip(-1).reshape(50, d_model))  # sin, cos, sin, cos, ...
+
 # PE(pos + k) is a linear function of PE(pos): each (sin, cos) pair turns by the angle k omega_i,
 #   sin(a + b) = sin a cos b + cos a sin b,  cos(a + b) = cos a cos b - sin a sin b
-pe = positional_encoding(50, d_model)  # (50, d_model)
 omega = 10000 ** (-torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)  # (d/2,)
 for k in (1, 5, 17):
     c, s = torch.cos(k * omega), torch.sin(k * omega)  # (d/2,)
@@ -202,7 +215,9 @@ for k in (1, 5, 17):
     M[0::2, 0::2], M[0::2, 1::2] = torch.diag(c), torch.diag(s)
     M[1::2, 0::2], M[1::2, 1::2] = torch.diag(-s), torch.diag(c)
     torch.testing.assert_close(pe[:-k] @ M.T, pe[k:])  # for every pos at once
-print("PE(pos + k) = M_k PE(pos) for k = 1, 5, 17, with M_k independent of pos")
+print("PE = the geometric-progression computation; PE(pos + k) = M_k PE(pos) for k = 1, 5, 17, M_k independent of pos")
+
+seen = {}  # step -> the shape one batch has there (filled by encoder_layer below)
 
 
 def encoder_layer(x, layer, norm_first):
@@ -211,41 +226,176 @@ def encoder_layer(x, layer, norm_first):
     def self_attention(x):  # (B, T, d_model) -> (B, T, d_model)
         W_q, W_k, W_v = layer.self_attn.in_proj_weight.chunk(3)
         b_q, b_k, b_v = layer.self_attn.in_proj_bias.chunk(3)
-        q, k, v = ((x @ W.T + b).view(B, T, h, d_model // h).transpose(1, 2)
-                   for W, b in [(W_q, b_q), (W_k, b_k), (W_v, b_v)])  # (B, h, T, d_k) each
-        scores = q @ k.transpose(-2, -1) / math.sqrt(d_model // h)  # (B, h, T, T)
+        q, k, v = (x @ W.T + b for W, b in [(W_q, b_q), (W_k, b_k), (W_v, b_v)])  # (B, T, d_model) each
+        seen["Q, K, V"] = q.shape
+        q, k, v = (t.view(B, T, h, d_k) for t in (q, k, v))  # (B, T, h, d_k): the last axis cut into h heads
+        seen["split"] = q.shape
+        q, k, v = (t.transpose(1, 2) for t in (q, k, v))  # (B, h, T, d_k): each head a batch of its own
+        seen["heads first"] = q.shape
+        scores = q @ k.transpose(-2, -1) / math.sqrt(d_k)  # (B, h, T, T)
+        seen["scores"] = scores.shape
         heads = torch.softmax(scores, dim=-1) @ v  # (B, h, T, d_k)
-        return layer.self_attn.out_proj(heads.transpose(1, 2).reshape(B, T, d_model))
+        seen["head outputs"] = heads.shape
+        heads = heads.transpose(1, 2)  # (B, T, h, d_k): back to time first
+        seen["time first"] = heads.shape
+        concat = heads.reshape(B, T, d_model)  # (B, T, d_model): Concat(head_1, ..., head_h)
+        seen["concat"] = concat.shape
+        return layer.self_attn.out_proj(concat)  # (B, T, d_model): times W^O
 
-    def ffn(x):  # FFN(x) = max(0, x W_1 + b_1) W_2 + b_2: (B, T, d_model) -> (B, T, d_ff) -> (B, T, d_model)
-        return layer.linear2(torch.relu(layer.linear1(x)))
+    def ffn(x):  # FFN(x) = max(0, x W_1 + b_1) W_2 + b_2
+        hidden = torch.relu(layer.linear1(x))  # (B, T, d_ff)
+        seen["FFN hidden"] = hidden.shape
+        return layer.linear2(hidden)  # (B, T, d_model)
 
+    seen["input"] = x.shape
     if norm_first:  # pre-LN: x + Sublayer(LayerNorm(x))
         x = x + self_attention(layer.norm1(x))
-        return x + ffn(layer.norm2(x))
-    # post-LN, as in the paper: LayerNorm(x + Sublayer(x))
-    x = layer.norm1(x + self_attention(x))
-    return layer.norm2(x + ffn(x))
+        x = x + ffn(layer.norm2(x))
+    else:  # post-LN, as in the paper: LayerNorm(x + Sublayer(x))
+        x = layer.norm1(x + self_attention(x))
+        x = layer.norm2(x + ffn(x))
+    seen["output"] = x.shape
+    return x
 
 
 x = torch.randn(B, T, d_model, generator=gen).to(device)  # (B, T, d_model)
-for norm_first in (False, True):
-    layer = nn.TransformerEncoderLayer(d_model, h, d_ff, dropout=0.0, batch_first=True, norm_first=norm_first)
-    layer = layer.to(device).train()  # train mode: the plain (not fused) path, dropout 0
+layers = {norm_first: nn.TransformerEncoderLayer(d_model, h, d_ff, dropout=0.0, batch_first=True,
+                                                 norm_first=norm_first).to(device).train()
+          for norm_first in (False, True)}  # train mode: the plain (not fused) path, dropout 0
+
+# The shape table on the page, step by step, against the shapes one batch really had
+SHAPES = {"input": "(B, T, d_model)", "Q, K, V": "(B, T, d_model)", "split": "(B, T, h, d_k)",
+          "heads first": "(B, h, T, d_k)", "scores": "(B, h, T, T)", "head outputs": "(B, h, T, d_k)",
+          "time first": "(B, T, h, d_k)", "concat": "(B, T, d_model)", "FFN hidden": "(B, T, d_ff)",
+          "output": "(B, T, d_model)"}
+sizes = {"B": B, "T": T, "d_model": d_model, "h": h, "d_k": d_k, "d_ff": d_ff}
+encoder_layer(x, layers[False], norm_first=False)
+assert list(seen) == list(SHAPES), list(seen)  # every step, in the order one batch meets them
+for step, shape in SHAPES.items():
+    print(f"{step:>12}: {shape:<15} = {tuple(seen[step])}")
+    assert seen[step] == tuple(sizes[name] for name in shape.strip("()").split(", ")), (step, seen[step])
+
+for norm_first, layer in layers.items():
     torch.testing.assert_close(encoder_layer(x, layer, norm_first), layer(x))
     print(f"encoder layer by hand == nn.TransformerEncoderLayer(norm_first={norm_first}) ({'pre' if norm_first else 'post'}-LN)")
 
-# Label smoothing (Sec. 5.4, eps_ls = 0.1): the target puts 1 - eps on the true class and spreads eps over
-# all V classes (PyTorch's convention), and the loss is the cross entropy with that distribution
+# Label smoothing (Sec. 5.4, eps_ls = 0.1), PyTorch's convention: the target puts 1 - eps on the true class
+# and spreads eps over all V classes (the true one too); the loss is the cross entropy with that distribution
 V, eps_ls = 11, 0.1
 logits = torch.randn(B * T, V, generator=gen).to(device)  # (B T, V)
 target = torch.randint(0, V, (B * T,), generator=gen).to(device)  # (B T,)
+log_p = F.log_softmax(logits, dim=-1)  # (B T, V)
 smoothed = torch.full((B * T, V), eps_ls / V, device=device)
 smoothed[torch.arange(B * T), target] += 1 - eps_ls
-by_hand = -(smoothed * F.log_softmax(logits, dim=-1)).sum(dim=-1).mean()
+by_hand = -(smoothed * log_p).sum(dim=-1).mean()
 torch.testing.assert_close(by_hand, F.cross_entropy(logits, target, label_smoothing=eps_ls))
 print(f"label smoothing {eps_ls} by hand == F.cross_entropy(label_smoothing={eps_ls}): {by_hand.item():.4f}")
+
+# The Annotated Transformer's convention: exactly 1 - eps on the true class, eps / (V - 1) on each other
+# class (V - 2 when a padding class gets 0). Without padding that is PyTorch's with eps' = eps V / (V - 1):
+#   1 - eps' + eps' / V = 1 - eps
+annotated = torch.full((B * T, V), eps_ls / (V - 1), device=device)
+annotated[torch.arange(B * T), target] = 1 - eps_ls
+by_hand_annotated = -(annotated * log_p).sum(dim=-1).mean()
+torch.testing.assert_close(by_hand_annotated, F.cross_entropy(logits, target, label_smoothing=eps_ls * V / (V - 1)))
+# It trains with KL divergence, which is the cross entropy minus the target's entropy (no parameter in it)
+entropy = -(annotated * annotated.log()).sum(dim=-1).mean()
+torch.testing.assert_close(F.kl_div(log_p, annotated, reduction="batchmean"), by_hand_annotated - entropy)
+print(f"The Annotated Transformer's smoothing == F.cross_entropy(label_smoothing={eps_ls * V / (V - 1):.4f}); KL = CE - {entropy.item():.4f}")
 # --8<-- [end:model]
+
+# --8<-- [start:copy]
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.manual_seed(0)
+device = "cuda" if torch.cuda.is_available() else "cpu"
+# On NVIDIA GPUs compute in full float32: TF32 off (no effect on the CPU)
+if hasattr(torch.backends.cuda.matmul, "fp32_precision"):
+    torch.backends.cuda.matmul.fp32_precision = "ieee"
+    torch.backends.cudnn.conv.fp32_precision = "ieee"
+else:
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+gen = torch.Generator().manual_seed(0)  # data is drawn on the CPU, then moved
+
+# The Annotated Transformer's first example: learn to copy random sequences. Tokens 1..10; token 0 is
+# the start symbol the decoder reads first. A vocabulary of 11, sequences of length 10.
+V, L, START = 11, 10, 0
+d_model, h, d_ff, STEPS, BATCH = 32, 4, 64, 200, 32
+
+
+def positional_encoding(T, d):
+    # PE(pos, 2i) = sin(pos / 10000^(2i/d)),  PE(pos, 2i+1) = cos(pos / 10000^(2i/d))   (Sec. 3.5)
+    pos = torch.arange(T, dtype=torch.float32)[:, None]  # (T, 1)
+    omega = 10000 ** (-torch.arange(0, d, 2, dtype=torch.float32) / d)  # (d/2,)
+    pe = torch.zeros(T, d)
+    pe[:, 0::2], pe[:, 1::2] = torch.sin(pos * omega), torch.cos(pos * omega)
+    return pe  # (T, d)
+
+
+class Copier(nn.Module):
+    """Embeddings + positional encoding, one encoder and one decoder layer (nn.Transformer, post-LN), a linear output."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(V, d_model)  # one embedding for source and target (Sec. 3.4)
+        nn.init.normal_(self.embed.weight, std=d_model**-0.5)  # times sqrt(d_model) below: unit scale at the start
+        self.register_buffer("pe", positional_encoding(L, d_model))  # (L, d_model)
+        self.body = nn.Transformer(d_model, h, num_encoder_layers=1, num_decoder_layers=1, dim_feedforward=d_ff,
+                                   dropout=0.0, batch_first=True)
+        self.out = nn.Linear(d_model, V)
+
+    def forward(self, src, tgt_in):  # (N, L), (N, t) -> logits (N, t, V)
+        t = tgt_in.shape[1]
+        # decoder self-attention: position i must not see the positions after it (True = blocked)
+        blocked = torch.triu(torch.ones(t, t, dtype=torch.bool, device=src.device), diagonal=1)  # (t, t)
+        x = self.embed(src) * math.sqrt(d_model) + self.pe[:L]  # (N, L, d_model)
+        y = self.embed(tgt_in) * math.sqrt(d_model) + self.pe[:t]  # (N, t, d_model)
+        return self.out(self.body(x, y, tgt_mask=blocked))  # (N, t, V)
+
+
+@torch.no_grad()
+def greedy_copy(model, src):  # (N, L) -> (N, L); the decoder reads only its own earlier outputs
+    model.eval()
+    out = torch.full((src.shape[0], 1), START, device=src.device)  # (N, 1)
+    for _ in range(L):
+        next_token = model(src, out)[:, -1].argmax(dim=-1, keepdim=True)  # (N, 1): the most likely token
+        out = torch.cat([out, next_token], dim=1)  # (N, t + 1)
+    model.train()
+    return out[:, 1:]
+
+
+# fresh sequences from their own generator: held out from every training batch
+held_out = torch.randint(1, V, (200, L), generator=torch.Generator().manual_seed(1)).to(device)  # (200, L)
+model = Copier().to(device)
+untrained = (greedy_copy(model, held_out) == held_out).float().mean().item()
+opt = torch.optim.Adam(model.parameters(), lr=3e-3, betas=(0.9, 0.98), eps=1e-9)
+losses = []
+for step in range(STEPS):
+    src = torch.randint(1, V, (BATCH, L), generator=gen).to(device)  # (BATCH, L), a new random batch
+    # teacher forcing: the decoder reads the start symbol and then the answer, shifted right by one
+    tgt_in = torch.cat([torch.full((BATCH, 1), START, device=device), src[:, :-1]], dim=1)  # (BATCH, L)
+    loss = F.cross_entropy(model(src, tgt_in).reshape(-1, V), src.reshape(-1))
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    losses.append(loss.item())
+copied = greedy_copy(model, held_out)  # (200, L)
+trained = (copied == held_out).float().mean().item()
+whole = (copied == held_out).all(dim=1).float().mean().item()  # sequences copied without a mistake
+print(f"training loss: step 1 {losses[0]:.3f}, last 20 steps {sum(losses[-20:]) / 20:.4f}")
+print("held out:", held_out[0].tolist(), "-> greedy:", copied[0].tolist())
+print(f"held-out tokens copied: untrained {untrained:.3f}, after {STEPS} steps {trained:.3f} (chance {1 / (V - 1):.2f}); "
+      f"whole sequences {whole:.3f}")
+assert sum(losses[-20:]) / 20 < 0.1, "the training loss did not come down"
+assert untrained < 0.5, "an untrained model passes the check: it cannot tell a trained one apart"
+assert whole >= 0.8, f"greedy decoding copies {whole:.3f} of the held-out sequences whole ({trained:.3f} of the tokens)"
+assert trained >= 0.95, f"greedy decoding copies {trained:.3f} of the held-out tokens"
+# --8<-- [end:copy]
 
 # --8<-- [start:masks]
 import math

@@ -4,12 +4,17 @@ For (N, C) inputs (after a fully connected layer, nn.BatchNorm1d) the statistics
 for (N, C, H, W) inputs (after a convolution, nn.BatchNorm2d) over N, H and W, per channel (Sec. 3.2).
 PyTorch normalizes with the biased batch variance but keeps running_var with the unbiased one,
 and momentum=0.1 is the weight of the new batch statistic; momentum=None keeps plain averages over
-all batches, which is exactly the paper's Algorithm 2.
+all batches, which is exactly the paper's Algorithm 2. With batches of 2 the train-mode output
+differs from the eval-mode output by a mean squared gap of 2 - 2 E[s_m] (closed form, checked), the
+running variance is off by about 30 %, and LayerNorm, GroupNorm or frozen BN statistics avoid it;
+in eval mode BN folds into the Conv2d or Linear layer before it (torch.nn.utils.fusion agrees).
 
 Sources:
 - Ioffe, Szegedy, "Batch Normalization: Accelerating Deep Network Training by Reducing Internal
   Covariate Shift", ICML 2015 (arXiv:1502.03167): Algorithm 1, Algorithm 2, Sec. 3.2, Sec. 4.1
   (MNIST: 3 fully connected hidden layers of 100 sigmoid units, with and without BN)
+- Wu, He, "Group Normalization", ECCV 2018 (arXiv:1803.08494): BN's error grows as the batch shrinks
+- PyTorch source, torch/nn/utils/fusion.py (fuse_conv_bn_eval, fuse_linear_bn_eval)
 - PyTorch docs, torch.nn.BatchNorm1d / BatchNorm2d
   (https://pytorch.org/docs/stable/generated/torch.nn.BatchNorm2d.html)
 """
@@ -231,41 +236,168 @@ print("accuracy:", {k: round(v, 3) for k, v in accuracy.items()})
 assert accuracy["eval"] > 0.85 and accuracy["train mode, pairs"] < accuracy["eval"] - 0.15, accuracy
 # --8<-- [end:small-batch]
 
-# --8<-- [start:fold]
+# --8<-- [start:train-eval-gap]
+import math
+
 import torch
 import torch.nn as nn
-from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 torch.manual_seed(0)
 device = "cuda" if torch.cuda.is_available() else "cpu"
 gen = torch.Generator().manual_seed(0)  # inputs are drawn on the CPU, then moved
 
-# At inference BN is a fixed affine map per channel, so it folds into the convolution before it:
-#   BN(W * x + b) = s (W * x + b - E[x]) + beta,  s = gamma / sqrt(Var[x] + eps)
-#   = (s W) * x + (s (b - E[x]) + beta)
-conv = nn.Conv2d(3, 8, 3, padding=1).double().to(device)
-bn = nn.BatchNorm2d(8).double().to(device)
-with torch.no_grad():  # trained-looking statistics and affine parameters
-    bn.running_mean.copy_(torch.randn(8, generator=gen, dtype=torch.float64))
-    bn.running_var.copy_(torch.rand(8, generator=gen, dtype=torch.float64) + 0.5)
-    bn.weight.copy_(torch.rand(8, generator=gen, dtype=torch.float64) + 0.5)
-    bn.bias.copy_(torch.randn(8, generator=gen, dtype=torch.float64))
-conv.eval(), bn.eval()
+# Same input, two modes. Let the running statistics be exactly right (the population mean and variance):
+# eval mode gives z = (h - mu) / sigma, train mode normalises against the other m - 1 values of the batch.
+# For h ~ N(mu, sigma^2) the mean squared gap has a closed form (per value, averaged over the batch):
+#   E[(x_hat - z)^2] = E[x_hat^2] - 2 E[x_hat z] + E[z^2] = 1 - 2 E[s_m] + 1,   s_m: the biased sample std of m N(0, 1)
+#   E[s_m] = sqrt(2 / m) * Gamma(m / 2) / Gamma((m - 1) / 2)      (m = 2: 1 / sqrt(pi), gap 2 - 2 / sqrt(pi) = 0.87)
+def expected_gap(m):
+    return 2 - 2 * math.sqrt(2 / m) * math.exp(math.lgamma(m / 2) - math.lgamma((m - 1) / 2))
 
-s = bn.weight / torch.sqrt(bn.running_var + bn.eps)  # (C_out,)
-fused = nn.Conv2d(3, 8, 3, padding=1).double().to(device)
-with torch.no_grad():
-    fused.weight.copy_(conv.weight * s.view(-1, 1, 1, 1))  # (C_out, C_in, k, k): each output channel scaled
-    fused.bias.copy_(s * (conv.bias - bn.running_mean) + bn.bias)  # (C_out,)
 
-x = torch.randn(4, 3, 10, 10, generator=gen, dtype=torch.float64).to(device)  # (N, C, H, W)
+mu, sigma, G = 3.0, 2.0, 20000  # G independent batches, one per column (BatchNorm1d normalises each column alone)
+gaps = {}
+for m in (2, 4, 16, 64):
+    bn = nn.BatchNorm1d(G, affine=False).to(device)
+    with torch.no_grad():
+        bn.running_mean.fill_(mu)
+        bn.running_var.fill_(sigma**2)
+        h = (mu + sigma * torch.randn(m, G, generator=gen)).to(device)  # (m, G): G batches of m values
+        z = bn.eval()(h)  # (h - mu) / sqrt(sigma^2 + eps)
+        x_hat = bn.train()(h)  # (h - mean_B) / sqrt(var_B + eps)
+    gaps[m] = ((x_hat - z) ** 2).mean().item()
+    print(f"batch {m:>2}: mean squared gap train vs eval {gaps[m]:.4f}, closed form {expected_gap(m):.4f}")
+    assert abs(gaps[m] / expected_gap(m) - 1) < 0.03, (m, gaps[m], expected_gap(m))
+# --8<-- [end:train-eval-gap]
+
+# --8<-- [start:tiny-batches]
+import copy
+import math
+
+import torch
+import torch.nn as nn
+
+torch.manual_seed(0)
+device = "cuda" if torch.cuda.is_available() else "cpu"
+gen = torch.Generator().manual_seed(0)  # inputs are drawn on the CPU, then moved
+
+# The small-batch section's task: 3 classes from 4 Gaussian features; 1024 rows to train on, 1024 to score
+X = torch.randn(2048, 4, generator=gen).to(device)  # (n, 4)
+labels = (X[:, 0] + 0.5 * X[:, 1] > 0).long() + (X[:, 2] > 1).long()  # (n,)
+X_fit, y_fit, X_val, y_val = X[:1024], labels[:1024], X[1024:], labels[1024:]
+
+
+def train(norm, batch, steps=400):
+    """The same net and the same 400 SGD steps; only the normalisation layer and the batch size change."""
+    torch.manual_seed(1)  # the same initial Linear weights every time
+    model = nn.Sequential(nn.Linear(4, 16), norm(16), nn.ReLU(), nn.Linear(16, 3)).to(device)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    order = torch.Generator().manual_seed(2)
+    for step in range(steps):
+        idx = torch.randint(0, 1024, (batch,), generator=order).to(device)  # (batch,)
+        loss = nn.functional.cross_entropy(model(X_fit[idx]), y_fit[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return model
+
+
+accuracy, gap, var_error, models = {}, {}, {}, {}
+for name, norm, batch in [("BN, batch 2", nn.BatchNorm1d, 2), ("BN, batch 64", nn.BatchNorm1d, 64),
+                          ("LayerNorm, batch 2", nn.LayerNorm, 2), ("GroupNorm, batch 2", lambda c: nn.GroupNorm(4, c), 2)]:
+    model = models[name] = train(norm, batch)
+    in_train_mode = copy.deepcopy(model).train()  # a copy: its forward passes update running statistics
+    with torch.no_grad():
+        evaluated = model.eval()(X_val)  # (n, 3)
+        as_trained = torch.cat([in_train_mode(X_val[i : i + batch]) for i in range(0, 1024, batch)])  # batches as in training
+    accuracy[name] = (evaluated.argmax(dim=1) == y_val).float().mean().item()
+    gap[name] = ((as_trained - evaluated) ** 2).mean().item()  # mean squared gap of the logits, same inputs
+    if norm is nn.BatchNorm1d:
+        # the BN input h = W x + b with x ~ N(0, I) has, per channel, mean b and variance |W_c|^2 exactly
+        lin, bn = model[0], model[1]
+        exact_var = (lin.weight**2).sum(dim=1).detach()  # (16,)
+        var_error[batch] = ((bn.running_var / exact_var - 1) ** 2).mean().sqrt().item()  # RMS relative error
+    extra = f", running_var off by {var_error[batch]:.0%} (RMS)" if norm is nn.BatchNorm1d else ""
+    print(f"{name:>18}: accuracy (eval) {accuracy[name]:.3f}, train-vs-eval gap {gap[name]:.3f}{extra}")
+
+# Why batch 2 hurts: each step's unbiased variance of 2 values is sigma^2 chi^2_1 (relative variance 2 / (m - 1)),
+# and the moving average with weight a = 0.1 keeps a fraction a / (2 - a) of it: RMS relative error
+# sqrt(a / (2 - a) * 2 / (m - 1)) = 32 % for m = 2, 4 % for m = 64 (the weights' drift adds a little)
+for m, err in var_error.items():
+    predicted = math.sqrt(0.1 / (2 - 0.1) * 2 / (m - 1))
+    assert 0.5 < err / predicted < 2, (m, err, predicted)
+# so a BN net trained on pairs scores far worse in eval mode than one trained on batches of 64 ...
+assert accuracy["BN, batch 2"] < accuracy["BN, batch 64"] - 0.05, accuracy
+# ... while LayerNorm and GroupNorm, which never look across the batch, have no train/eval gap at all
+# and learn from the same pairs
+for name in ("LayerNorm, batch 2", "GroupNorm, batch 2"):
+    assert gap[name] < 1e-10 and accuracy[name] > accuracy["BN, batch 2"], (name, gap, accuracy)
+
+# Third way out: fine-tune the batch-64 net on pairs with the BN statistics frozen (BN in eval mode, the rest training)
+model = models["BN, batch 64"]
+frozen = model[1].running_mean.clone(), model[1].running_var.clone()
+opt = torch.optim.SGD(model.parameters(), lr=0.01)
+order = torch.Generator().manual_seed(3)
+for step in range(100):
+    model.train()
+    model[1].eval()  # BN normalises with its running statistics and leaves them alone
+    idx = torch.randint(0, 1024, (2,), generator=order).to(device)  # pairs
+    loss = nn.functional.cross_entropy(model(X_fit[idx]), y_fit[idx])
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
 with torch.no_grad():
-    torch.testing.assert_close(fused(x), bn(conv(x)))
-    # and PyTorch's own folding gives the same layer
-    reference = fuse_conv_bn_eval(conv, bn)
-    torch.testing.assert_close(fused.weight, reference.weight)
-    torch.testing.assert_close(fused.bias, reference.bias)
-print("Conv2d + BatchNorm2d (eval) == one Conv2d with folded weights and bias; == torch.nn.utils.fusion.fuse_conv_bn_eval")
+    tuned = (model.eval()(X_val).argmax(dim=1) == y_val).float().mean().item()
+print(f"fine-tuned on pairs with BN frozen: accuracy (eval) {tuned:.3f}")
+assert torch.equal(model[1].running_mean, frozen[0]) and torch.equal(model[1].running_var, frozen[1])
+assert tuned > accuracy["BN, batch 2"] + 0.05, (tuned, accuracy)
+# --8<-- [end:tiny-batches]
+
+# --8<-- [start:fold]
+import copy
+
+import torch
+import torch.nn as nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
+
+torch.manual_seed(0)
+device = "cuda" if torch.cuda.is_available() else "cpu"
+gen = torch.Generator().manual_seed(0)  # inputs are drawn on the CPU, then moved
+
+
+def fold(weight, bias, bn):
+    """The weight and bias of one layer equal to `layer -> bn` in eval mode (BN a fixed affine map per channel):
+    BN(W x + b) = s (W x + b - E[x]) + beta = (s W) x + (s (b - E[x]) + beta),  s = gamma / sqrt(Var[x] + eps)."""
+    s = bn.weight / torch.sqrt(bn.running_var + bn.eps)  # (C_out,)
+    shape = [-1] + [1] * (weight.dim() - 1)  # s scales each output channel: (C_out, 1, 1, 1) or (C_out, 1)
+    return weight * s.view(shape), (bias - bn.running_mean) * s + bn.bias
+
+
+checked = []
+for layer, bn, make_input, fuse in [
+    (nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), lambda n: torch.randn(n, 3, 10, 10, generator=gen), fuse_conv_bn_eval),
+    (nn.Linear(6, 8), nn.BatchNorm1d(8), lambda n: torch.randn(n, 6, generator=gen), fuse_linear_bn_eval),
+]:
+    layer, bn = layer.double().to(device), bn.double().to(device)
+    with torch.no_grad():  # trained-looking affine parameters, and running statistics from 20 training batches
+        bn.weight.copy_(torch.rand(8, generator=gen, dtype=torch.float64) + 0.5)
+        bn.bias.copy_(torch.randn(8, generator=gen, dtype=torch.float64))
+        for step in range(20):
+            bn(layer(2 * make_input(16).double().to(device) + 1))  # train mode: updates running_mean / running_var
+    layer.eval(), bn.eval()
+
+    fused = copy.deepcopy(layer)  # the same layer, its weight and bias replaced by the folded ones
+    with torch.no_grad():
+        weight, bias = fold(layer.weight, layer.bias, bn)
+        fused.weight.copy_(weight)
+        fused.bias.copy_(bias)
+        x = (2 * make_input(4).double() + 1).to(device)  # new inputs
+        torch.testing.assert_close(fused(x), bn(layer(x)))  # one layer == layer -> BN (eval), float64
+        reference = fuse(layer, bn)  # PyTorch's own folding gives the same layer
+        torch.testing.assert_close(fused.weight, reference.weight)
+        torch.testing.assert_close(fused.bias, reference.bias)
+    checked.append(type(layer).__name__)
+print(" and ".join(f"{name} + BN (eval)" for name in checked), "== one layer with folded weights and bias == torch.nn.utils.fusion")
 # --8<-- [end:fold]
 
 # --8<-- [start:speed]
