@@ -29,7 +29,7 @@ build: $(STAMP)
 	$(PY) -m mkdocs build --strict
 
 # In parallel, one worker per core (at most 4): on an idle 2-core machine the whole suite took
-# 621 s with -n 2 against 932 s serial, with the same results (README, "테스트를 나눠 돌리기").
+# 621 s with -n 2 against 932 s serial, with the same results (benchmarks/README.md).
 test: $(STAMP)
 	$(PY) -m pytest -n auto --maxprocesses 4
 

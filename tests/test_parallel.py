@@ -1,6 +1,6 @@
 """Parallel runs (pytest-xdist): the same results as a serial run, and one shared build per run.
 
-Speed is measured by hand (see README, "테스트 실행 시간"), never here.
+Speed is measured by hand (benchmarks/suite.md, benchmarks/README.md), never here.
 """
 
 from __future__ import annotations
