@@ -149,6 +149,12 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format, *args):  # keep pytest's output clean
         pass
 
+    def end_headers(self):
+        # as GitHub Pages answers: a page visited after another reuses the stylesheets, scripts
+        # and fonts from the browser's cache (a new browser context starts with an empty one)
+        self.send_header("Cache-Control", "max-age=600")
+        super().end_headers()
+
     def translate_path(self, path):
         for mount in sorted(self.mounts, key=len, reverse=True):
             if path.startswith(mount):

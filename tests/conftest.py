@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -28,6 +29,12 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    # Every build of the run (the shared build and each copy of the project, however it is
+    # started) reads and writes one search-term cache: a copy then analyses only the pages it
+    # adds, instead of loading Kiwi and analysing every page again (about 2 s of CPU a build).
+    # Entries are keyed by their text and the analyser (kb/search_ko.py), so a hit is what an
+    # analysis would give; tests of the cache itself drop this variable.
+    os.environ.setdefault("KB_SEARCH_CACHE", str(ROOT / ".cache" / "kb-search"))
     choice = config.getoption("--device")
     if choice == "cuda":
         import torch
@@ -139,6 +146,32 @@ def once_per_run(tmp_path_factory, name: str, make) -> Path:
     if error:
         pytest.fail(error, pytrace=False)
     return folder
+
+
+@functools.cache
+def _grouped(module: str) -> bool:
+    """Whether the test module at ``module`` (a path from the root) declares an xdist_group."""
+    path = ROOT / module
+    return path.suffix == ".py" and "pytestmark = pytest.mark.xdist_group(" in path.read_text(encoding="utf-8")
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadgroup`` (pytest.ini) as it is meant: every test of a module marked
+    ``xdist_group`` on one worker, so its costly module fixture (an import of a whole export, a
+    built copy) is made once; every other test scheduled on its own, as ``load`` does.
+    pytest-xdist's own loadgroup renames each test's nodeid through ``item._nodeid``, which
+    pytest 9 no longer reads (its nodeid comes from ``item._id``): its groups were silently split
+    across workers, and each worker made the fixture again. Runs in the xdist controller only."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleGroups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if _grouped(module) else nodeid
+
+    return ModuleGroups(config, log)
 
 
 def pytest_collection_modifyitems(config, items):
