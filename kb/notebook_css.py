@@ -8,6 +8,10 @@ its content, so identical CSS is one file that the browser caches, and a changed
 new name). Small ``<style>`` elements (a cell output's own styles) stay inline, as does CSS
 with a relative ``url(...)``, which would resolve against another folder from a file.
 
+One ``<style>`` is dropped instead: mkdocs-jupyter 0.26 (nbconvert2.py) appends to every notebook
+``<style>{resources["inlining"]["css"]}</style>``, the Python repr of a list of CSS strings, which
+a browser reads as no rules at all (the same CSS already came through its template's loop).
+
 The order of styles is kept: each link sits where its ``<style>`` was. The plugin calls
 :func:`externalise` after it has checked the notebook's HTML (``event_priority(-50)``) and
 :func:`write` after the build. Nothing here needs MkDocs.
@@ -15,6 +19,7 @@ The order of styles is kept: each link sits where its ``<style>`` was. The plugi
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import posixpath
 import re
@@ -40,6 +45,8 @@ def externalise(html: str, page_url: str, sheets: dict[str, str]) -> str:
 
     def repl(m: re.Match[str]) -> str:
         attrs, css = m.group(1), m.group(2)
+        if _python_list(css):
+            return ""
         if not _movable(attrs, css):
             return m.group(0)
         path = f"{FOLDER}/{hashlib.sha256(css.encode('utf-8')).hexdigest()[:16]}.css"
@@ -47,6 +54,18 @@ def externalise(html: str, page_url: str, sheets: dict[str, str]) -> str:
         return f'<link rel="stylesheet" href="{relative_url(path, page_url)}">'
 
     return STYLE_RE.sub(repl, html)
+
+
+def _python_list(css: str) -> bool:
+    """Whether ``css`` is the repr of a list of strings (mkdocs-jupyter's stray ``<style>``), not CSS."""
+    text = css.strip()
+    if not (text.startswith("[") and text.endswith("]")):
+        return False
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
 def relative_url(path: str, page_url: str) -> str:

@@ -48,6 +48,16 @@ def test_small_styles_other_types_and_relative_urls_stay_inline():
         assert len(sheets) == 1, url  # these resolve the same from a file
 
 
+def test_mkdocs_jupyters_list_repr_style_is_dropped():
+    """mkdocs-jupyter 0.26 appends <style>['css', ...]</style> (a Python list's repr): no CSS, dropped."""
+    stray = "<style>\n        " + repr([BIG, ".x { color: red; }"]) + "\n        </style>"
+    sheets: dict[str, str] = {}
+    assert notebook_css.externalise(f"<p>a</p>{stray}<p>b</p>", "notebooks/a/", sheets) == "<p>a</p><p>b</p>"
+    assert sheets == {}
+    css_with_brackets = f"<style>{BIG} [data-x] {{ color: red; }}</style>"  # CSS that merely has brackets
+    assert len(notebook_css.externalise(css_with_brackets, "notebooks/a/", sheets) and sheets) == 1
+
+
 def test_write_puts_each_sheet_into_the_site(tmp_path):
     sheets = {"assets/stylesheets/notebook/abc.css": BIG}
     notebook_css.write(tmp_path, sheets)
@@ -67,3 +77,5 @@ def test_built_notebook_pages_link_their_css_instead_of_inlining_it(built_site):
     first, second = linked.values()
     assert first == second  # one set of files for every notebook
     assert sum((built_site / f).stat().st_size for f in first) > 100_000  # JupyterLab's theme is in them
+    for f in first:  # each is CSS, not a Python list's repr (mkdocs-jupyter's stray <style>)
+        assert not (built_site / f).read_text(encoding="utf-8").lstrip().startswith("["), f
