@@ -233,7 +233,8 @@ class BlockIndex:
                                       .encode("utf-8")).hexdigest()[:16]
         self.old = self._read()
         self.new: dict[str, list[dict]] = {}
-        self.parsed = 0
+        self.parsed = 0  # pages parsed in this build
+        self.reused = 0  # pages whose blocks came from the last build
 
     def _read(self) -> dict[str, list[dict]]:
         try:
@@ -244,10 +245,14 @@ class BlockIndex:
 
     def blocks(self, page_html: str) -> list[HtmlBlock]:
         key = hashlib.sha256(page_html.encode("utf-8")).hexdigest()[:32]
-        found = self.new.get(key) or self.old.get(key)
-        if found is None:
-            self.parsed += 1
-            found = [dataclasses.asdict(b) for b in html_python_blocks(page_html)]
+        found = self.new.get(key)
+        if found is None:  # (a page without blocks is [], found as well: it was parsed every build)
+            found = self.old.get(key)
+            if found is None:
+                self.parsed += 1
+                found = [dataclasses.asdict(b) for b in html_python_blocks(page_html)]
+            else:
+                self.reused += 1
         self.new[key] = found
         return [HtmlBlock(**b) for b in found]
 

@@ -24,6 +24,8 @@ works without MkDocs:
 * on_post_build: figures, downloadable snippets and notebook CSS into the site, unused cache
   dropped, the math font cut to the site's formulas (kb/fonts.py); then (priority -100, after the search plugin wrote its index) the Korean search
   fields (kb/search_ko.py).
+* on_serve (`mkdocs serve`, after its first build): the search analyser loads Kiwi in the
+  background (kb/search_ko.py), so that the first saved edit does not wait for it.
 * on_build_error, on_shutdown: the executor's workers stop.
 
 These were hooks (``hooks:``), which run after every plugin; listed last, the plugin keeps that
@@ -202,7 +204,7 @@ class KbPlugin(BasePlugin):
         if executor.index is not None:
             index = executor.index
             log.info("kb: Python blocks of %d page(s) found by parsing, %d from the last build",
-                     index.parsed, len(index.new) - index.parsed)
+                     index.parsed, index.reused)
             index.save()
 
     @event_priority(-100)  # after the search plugin has written the index
@@ -220,6 +222,11 @@ class KbPlugin(BasePlugin):
         log.info("kb search: analysed %d entries, %d from the cache", analysed, hits)
 
     on_post_build = CombinedEvent(_write_site_files, _add_search_fields)
+
+    def on_serve(self, server, config, builder):
+        if self.analyzer is not None:
+            self.analyzer.warm_up()
+        return server
 
     def on_build_error(self, error):
         if self.executor is not None:

@@ -20,7 +20,7 @@ from bs4 import BeautifulSoup
 from conftest import ROOT
 from kb.blocks import html_python_blocks
 from kb.runner import BlockResult
-from kb.execute import ExecutionError, Executor
+from kb.execute import BlockIndex, ExecutionError, Executor
 
 REQUIRED_FIGURES = {"optimizer_paths.png", "momentum_nag.png", "batch_norm_loss.png", "attention_weights.png",
                     "transformer_lr.png", "vgg_params.png"}
@@ -168,6 +168,18 @@ def test_changing_one_line_invalidates_exactly_its_cache_entry(tiny):
     (new,) = set(after) - set(before)
     assert after[new]["stdout"] == "section a 4\n"
     assert "ran 1 code block(s), 1 from the cache" in result.stderr
+
+
+def test_a_page_without_blocks_is_not_parsed_again_either(tmp_path):
+    """Its entry is an empty list: it was taken for a miss and every build parsed such pages again."""
+    pages = ["<p>no code here</p>", '<div class="language-python highlight"><pre><code>x = 1\n</code></pre></div>']
+    first = BlockIndex(tmp_path / "kb-blocks.json")
+    assert [len(first.blocks(html)) for html in pages] == [0, 1]
+    assert first.blocks(pages[0]) == [] and (first.parsed, first.reused) == (2, 0)  # the same page twice
+    first.save()
+    again = BlockIndex(tmp_path / "kb-blocks.json")
+    assert [len(again.blocks(html)) for html in pages] == [0, 1]
+    assert (again.parsed, again.reused) == (0, 2)
 
 
 def test_a_rebuild_parses_only_changed_pages_for_blocks(tiny):
