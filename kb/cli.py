@@ -4,7 +4,7 @@ Commands::
 
     import-notion PATH [--docs DIR] [--date YYYY-MM-DD] [--slug Q1=slug ...] [--force] [--dry-run]
         Notion export (page .md, folder or Export-….zip) -> docs/meetings/DATE.md (+ its files in
-        docs/meetings/DATE/) and docs/qna/<slug>.md per question (kb.notion)
+        docs/attachments/DATE/) and docs/qna/<slug>.md per question (kb.notion)
     new meeting --date YYYY-MM-DD [--title T] [--author NAME] [--attendee NAME ...] [--type T]
     new qna --meeting meetings/DATE.md --qid Q6 --slug SLUG --title T [--tag T ...] [--asked-by NAME]
         a page with the required front matter, checked with kb.frontmatter (kb.scaffold)
@@ -424,7 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="Notion 내보내기(페이지 .md, 폴더, Export-….zip)를 회의록 페이지와 Q&A 페이지로 가져옵니다",
         description=(
             "Notion 내보내기(Markdown & CSV)의 페이지마다 docs/meetings/YYYY-MM-DD.md와 질문마다 docs/qna/<슬러그>.md를\n"
-            "만들고, 이미지와 첨부 파일은 docs/meetings/YYYY-MM-DD/로 복사합니다. 읽는 사람이 보는 글이 모두 옮겨졌는지,\n"
+            "만들고, 이미지와 첨부 파일은 docs/attachments/YYYY-MM-DD/로 복사합니다. 읽는 사람이 보는 글이 모두 옮겨졌는지,\n"
             "front matter가 kb.frontmatter 검사를 통과하는지, 빌드된 페이지에 스크립트가 없는지 확인한 뒤에만 쓰며,\n"
             "모든 파일을 한꺼번에 쓰고 실패하면 모두 되돌립니다. 이미 발행된 회의는 건너뜁니다(--force: 갱신;\n"
             "Q&A 페이지는 회의 인용 부분만 바꾸고 정리된 답은 그대로 둡니다). 자세한 규칙: kb/notion/."
