@@ -406,3 +406,14 @@ def guarded(t):
 def tab(chromium, site_url):
     """A page on the served site; fails the test if it tried to reach another host."""
     yield from guarded(Tab(chromium, site_url))
+
+
+def used_fonts(page, selector: str) -> dict[str, int]:
+    """The fonts Chromium drew a node's text with (DevTools protocol), by family name: glyph counts."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+    fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    return {f["familyName"]: f["glyphCount"] for f in fonts}

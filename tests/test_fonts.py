@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from browser_helpers import Tab, chromium, site_url  # noqa: F401  (fixtures)
+from browser_helpers import Tab, chromium, site_url, used_fonts  # noqa: F401  (fixtures)
 from conftest import DOCS
 
 FONT_CSS = "stylesheets/kb-fonts.css"
@@ -174,17 +174,6 @@ PAGE_FONTS_JS = """async () => {
 }"""
 
 
-def _drawn_with(page, selector: str) -> dict[str, int]:
-    """The fonts Chromium drew a node's text with (DevTools protocol), by family name."""
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("DOM.enable")
-    cdp.send("CSS.enable")
-    root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
-    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
-    fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
-    return {f["familyName"]: f["glyphCount"] for f in fonts}
-
-
 def _visit(chromium, site_url, css: str | None = None) -> dict:
     """Open QNA_PAGE with an empty cache (``css``: served instead of kb-fonts.css); what it drew
     and every font file it fetched."""
@@ -198,8 +187,8 @@ def _visit(chromium, site_url, css: str | None = None) -> dict:
         page = t.goto(QNA_PAGE)
         page.wait_for_load_state("networkidle")
         got = page.evaluate(PAGE_FONTS_JS)
-        got["hangul_drawn_with"] = _drawn_with(page, "article p:not(.admonition-title)")
-        got["math_drawn_with"] = _drawn_with(page, "article .kb-math--block mi")  # a node with text of its own
+        got["hangul_drawn_with"] = used_fonts(page, "article p:not(.admonition-title)")
+        got["math_drawn_with"] = used_fonts(page, "article .kb-math--block mi")  # a node with text of its own
     finally:
         t.close()
     assert t.blocked == [] and t.errors == []

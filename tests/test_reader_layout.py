@@ -12,7 +12,7 @@ import re
 import pytest
 from bs4 import BeautifulSoup
 
-from browser_helpers import Tab, chromium, site_pages, site_url  # noqa: F401  (fixtures)
+from browser_helpers import Tab, chromium, site_pages, site_url, used_fonts  # noqa: F401  (fixtures)
 from test_reader_math import ARTIFACTS
 
 pytestmark = pytest.mark.browser
@@ -76,17 +76,6 @@ def test_no_word_is_broken_across_lines(chromium, site_url, path, width):
     assert got["runs"] > 50, f"{path}: too little text found ({got['runs']} words)"
     assert got["split"] == [], f"{path} at {width}: words broken across lines: {got['split']}"
     assert t.blocked == [] and t.errors == []
-
-
-# The fonts Chromium actually drew a node's text with (DevTools protocol), by family name.
-def used_fonts(page, selector: str) -> dict[str, int]:
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("DOM.enable")
-    cdp.send("CSS.enable")
-    root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
-    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
-    fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
-    return {f["familyName"]: f["glyphCount"] for f in fonts}
 
 
 def test_one_webfont_draws_hangul_and_latin(chromium, site_url):
