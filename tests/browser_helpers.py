@@ -386,10 +386,28 @@ class Tab:
         self.page.on("console", lambda m: self.errors.append(f"console.{m.type}: {m.text}")
                      if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        self.in_flight = 0  # requests sent and not yet finished or failed
+        self.page.on("request", lambda r: self._count(+1))
+        self.page.on("requestfinished", lambda r: self._count(-1))
+        self.page.on("requestfailed", lambda r: self._count(-1))
+        self.changed = time.monotonic()
+
+    def _count(self, step: int) -> None:
+        self.in_flight += step
+        self.changed = time.monotonic()
 
     def goto(self, path: str = ""):
         self.page.goto(self.base + path, wait_until="load")
         return self.page
+
+    def settle(self, quiet_ms: int = 150, timeout_ms: int = 15000) -> None:
+        """Wait until no request has been in flight for ``quiet_ms``: Playwright's "networkidle",
+        whose fixed 500 ms of quiet made up half of a test that visits every page."""
+        end = time.monotonic() + timeout_ms / 1000
+        while not (self.in_flight <= 0 and time.monotonic() - self.changed >= quiet_ms / 1000):
+            if time.monotonic() > end:
+                raise TimeoutError(f"{self.page.url}: {self.in_flight} request(s) still in flight")
+            self.page.wait_for_timeout(20)  # lets Playwright deliver the events counted above
 
     def close(self):
         self.context.close()

@@ -185,7 +185,7 @@ def _visit(chromium, site_url, css: str | None = None) -> dict:
                         lambda route: route.fulfill(body=css, content_type="text/css"))
     try:
         page = t.goto(QNA_PAGE)
-        page.wait_for_load_state("networkidle")
+        t.settle()
         got = page.evaluate(PAGE_FONTS_JS)
         got["hangul_drawn_with"] = used_fonts(page, "article p:not(.admonition-title)")
         got["math_drawn_with"] = used_fonts(page, "article .kb-math--block mi")  # a node with text of its own

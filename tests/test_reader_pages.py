@@ -141,7 +141,7 @@ def test_screenshots_of_qna_paper_and_notebook(chromium, site_url, kind, screen)
     t = Tab(chromium, site_url, **SCREENS[screen])
     try:
         page = t.goto(SCREEN_PAGES[kind])
-        page.wait_for_load_state("networkidle")
+        t.settle()
         assert page.evaluate("() => document.fonts.ready.then(() => document.fonts.check('16px Pretendard', '가'))")
         scheme = page.locator("body").get_attribute("data-md-color-scheme")
         assert scheme == ("slate" if screen == "dark" else "default")

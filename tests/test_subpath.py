@@ -56,7 +56,7 @@ def open_page(t: Tab, path: str, status: int):
     t.errors.clear()
     response = t.page.goto(t.base + path, wait_until="load")
     assert response.status == status, (path, response.status)
-    t.page.wait_for_load_state("networkidle")
+    t.settle()
     return t.page.evaluate(LOADED_JS)
 
 
