@@ -91,11 +91,13 @@ device = "cuda" if torch.cuda.is_available() else "cpu"
 
 # Two "words": word 0 occurs in every batch, word 1 in one batch out of ten.
 # A row that is not looked up gets a zero gradient, and a zero adds nothing to G_t.
+eta = 0.1
 emb = nn.Embedding(2, 3).double().to(device)  # (vocab=2, dim=3)
 direction = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64, device=device)  # (3,)
-opt = torch.optim.Adagrad(emb.parameters(), lr=0.1)
+opt = torch.optim.Adagrad(emb.parameters(), lr=eta)
 
-updates = torch.zeros(2, dtype=torch.long)
+moved = torch.zeros(2, dtype=torch.long)  # steps in which torch actually changed each row
+eff = torch.zeros(2, 3, dtype=torch.float64)  # each row's last step as torch applied it, per unit gradient
 for t in range(100):
     words = torch.tensor([0, 1] if t % 10 == 0 else [0], device=device)  # (batch,)
     opt.zero_grad()
@@ -103,18 +105,24 @@ for t in range(100):
     # so the two rows differ only in how often they are updated
     loss = (emb(words) * direction).sum()
     loss.backward()
+    before = emb.weight.detach().clone()  # (2, 3)
     opt.step()
-    updates += torch.bincount(words.cpu(), minlength=2)
+    change = (before - emb.weight.detach()).cpu()  # (2, 3): the step torch took
+    rows = change.ne(0).any(dim=1)  # (2,) rows that moved
+    moved += rows
+    eff[rows] = change[rows] / direction.cpu()  # measured effective step: step / gradient
 
 G = opt.state[emb.weight]["sum"]  # (2, 3): squared gradients summed over the steps
-# effective step of each row: eta / (sqrt(G_t) + eps)
-eff = 0.1 / (G.sqrt() + 1e-10)  # (2, 3)
-print(f"updates: frequent={updates[0].item()}, rare={updates[1].item()}")
+print(f"updates: frequent={moved[0].item()}, rare={moved[1].item()}")
 print("effective step: frequent", [round(v, 4) for v in eff[0].tolist()],
       "rare", [round(v, 4) for v in eff[1].tolist()])
-assert updates.tolist() == [100, 10]
-# G_t = (number of updates) * direction^2, so the rare row's step is sqrt(100 / 10) times larger
+# G_t = (number of updates) * direction^2
 torch.testing.assert_close(G, torch.stack([100 * direction**2, 10 * direction**2]))
-assert torch.all(eff[1] > eff[0])
+# a row that is not looked up does not move: 100 and 10 steps, as scheduled
+assert moved.tolist() == [100, 10], moved
+# the n-th update sees G = n d^2, so torch's step per unit gradient is eta / (sqrt(n) |d|): n = 100 and 10
+expected = eta / (torch.tensor([[100.0], [10.0]], dtype=torch.float64).sqrt() * direction.abs().cpu())  # (2, 3)
+torch.testing.assert_close(eff, expected)
+# so the rare row's step is sqrt(100 / 10) times larger
 torch.testing.assert_close(eff[1] / eff[0], torch.full_like(eff[1], 10**0.5))
 # --8<-- [end:sparse]

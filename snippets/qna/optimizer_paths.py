@@ -84,6 +84,19 @@ for ax, (name, (f, start, steps, lr, lr_ada, box, minimum)) in zip(axes, problem
     if name == "quadratic":  # NAG damps the zigzag across the steep axis x_1 (Q4)
         swing = {label: paths[label][5:, 1].abs().max().item() for label in ("momentum", "NAG")}
         assert swing["NAG"] < 0.5 * swing["momentum"], swing
+        # An independent check of the three whole paths: on this f each axis i is linear, g = lam_i x,
+        # with lam = (1, 50). torch's buffer b_t = mu b_{t-1} + g_t (b_0 = 0) and the step
+        # x_t = x_{t-1} - lr b_t (momentum) or x_{t-1} - lr (g_t + mu b_t) (Nesterov) then make
+        # [x, b] a linear recurrence [x, b]_t = M^t [x_0, 0], with h = lr lam:
+        #   momentum: M = [[1 - h, -lr mu], [lam, mu]];  NAG: M = [[1 - h (1 + mu), -lr mu^2], [lam, mu]]
+        for label, mu, nesterov in (("SGD", 0.0, False), ("momentum", 0.9, False), ("NAG", 0.9, True)):
+            for axis, lam in enumerate((1.0, 50.0)):
+                h = lr * lam
+                M = torch.tensor([[1 - h * (1 + mu) if nesterov else 1 - h, -lr * mu * (mu if nesterov else 1)],
+                                  [lam, mu]], dtype=torch.float64)  # (2, 2)
+                closed = torch.stack([torch.linalg.matrix_power(M, t) @ torch.tensor([start[axis], 0.0],
+                                      dtype=torch.float64) for t in range(steps + 1)])  # (steps + 1, 2)
+                torch.testing.assert_close(paths[label][:, axis], closed[:, 0], rtol=1e-9, atol=1e-12)
     ax.plot(*minimum, "k*", ms=12)
     ax.set(title=f"{titles[name]}, {steps}스텝 (범례: 마지막 f 값)", xlabel="$x_0$", ylabel="$x_1$",
            xlim=box[:2], ylim=box[2:])
