@@ -40,9 +40,10 @@ version (kiwipiepy and its model, the separator, the user words, this module's f
 its source: any edit to this file starts a new cache, so a changed rule is never served
 stale). A rebuild analyses only entries whose text changed, and Kiwi (about 2 s of CPU to
 load) is loaded only on the first entry that is not in the cache: a build of unchanged pages
-never loads it. After each build the file keeps only the entries that build used, written
-atomically; two builds at once cost each other cache misses, never a wrong entry. A damaged
-cache file is ignored (logged) and rewritten. The index is written back
+never loads it. In `mkdocs serve` it loads in a background thread after the first build
+(:meth:`Analyzer.warm_up`), so that the first saved edit finds it loaded. After each build the
+file keeps only the entries that build used, written atomically; two builds at once cost each
+other cache misses, never a wrong entry. A damaged cache file is ignored (logged) and rewritten. The index is written back
 as UTF-8 (Material escapes every Hangul syllable as six ASCII characters), which more than
 pays for the new fields. Anything unexpected in the search index (a missing field, a field
 that is already there, text that is not a string) raises a :class:`SearchIndexError` naming
@@ -58,6 +59,7 @@ import json
 import logging
 import os
 import re
+import threading
 from importlib import metadata
 from pathlib import Path
 from typing import Callable, Iterable
@@ -231,6 +233,26 @@ class TermCache:
         self.changed = False
 
 
+def load_kiwi():
+    """Kiwi with the domain words registered, ready to analyse (about 2 s of CPU).
+
+    Without the multi-word dictionary (proper nouns such as place names): loading and the first
+    analysis take about 2.3 s of CPU instead of 5.4 s, and the terms of every entry of this
+    site are the same. The first analysis after the words are added prepares Kiwi (more than
+    half the cost, whatever the text): made here, so that a load in the background pays it too.
+    """
+    from kiwipiepy import Kiwi
+
+    kiwi = Kiwi(load_multi_dict=False)
+    for word in USER_WORDS:
+        kiwi.add_user_word(word, "NNG", 0.0)
+    kiwi.tokenize("준비")
+    return kiwi
+
+
+WARM_UP_THREAD = "kb-search-warm-up"
+
+
 class Analyzer:
     """Kiwi with the domain words registered; turns an entry's title and text into terms.
 
@@ -243,29 +265,48 @@ class Analyzer:
         self.cache_dir = cache_dir
         self.cache = TermCache(cache_dir, analyser_version(separator))
         self._kiwi = None
+        self._kiwi_lock = threading.Lock()  # one load: a caller that comes during it waits for it
         self.analysed = 0
         self.hits = 0
 
     @property
     def kiwi(self):
-        """Kiwi, loaded on first use: a build whose entries are all cached never loads it.
-
-        Without the multi-word dictionary (proper nouns such as place names): loading and the first
-        analysis take about 2.3 s of CPU instead of 5.4 s, and the terms of every entry of this
-        site are the same.
+        """Kiwi (:func:`load_kiwi`), loaded on first use: a build whose entries are all cached never
+        loads it. Thread-safe: a caller that comes while another thread (:meth:`warm_up`) loads it
+        waits for that load; Kiwi is set only once made whole, and a failed load leaves it unset.
         """
-        if self._kiwi is None:
-            from kiwipiepy import Kiwi
-
-            kiwi = Kiwi(load_multi_dict=False)
-            for word in USER_WORDS:
-                kiwi.add_user_word(word, "NNG", 0.0)
-            self._kiwi = kiwi
-        return self._kiwi
+        kiwi = self._kiwi
+        if kiwi is None:
+            with self._kiwi_lock:
+                if self._kiwi is None:
+                    self._kiwi = load_kiwi()
+                kiwi = self._kiwi
+        return kiwi
 
     @kiwi.setter
     def kiwi(self, value) -> None:  # a stand-in, in tests
         self._kiwi = value
+
+    def warm_up(self) -> threading.Thread | None:
+        """Load Kiwi in a daemon thread, unless it is loaded (`mkdocs serve`, after its first build).
+
+        Returns the thread. An analysis that needs Kiwi meanwhile waits for this load; if the load
+        fails, it is logged here and the next analysis that needs Kiwi loads it again (and fails as
+        it would have without the warm-up).
+        """
+        if self._kiwi is not None:
+            return None
+        thread = threading.Thread(target=self._load_quietly, name=WARM_UP_THREAD, daemon=True)
+        thread.start()
+        return thread
+
+    def _load_quietly(self) -> None:
+        try:
+            self.kiwi
+        except Exception as exc:  # noqa: BLE001 - the analysis that needs Kiwi reports it
+            # info, not a warning: one logged during a build would fail `mkdocs serve --strict`
+            log.info("kb search: loading the Korean analyser in the background failed (%s); "
+                     "the next analysis loads it", exc)
 
     def visible_tokens(self, markup: str) -> list[str]:
         """The tokens the search worker makes of ``markup``, lowercased and sorted.
