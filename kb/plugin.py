@@ -22,11 +22,12 @@ works without MkDocs:
 * on_env: wait for the blocks and put their outputs into the pages (kb/execute.py).
 * on_page_context: which source file each page URL came from, for search errors.
 * on_post_build: figures, downloadable snippets and notebook CSS into the site, unused cache
-  dropped, the math font cut to the site's formulas (kb/fonts.py); then (priority -100, after the search plugin wrote its index) the Korean search
-  fields (kb/search_ko.py).
+  dropped, the math font cut to the site's formulas (kb/fonts.py); then (priority -100, after the
+  search plugin wrote its index) the Korean search fields (kb/search_ko.py).
+* on_build_error: the executor's workers stop.
 * on_serve (`mkdocs serve`, after its first build): the search analyser loads Kiwi in the
   background (kb/search_ko.py), so that the first saved edit does not wait for it.
-* on_build_error, on_shutdown: the executor's workers stop.
+* on_shutdown: the executor's workers stop.
 
 These were hooks (``hooks:``), which run after every plugin; listed last, the plugin keeps that
 order, and the priorities are the hooks' own. Having ``on_shutdown``, the instance is kept across
@@ -223,14 +224,14 @@ class KbPlugin(BasePlugin):
 
     on_post_build = CombinedEvent(_write_site_files, _add_search_fields)
 
+    def on_build_error(self, error):
+        if self.executor is not None:
+            self.executor.close()
+
     def on_serve(self, server, config, builder):
         if self.analyzer is not None:
             self.analyzer.warm_up()
         return server
-
-    def on_build_error(self, error):
-        if self.executor is not None:
-            self.executor.close()
 
     def on_shutdown(self):
         if self.executor is not None:

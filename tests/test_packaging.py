@@ -107,10 +107,11 @@ class _Loader(yaml.SafeLoader):
 
 _Loader.add_constructor("!ENV", lambda loader, node: None)
 
-# The order in which one `mkdocs build` calls the events (mkdocs/commands/build.py), then the ends.
+# The order in which one `mkdocs build` calls the events (mkdocs/commands/build.py), then what
+# `mkdocs serve` calls once after its first build (serve), then the end.
 BUILD_ORDER = ["startup", "config", "pre_build", "files", "nav", "pre_page", "page_read_source", "page_markdown",
                "page_content", "env", "pre_template", "template_context", "post_template", "page_context", "post_page",
-               "post_build", "build_error", "shutdown", "serve"]
+               "post_build", "build_error", "serve", "shutdown"]
 
 
 def _handlers(event: str):
