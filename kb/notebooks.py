@@ -55,7 +55,7 @@ from urllib.parse import quote
 
 from mkdocs.exceptions import PluginError
 
-from kb import figure_fonts, mathml
+from kb import figure_fonts, mathml, site_address
 
 WRAPPER = '<div class="jupyter-wrapper">'
 EXTERNAL = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:)?//", re.I)
@@ -94,7 +94,6 @@ OPEN_ICON = (  # Material's material/open-in-new icon
 )
 # run by the kernel before the first cell (wrap_render): leaves no name in the notebook's namespace
 KERNEL_STARTUP = "import kb.figure_fonts as _kb_figure_fonts\n_kb_figure_fonts.install()\ndel _kb_figure_fonts\n"
-GITHUB_RE = re.compile(r"^https://github\.com/([\w.-]+)/([\w.-]+?)/?$")
 
 
 class NotebookError(ValueError):
@@ -129,11 +128,12 @@ def colab_url(extra: dict, path: str) -> str | None:
     repo = extra.get("repository")
     if not repo:
         return None
-    m = GITHUB_RE.match(str(repo))
-    if m is None:
+    address = site_address.github_repository(str(repo))  # the one reading of GitHub addresses
+    if address is None:
         raise NotebookError(f"mkdocs.yml: extra.repository must be https://github.com/OWNER/REPO, not {repo!r}")
     branch = extra.get("branch") or "main"
-    return f"https://colab.research.google.com/github/{m[1]}/{m[2]}/blob/{quote(str(branch))}/{quote(path)}"
+    owner_repo = address.removeprefix(site_address.GITHUB + "/")
+    return f"https://colab.research.google.com/github/{owner_repo}/blob/{quote(str(branch))}/{quote(path)}"
 
 
 def _toc_ids(toc) -> list[str]:
