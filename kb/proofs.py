@@ -8,8 +8,9 @@ Two things are written into a page's Markdown at build time (called from kb/plug
   ``<details class="question">`` whose summary asks which check fails; opened, it shows the changed
   line, diff-style, and, folded again, the answer: the check that caught the mistake and what it printed. The output comes from running the changed section in a
   warm :class:`kb.runner.BlockRunner`, cached in ``.cache/kb-mistakes/<key>.json`` where the key
-  hashes the changed code, the check lines, torch and Python versions (a stale output cannot be
-  shown). A mistake that its check does not catch fails the build.
+  hashes the changed code, the check lines, torch and Python versions, kb/mistakes.py and the
+  runner's source (a stale output cannot be shown; tests/test_mistakes.py reads and fills the
+  same cache). A mistake that its check does not catch fails the build.
 * Under every ``python title="snippets/...py"`` block that includes a section
   (``--8<-- "snippets/x.py:name"``), a badge: what the section's checks compare against (the
   catalogue's ``proofs``), the torch version, the devices it ran on and when. The build claims the
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import atexit
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -167,9 +169,19 @@ def cache_dir() -> Path:
     return Path(os.environ.get("KB_MISTAKES_CACHE") or ROOT / ".cache" / "kb-mistakes")
 
 
+@functools.cache
+def machinery_version() -> str:
+    """A hash of the code that decides whether a mistake is caught (kb/mistakes.py and the block
+    runner, kb/runner/): a cached run stands for a run only while that code is the same."""
+    h = hashlib.sha256()
+    for path in [ROOT / "kb" / "mistakes.py", *sorted((ROOT / "kb" / "runner").glob("*.py"))]:
+        h.update(path.name.encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
 def _key(mutant: mistakes.Mutant) -> str:
     h = hashlib.sha256()
-    for part in (CACHE_FORMAT, torch_version(), platform.python_version(), mutant.code,
+    for part in (CACHE_FORMAT, machinery_version(), torch_version(), platform.python_version(), mutant.code,
                  ",".join(map(str, mutant.check_lines)), ",".join(map(str, mutant.line_numbers))):
         h.update(part.encode("utf-8") + b"\0")
     return h.hexdigest()[:32]
@@ -187,15 +199,24 @@ def _exception_text(traceback_text: str, error: str) -> str:
     return "\n".join(lines[j:]).strip() or error
 
 
-def caught_output(mistake: mistakes.Mistake, root: Path = ROOT) -> dict:
-    """Run the mistake (or read its cached run): the failing line and what the check printed."""
+def caught_output(mistake: mistakes.Mistake, root: Path = ROOT, get_runner=None) -> dict:
+    """Run the mistake (or read its cached run): the failing line and what the check printed.
+
+    Raises :class:`ProofError` when the check does not catch it. ``get_runner``: called on a
+    cache miss for a started BlockRunner (the build's own warm CPU worker by default). The cache is shared with
+    tests/test_mistakes.py: a mistake the build ran is not run again by the test, and the other
+    way round; an entry exists only for a caught mistake, and its key holds everything the run
+    depends on (the changed code, its check lines, torch, Python, kb/mistakes.py, the runner)."""
     with tempfile.TemporaryDirectory(prefix="kb-mistake-") as tmp:
         mutant = mistakes.mutate(mistake, root, Path(tmp))
     key = _key(mutant)
     path = cache_dir() / f"{key}.json"
     if path.is_file():
-        return json.loads(path.read_text(encoding="utf-8"))
-    outcome = mistakes.run(mistake, _Runner.get(), root)
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pass  # damaged: run it again
+    outcome = mistakes.run(mistake, (get_runner or _Runner.get)(), root)
     if not outcome.caught:
         raise ProofError(outcome.verdict() + "\n" + outcome.result.report())
     data = {"changed": outcome.mutant.changed, "line": outcome.failed_line,
