@@ -35,6 +35,7 @@ def pytest_configure(config):
     # Entries are keyed by their text and the analyser (kb/search_ko.py), so a hit is what an
     # analysis would give; tests of the cache itself drop this variable.
     os.environ.setdefault("KB_SEARCH_CACHE", str(ROOT / ".cache" / "kb-search"))
+    config.pluginmanager.register(_SharedBuildFirst(), "kb-shared-build-first")
     choice = config.getoption("--device")
     if choice == "cuda":
         import torch
@@ -99,21 +100,22 @@ def build_site(project: Path, site_dir: Path, *, execute: bool = False,
     )
 
 
+def _make_shared_site(site: Path) -> str | None:
+    address = {"KB_REPOSITORY": SITE_REPOSITORY, "KB_SITE_URL": SITE_URL}
+    result = build_site(ROOT, site, execute=True, env=address)
+    if result.returncode != 0:
+        return f"mkdocs build --strict failed:\n{result.stdout}\n{result.stderr}"
+    return None
+
+
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory) -> Path:
     """The site built once with --strict from the working tree, every code block run (cached in
     .cache/kb-exec by content), published at SITE_URL from SITE_REPOSITORY; fails loudly if the
     build fails. Under pytest-xdist the first worker that needs it builds it and the others use
-    that build (see :func:`once_per_run`)."""
-
-    def make(site: Path) -> str | None:
-        address = {"KB_REPOSITORY": SITE_REPOSITORY, "KB_SITE_URL": SITE_URL}
-        result = build_site(ROOT, site, execute=True, env=address)
-        if result.returncode != 0:
-            return f"mkdocs build --strict failed:\n{result.stdout}\n{result.stderr}"
-        return None
-
-    return once_per_run(tmp_path_factory, "site", make)
+    that build (see :func:`once_per_run`); the build starts in the background as soon as a
+    worker has collected a test that needs it (:func:`pytest_collection_modifyitems`)."""
+    return once_per_run(tmp_path_factory, "site", _make_shared_site)
 
 
 # --- Parallel runs (pytest-xdist, `pytest -n N`) and CI shards (pytest-split) --------------------
@@ -130,22 +132,49 @@ def once_per_run(tmp_path_factory, name: str, make) -> Path:
     worker to ask makes it under a file lock while the others wait, and a failure is recorded
     there so that every worker fails with the same message instead of building again.
     """
-    from filelock import FileLock
-
     if os.environ.get("PYTEST_XDIST_WORKER") is None:
         folder = tmp_path_factory.mktemp(name)
         error = make(folder)
     else:
-        shared = tmp_path_factory.getbasetemp().parent
-        folder, done = shared / name, shared / f"{name}.done.json"
-        with FileLock(str(shared / f"{name}.lock")):
-            if not done.is_file():
-                folder.mkdir(exist_ok=True)
-                done.write_text(json.dumps({"error": make(folder)}), encoding="utf-8")
-            error = json.loads(done.read_text(encoding="utf-8"))["error"]
+        folder, error = _made_once(tmp_path_factory.getbasetemp().parent, name, make)
     if error:
         pytest.fail(error, pytrace=False)
     return folder
+
+
+def _made_once(shared: Path, name: str, make) -> tuple[Path, str | None]:
+    from filelock import FileLock
+
+    folder, done = shared / name, shared / f"{name}.done.json"
+    with FileLock(str(shared / f"{name}.lock")):
+        if not done.is_file():
+            folder.mkdir(exist_ok=True)
+            done.write_text(json.dumps({"error": make(folder)}), encoding="utf-8")
+        return folder, json.loads(done.read_text(encoding="utf-8"))["error"]
+
+
+class _SharedBuildFirst:
+    @pytest.hookimpl(trylast=True)  # after -k and -m have deselected: only the tests that will run
+    def pytest_collection_modifyitems(self, config, items):
+        _start_shared_build(config, items)
+
+
+def _start_shared_build(config, items) -> None:
+    """Under xdist, start the shared build (built_site) in a background thread of this worker as
+    soon as the collection holds a test that needs it, and put those tests last: the build (a
+    subprocess, every block and notebook run cold in a fresh clone) then runs while both workers
+    run the tests that do not need it, instead of one worker waiting for it. The thread takes the
+    same lock as :func:`once_per_run`, so the build is made once per run whoever asks first."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return
+    items.sort(key=lambda item: "built_site" in getattr(item, "fixturenames", ()))  # stable
+    if not any("built_site" in getattr(item, "fixturenames", ()) for item in items):
+        return
+    import threading
+
+    shared = config._tmp_path_factory.getbasetemp().parent
+    threading.Thread(target=_made_once, args=(shared, "site", _make_shared_site), daemon=True,
+                     name="shared build").start()
 
 
 @functools.cache
