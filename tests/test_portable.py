@@ -68,7 +68,9 @@ def test_every_module_of_the_package_imports_without_fcntl_or_linux_only_calls(t
     assert int(done.stdout) > 30  # every module, the runner's among them
 
 
-def test_a_strict_build_executes_every_block_without_linux_only_calls(tmp_path):
+def test_a_strict_build_executes_every_block_without_linux_only_calls(tmp_path, built_site):
+    # after the shared build (built_site): the copy then takes its notebook pages from the cache
+    # that build filled; this build is about the page blocks, all run here cold
     project = copy_project(tmp_path / "project")
     env = without_linux(tmp_path)
     done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
