@@ -28,6 +28,25 @@ TEXTS = {
 }
 
 
+_KIWIS: dict[tuple, object] = {}
+
+
+@pytest.fixture(autouse=True)
+def one_kiwi_per_word_list(monkeypatch):
+    """The in-process builds below share one loaded Kiwi per list of user words (a load costs about
+    2 s of CPU, and these tests make ten analysers). Whether an analyser loads Kiwi at all is still
+    seen: ``_kiwi`` stays None until an entry misses the cache."""
+    real = search_ko.load_kiwi
+
+    def load():
+        words = tuple(search_ko.USER_WORDS)
+        if words not in _KIWIS:
+            _KIWIS[words] = real()
+        return _KIWIS[words]
+
+    monkeypatch.setattr(search_ko, "load_kiwi", load)
+
+
 def _index(texts: dict[str, str]) -> dict:
     docs = [{"location": loc, "title": f"제목 {loc}", "text": text} for loc, text in texts.items()]
     return {"config": {"separator": SEPARATOR, "fields": {"title": {}, "text": {}, search_ko.FIELD: {}, search_ko.NAMES_FIELD: {}}}, "docs": docs}
