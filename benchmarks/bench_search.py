@@ -20,7 +20,14 @@ Beside each, **stock Material** on the same pages: a copy of the built site whos
 none of the site's search scripts (search-lazy.js, search-ko-data.js, search-ko.js: no query
 rewriting, no re-ranking) and whose index has neither the morpheme nor the names field, so Material's own search runs
 as it ships. The same queries are typed into both, interleaved round by round, and the ratio
-of the medians is reported (target: at most 1.2).
+of the medians is reported (target: at most 1.2). On the site, the hurried questions
+(tests/search_hurried.yaml, issue #29) are timed the same way.
+
+Hurried queries (issue #29) cost, per site: the bytes of search/kb-words.json (kb/search_variants.py:
+the index's words and the spellings of the glossary's names, fetched when the box is first used) and
+of search-ko-query.js (with every page), raw and gzip; and the time ``kbSearchKo.expand`` (the splitting, spellings and
+typo correction) and ``normalize`` (the whole rewrite) take per keystroke, over every prefix of
+every hurried question, in the page.
 
 Not part of the test suite.
 """
@@ -28,6 +35,7 @@ Not part of the test suite.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import re
@@ -86,7 +94,7 @@ def index_sizes(site: Path) -> dict:
             "kiwi_load_s": loaded - start, "analysis_s": analysed - loaded}
 
 
-SITE_SEARCH_SCRIPTS = re.compile(r'<script src="[^"]*javascripts/search-(?:lazy|ko-data|ko)\.js"></script>')
+SITE_SEARCH_SCRIPTS = re.compile(r'<script src="[^"]*javascripts/search-(?:lazy|ko-data|ko-query|ko)\.js"></script>')
 
 
 def stock_copy(site: Path, dest: Path) -> Path:
@@ -95,8 +103,8 @@ def stock_copy(site: Path, dest: Path) -> Path:
     shutil.copytree(site, dest)
     home = dest / "index.html"
     html, count = SITE_SEARCH_SCRIPTS.subn("", home.read_text(encoding="utf-8"))
-    if count != 3:
-        raise SystemExit(f"{home}: expected the 3 site search scripts, found {count}")
+    if count != 4:
+        raise SystemExit(f"{home}: expected the 4 site search scripts, found {count}")
     home.write_text(html, encoding="utf-8")
     index_file = dest / "search" / "search_index.json"
     index = json.loads(index_file.read_text(encoding="utf-8"))
@@ -147,6 +155,69 @@ def time_queries(browser, site: Path, queries: list[str], rounds: int, tmp: Path
         return ours.result(), stock.result()
 
 
+def hurried_bytes(site: Path) -> dict:
+    """(raw, gzip) bytes of what hurried queries add: search/kb-words.json (fetched when the box is
+    first used), and in it the spellings; the query script (loaded with every page)."""
+    from kb.search_variants import WORDS_FILE
+
+    def both(data: bytes) -> tuple[int, int]:
+        return len(data), len(gzip.compress(data, 9))
+
+    raw = (site / "search" / WORDS_FILE).read_bytes()
+    data = json.loads(raw)
+    spellings = {k: data[k] for k in ("sounds", "joined", "spaced")}
+    return {"spellings": both(json.dumps(spellings, ensure_ascii=False, separators=(",", ":")).encode()),
+            "script": both((site / "javascripts" / "search-ko-query.js").read_bytes()),
+            "words": both(raw)}
+
+
+KEYSTROKES_JS = """(queries) => {
+  const time = (fn, q) => { const n = 20, t0 = performance.now(); for (let i = 0; i < n; i++) fn(q); return (performance.now() - t0) / n; };
+  const expand = [], normalize = [];
+  for (const q of queries) for (let k = 1; k <= q.length; k++) {
+    expand.push(time(window.kbSearchKo.expand, q.slice(0, k)));
+    normalize.push(time(window.kbSearchKo.normalize, q.slice(0, k)));
+  }
+  return {expand, normalize};
+}"""
+
+
+def keystroke_cost(browser, site: Path, queries: list[str]) -> dict:
+    """Per-keystroke time of the query rewriting in the page: every prefix of every query."""
+    with serve(site) as base:
+        context = browser.new_context()
+        blocked = guard(context)
+        page = context.new_page()
+        page.goto(base, wait_until="load")
+        SearchBox(page, base).open(timeout_ms=120_000)  # the index words are fetched on first use
+        got = page.evaluate(KEYSTROKES_JS, queries)
+        context.close()
+    if blocked:
+        raise SystemExit(f"requests to other hosts were attempted: {blocked}")
+
+    def stats(times: list[float]) -> dict:
+        times = sorted(times)
+        return {"median": statistics.median(times), "p95": times[int(0.95 * (len(times) - 1))], "max": times[-1],
+                "n": len(times)}
+
+    return {"expand": stats(got["expand"]), "normalize": stats(got["normalize"])}
+
+
+def report_hurried(sizes: dict, cost: dict, timing: tuple[dict, dict] | None) -> None:
+    def kb(pair) -> str:
+        return f"{pair[0] / 1024:.1f} KiB ({pair[1] / 1024:.1f} KiB gzip)"
+
+    print(f"  hurried queries  : search/kb-words.json {kb(sizes['words'])}, fetched on first use, of which the "
+          f"names' spellings {kb(sizes['spellings'])}; search-ko-query.js {kb(sizes['script'])}, with every page")
+    e, n = cost["expand"], cost["normalize"]
+    print(f"  per keystroke    : splitting {e['median']:.3f} ms median, p95 {e['p95']:.3f}, max {e['max']:.3f}; "
+          f"whole rewrite {n['median']:.3f} ms median, p95 {n['p95']:.3f}, max {n['max']:.3f} ({e['n']} prefixes)")
+    if timing:
+        ours, stock = timing
+        print(f"  hurried keyup -> results: median {ours['median_ms']:.1f} ms, stock Material {stock['median_ms']:.1f} ms; "
+              f"ratio {ours['median_ms'] / stock['median_ms']:.2f}x")
+
+
 def report(name: str, build_s: float, sizes: dict, timing: tuple[dict, dict]) -> None:
     timing, stock = timing
     per_with = sizes["bytes_with"] / sizes["pages"]
@@ -175,6 +246,7 @@ def main() -> None:
     if why:
         raise SystemExit(why)
     queries = [q["query"] for q in yaml.safe_load((ROOT / "tests" / "search_queries.yaml").read_text("utf-8"))]
+    hurried = [q["query"] for q in yaml.safe_load((ROOT / "tests" / "search_hurried.yaml").read_text("utf-8"))]
 
     from playwright.sync_api import sync_playwright
 
@@ -185,6 +257,8 @@ def main() -> None:
         site = tmp / "site"
         build_s = build(ROOT, site)
         report("site", build_s, index_sizes(site), time_queries(browser, site, queries, args.rounds, tmp))
+        report_hurried(hurried_bytes(site), keystroke_cost(browser, site, hurried),
+                       time_queries(browser, site, hurried, args.rounds, tmp / "hurried"))
 
         project = copy_project(tmp / "project", caches=True)
         generate_pages(project, args.pages)
@@ -192,6 +266,7 @@ def main() -> None:
         build_s = build(project, corpus_site)
         report(f"generated archive (+{args.pages} pages)", build_s, index_sizes(corpus_site),
                time_queries(browser, corpus_site, queries, args.rounds, tmp))
+        report_hurried(hurried_bytes(corpus_site), keystroke_cost(browser, corpus_site, hurried), None)
         browser.close()
 
 

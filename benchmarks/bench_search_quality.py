@@ -7,6 +7,9 @@ Builds the site (or uses ``--site``), then types every query of tests/search_que
 search box in headless Chromium, twice: with search-ko.js ordering the results (page-level
 BM25, one score per typed word, title/tags bonus, listing pages weighted down) and with
 lunr's own order (``window.kbSearchKoPlainRanking``; the query rewriting stays on in both).
+Then once more with kb's order but without reading hurried queries (issue #29: unspaced Korean,
+other spellings, typos; ``window.kbSearchKoPlainQuery`` reads the words as typed, as before), over
+the same sets and tests/search_hurried.yaml.
 
 Not part of the test suite; tests/test_search.py holds the thresholds.
 """
@@ -27,7 +30,7 @@ import search_quality  # noqa: E402
 from browser_helpers import SearchBox, guard, launch, serve  # noqa: E402
 
 
-def measure(site: Path, plain: bool) -> dict[str, dict]:
+def measure(site: Path, plain: bool, plain_query: bool = False) -> dict[str, dict]:
     from playwright.sync_api import sync_playwright
 
     with serve(site) as base, sync_playwright() as p:
@@ -37,6 +40,8 @@ def measure(site: Path, plain: bool) -> dict[str, dict]:
         page = context.new_page()
         if plain:
             page.add_init_script("window.kbSearchKoPlainRanking = true")
+        if plain_query:
+            page.add_init_script("window.kbSearchKoPlainQuery = true")
         page.goto(base)
         box = SearchBox(page, base)
         box.open()
@@ -60,6 +65,13 @@ def main() -> int:
     print("|---|---:|---:|---:|---:|")
     for name in search_quality.QUERY_SETS:
         o, n = old[name], new[name]
+        cells = " | ".join(f"{o[k]:.2f} → {n[k]:.2f}" for k in ("recall@1", "recall@5", "mrr"))
+        print(f"| {name} | {n['queries']} | {cells} |")
+    before = measure(site, plain=False, plain_query=True)
+    print("\n| query set | queries | recall@1 (as typed → hurried read) | recall@5 | MRR |")
+    print("|---|---:|---:|---:|---:|")
+    for name in search_quality.QUERY_SETS:
+        o, n = before[name], new[name]
         cells = " | ".join(f"{o[k]:.2f} → {n[k]:.2f}" for k in ("recall@1", "recall@5", "mrr"))
         print(f"| {name} | {n['queries']} | {cells} |")
     return 0

@@ -32,7 +32,9 @@ The query side is ``docs/javascripts/search-ko.js``: it strips particles and end
 the query and splits known compounds, finds the matching entries in its own copy of the index
 (the worker's answer, made in the page), and orders them by page, counting synonyms. Its word
 lists come from this module, written into the site as
-``javascripts/search-ko-data.js`` at build time, so both sides share one vocabulary.
+``javascripts/search-ko-data.js`` at build time, so both sides share one vocabulary. What the query
+side reads hurried queries with (the index's words, the spellings members type for the glossary's
+names) is written after the fields, by kb/search_variants.py.
 
 The analysis of each entry (both fields) is cached on disk (``.cache/kb-search/`` in the project, or
 ``KB_SEARCH_CACHE=DIR``), keyed by a hash of its title and text, in one file per analyser
@@ -612,4 +614,10 @@ def add_fields_to_file(path: Path, analyzer: Analyzer, source_of: Callable[[str]
     add_field(index, analyzer, source_of)
     analyzer.cache.save()
     path.write_text(json.dumps(index, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    from kb.search_split import write  # the same index split by term, for the first search (search/kb/)
+
+    write(path.parent, index)
+    from kb.search_variants import write_words  # the index's words and names' spellings, for hurried queries
+
+    write_words(path.parent, index, SYNONYMS)
     return analyzer.analysed - analysed, analyzer.hits - hits

@@ -10,7 +10,8 @@ from pathlib import Path
 import yaml
 
 TESTS = Path(__file__).resolve().parent
-QUERY_SETS = {"keywords": TESTS / "search_queries.yaml", "questions": TESTS / "search_questions.yaml"}
+QUERY_SETS = {"keywords": TESTS / "search_queries.yaml", "questions": TESTS / "search_questions.yaml",
+              "hurried": TESTS / "search_hurried.yaml"}  # typed in a hurry (issue #29)
 
 
 def load(name: str) -> list[dict]:

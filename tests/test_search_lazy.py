@@ -20,21 +20,28 @@ def _index_requests(page) -> list[tuple[str, str]]:
 def test_a_page_view_does_not_download_the_search_index(tab):
     page = tab.page
     requests = _index_requests(page)
+    split: list[str] = []  # the index split by term (kb/search_split.py), search-ko.js's: on first use too
+    page.on("request", lambda r: split.append(r.url) if "/search/kb/" in r.url else None)
     tab.goto("qna/adagrad/")
     page.wait_for_load_state("networkidle")
-    assert requests == []
+    assert requests == [] and split == []
     assert page.evaluate("() => window.kbSearchLazy.loaded") is False
 
 
-def test_the_index_is_downloaded_on_first_use_and_search_works(tab):
+def test_first_use_fetches_the_split_index_and_lunr_syntax_the_whole_one(tab):
     page = tab.page
     requests = _index_requests(page)
+    split: list[str] = []
+    page.on("request", lambda r: split.append(r.url.rsplit("/", 1)[-1]) if "/search/kb/" in r.url else None)
     tab.goto("qna/adagrad/")
     page.wait_for_load_state("networkidle")
     box = SearchBox(page, tab.base)
-    box.open(timeout_ms=60_000)  # focus: the held request goes out and the worker loads the index
-    assert [kind for kind, _ in requests].count("xhr") == 1
+    box.open(timeout_ms=60_000)  # focus: search-ko.js fetches the index split by term (kb/search_split.py)
     assert "qna/adagrad/" in box.search("아다그라드", timeout_ms=30_000)["paths"]
+    assert {"base.json", "docs.json"} <= set(split) and requests == []  # Material's index: not needed
+    result = box.search("title:adagrad", timeout_ms=60_000)  # lunr syntax: Material's worker, its index
+    assert [kind for kind, _ in requests] == ["xhr"]
+    assert "qna/adagrad/" in result["paths"]
     assert tab.errors == []
 
 

@@ -6,7 +6,9 @@
  * "정규화가", "검증에서"), so the word as typed matches nothing. This script wraps the
  * search worker, which Material creates with `new Worker(url)`:
  *
- * - each query (a string message) is rewritten: particles and endings are stripped, question
+ * - each query (a string message) is first read as meant when typed in a hurry (see "hurried
+ *   queries": unspaced Korean split, other spellings of names, one wrong Korean letter; the pieces
+ *   are in search-ko-query.js), then rewritten: particles and endings are stripped, question
  *   words dropped (뭐야, 무엇인가요), known compounds split and joined (교차검증 <-> 교차 검증);
  *   English and code terms (nn.Module, add_module) pass through unchanged. Synonyms (BN ->
  *   배치 정규화, BatchNorm) are not added: the index carries them (each entry's "syn" field
@@ -24,7 +26,7 @@
  * synonyms) comes from kb/search_ko.py through javascripts/search-ko-data.js, and the
  * index side (the "morph" and "syn" fields of search_index.json) is written by the same module.
  *
- * This file must load before Material's bundle (overrides/main.html does that).
+ * This file must load before Material's bundle, after search-ko-query.js (overrides/main.html does that).
  * window.kbSearchKo (normalize, find, rank, teaser, markNames, workerQuery) is exposed for tests.
  */
 (function () {
@@ -65,7 +67,7 @@
     "그냥", "대신", "다시", "점점", "많이", "무슨", "미리", "같은", "같아요", "때", "때랑", "때는",
     "뭘로", "뭐로", "해요", "해도", "하면", "했어", "했어요", "할", "할때", "해야", "하나", "돼", "돼요",
     "되나요", "되면", "되려면", "되는지", "써", "써요", "쓰는", "쓰면", "쓰나요", "오는", "나와", "나와요",
-    "나서", "끝나고", "넣어", "넣어요", "있어요", "있나요", "없어요", "거예요", "건가요", "건지", "얘기"
+    "나서", "끝나고", "넣어", "넣어요", "있어요", "있나요", "없어요", "거예요", "건가요", "건지", "얘기", "같이"
   ]);
 
   // Words that say little about which page is meant: dropped when the query has others.
@@ -91,6 +93,7 @@
   groups.forEach(function (group, i) {
     group.forEach(function (name) { synonymOf.set(key(name), i); });
   });
+  var joinedOf = new Map(); // kfold -> k-fold, batchnorm -> batch norm (kb-words.json, see "hurried queries")
 
   function stripSuffix(word) {
     for (var round = 0; round < 2 && !words.has(word); round++) {
@@ -175,8 +178,8 @@
   function normalize(query) {
     if (typeof query !== "string" || !query.trim() || SYNTAX.test(query))
       return { query: query, added: [] };
-    var all = [];
-    query.trim().split(/\s+/).forEach(function (w) { all.push.apply(all, normalizeWord(w)); });
+    var all = [], pieces = expand(query);
+    pieces.forEach(function (w) { all.push.apply(all, normalizeWord(w)); });
     if (!all.length)
       return { query: query, added: [] };
     var typed = all.filter(function (t) { return !isWeak(t); });
@@ -219,7 +222,7 @@
     // synonyms: of a word, or of two typed words together (batch normalization); for ranking only
     var searched = terms.length;
     var base = terms.filter(function (t) { return !/^[+-]/.test(t); });
-    var lookups = base.concat(query.trim().split(/\s+/)); // as typed too: k-fold, not only fold
+    var lookups = base.concat(pieces); // as typed too: k-fold, not only fold
     for (var j = 0; j + 1 < plain.length; j++)
       lookups.push(plain[j] + " " + plain[j + 1]);
     lookups.forEach(function (t) {
@@ -261,6 +264,173 @@
         return p !== low && low.lastIndexOf(p, 0) === 0;
       });
     });
+  }
+
+  // ---- hurried queries (issue #29) ----------------------------------------------------
+  //
+  // Before the words above are read, the query is split as a member meant it: a Hangul run typed
+  // without spaces (드롭아웃과배치정규화) into the words the index knows, with particles and endings
+  // between them; Latin and Hangul glued together (kfold하고나서, bn을) apart; a letter typed apart
+  // from its name (k fold) joined; a name spelled in Hangul (에이다그래드, 엔엘피) read as the Latin
+  // name the pages write; a word one Korean letter off the index's words (모맨텀) corrected. Words
+  // the index knows as typed are left alone, so careful queries read as before. The pieces are
+  // in search-ko-query.js; "knows" is: a word of the query vocabulary, or the start of a word of
+  // the index (search/kb-words.json, kb/search_variants.py: the index's words, fetched when the
+  // search box is first used; the search matches words by their start).
+
+  var Q = window.kbSearchKoQuery || null;
+  var WORDS = "search/kb-words.json";
+  var indexWords = { list: null, done: false }; // sorted; done once fetched or failed
+  var sounds = {}; // consonant skeleton -> Latin names, "|"-separated
+
+  // kb-words.json (kb/search_variants.py): the index's words, and the glossary's names as members
+  // spell them (sounds; joined: k-fold, batch norm; spaced: 교차 엔트로피), fetched with the index
+  // rather than with every page
+  function useWords(got) {
+    if (!got || got.format !== 2 || typeof got.words !== "string") return;
+    var list = [], prev = "";
+    got.words.split(" ").forEach(function (entry) { // front-coded: letters shared with the word before, the rest
+      prev = prev.slice(0, +entry[0]) + entry.slice(1);
+      list.push(prev);
+    });
+    indexWords.list = list;
+    sounds = got.sounds || {};
+    (got.joined || []).forEach(function (name) { joinedOf.set(key(name), name); });
+    (got.spaced || []).forEach(function (name) {
+      var parts = name.split(" "), joined = parts.join("");
+      if (!compounds[joined]) { compounds[joined] = parts; words.add(joined); }
+    });
+  }
+
+  function loadWords() {
+    if (indexWords.started) return;
+    indexWords.started = true;
+    var config = JSON.parse((document.getElementById("__config") || {}).textContent || "{}");
+    var base = new URL(config.base || ".", location.href).href.replace(/\/?$/, "/");
+    fetch(new URL(WORDS, base)).then(function (r) { return r.ok ? r.json() : null; })
+      .then(useWords)
+      .catch(function () {})
+      .then(function () { indexWords.done = true; });
+  }
+  document.addEventListener("focusin", function (ev) {
+    if (ev.target && ev.target.matches && ev.target.matches("input.md-search__input")) loadWords();
+  });
+  var ENDINGS = new Set(["에요", "이에요", "예요", "해요", "돼요", "와요", "써요", "줘요", "봐요", "임", "함", "요",
+                         "하고", "하고나서", "나서", "어요", "아요", "져요", "여요"]);
+  var SUFFIX_SET = new Set(SUFFIXES);
+
+  function indexTokens() { // sorted, lowercase; null until loaded
+    return indexWords.list;
+  }
+  function startsSome(list, s) {
+    var lo = 0, hi = list.length;
+    while (lo < hi) { var mid = (lo + hi) >> 1; if (list[mid] < s) lo = mid + 1; else hi = mid; }
+    return lo < list.length && list[lo].lastIndexOf(s, 0) === 0;
+  }
+  function knows(s) {
+    var list = indexTokens(), low = s.toLowerCase();
+    return words.has(s) || (list ? startsSome(list, low) : false);
+  }
+  var look = {
+    particle: function (s) { return SUFFIX_SET.has(s) || FILLERS.has(s) || ENDINGS.has(s); },
+    known: knows,
+    sound: function (s) { // Latin names this Hangul spells, that the index has (not 드롭아웃이: a word)
+      if (knows(stripSuffix(s))) return [];
+      var list = indexTokens(), found = Q.letters(s).filter(function (l) { return list && startsSome(list, l); });
+      if (!found.length && s.length >= 3 && sounds[Q.skeleton(s)])
+        found = sounds[Q.skeleton(s)].split("|").filter(function (name) {
+          return !list || name.split(/[\s\-]+/).every(function (w) { return w.length < 2 || startsSome(list, w); });
+        });
+      return found.length === 1 ? found : []; // two names of one sound: neither is meant for sure
+    }
+  };
+
+  // the index's words and the vocabulary, cut to `length` syllables (typo candidates), per index
+  var cut = { list: undefined, byLength: {} };
+  function wordsOfLength(length) {
+    var list = indexTokens();
+    if (cut.list !== list) cut = { list: list, byLength: {} };
+    if (!cut.byLength[length]) {
+      var set = new Set(), hangul = new RegExp("^[\\uac00-\\ud7a3]{" + length + "}");
+      (list || []).concat(Array.from(words)).forEach(function (t) {
+        var m = hangul.exec(t);
+        if (m) set.add(m[0]);
+      });
+      cut.byLength[length] = Array.from(set);
+    }
+    return cut.byLength[length];
+  }
+
+  // A word of the index one Korean letter from `word`, or null: for words of three syllables or
+  // more (a two-syllable word is one letter from too many others: 폴드, 홀드).
+  var TYPO_SYLLABLES = 3;
+  function correct(word) {
+    if (!Q || word.length < TYPO_SYLLABLES) return null;
+    var found = Q.closest(word, wordsOfLength(word.length), function (w) { return words.has(w); });
+    return found.length ? found[0] : null;
+  }
+
+  // A Hangul run the index does not know -> the words it stands for: known pieces, names, and
+  // corrected words; a leftover syllable is dropped. Nothing known in it: the run as typed.
+  function hangulPieces(run) {
+    if (!Q) return [run];
+    var out = [], found = false, changed = false, left = false;
+    Q.segment(run, look).forEach(function (p) {
+      var fixed = p.kind === "sound" ? p.names[0] : p.kind === "unknown" ? correct(p.text) : p.text;
+      if (p.kind === "particle") return;
+      if (!fixed && p.text.length < 2) { left = true; return; }
+      found = found || !!fixed;
+      changed = changed || (!!fixed && p.kind !== "known");
+      out.push.apply(out, (fixed || p.text).split(/\s+/));
+    });
+    if (!out.length && !left) return []; // endings only (어디서와요)
+    // nothing known, or one known word and a syllable nothing knows (나눠서): the run as typed
+    return changed || (found && !(left && out.length === 1)) ? out : [run];
+  }
+
+  function hangulWord(word) {
+    if (FILLERS.has(word) || knows(word) || knows(stripSuffix(word))) return [word];
+    var names = Q && word.length >= 3 ? look.sound(word) : []; // 네스테롭: Nesterov, not 네스테로
+    if (names.length) return names[0].split(/\s+/);
+    var fixed = correct(word); // one wrong letter in a word the index knows whole (앙상불, 배치졍규화)
+    return fixed ? [fixed] : hangulPieces(word);
+  }
+
+  function latinWord(word) { // kfold -> k-fold, unless the index has kfold
+    var name = joinedOf.get(key(word));
+    return name && !knows(word) ? [name] : [word];
+  }
+
+  // One space-separated word -> words as if typed apart.
+  function expandWord(word) {
+    if (HANGUL.test(word) && synonymOf.has(key(word))) return [word]; // a name of the synonym groups (k겹)
+    if (!HANGUL.test(word)) return latinWord(word);
+    if (/^[+-]/.test(word) || knows(word)) return [word];
+    var runs = word.match(/[\uac00-\ud7a3]+|[^\uac00-\ud7a3]+/g);
+    if (runs.length === 1) return hangulWord(word);
+    var tail = runs[runs.length - 1];
+    if (runs.length === 2 && !HANGUL.test(runs[0]) && (look.particle(tail) || stripSuffix("가나다" + tail) === "가나다"))
+      return [word]; // Adagrad의, nn.Module의: normalizeWord reads these
+    var out = [];
+    runs.forEach(function (r) {
+      if (/^[a-z]$/i.test(r)) return; // the k of k겹 alone would find nearly every page
+      if (!HANGUL.test(r)) { out.push.apply(out, latinWord(r)); return; }
+      var pieces = hangulPieces(r);
+      if (!(pieces.length === 1 && pieces[0] === r && look.particle(r))) out.push.apply(out, pieces);
+    });
+    return out;
+  }
+
+  /** The query's words as a member meant them (see above); each is then read by normalizeWord. */
+  function expand(query) {
+    var raw = query.trim().split(/\s+/), out = [];
+    if (window.kbSearchKoPlainQuery) return raw; // benchmarks/bench_search_quality.py: words as typed
+    for (var i = 0; i < raw.length; i++) {
+      var name = i + 1 < raw.length && /^[a-z]$/i.test(raw[i]) ? joinedOf.get(key(raw[i] + raw[i + 1])) : null;
+      if (name) { out.push(name); i++; continue; } // k fold -> k-fold
+      out.push.apply(out, expandWord(raw[i]));
+    }
+    return out;
   }
 
   // ---- ordering the results -----------------------------------------------------------
@@ -355,16 +525,76 @@
     })();
   }
 
-  function load() {
-    if (loading) return loading;
+  // The engine is made from the index split by term that kb/search_split.py writes beside it
+  // (search/kb/), fetched when the search box is first used: base.json (pages, their lengths, where
+  // each shard of the sorted terms starts), docs.json (what results show of each entry: about half
+  // of search_index.json, whose other fields only lunr reads), and for each query the few shards its
+  // terms fall in (see "finding the results"); nothing is split into tokens in the page. Material's
+  // own index is then fetched only when its worker is needed (search-lazy.js). Without the split
+  // index, the engine is built from the entries Material sends its worker (buildEngine), as before.
+  var SPLIT = "search/kb/";
+  var split = { base: null, docs: null, full: false, failed: false, waiting: [] };
+
+  function siteURL(path) {
     var config = JSON.parse((document.getElementById("__config") || {}).textContent || "{}");
     var base = new URL(config.base || ".", location.href);
-    loading = fetch(new URL("search/search_index.json", base.href.replace(/\/?$/, "/")))
-      .then(function (r) { return r.json(); })
-      .then(function (index) { return new Promise(function (resolve) { buildEngine(index, resolve); }); })
-      .then(function (built) { engine = built; })
-      .catch(function () { loading = null; });
+    return new URL(path, base.href.replace(/\/?$/, "/"));
+  }
+
+  function fetchJSON(path) {
+    return fetch(siteURL(path)).then(function (r) {
+      if (!r.ok) throw new Error(path + ": " + r.status);
+      return r.json();
+    });
+  }
+
+  function load() {
+    if (loading) return loading;
+    var base = fetchJSON(SPLIT + "base.json").then(function (got) { split.base = got; prefetch(); });
+    var docs = fetchJSON(SPLIT + "docs.json").then(function (rows) {
+      receiveDocs(rows.map(function (row) {
+        var doc = { location: row[0], title: row[1], text: row[2] };
+        if (row.length > 3) doc.tags = row[3];
+        return doc;
+      }), false);
+    });
+    loading = Promise.all([base, docs]).catch(function () {
+      split.failed = true;
+      needIndex(); // Material's index: its entries make the engine (buildEngine), or finish it
+    }).then(makeEngine);
     return loading;
+  }
+
+  function needIndex() {
+    if (window.kbSearchLazy) window.kbSearchLazy.release();
+  }
+
+  // the entries: from docs.json, or (`full`, every field) from the worker's setup message (attach)
+  function receiveDocs(docs, full) {
+    if (engine || (split.docs && (split.full || !full)) || !Array.isArray(docs)) return;
+    split.docs = docs.filter(function (doc) { return doc && typeof doc.location === "string"; });
+    split.full = full;
+    makeEngine();
+  }
+
+  function makeEngine() {
+    if (engine || !split.docs) return;
+    var base = split.base;
+    if (base && base.docs === split.docs.length && base.check[0] === split.docs[0].location &&
+        base.check[1] === split.docs[split.docs.length - 1].location) {
+      done(splitEngine(split.docs, base));
+    } else if (split.failed && split.full && !split.building) { // no split index, or one from another build
+      split.building = true;
+      buildEngine({ docs: split.docs }, done);
+    }
+    function done(built) {
+      engine = built;
+      split.waiting.splice(0).forEach(function (fn) { fn(); });
+    }
+  }
+
+  function whenEngine(fn) {
+    if (engine) fn(); else split.waiting.push(fn);
   }
 
   // the first index of a sorted list whose item is not below `term`
@@ -572,8 +802,10 @@
   // an inverted index of the same fields of the copy of the index this script holds for ranking,
   // and only the sections Material draws are highlighted (see `later`). The answer has the
   // worker's shape ({items: one array per page, suggest}) and reaches Material as the worker's
-  // message would. Queries in lunr's syntax (+, -, field:, ~, ^, *, quotes), queries typed
-  // before the index has loaded, and the unordered benchmark mode still go to the worker.
+  // message would. Queries in lunr's syntax (+, -, field:, ~, ^, *, quotes) and the unordered
+  // benchmark mode still go to the worker, which is then sent Material's index (search-lazy.js);
+  // the engine is made from the index split by term (see "the engine from the split index"), and
+  // Material is told its worker is ready as soon as the engine is (see `attach`).
 
   // calls fn(section, weighted count) for every token of the index that starts with `term`
   function eachPosting(term, fn) {
@@ -679,6 +911,134 @@
     });
   }
 
+  // ---- the engine from the split index (kb/search_split.py) ---------------------------
+  //
+  // base.json gives the pages and their lengths; each shard, a run of the sorted terms with the
+  // sections that have them (weighted counts), the part of those counts from the tags and names
+  // (which a page's own counts leave out) and the pages whose title or tags have them. The engine
+  // has the shape buildEngine gives it, holding the terms of the shards loaded so far: every term
+  // that starts with a query term lies in the shards `shardsFor` names, so a query is answered as
+  // the whole engine would answer it once those are loaded (`withShards`).
+
+  function splitEngine(docs, base) {
+    var pages = {}, pageOf = [], articles = new Map(), total = 0;
+    base.pages.forEach(function (p) { pages[p[0]] = splitPage(p[1]); total += p[1]; });
+    docs.forEach(function (doc, d) {
+      pageOf.push(pages[doc.location.split("#")[0]]);
+      if (doc.location.indexOf("#") < 0) articles.set(doc.location, d);
+    });
+    var e = { pages: pages, count: base.pages.length, avgLength: total / Math.max(base.pages.length, 1),
+              df: new Map(), shards: base.shards, runs: [], loaded: 0, fetching: [], pageOf: pageOf,
+              sections: { docs: docs, postings: new Map(), articles: articles } };
+    Object.defineProperty(e.sections, "tokens", { get: function () { return e.joined || (e.joined = joined(e.runs)); } });
+    return e;
+  }
+
+  // a page's sorted terms: its runs (one a shard) in shard order, joined when read
+  function splitPage(length) {
+    var page = { tf: new Map(), head: new Map(), length: length, runs: [], headRuns: [], joined: null, headJoined: null };
+    Object.defineProperty(page, "sorted", { get: function () { return page.joined || (page.joined = joined(page.runs)); } });
+    Object.defineProperty(page, "headSorted", { get: function () { return page.headJoined || (page.headJoined = joined(page.headRuns)); } });
+    return page;
+  }
+
+  function joined(runs) {
+    var out = [];
+    runs.forEach(function (run) { for (var i = 0; i < run.length; i++) out.push(run[i]); });
+    return out;
+  }
+
+  function undelta(list, step) {
+    var out = list.slice();
+    for (var i = step; i < out.length; i += step) out[i] += out[i - step];
+    return out;
+  }
+
+  function addShard(e, k, entries) {
+    if (e.runs[k]) return;
+    var run = [];
+    entries.forEach(function (entry) {
+      var t = entry[0], post = undelta(entry[1], 2), x = undelta(entry[2] || [], 2), extra = new Map();
+      run.push(t);
+      e.sections.postings.set(t, post);
+      for (var i = 0; i < x.length; i += 2) extra.set(x[i], x[i + 1]);
+      for (var j = 0; j < post.length; j += 2) {
+        var m = post[j + 1] - (extra.get(post[j]) || 0), page = e.pageOf[post[j]];
+        if (m <= 0) continue;
+        if (!page.tf.has(t)) { (page.runs[k] || (page.runs[k] = [])).push(t); page.joined = null; }
+        page.tf.set(t, (page.tf.get(t) || 0) + m);
+      }
+      undelta(entry[3] || [], 1).forEach(function (d) {
+        var page = e.pageOf[d];
+        if (page.head.has(t)) return;
+        (page.headRuns[k] || (page.headRuns[k] = [])).push(t);
+        page.headJoined = null;
+        page.head.set(t, 1);
+      });
+    });
+    e.runs[k] = run;
+    e.loaded += 1;
+    e.joined = null;
+  }
+
+  // the shards that hold every term starting with `term`: the one `term` falls in, and those after
+  // it whose first term starts with `term`
+  function shardsFor(e, term) {
+    var firsts = e.shards, at = lowerBound(firsts, term);
+    var k = at < firsts.length && firsts[at] === term ? at : Math.max(0, at - 1), out = [k];
+    for (var i = k + 1; i < firsts.length && firsts[i].lastIndexOf(term, 0) === 0; i++) out.push(i);
+    return out;
+  }
+
+  // shards not loaded yet that a rewritten query needs: its clauses and every form counted in ranking
+  function missing(e, rewrite) {
+    if (!e || !e.shards) return [];
+    var out = [];
+    clauses(rewrite.query).concat(Object.keys(rewrite.concept || {})).forEach(function (term) {
+      if (SEPARATOR.test(term)) return; // scored by its parts
+      shardsFor(e, term).forEach(function (k) { if (!e.runs[k] && out.indexOf(k) < 0) out.push(k); });
+    });
+    return out;
+  }
+
+  function fetchShards(e, list) {
+    return Promise.all(list.map(function (k) {
+      return e.fetching[k] || (e.fetching[k] = shardData(k).then(
+        function (entries) { addShard(e, k, entries); },
+        function (err) { e.fetching[k] = null; throw err; }));
+    }));
+  }
+
+  function shardData(k) {
+    var raw = split.raw || (split.raw = []);
+    return raw[k] || (raw[k] = fetchJSON(SPLIT + k + ".json").catch(function (err) { raw[k] = null; throw err; }));
+  }
+
+  // The shards of what is in the search box are fetched as it is typed, before Material sends the
+  // query (it waits for its worker) and before the engine has the entries.
+  function prefetch() {
+    var box = document.querySelector("input.md-search__input");
+    if (!split.base || !box || !box.value) return;
+    var rewrite = normalize(box.value);
+    if (rewrite.concept) missing({ shards: split.base.shards, runs: [] }, rewrite).forEach(shardData);
+  }
+
+  // fn() once the engine holds what `rewrite` needs: at once if it does; failed() if a shard cannot be had
+  function withShards(rewrite, fn, failed) {
+    var list = missing(engine, rewrite);
+    if (!list.length) return fn();
+    fetchShards(engine, list).then(fn, failed || function () {});
+  }
+
+  // every shard (tests and benchmarks, through kbSearchKo.ready)
+  function complete() {
+    if (!engine) return false;
+    if (!engine.shards || engine.loaded === engine.shards.length) return true;
+    if (!engine.all) engine.all = fetchShards(engine, engine.shards.map(function (_, k) { return k; }))
+      .catch(function () { engine.all = null; });
+    return false;
+  }
+
   // ---- the search worker -------------------------------------------------------------
 
   function isQuery(message) {
@@ -691,32 +1051,89 @@
       Array.isArray(message.data.items);
   }
 
+  // Material's message types (src/templates/assets/javascripts/integrations/search/worker/message)
+  var SETUP = 0, READY = 1;
+  var HOLD_MS = 1000;
+
   function attach(worker) {
     var pending = []; // {rewrite, seq} of each query sent to the worker, in order
-    var seq = 0, answeredSeq = 0, answers = new WeakSet();
+    var seq = 0, answeredSeq = 0, answers = new WeakSet(), ready = false;
     var post = worker.postMessage;
+    // Material's setup message (the whole index) is held until the first answer is shown, a query
+    // goes to the worker, or HOLD_MS have passed: copying it to the worker takes the page tens of
+    // milliseconds at 500 pages, which the first answer need not wait for. A query for the worker
+    // before Material has its index (search-lazy.js holds it for this script) waits for the setup.
+    var held = null, setup = false, queued = [];
+    function release() {
+      if (!held) return;
+      var args = held;
+      held = null;
+      post.apply(worker, args);
+      queued.splice(0).forEach(function (waiting) { post.apply(worker, waiting); });
+    }
+
+    function show(answer) {
+      answers.add(answer);
+      worker.dispatchEvent(new MessageEvent("message", { data: answer }));
+      setTimeout(release, 0);
+    }
+    function toWorker(args, rewrite, at) {
+      release();
+      pending.push({ rewrite: rewrite, seq: at });
+      args[0] = Object.assign({}, args[0], { data: workerQuery(rewrite) });
+      if (setup) return post.apply(worker, args);
+      queued.push(args);
+      needIndex();
+      return undefined;
+    }
+    // Material sends no query before its worker says it is ready, which at 500 pages is seconds of
+    // lunr building its index, and this script's engine does not need that index
+    function sayReady() {
+      if (ready) return;
+      ready = true;
+      worker.dispatchEvent(new MessageEvent("message", { data: { type: READY } }));
+    }
+    whenEngine(function () { Promise.resolve().then(sayReady); });
+
     worker.postMessage = function (message) {
       var args = Array.prototype.slice.call(arguments);
-      if (isQuery(message)) {
-        var result = normalize(message.data);
-        seq += 1;
-        if (answerable(result)) {
-          var found = find(result);
-          var answer = { type: message.type + 1, data: { items: rank(found.items, result, true), suggest: found.suggest } };
-          answers.add(answer);
-          answeredSeq = seq;
-          window.kbSearchKo.answered += 1;
-          // after this call returns, as the worker's message would arrive
-          Promise.resolve().then(function () { worker.dispatchEvent(new MessageEvent("message", { data: answer })); });
-          return undefined;
-        }
-        pending.push({ rewrite: result, seq: seq });
-        args[0] = Object.assign({}, message, { data: workerQuery(result) });
+      if (message && message.type === SETUP && message.data && Array.isArray(message.data.docs) && !setup) {
+        setup = true;
+        held = args;
+        receiveDocs(message.data.docs, true);
+        if (queued.length) release();
+        else setTimeout(release, HOLD_MS);
+        return undefined;
       }
-      return post.apply(worker, args);
+      if (!isQuery(message)) {
+        release();
+        return post.apply(worker, args);
+      }
+      var result = normalize(message.data), mine = ++seq;
+      if (engine && !message.data.trim()) { // an empty box: no results, as the worker answers it
+        answeredSeq = mine;
+        var none = { type: message.type + 1, data: { items: [] } };
+        Promise.resolve().then(function () { show(none); });
+        return undefined;
+      }
+      if (!answerable(result)) {
+        if (engine && result.concept) withShards(result, function () {}); // for ranking the worker's answer
+        return toWorker(args, result, mine);
+      }
+      withShards(result, function () {
+        if (mine !== seq) return; // a later query was sent meanwhile
+        var found = find(result);
+        var answer = { type: message.type + 1, data: { items: rank(found.items, result, true), suggest: found.suggest } };
+        answeredSeq = mine;
+        window.kbSearchKo.answered += 1;
+        // after this call returns, as the worker's message would arrive
+        Promise.resolve().then(function () { show(answer); });
+      }, function () { if (mine === seq) toWorker(args, result, mine); });
+      return undefined;
     };
     // registered before Material's own listener, so it sees results first
     worker.addEventListener("message", function (ev) {
+      if (ev.data && ev.data.type === READY) ready = true;
       if (!isResult(ev.data) || answers.has(ev.data))
         return;
       var sent = pending.shift();
@@ -737,7 +1154,18 @@
         });
         return;
       }
-      ev.data.data.items = rank(ev.data.data.items, rewrite);
+      if (!missing(engine, rewrite).length) {
+        ev.data.data.items = rank(ev.data.data.items, rewrite);
+        return;
+      }
+      // the ranking needs the shards of the query's terms: shown once they are loaded
+      ev.stopImmediatePropagation();
+      var answer = ev.data;
+      withShards(rewrite, function () {
+        if (sent.seq < answeredSeq) return;
+        answer.data.items = rank(answer.data.items, rewrite);
+        show(answer);
+      }, function () { if (sent.seq >= answeredSeq) show(answer); });
     });
   }
 
@@ -749,12 +1177,17 @@
     if (el && el.matches && el.matches("input.md-search__input") && !ev.isComposing)
       el.dispatchEvent(new KeyboardEvent("keyup", { bubbles: true }));
   }, true);
+  document.addEventListener("keyup", function (ev) {
+    if (ev.target && ev.target.matches && ev.target.matches("input.md-search__input")) prefetch();
+  }, true);
   document.addEventListener("compositionend", function (ev) {
     var el = ev.target;
     if (el && el.matches && el.matches("input.md-search__input"))
       el.dispatchEvent(new KeyboardEvent("keyup", { bubbles: true }));
   }, true);
 
+  // Material's index is fetched when its worker is needed, not on first use (search-lazy.js)
+  if (window.kbSearchLazy && window.kbSearchLazy.keep) window.kbSearchLazy.keep();
   var NativeWorker = window.Worker;
   if (typeof NativeWorker === "function") {
     var KbWorker = function (url, options) {
@@ -767,18 +1200,44 @@
     window.Worker = KbWorker;
   }
 
-  // the index for ranking is fetched when the search box is first used (as Material's worker does)
+  // the split index's base is fetched when the search box is first used (as Material's index is)
   document.addEventListener("focusin", function (ev) {
     if (ev.target && ev.target.matches && ev.target.matches("input.md-search__input")) load();
   });
   window.kbSearchKo = {
     normalize: normalize,
+    expand: expand, // the query's words as meant (hurried queries, issue #29)
     rank: rank,
     teaser: teaser,
     markNames: markNames,
-    ready: function () { return engine !== null; },
-    find: function (q) { return engine ? find(normalize(q)) : null; },
+    // whether every shard is loaded (asking starts loading them): tests and benchmarks then call find
+    ready: function () { var shards = complete(); return shards && indexWords.done; }, // and kb-words.json
+    find: function (q) {
+      var rewrite = normalize(q);
+      return engine && !missing(engine, rewrite).length ? find(rewrite) : null;
+    },
     workerQuery: function (q) { return workerQuery(normalize(q)); },
     answered: 0, // queries answered here, not by the worker (for tests)
+    split: { // tests/test_search_split.py: the engine from the split index against buildEngine's
+      engine: function () { return engine; },
+      fresh: function () { return split.base && split.docs ? splitEngine(split.docs, split.base) : null; },
+      built: function () { // from the whole index, every field
+        return fetchJSON("search/search_index.json").then(function (index) {
+          return new Promise(function (resolve) { buildEngine(index, resolve); });
+        });
+      },
+      load: function (e, q) { return fetchShards(e, missing(e, normalize(q))); },
+      loadAll: function (e) { return fetchShards(e, e.shards.map(function (_, k) { return k; })); },
+      answer: function (e, q) {
+        var saved = engine, rewrite = normalize(q);
+        engine = e;
+        try {
+          if (!answerable(rewrite)) return null;
+          if (missing(e, rewrite).length) throw new Error("search-ko.js: shards of '" + q + "' not loaded");
+          var found = find(rewrite);
+          return JSON.parse(JSON.stringify({ items: rank(found.items, rewrite, true), suggest: found.suggest }));
+        } finally { engine = saved; }
+      }
+    },
   };
 })();

@@ -9,6 +9,12 @@
  * from a search result (?h=...) needs the index to highlight the terms: sent at once.
  *
  * Nothing else changes: the request, its response and Material's handling are its own.
+ *
+ * search-ko.js answers queries from the index split by term (search/kb/, kb/search_split.py:
+ * what results show, about half the index, and the shards of what is typed), fetched when search
+ * is first used too. It calls keep(): the request is then held until a query needs Material's
+ * worker (lunr syntax), or search-ko.js cannot answer without it, and release() is called.
+ * A page view fetches none of it.
  * This file must load before Material's bundle (overrides/main.html does that).
  * window.kbSearchLazy.loaded tells tests whether the index was requested.
  */
@@ -18,6 +24,7 @@
   var INDEX = /(^|\/)search\/search_index\.json([?#]|$)/;
   var held = [];
   var released = /[?&]h=/.test(location.search);
+  var kept = false; // search-ko.js answers without this index: sent when it calls release()
   var open = XMLHttpRequest.prototype.open;
   var send = XMLHttpRequest.prototype.send;
 
@@ -42,14 +49,15 @@
 
   document.addEventListener("focusin", function (event) {
     var target = event.target;
-    if (target && target.closest && target.closest("form[name=search]")) release();
+    if (!kept && target && target.closest && target.closest("form[name=search]")) release();
   }, true);
   document.addEventListener("change", function (event) {
-    if (event.target && event.target.id === "__search" && event.target.checked) release();
+    if (!kept && event.target && event.target.id === "__search" && event.target.checked) release();
   }, true);
 
   window.kbSearchLazy = {
     release: release,
+    keep: function () { kept = true; },
     get loaded() { return released; }
   };
 })();
