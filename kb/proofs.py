@@ -33,6 +33,7 @@ import os
 import platform
 import re
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,19 +145,23 @@ def badge_html(snippet: str, section: str, code: str, proof: mistakes.Proof, bui
 
 
 class _Runner:
-    """One warm CPU worker for the build's mistakes, started on the first cache miss."""
+    """One warm CPU worker for the build's mistakes, started on the first cache miss (by one
+    thread: the mistakes of a catalogue run side by side through it)."""
 
     runner = None
+    lock = threading.Lock()
 
     @classmethod
     def get(cls):
-        if cls.runner is None:
-            from .runner import BlockRunner
+        with cls.lock:
+            if cls.runner is None:
+                from .runner import BlockRunner
 
-            cls.runner = BlockRunner("cpu")
-            cls.runner.start()
-            atexit.register(cls.close)
-        return cls.runner
+                runner = BlockRunner("cpu")
+                runner.start()
+                cls.runner = runner
+                atexit.register(cls.close)
+            return cls.runner
 
     @classmethod
     def close(cls):
@@ -230,6 +235,22 @@ def caught_output(mistake: mistakes.Mistake, root: Path = ROOT, get_runner=None)
     return data
 
 
+def _caught_side_by_side(items: list[mistakes.Mistake], root: Path) -> list[dict]:
+    """:func:`caught_output` of each mistake, in order, run side by side as the page blocks are
+    (``$KB_BLOCK_JOBS``, else the CPUs, at most 4; each mistake alone in its own process, through the
+    one warm runner); the first one its check misses raises, in catalogue order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .runner.pool import jobs_from_env
+    from .runner.runner import threads_from_env
+
+    jobs = min(len(items), jobs_from_env(threads_from_env()))
+    if jobs <= 1:
+        return [caught_output(m, root) for m in items]
+    with ThreadPoolExecutor(jobs, thread_name_prefix="kb-mistake") as pool:
+        return list(pool.map(lambda m: caught_output(m, root), items))
+
+
 def _pre(text: str, cls: str) -> str:
     # newlines as &#10;: the whole block stays on one Markdown line, so no Markdown rule touches it
     return f'<pre class="{cls}"><code>' + esc(text).replace("\n", "&#10;") + "</code></pre>"
@@ -270,14 +291,15 @@ def _mistakes_html(snippet: str, build: BuildInfo, root: Path = ROOT) -> str:
     """Each mistake as a "predict the failure" exercise: folded, the question first (which check fails?);
     opened, the change as a diff, and folded under it the answer (the check that caught it, what it printed)."""
     cat = mistakes.load(root / snippet, root)
+    caught = _caught_side_by_side(cat.mistakes, root) if build.executes else []
     items = []
-    for m in cat.mistakes:
+    for i, m in enumerate(cat.mistakes):
         question = (f'<summary class="kb-mistake__title"><strong>{esc(m.title)}</strong> '
                     f"<code>{esc(m.name)}</code> · 구간 <code>{esc(m.section)}</code> — "
                     f"이 실수를 넣으면 어느 검사가 실패할까요?</summary>")
         why = f'<p class="kb-mistake__why">{esc(m.why)}</p>' if m.why else ""
         if build.executes:
-            out = caught_output(m, root)
+            out = caught[i]
             change = _diff(out["changed"])
             answer = (f'<p class="kb-mistake__caught">잡아낸 검사 ({out["line"]}행): '
                       f'<code>{esc(out["check"])}</code></p>'
