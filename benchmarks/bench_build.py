@@ -15,7 +15,9 @@ only, never in the working tree) and is built:
 * edit: one generated Q&A page edited and saved, then built.
 
 Each as a fresh ``mkdocs build`` process, and (edit, plugin off) in one process that builds
-again and again as ``mkdocs serve`` does (after one unmeasured build there). Ratios are to the plugin-off build of the
+again and again as ``mkdocs serve`` does (the plugins told ``serve`` at startup, so the kb plugin
+rebuilds only what changed, kb/incremental.py; after one unmeasured build there).
+benchmarks/bench_serve_edit.py times serve edits of several kinds. Ratios are to the plugin-off build of the
 same kind, in **CPU seconds** (user + system, of the build process and the processes it waited
 for): on a shared machine the CPU a build uses moves far less than its wall time, which is
 printed beside it. Peak memory is the build process's maximum RSS (the block runner's and Jupyter's
@@ -29,9 +31,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import datetime as dt
-import gzip
 import io
-import json
 import logging
 import os
 import pstats
@@ -46,13 +46,15 @@ import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
 
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # `python benchmarks/bench_build.py` as well as `python -m benchmarks.bench_build`
+
+from benchmarks.site_measures import Weight, page_weight, search_index, site_size  # noqa: E402
+
 COPIED = ["mkdocs.yml", "docs", "kb", "snippets", "overrides"]
 NOPLUGIN = "mkdocs-noplugin.yml"
 MEETING = "meetings/2021-08-10.md"
@@ -63,7 +65,6 @@ PAGE_KINDS = {  # kind -> the built page measured (generated ones exist at every
     "paper": "papers/vgg/index.html",
     "notebook": "notebooks/attention/index.html",
 }
-SEARCH_FILES = ("search/search_index.json",)  # plus the worker, found in the page's config
 
 
 # --- the generated archive ----------------------------------------------------------------
@@ -244,6 +245,17 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def start_serve(project: Path) -> None:
+    """What `mkdocs serve` does once before its first build: the plugins' ``on_startup('serve')``
+    (the kb plugin then keeps its serve caches, kb/incremental.py). Plugin instances are kept by
+    MkDocs for the whole process, so every later in-process build of any config is a serve build."""
+    from mkdocs.config import load_config
+
+    with _in(project):
+        load_config(str(project / "mkdocs.yml"), site_dir=str(project / "site")).plugins.on_startup(
+            command="serve", dirty=False)
+
+
 def inprocess_build(project: Path, config: str = "mkdocs.yml") -> Timing:
     """A build in this process, as ``mkdocs serve`` rebuilds: config loaded again, the kb plugin kept."""
     from mkdocs.commands.build import build
@@ -253,79 +265,6 @@ def inprocess_build(project: Path, config: str = "mkdocs.yml") -> Timing:
         start, cpu = time.perf_counter(), _cpu()
         build(load_config(str(project / config), site_dir=str(project / "site")))
         return Timing(time.perf_counter() - start, _cpu() - cpu)
-
-
-# --- page weight --------------------------------------------------------------------------
-
-
-class _Loads(HTMLParser):
-    """The files a page loads by itself: stylesheets, scripts, images."""
-
-    def __init__(self):
-        super().__init__()
-        self.urls: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "link" and "stylesheet" in (a.get("rel") or "").split() and a.get("href"):
-            self.urls.append(a["href"])
-        elif tag in ("script", "img") and a.get("src"):
-            self.urls.append(a["src"])
-
-
-def _gz(data: bytes) -> int:
-    return len(gzip.compress(data, compresslevel=6))
-
-
-def _site_file(site: Path, page: str, url: str) -> Path | None:
-    if urlsplit(url).scheme or url.startswith("//"):
-        return None
-    path = urlsplit(urljoin("/" + page, url)).path.lstrip("/")
-    found = site / path
-    return found if found.is_file() else None
-
-
-@dataclass
-class Weight:
-    html: int
-    html_gz: int
-    files: int
-    total: int
-    total_gz: int
-    search_gz: int
-    missing: list[str] = field(default_factory=list)
-
-
-def page_weight(site: Path, page: str) -> Weight:
-    """The page and every file it loads (each once), raw and gzip; search's first-use load apart."""
-    data = (site / page).read_bytes()
-    parser = _Loads()
-    parser.feed(data.decode("utf-8"))
-    total, total_gz, seen, missing = len(data), _gz(data), set(), []
-    for url in parser.urls:
-        if url.startswith("data:"):
-            continue  # inline, part of the HTML
-        path = _site_file(site, page, url)
-        if path is None:
-            missing.append(url)
-        elif path not in seen:
-            seen.add(path)
-            body = path.read_bytes()
-            total, total_gz = total + len(body), total_gz + _gz(body)
-    search = [site / f for f in SEARCH_FILES] + list((site / "assets/javascripts/workers").glob("search.*.js"))
-    search_gz = sum(_gz(p.read_bytes()) for p in search if p.is_file())
-    return Weight(len(data), _gz(data), len(seen), total, total_gz, search_gz, missing)
-
-
-def site_size(site: Path) -> int:
-    return sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
-
-
-def search_index(site: Path) -> tuple[int, int]:
-    """(bytes of search_index.json, pages in it)."""
-    path = site / "search" / "search_index.json"
-    docs = json.loads(path.read_text(encoding="utf-8"))["docs"]
-    return path.stat().st_size, len({d["location"].split("#", 1)[0] for d in docs})
 
 
 # --- one page count -----------------------------------------------------------------------
@@ -375,6 +314,7 @@ def measure(count: int, repeat: int, tmp: Path, cold: bool = True) -> Result:
     res.site_mb = site_size(project / "site") / 2**20
     res.index_bytes, res.index_pages = search_index(project / "site")
 
+    start_serve(project)
     inprocess_build(project)  # imports and plugins: once per `mkdocs serve`, not measured
     res.times["serve plugin off"] = _median(lambda i: inprocess_build(project, NOPLUGIN), repeat)
 
@@ -434,6 +374,7 @@ def profile(count: int, tmp: Path, top: int = 30) -> None:
     at ``count`` generated pages."""
     project = copy_project(tmp / "profile", caches=True)
     edited = [p for p in generate_pages(project, count) if p.startswith("qna/")][-1]
+    start_serve(project)
     inprocess_build(project)
     edit_page(project, edited, 0)
     inprocess_build(project)  # the session's first edit: loads Kiwi

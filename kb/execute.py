@@ -50,8 +50,9 @@ waits up to ``$KB_LOCK_TIMEOUT`` seconds (default 900), then stops with an error
 build that holds the lock.
 
 Environment:
-``KB_EXECUTE=0``          build without running anything (no outputs on the pages; the notes of
-                          cuda blocks stay, as they say nothing about a run);
+``KB_EXECUTE=0``          build without running anything, notebooks included (kb/plugin.py; no
+                          outputs on the pages; the notes of cuda blocks stay, as they say nothing
+                          about a run);
 ``KB_EXEC_DEVICE=cuda``   run the blocks on the GPU, cuda-marked ones too (default: cpu, so the site
                           is reproducible);
 ``KB_EXEC_CACHE=DIR``     where the cache lives (default: ``.cache/kb-exec`` in the project);

@@ -29,11 +29,8 @@ require.js from a CDN.
   next to the page by ``include_source``) and "Colab에서 열기", built from
   ``extra.repository`` and ``extra.branch`` of mkdocs.yml (:func:`colab_url`).
 
-:func:`wrap_render` (on_pre_page) runs the kernel on the CPU unless ``KB_EXEC_DEVICE=cuda``,
-with NanumGothic given a minus sign (kb/figure_fonts.py, from an IPython startup file), and
-makes a cell that raises fail the build as ``docs/notebooks/x.ipynb: cell 4 raised ValueError: ...``
-followed by the traceback without colour codes, instead of nbclient's coloured dump and a Python
-traceback of the build.
+Running the notebook (device, fonts, side by side with the page blocks, a cell that raises
+named as ``docs/notebooks/x.ipynb: cell 4 raised ValueError: ...``) is kb/notebook_exec.py's.
 
 Cells are numbered from 1 in notebook order, Markdown cells included, as they are stored in
 the ``.ipynb`` file.
@@ -46,16 +43,14 @@ import binascii
 import html as htmllib
 import os
 import re
-import shutil
-import tempfile
 import zlib
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import quote
 
 from mkdocs.exceptions import PluginError
 
-from kb import figure_fonts, mathml, site_address
+from kb import mathml, notebook_exec, site_address
+from kb.notebook_exec import describe_cell_error, wrap_render  # noqa: F401 (kb/plugin.py, tests)
 
 WRAPPER = '<div class="jupyter-wrapper">'
 EXTERNAL = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:)?//", re.I)
@@ -63,8 +58,6 @@ EXTERNAL = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:)?//", re.I)
 EXTERNAL_IN_CODE = re.compile(r"""["'`]((?:https?:)?//[^"'`\s]+)""", re.I)
 _SCRIPT_RE = re.compile(r"<script\b([^>]*)>(.*?)</script\s*>", re.S | re.I)
 _ATTR_RE = r"""\b{name}\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))"""
-_ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-_IN_CELL_RE = re.compile(r"Cell In\[(\d+)\], line (\d+)")
 
 # element -> attributes a browser fetches by itself (as tests/test_offline.py checks)
 FETCHED = {
@@ -92,8 +85,6 @@ OPEN_ICON = (  # Material's material/open-in-new icon
     '<path d="M14 3v2h3.59l-9.83 9.83 1.41 1.41L19 6.41V10h2V3m-2 16H5V5h7V3H5a2 2 0 0 0-2 2v14a2 2 0 0 0 2 '
     '2h14a2 2 0 0 0 2-2v-7h-2z"/></svg>'
 )
-# run by the kernel before the first cell (wrap_render): leaves no name in the notebook's namespace
-KERNEL_STARTUP = "import kb.figure_fonts as _kb_figure_fonts\n_kb_figure_fonts.install()\ndel _kb_figure_fonts\n"
 
 
 class NotebookError(ValueError):
@@ -104,6 +95,8 @@ def page_content(html: str, page, config) -> str:
     """on_page_content of a notebook page: :func:`process_page`, errors as :class:`PluginError`."""
     import nbformat
 
+    if notebook_exec.pending(html):  # its notebook still runs: checked once it is in (on_env)
+        return html
     jupyter = config["plugins"]["mkdocs-jupyter"].config
     download = os.path.basename(page.file.src_uri) if jupyter["include_source"] else None
     colab = colab_url(config["extra"], f"docs/{page.file.src_uri}")
@@ -459,86 +452,3 @@ def _math_edits(body, runs, page) -> tuple[list[mathml.Formula], list[tuple[int,
     if errors:
         raise mathml.MathError("\n".join(dict.fromkeys(errors)))
     return formulas, edits
-
-
-# --- Running: the device, and a cell that raises ----------------------------------------------
-
-
-def wrap_render(page) -> None:
-    """Wrap ``page.render`` (set by mkdocs-jupyter's on_pre_page, where the notebook runs).
-
-    * The kernel runs on the CPU (CUDA hidden) unless ``KB_EXEC_DEVICE=cuda``, as the code
-      blocks of Markdown pages do (kb/execute.py), so the site is the same on every machine.
-    * The kernel starts with :func:`kb.figure_fonts.install` (a startup file in a fresh
-      ``IPYTHONDIR``, which also keeps the builder's own IPython profile out), as the blocks do.
-    * mkdocs-jupyter's cache knows neither: clear ``.cache/mkdocs-jupyter`` when switching device
-      or changing kb/figure_fonts.py.
-    * An execution error becomes a :class:`PluginError` naming the notebook and the cell.
-    """
-    render = page.render
-    path = page.file.abs_src_path
-    src = f"docs/{page.file.src_uri}"
-
-    def render_on_device_naming_the_cell(config, files):
-        from jupyter_client.kernelspec import NoSuchKernel
-        from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-
-        device = os.environ.get("KB_EXEC_DEVICE", "cpu")
-        if device not in ("cpu", "cuda"):
-            raise PluginError(f"KB_EXEC_DEVICE must be cpu or cuda, not {device!r}")
-        saved = {name: os.environ.get(name) for name in ("CUDA_VISIBLE_DEVICES", "IPYTHONDIR")}
-        if device == "cpu":
-            os.environ["CUDA_VISIBLE_DEVICES"] = ""  # the kernel inherits it when it starts
-        ipython_dir = tempfile.mkdtemp(prefix="kb-ipython-")
-        startup = Path(ipython_dir, "profile_default", "startup")
-        startup.mkdir(parents=True)
-        (startup / "00-kb-figure-fonts.py").write_text(KERNEL_STARTUP, encoding="utf-8")
-        os.environ["IPYTHONDIR"] = ipython_dir
-        figure_fonts.ensure()  # made here once, not by the kernel
-        try:
-            render(config, files)
-        except CellExecutionError as exc:
-            raise PluginError(describe_cell_error(path, src, exc)) from None
-        except (CellTimeoutError, DeadKernelError, NoSuchKernel) as exc:
-            raise PluginError(f"{src}: {type(exc).__name__}: {_ANSI_RE.sub('', str(exc)).strip()}") from None
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
-            shutil.rmtree(ipython_dir, ignore_errors=True)
-
-    page.render = render_on_device_naming_the_cell
-
-
-def describe_cell_error(path: str | os.PathLike, src: str, exc) -> str:
-    """``docs/x.ipynb: cell N raised ValueError: ...`` and the traceback, from nbclient's error.
-
-    IPython names the running cell ``Cell In[k]``: the k-th non-empty code cell (nbclient
-    skips empty ones, a fresh kernel counts from 1). Without that, the cell whose source
-    nbclient quotes is taken, when only one matches.
-    """
-    import nbformat
-
-    text = _ANSI_RE.sub("", str(exc))
-    cells = nbformat.read(path, as_version=4).cells
-    code_cells = [i for i, c in enumerate(cells, start=1) if c.cell_type == "code" and c.source.strip()]
-    number = None
-    m = _IN_CELL_RE.search(text)
-    if m and 1 <= int(m.group(1)) <= len(code_cells):
-        number = code_cells[int(m.group(1)) - 1]
-    else:
-        quoted = [i for i in code_cells if f"------------------\n{cells[i - 1].source}\n------------------" in text]
-        if len(quoted) == 1:
-            number = quoted[0]
-    evalue = (exc.evalue or "").strip().splitlines()
-    where = f"cell {number}" if number else "a cell"
-    first = f"{src}: {where} raised {exc.ename}: {evalue[0] if evalue else ''}".rstrip()
-    start = text.rfind("\n", 0, max(text.find("Traceback (most recent call last)"), 0)) + 1
-    traceback = text[start:].strip() if "Traceback (most recent call last)" in text else text.strip()
-    details = []
-    if m:
-        details.append(f"  at line {m.group(2)} of that cell (In [{m.group(1)}])")
-    details += ["  " + line for line in traceback.splitlines()]
-    return "\n".join([first, *details])

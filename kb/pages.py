@@ -79,11 +79,12 @@ def insert_header(markdown: str, header: str, lead: str | None = None) -> str:
 
 
 def finish(html: str, src: str, formulas: list[mathml.Formula], site: Site | None, executor, url: str,
-           page=None) -> str:
-    """The converted HTML of page ``src``: MathML in, blocks started on ``executor`` (None: not run)."""
+           page=None, render_math=mathml.render) -> str:
+    """The converted HTML of page ``src``: MathML in (``render_math``: :func:`kb.mathml.render` or a
+    cache of it, kb/incremental.py), blocks started on ``executor`` (None: not run)."""
     try:
         if formulas:
-            html = mathml.render(html, formulas, f"docs/{src}")
+            html = render_math(html, formulas, f"docs/{src}")
     except mathml.MathError as exc:
         raise PageError(str(exc)) from None
     if not src.endswith(".md"):

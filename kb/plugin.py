@@ -5,26 +5,32 @@ ProperDocs find it once the package is installed (``pip install -e .``). One cla
 the instance, its event methods in the order MkDocs calls them; each delegates to a module that
 works without MkDocs:
 
+* on_startup: under `mkdocs serve` (not ``--dirty``, not ``--clean``), rebuilds look up what did
+  not change (kb/incremental.py); `mkdocs build` builds everything.
 * on_config: the repository and site address (kb/site_address.py: source, edit and Colab links,
-  site_url); the generated navigation (kb/nav.py); mkdocs-jupyter's cache kept per torch, Python
-  and device; the search fields kb/search_ko.py writes must be configured (a site without the
-  search plugin has no index, and gets no fields).
+  site_url); the generated navigation (kb/nav.py); mkdocs-jupyter's cache kept per versions, device
+  and kb code (kb/notebook_exec.py); the search fields kb/search_ko.py writes must be configured (a
+  site without the search plugin has no index, and gets no fields).
 * on_pre_build: the build's executor (kb/execute.py) and a fresh set of notebook stylesheets.
 * on_files: the search vocabulary (kb/search_ko.py); then, after mkdocs-jupyter (priority -100),
   every rule of ``python -m kb check`` (kb/check.py), all problems at once with file and line, and
   every file under docs/attachments/ (what the importer copies from notes) made a plain file to
   copy: never a page, never a notebook.
-* on_pre_page: notebook pages render through kb/notebooks.py (a cell that raises names it).
+* on_nav: every notebook not cached starts running, beside the page blocks (kb/notebook_exec.py).
+* on_pre_page: notebook pages render what ran (kb/notebook_exec.py; a cell that raises is named);
+  under serve, a Markdown page converts only if its Markdown or an included file changed.
 * on_page_markdown (priority 100, before tags and search read page.meta): front matter escaped
   (kb/safety.py); the page's header, markers, proofs and math placeholders (kb/pages.py).
 * on_page_content: MathML in and code blocks started (kb/pages.py), notebooks checked
   (kb/notebooks.py); then (priority -50) notebook CSS moved into files (kb/notebook_css.py).
-* on_env: wait for the blocks and put their outputs into the pages (kb/execute.py).
+* on_env: wait for the blocks and put their outputs into the pages (kb/execute.py); so for the
+  notebooks still running when their page was read (kb/notebook_exec.py); under serve, unchanged
+  pages keep their HTML file and search entries (kb/incremental.py).
 * on_page_context: which source file each page URL came from, for search errors.
 * on_post_build: figures, downloadable snippets and notebook CSS into the site, unused cache
   dropped, the math font cut to the site's formulas (kb/fonts.py); then (priority -100, after the
   search plugin wrote its index) the Korean search fields (kb/search_ko.py).
-* on_build_error: the executor's workers stop.
+* on_build_error: the executor's workers stop, and notebooks not started yet.
 * on_serve (`mkdocs serve`, after its first build): the search analyser loads Kiwi in the
   background (kb/search_ko.py), so that the first saved edit does not wait for it.
 * on_shutdown: the executor's workers stop.
@@ -38,18 +44,18 @@ naming the file.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-import platform
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, CombinedEvent, event_priority
 from mkdocs.structure.files import File, Files
 
-from kb import fonts, nav, notebook_css, notebooks, pages, search_ko, site_address
+from kb import fonts, incremental, nav, notebook_css, notebook_exec, notebooks, pages, search_ko, site_address
 from kb.check import check
-from kb.execute import ExecutionError, Executor, torch_version
+from kb.execute import ExecutionError, Executor
 from kb.render import Site
 from kb.safety import escape_meta
 
@@ -79,18 +85,28 @@ class KbPlugin(BasePlugin):
         self.search = None  # the search plugin's options, None when the site has no search
         self.sources: dict[str, str] = {}  # page URL -> source file, for search errors
         self.analyzer: search_ko.Analyzer | None = None  # kept across `mkdocs serve` rebuilds
+        self.notebooks: notebook_exec.NotebookRuns | None = None  # running beside the blocks
+        self.incremental: incremental.Incremental | None = None  # `mkdocs serve` only (kb/incremental.py)
+
+    def on_startup(self, *, command, dirty):
+        """`mkdocs serve` rebuilds only what an edit changed (kb/incremental.py); `mkdocs build`,
+        `serve --clean` and `serve --dirty` (MkDocs' own) build every page."""
+        self.incremental = incremental.Incremental() if command == "serve" and not dirty else None
 
     def on_config(self, config):
-        """The generated navigation; mkdocs-jupyter's cache keyed by torch, Python and device too
+        """The generated navigation; mkdocs-jupyter's cache keyed by versions, device and kb code too
         (its own key hashes only the notebook and the plugin's options, so each combination gets
         a folder); the search fields configured."""
         self.root = Path(config.config_file_path).resolve().parent
         self._set_address(config)
+        if self.incremental is not None:
+            self.incremental.start(config, self.root)
         config["nav"] = nav.generate(config["nav"], Path(config["docs_dir"]))
         jupyter = config.plugins.get("mkdocs-jupyter")
+        if jupyter is not None and os.environ.get("KB_EXECUTE", "1") == "0":
+            jupyter.config["execute"] = False  # runs nothing: notebooks show as committed, without outputs
         if jupyter is not None and jupyter.config.get("cache"):
-            device = os.environ.get("KB_EXEC_DEVICE", "cpu")
-            flavour = f"torch-{torch_version()}-py{platform.python_version()}-{device}"
+            flavour = notebook_exec.cache_flavour(os.environ.get("KB_EXEC_DEVICE", "cpu"))
             jupyter.config["cache_dir"] = str(Path(jupyter.config["cache_dir"]) / flavour)
         search = config.plugins.get("material/search") or config.plugins.get("search")
         self.search = search.config if search is not None else None
@@ -125,7 +141,8 @@ class KbPlugin(BasePlugin):
     def _check_pages(self, files, config):
         """The rules of ``python -m kb check`` ("문제 없음" there means this passes); files under
         docs/attachments/ become plain files to copy, at the path they have in docs/."""
-        problems, summary = check(Path(config["docs_dir"]), self.root)
+        with self.incremental.checking() if self.incremental is not None else contextlib.nullcontext():
+            problems, summary = check(Path(config["docs_dir"]), self.root)
         if problems:
             lines = "\n".join(f"  {p}" for p in problems)
             raise PluginError(f"{len(problems)} problem(s) in the pages (as `python -m kb check` lists them):\n{lines}")
@@ -139,9 +156,17 @@ class KbPlugin(BasePlugin):
         return _Attachment(file.src_uri, config["docs_dir"], config["site_dir"], config["use_directory_urls"],
                            dest_uri=file.src_uri, inclusion=file.inclusion)
 
+    def on_nav(self, site_nav, config, files):
+        """The pages passed the check: the notebooks not cached start running, beside the blocks
+        and each other, while MkDocs reads the pages (kb/notebook_exec.py)."""
+        self.notebooks = notebook_exec.NotebookRuns.start(files, config, previous=self.notebooks)
+        return site_nav
+
     def on_pre_page(self, page, config, files):
         if page.file.src_uri.endswith(".ipynb"):  # CPU unless KB_EXEC_DEVICE=cuda; "docs/x.ipynb: cell N raised ..."
-            notebooks.wrap_render(page)
+            notebooks.wrap_render(page, self.notebooks)
+        elif self.incremental is not None:  # Markdown converted only if it (or what it includes) changed
+            self.incremental.wrap_render(page)
         return page
 
     @event_priority(100)  # before the tags and search plugins read page.meta
@@ -164,7 +189,9 @@ class KbPlugin(BasePlugin):
         if src.endswith(".ipynb"):  # mkdocs-jupyter: MathML, no CDN scripts, download button
             return notebooks.page_content(html, page, config)
         formulas = self.formulas.pop(src, [])
-        return _shown(pages.finish, html, src, formulas, self.site, self.executor, page.url, page=page)
+        render_math = self.incremental.render_math if self.incremental is not None else pages.mathml.render
+        return _shown(pages.finish, html, src, formulas, self.site, self.executor, page.url, page=page,
+                      render_math=render_math)
 
     @event_priority(-50)  # after _finish_page checked and cleaned the notebook's HTML
     def _move_notebook_css(self, html, page, config, files):
@@ -177,9 +204,16 @@ class KbPlugin(BasePlugin):
     def on_env(self, env, config, files):
         """Every page is read and its blocks started (in a pool of workers, while MkDocs read the
         rest): wait for them and put each one's output and figures under it, before any page is
-        written or indexed for search."""
+        written or indexed for search; so for the notebooks still running when their page was read."""
         if self.executor is not None:
             _shown(self.executor.finish)
+        if self.notebooks is not None:
+            self.notebooks.finish(config, files)
+        if self.incremental is not None:  # unchanged pages keep their HTML file and search entries
+            search = config.plugins.get("material/search") or config.plugins.get("search")
+            if getattr(search, "search_index", None) is not None and self.search.enabled:
+                self.incremental.wrap_search(search.search_index)
+            env = self.incremental.wrap_templates(env, config)
         return env
 
     def on_page_context(self, context, page, config, nav):
@@ -188,6 +222,8 @@ class KbPlugin(BasePlugin):
 
     def _write_site_files(self, config):
         site_dir = Path(config["site_dir"])
+        if self.incremental is not None:
+            log.info("kb serve: %s", self.incremental.summary())
         if self.executor is not None:
             try:
                 self._finish_executor(site_dir, Path(config["docs_dir"]))
@@ -195,7 +231,9 @@ class KbPlugin(BasePlugin):
                 self.executor.close()
         notebook_css.write(site_dir, self.sheets)
         # the math font cut to the site's formulas (kb/fonts.py), cached by its characters
-        _shown(fonts.write_math_font, Path(config["docs_dir"]), site_dir, self.root / ".cache" / "kb-webfonts")
+        codepoints_of = self.incremental.math_codepoints if self.incremental is not None else fonts.math_codepoints
+        _shown(fonts.write_math_font, Path(config["docs_dir"]), site_dir, self.root / ".cache" / "kb-webfonts",
+               codepoints_of)
 
     def _finish_executor(self, site_dir: Path, docs_dir: Path) -> None:
         executor = self.executor
@@ -227,6 +265,8 @@ class KbPlugin(BasePlugin):
     def on_build_error(self, error):
         if self.executor is not None:
             self.executor.close()
+        if self.notebooks is not None:
+            self.notebooks.close()
 
     def on_serve(self, server, config, builder):
         if self.analyzer is not None:
@@ -236,6 +276,8 @@ class KbPlugin(BasePlugin):
     def on_shutdown(self):
         if self.executor is not None:
             self.executor.close()
+        if self.notebooks is not None:
+            self.notebooks.close()
 
 
 def _shown(call, *args, **kwargs):

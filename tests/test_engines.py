@@ -58,6 +58,8 @@ def test_properdocs_builds_the_same_site_as_mkdocs(tmp_path):
     assert sorted(properdocs) == sorted(mkdocs)
     assert [p for p in mkdocs if p.endswith("index.html")] and "search/search_index.json" in mkdocs
     assert [p for p in mkdocs if mkdocs[p] != properdocs[p]] == []
+    # KB_EXECUTE=0 runs nothing: the notebooks show as committed, without outputs (no kernel started)
+    assert "jp-OutputArea-output" not in mkdocs["notebooks/attention/index.html"]
 
 
 def test_the_core_runs_without_mkdocs(tmp_path):

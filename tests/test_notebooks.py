@@ -27,7 +27,7 @@ from mkdocs.config import load_config
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from conftest import DOCS, ROOT, build_site, copy_project, selected_devices
-from kb import mathml, notebooks
+from kb import mathml, notebook_exec, notebooks
 from test_glossary import glossary_terms, introduced_terms
 from test_offline import external_urls_in_html
 from test_site_build import nav_pages, site_nav
@@ -67,7 +67,17 @@ def test_notebook_is_committed_without_outputs(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_notebook_runs_in_a_fresh_kernel(path, device):
+def test_notebook_runs_in_a_fresh_kernel(path, device, request):
+    """Every cell runs, in a fresh kernel on ``device``, printing the device and drawing its figures.
+    On the CPU the shared build has done just that (kb/notebook_exec.py: a kernel of its own per
+    notebook, CUDA hidden, a raising cell fails the build), or taken the page from the cache of such
+    a run of the same notebook, kb code, versions and device: its page is read, not run again."""
+    if device == "cpu" and os.environ.get("KB_EXEC_DEVICE", "cpu") == "cpu":
+        soup = BeautifulSoup(page_html(request.getfixturevalue("built_site"), path), "html.parser")
+        outputs = soup.select("div.jp-CodeCell div.jp-OutputArea-output")
+        assert any(o.get_text().strip() == "device: cpu" for o in outputs)
+        assert len(soup.select('div.jp-OutputArea-output img[src^="data:image/png;base64,"]')) == FIGURES[path.name]
+        return
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
@@ -78,7 +88,7 @@ def test_notebook_runs_in_a_fresh_kernel(path, device):
     try:
         client.execute(env=env)
     except CellExecutionError as exc:
-        pytest.fail(notebooks.describe_cell_error(path, f"docs/notebooks/{path.name}", exc), pytrace=False)
+        pytest.fail(notebook_exec.describe_cell_error(path, f"docs/notebooks/{path.name}", exc), pytrace=False)
     printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert f"device: {device}\n" in printed
     figures = sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
@@ -159,7 +169,9 @@ def test_headings_are_the_table_of_contents_anchors(built_site, path):
 # --- Failures name the notebook and the cell ------------------------------------------------------
 
 
-def test_raising_cell_fails_the_build_naming_notebook_and_cell(tmp_path):
+def test_raising_cell_fails_the_build_naming_notebook_and_cell(built_site, tmp_path):
+    """A real build, the notebook run beside the blocks (kb/notebook_exec.py); KB_EXECUTE=0 would run
+    nothing, so the blocks and mistakes come from the caches the shared build (built_site) filled."""
     project = copy_project(tmp_path / "project")  # with the notebook cache: the untouched notebook need not run again
     path = project / "docs/notebooks/attention.ipynb"
     nb = nbformat.read(path, as_version=4)
@@ -167,7 +179,8 @@ def test_raising_cell_fails_the_build_naming_notebook_and_cell(tmp_path):
     nb.cells.insert(3, new_code_cell("x = 1\nraise ValueError('no such head: 7')", id="raises"))
     nbformat.write(nb, path)
 
-    result = build_site(project, tmp_path / "site")
+    caches = {"KB_EXEC_CACHE": str(ROOT / ".cache" / "kb-exec"), "KB_MISTAKES_CACHE": str(ROOT / ".cache" / "kb-mistakes")}
+    result = build_site(project, tmp_path / "site", execute=True, env=caches)
     out = result.stdout + result.stderr
     assert result.returncode != 0, out
     # cell 4 of the notebook is its second code cell: In [2]
