@@ -107,6 +107,8 @@ class KbPlugin(BasePlugin):
             jupyter.config["execute"] = False  # runs nothing: notebooks show as committed, without outputs
         if jupyter is not None and jupyter.config.get("cache"):
             flavour = notebook_exec.cache_flavour(os.environ.get("KB_EXEC_DEVICE", "cpu"))
+            if not jupyter.config["execute"]:  # a folder of its own: after each build mkdocs-jupyter
+                flavour += "-unexecuted"       # evicts the entries of its folder that the build did not use
             jupyter.config["cache_dir"] = str(Path(jupyter.config["cache_dir"]) / flavour)
         search = config.plugins.get("material/search") or config.plugins.get("search")
         self.search = search.config if search is not None else None

@@ -43,11 +43,16 @@ def _pages(site: Path) -> dict[str, str]:
     return out
 
 
-def test_properdocs_builds_the_same_site_as_mkdocs(tmp_path):
+def test_properdocs_builds_the_same_site_as_mkdocs(tmp_path, built_site):
+    """... and these builds without execution (after the shared one, which ran the notebooks) keep
+    the executed notebooks' cache: mkdocs-jupyter evicts, after each build, every entry of its
+    cache folder that the build did not use, so an unexecuted build has a folder of its own."""
     if importlib.util.find_spec("properdocs") is None:
         if os.environ.get("CI"):
             pytest.fail("properdocs is not installed; requirements.txt pins it")
         pytest.skip("properdocs is not installed (python -m pip install -r requirements.txt installs it)")
+    executed = {p for p in (ROOT / ".cache" / "mkdocs-jupyter").glob("*/*.json") if not p.parent.name.endswith("-unexecuted")}
+    assert executed, "the shared build left no executed notebook in mkdocs-jupyter's cache"
     built = {}
     for engine in ("mkdocs", "properdocs"):
         result = _build(engine, tmp_path / engine)
@@ -60,6 +65,7 @@ def test_properdocs_builds_the_same_site_as_mkdocs(tmp_path):
     assert [p for p in mkdocs if mkdocs[p] != properdocs[p]] == []
     # KB_EXECUTE=0 runs nothing: the notebooks show as committed, without outputs (no kernel started)
     assert "jp-OutputArea-output" not in mkdocs["notebooks/attention/index.html"]
+    assert [p for p in executed if not p.is_file()] == []
 
 
 def test_the_core_runs_without_mkdocs(tmp_path):
