@@ -77,6 +77,12 @@ class Firefox:
             raise BidiError("no Firefox: apt-get install firefox-esr")
         folder = Path(tempfile.mkdtemp(prefix="kb-firefox-"))
         (folder / "profile").mkdir()
+        # The page is parsed in one go, as on a machine with time to spare: under load Gecko stops
+        # parsing a long page to lay out what it has, and a MathML element caught with only some of
+        # its children logs "Invalid markup: Incorrect number of children for <msub/> tag", though
+        # the page's markup is whole (seen once on papers/batch-normalization/ in a loaded CI run).
+        (folder / "profile" / "user.js").write_text('user_pref("content.interrupt.parsing", false);\n',
+                                                    encoding="utf-8")
         log = open(folder / "firefox.log", "wb")
         proc = subprocess.Popen(
             [executable, "--headless", "--no-remote", "--remote-debugging-port=0",
