@@ -61,20 +61,20 @@ def main() -> int:
         subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
                        cwd=ROOT, env=env, check=True, capture_output=True)
     new, old = measure(site, plain=False), measure(site, plain=True)
-    print("| query set | queries | recall@1 (lunr → kb) | recall@5 (lunr → kb) | MRR (lunr → kb) |")
+    _table(old, new, "| query set | queries | recall@1 (lunr → kb) | recall@5 (lunr → kb) | MRR (lunr → kb) |")
+    before = measure(site, plain=False, plain_query=True)
+    print()
+    _table(before, new, "| query set | queries | recall@1 (as typed → hurried read) | recall@5 | MRR |")
+    return 0
+
+
+def _table(old: dict, new: dict, header: str) -> None:
+    print(header)
     print("|---|---:|---:|---:|---:|")
     for name in search_quality.QUERY_SETS:
         o, n = old[name], new[name]
         cells = " | ".join(f"{o[k]:.2f} → {n[k]:.2f}" for k in ("recall@1", "recall@5", "mrr"))
         print(f"| {name} | {n['queries']} | {cells} |")
-    before = measure(site, plain=False, plain_query=True)
-    print("\n| query set | queries | recall@1 (as typed → hurried read) | recall@5 | MRR |")
-    print("|---|---:|---:|---:|---:|")
-    for name in search_quality.QUERY_SETS:
-        o, n = before[name], new[name]
-        cells = " | ".join(f"{o[k]:.2f} → {n[k]:.2f}" for k in ("recall@1", "recall@5", "mrr"))
-        print(f"| {name} | {n['queries']} | {cells} |")
-    return 0
 
 
 if __name__ == "__main__":
