@@ -173,6 +173,9 @@ def test_the_build_copies_every_file_of_the_attachments_folder_as_it_is(built):
     (extra / "hand.ipynb").write_bytes(notebook(project / "RAN"))
     (extra / "hand.md").write_text("# hand\n", encoding="utf-8")
     config = load_config(str(project / "mkdocs.yml"))
+    # MkDocs keeps one instance of a plugin with on_startup per process (for `mkdocs serve`): its
+    # on_config gives it this project, else it keeps the project this worker last built in process
+    config = config.plugins["kb"].on_config(config)
     files = get_files(config)
     as_configured = config.plugins["mkdocs-jupyter"].on_files(files, config=config)  # mkdocs.yml: notebooks/ only
     assert not as_configured.get_file_from_path("attachments/2021-07-16/hand.ipynb").is_documentation_page()
