@@ -94,16 +94,13 @@ def glossary_names(path: Path = GLOSSARY) -> tuple[list[str], list[str]]:
 
     latin: list[str] = []
     korean: list[str] = []
+    notes: list[str] = []
     for entry in load_glossary(path) or []:
         latin.extend(entry.aliases)
         if entry.korean:
             korean.append(entry.korean)
-    if path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            cells = [c.strip() for c in line.strip().strip("|").split("|")]
-            if line.startswith("|") and len(cells) >= 3:
-                latin.extend(re.findall(r"\b[A-Z][A-Za-z]*[A-Z]\b", cells[2]))  # BN, CNN, MLflow, VGG
-    return latin, korean
+        notes.extend(re.findall(r"\b[A-Z][A-Za-z]*[A-Z]\b", entry.note))  # BN, CNN, MLflow, VGG
+    return latin + notes, korean
 
 
 def variants(latin: list[str], korean: list[str]) -> dict:

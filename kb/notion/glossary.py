@@ -78,6 +78,7 @@ class GlossaryEntry:
     english: str
     korean: str
     aliases: list[str]
+    note: str = ""  # the 비고 column
 
 
 def load_glossary(path: Path) -> list[GlossaryEntry] | None:
@@ -109,7 +110,8 @@ def load_glossary(path: Path) -> list[GlossaryEntry] | None:
         aliases = {english.lower(), base.lower()}
         for inner in re.findall(r"\(([^)]*)\)", english):
             aliases.update(a.strip().lower() for a in inner.split(",") if a.strip())
-        entries.append(GlossaryEntry(english, korean, sorted(a for a in aliases if a)))
+        note = cells[2] if len(cells) > 2 else ""
+        entries.append(GlossaryEntry(english, korean, sorted(a for a in aliases if a), note))
     return entries
 
 
