@@ -81,6 +81,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import Future
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -376,12 +377,13 @@ class Executor:
         pending.future.add_done_callback(lambda future: self._after_block(pending))  # at once if done already
         return pending
 
-    def _after_block(self, ended: _Pending) -> None:
+    def _after_block(self, ended: _Pending, again: bool = False) -> None:
         """When a block ends (in the pool's thread): is the cache still whole? A block that deleted
         entries of this build, the build lock or the cache folder is named by _finish; where blocks
-        ran side by side, every block that ran since the cache was last found whole."""
+        ran side by side, every block that ran since the cache was last found whole. ``again``
+        looks once more at a block already looked at."""
         with self.guard:
-            if self.damage is not None or ended.checked:
+            if self.damage is not None or (ended.checked and not again):
                 return
             ended.checked = True
             now = time.monotonic()
@@ -420,7 +422,11 @@ class Executor:
                     self._store(pending.key, data, pending.out)
                     self.used.add(pending.key)
             except OSError as exc:
-                self._raise_damage(pending)  # a block still running deleted the cache as it was written
+                # a block still running may be deleting the cache as this one was written: once every
+                # started block has ended, the deletion is whole and the cache is looked at again
+                futures_wait([p.future for p in list(self.started.values()) if p.future is not None])
+                self._after_block(pending, again=True)
+                self._raise_damage(pending)
                 raise ExecutionError(f"{label}: ran, but its output could not be kept ({exc}); "
                                      "did the block remove its output folder $SNIPPET_OUTPUT_DIR?") from None
         finally:
