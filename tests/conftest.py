@@ -100,8 +100,22 @@ def build_site(project: Path, site_dir: Path, *, execute: bool = False,
     )
 
 
+def shared_build_places(site: Path) -> tuple[Path, Path]:
+    """Beside the shared build's site: its block cache (empty before it) and the ``sitecustomize``
+    that took Linux's own calls away from it (tests/no_linux.py)."""
+    return site.parent / f"{site.name}-exec-cache", site.parent / f"{site.name}-no-linux"
+
+
 def _make_shared_site(site: Path) -> str | None:
-    address = {"KB_REPOSITORY": SITE_REPOSITORY, "KB_SITE_URL": SITE_URL}
+    """The shared build runs as on macOS (tests/no_linux.py: Linux's own calls taken away from the
+    build and every process it starts) with an empty block cache, so that in every run every page
+    block is executed by the runner a Mac uses (tests/test_portable.py checks both). The 흔한 실수
+    catalogue's results and the notebooks come from the project's caches as in any build."""
+    from no_linux import without_linux
+
+    exec_cache, stub = shared_build_places(site)
+    address = {"KB_REPOSITORY": SITE_REPOSITORY, "KB_SITE_URL": SITE_URL, "KB_EXEC_CACHE": str(exec_cache),
+               "PYTHONPATH": without_linux(stub, root=ROOT)["PYTHONPATH"]}
     result = build_site(ROOT, site, execute=True, env=address)
     if result.returncode != 0:
         return f"mkdocs build --strict failed:\n{result.stdout}\n{result.stderr}"
@@ -110,9 +124,9 @@ def _make_shared_site(site: Path) -> str | None:
 
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory) -> Path:
-    """The site built once with --strict from the working tree, every code block run (cached in
-    .cache/kb-exec by content), published at SITE_URL from SITE_REPOSITORY; fails loudly if the
-    build fails. Under pytest-xdist the first worker that needs it builds it and the others use
+    """The site built once with --strict from the working tree, every code block run (as on macOS,
+    into a block cache of its own: :func:`_make_shared_site`), published at SITE_URL from
+    SITE_REPOSITORY; fails loudly if the build fails. Under pytest-xdist the first worker that needs it builds it and the others use
     that build (see :func:`once_per_run`); the build starts in the background as soon as a
     worker has collected a test that needs it (:func:`pytest_collection_modifyitems`)."""
     return once_per_run(tmp_path_factory, "site", _make_shared_site)

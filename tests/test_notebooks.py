@@ -26,7 +26,7 @@ from bs4 import BeautifulSoup
 from mkdocs.config import load_config
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from conftest import DOCS, ROOT, build_site, copy_project, selected_devices
+from conftest import DOCS, ROOT, build_site, copy_project, selected_devices, shared_build_places
 from kb import mathml, notebook_exec, notebooks
 from test_glossary import glossary_terms, introduced_terms
 from test_offline import external_urls_in_html
@@ -179,7 +179,8 @@ def test_raising_cell_fails_the_build_naming_notebook_and_cell(built_site, tmp_p
     nb.cells.insert(3, new_code_cell("x = 1\nraise ValueError('no such head: 7')", id="raises"))
     nbformat.write(nb, path)
 
-    caches = {"KB_EXEC_CACHE": str(ROOT / ".cache" / "kb-exec"), "KB_MISTAKES_CACHE": str(ROOT / ".cache" / "kb-mistakes")}
+    caches = {"KB_EXEC_CACHE": str(shared_build_places(built_site)[0]),
+              "KB_MISTAKES_CACHE": str(ROOT / ".cache" / "kb-mistakes")}
     result = build_site(project, tmp_path / "site", execute=True, env=caches)
     out = result.stdout + result.stderr
     assert result.returncode != 0, out
