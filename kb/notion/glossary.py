@@ -10,6 +10,7 @@ in the glossary are listed with the line they first appear on. A question's Q&A
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from dataclasses import dataclass
@@ -115,6 +116,7 @@ def load_glossary(path: Path) -> list[GlossaryEntry] | None:
     return entries
 
 
+@functools.lru_cache(maxsize=4096)  # hundreds of aliases, each page: more than re's own cache holds
 def _alias_re(alias: str) -> re.Pattern[str]:
     body = r"[\s-]+".join(re.escape(w) for w in re.split(r"[\s-]+", alias))
     return re.compile(rf"(?<![A-Za-z0-9]){body}(?:s|es)?(?![A-Za-z0-9])", re.I)
