@@ -28,8 +28,9 @@ serve: $(STAMP)
 build: $(STAMP)
 	$(PY) -m mkdocs build --strict
 
-# In parallel, one worker per core (at most 4): on an idle 2-core machine the whole suite took
-# 621 s with -n 2 against 932 s serial, with the same results (benchmarks/README.md).
+# In parallel, one worker more than the machine has cores (at most 4; tests/conftest.py
+# pytest_xdist_auto_num_workers): a worker waiting on a build or a browser leaves its core to
+# another (benchmarks/suite.md).
 test: $(STAMP)
 	$(PY) -m pytest -n auto --maxprocesses 4
 
