@@ -14,19 +14,11 @@ with ``KB_EXEC_DEVICE=cuda`` runs it like any other block. The marker is read by
 :meth:`kb.blocks.HtmlBlock.plan`, as in the guard (tests/test_rendered_blocks.py) and
 ``python -m kb check``; a malformed or unknown marker stops the build naming page and block.
 
-Warnings: a block that writes to stderr (a warning, a log line) fails the build, naming page and
-block, unless the page says the warning is the point with a comment right before the block (before
-its ``pytest.mark`` marker, if it has one)::
-
-    <!--kb-allow-warning: why the reader should see this warning-->
-
-Such a block's stderr is shown under its output. A notebook cell does the same with the tag
-``kb-allow-warning`` (kb/notebooks.py).
-
-Figures: a block saves PNG files into the folder named by ``$SNIPPET_OUTPUT_DIR`` and gives
-each its alt text as PNG metadata (``fig.savefig(path, metadata={"Description": alt})``).
-A figure without alt text fails the build. Each ``<img>`` carries the PNG's own width and height,
-so that the page keeps its height while the lazily loaded figures come in.
+Warnings and figures: a block that writes to stderr fails the build unless the comment
+``<!--kb-allow-warning: 이유-->`` right before it says the warning is the point; figures are PNG files
+saved into ``$SNIPPET_OUTPUT_DIR`` with alt text (``fig.savefig(path, metadata={"Description": alt})``).
+What a reader sees under a block is drawn by kb/exec_output.py; the build lock and the blocks kept per
+page are kb/exec_store.py's.
 
 Blocks run side by side: the page hook only starts a page's blocks, in a pool of workers
 (:class:`kb.runner.BlockPool`, ``$KB_BLOCK_JOBS`` at once), leaving a placeholder where each
@@ -63,11 +55,9 @@ Environment:
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
 import html
-import inspect
 import json
 import logging
 import os
@@ -76,7 +66,6 @@ import posixpath
 import re
 import secrets
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -85,12 +74,11 @@ from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mkdocs.exceptions import PluginError
-
 from . import figure_fonts
 from .blocks import HtmlBlock, html_python_blocks, markdown_python_fences
+from .exec_output import allow_warning_of, figure_site_path, figures_in, needs_cuda_html, output_html
+from .exec_store import BlockIndex, BuildLock, CacheDamaged, ExecutionError, _held
 from .runner import BlockPool, BlockRunner, WorkerError
-from .safety import esc
 
 # Bump when the cached result's layout or meaning changes. 2: a block passes only if it reached
 # its end (format 1 results may come from blocks that exited early).
@@ -98,25 +86,11 @@ FORMAT = "2"
 ROOT = Path(__file__).resolve().parent.parent
 _BLOCK_RE = re.compile(r'<div class="language-(?:python|py|python3) highlight">.*?</pre></div>', re.S)
 _TITLE_RE = re.compile(r'<span class="filename">([^<]*)</span>')
-# the HTML comments right before a block (Markdown keeps them as they were written)
-_COMMENTS_BEFORE_RE = re.compile(r"(?:<!--(?:(?!-->).)*-->\s*)+$", re.S)
-_ALLOW_WARNING_RE = re.compile(r"<!--\s*kb-allow-warning\b(.*?)-->", re.S)
-ALLOW_WARNING = "<!--kb-allow-warning: 이유-->"
 SNIPPET_DIR = "snippets"
 
 
 log = logging.getLogger("mkdocs.hooks.kb")
 _KEY_RE = re.compile(r"^[0-9a-f]{32}$")
-
-
-class ExecutionError(PluginError):
-    """A block failed during the build; the message names page, block and location.
-    (A PluginError, so that MkDocs shows the message, not a traceback, from any hook.)"""
-
-
-class CacheDamaged(ExecutionError):
-    """A block deleted what the build keeps in its cache; the message names the block (or the blocks
-    that ran side by side), whichever block's result was being taken."""
 
 
 def _ran_between(future: Future, since: float, until: float) -> bool:
@@ -171,99 +145,6 @@ class _Placed:
     allow_warning: str | None = None  # the reason of its kb-allow-warning comment
     page: object = None  # the build's Page, whose content holds ``marker``
     marker: str = ""
-
-
-class BuildLock:
-    """An exclusive lock on ``path`` (``filelock``: flock on Linux and macOS, msvcrt.locking on
-    Windows; the system drops it when its holder dies), held by one build at a time; the holder's
-    pid is in ``<path>.owner``. A second build waits, saying so, then gives up."""
-
-    def __init__(self, path: Path, timeout: float):
-        from filelock import FileLock, Timeout
-
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.owner = path.with_name(path.name + ".owner")
-        self.lock = FileLock(str(path), is_singleton=False, thread_local=False)
-        try:
-            self.lock.acquire(timeout=0)
-        except Timeout:
-            log.info("kb: another build (pid %s) is using %s; waiting up to %.0f s for it to finish",
-                     self.holder(), self.path.with_suffix(""), timeout)
-            try:
-                self.lock.acquire(timeout=timeout, poll_interval=0.2)
-            except Timeout:
-                raise ExecutionError(
-                    f"{self.path}: another build (pid {self.holder()}) still holds the lock after "
-                    f"{timeout:.0f} s; wait for it to end (or set KB_LOCK_TIMEOUT)") from None
-        self.inode = os.stat(path).st_ino
-        self.owner.write_text(f"{os.getpid()}\n", encoding="utf-8")
-
-    def intact(self) -> bool:
-        """Whether ``path`` is still the file this lock holds (a deleted lock no longer excludes)."""
-        try:
-            return os.stat(self.path).st_ino == self.inode
-        except FileNotFoundError:
-            return False
-
-    def holder(self) -> str:
-        try:
-            return self.owner.read_text(encoding="utf-8").strip() or "?"
-        except OSError:
-            return "?"
-
-    def close(self) -> None:
-        if self.lock.is_locked:
-            self.lock.release(force=True)
-
-
-_held: list[BuildLock] = []  # the lock this process holds for its current build
-
-
-class BlockIndex:
-    """The Python blocks of each page's HTML, kept from one build to the next.
-
-    Finding a page's blocks means parsing all of its HTML (kb.blocks.html_python_blocks);
-    a page that did not change is not parsed again. Entries are keyed by the HTML's hash and
-    live in one file beside the code cache (``.cache/kb-blocks.json``) that holds what the
-    last build used, and nothing from a parser whose source has changed since.
-    """
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.version = hashlib.sha256(inspect.getsource(sys.modules[html_python_blocks.__module__])
-                                      .encode("utf-8")).hexdigest()[:16]
-        self.old = self._read()
-        self.new: dict[str, list[dict]] = {}
-        self.parsed = 0  # pages parsed in this build
-        self.reused = 0  # pages whose blocks came from the last build
-
-    def _read(self) -> dict[str, list[dict]]:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return data.get("pages", {}) if isinstance(data, dict) and data.get("parser") == self.version else {}
-
-    def blocks(self, page_html: str) -> list[HtmlBlock]:
-        key = hashlib.sha256(page_html.encode("utf-8")).hexdigest()[:32]
-        found = self.new.get(key)
-        if found is None:  # (a page without blocks is [], found as well: it was parsed every build)
-            found = self.old.get(key)
-            if found is None:
-                self.parsed += 1
-                found = [dataclasses.asdict(b) for b in html_python_blocks(page_html)]
-            else:
-                self.reused += 1
-        self.new[key] = found
-        return [HtmlBlock(**b) for b in found]
-
-    def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-blocks-")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"parser": self.version, "pages": self.new}, f, ensure_ascii=False)
-        os.replace(tmp, self.path)
 
 
 @dataclass
@@ -415,7 +296,7 @@ class Executor:
                 raise ExecutionError(result.report(label))
             self._raise_damage(pending)
             try:
-                figures = _figures(pending.out, label)
+                figures = figures_in(pending.out, label)
                 data = {"stdout": result.stdout, "stderr": result.stderr, "figures": figures,
                         "duration": round(result.duration, 3)}
                 with self.guard:
@@ -548,7 +429,7 @@ class Executor:
                 action, reason = block.plan(self.device)
             except ValueError as exc:
                 raise ExecutionError(f"docs/{src} block {block.index}: {exc}") from None
-            allow_warning = _allow_warning(page_html[last_end:span.start()], block, src)
+            allow_warning = allow_warning_of(page_html[last_end:span.start()], block, src)
             title = _TITLE_RE.search(span.group(0))
             snippet = html.unescape(title.group(1)).strip() if title else ""
             extra = ""
@@ -561,7 +442,7 @@ class Executor:
                 extra = (f'<p class="kb-download"><a href="{html.escape(href)}" download="{html.escape(name)}">'
                          f"{html.escape(name)} 내려받기</a> (전체 프로그램)</p>")
             if action == "needs_cuda":
-                pieces.append(_needs_cuda_html(reason, self.device) + extra)
+                pieces.append(needs_cuda_html(reason, self.device) + extra)
                 continue
             if action == "skip" or not self.enabled:
                 pieces.append(extra)
@@ -614,36 +495,15 @@ class Executor:
 
     def _output_html(self, result: Result, page_url: str, label: str, where: str = "",
                      allow_warning: str | None = None) -> str:
-        """The output under a block; a block that wrote to stderr without its page allowing it
-        (``allow_warning``: the reason of its kb-allow-warning comment) fails the build."""
-        stderr = result.stderr.rstrip()
-        if stderr and allow_warning is None:
-            first = next(line.strip() for line in stderr.splitlines() if line.strip())
-            raise ExecutionError(
-                f"{where or label}: 코드 블록이 stderr에 경고나 로그를 씁니다: {first[:200]!r}. "
-                "원인을 고치세요. 독자에게 보여 주려는 경고면 블록 바로 앞(pytest.mark 표시가 있으면 "
-                f"그 앞)에 {ALLOW_WARNING}를 쓰세요.")
-        parts = [f'<div class="kb-output" data-kb-key="{result.key}">',
-                 f'<p class="kb-output__label">실행 결과 ({self.device.upper()}, torch {torch_version()})</p>']
-        text = result.stdout.rstrip()
-        if text:
-            parts.append(f'<pre class="kb-output__text"><code>{html.escape(text)}</code></pre>')
-        if stderr:
-            parts.append(f'<pre class="kb-output__text kb-output__stderr" title="stderr"><code>{html.escape(stderr)}'
-                         "</code></pre>")
+        """The output under a block (kb/exec_output.py); its figures are copied by write_site_files."""
+        def figure_file(name: str) -> Path:
+            return self.cache_dir / result.key / "figures" / name
+
         for fig in result.figures:
-            site_path = f"assets/figures/{result.key}-{fig['file']}"
-            self.figures_out[site_path] = (self.cache_dir / result.key / "figures" / fig["file"], label)
-            href = posixpath.relpath(site_path, page_url.rstrip("/") or ".") if page_url else site_path
-            alt = html.escape(fig["alt"], quote=True)
-            width, height = fig.get("size") or _png_size(self.cache_dir / result.key / "figures" / fig["file"])
-            parts.append(f'<figure class="kb-figure"><img src="{html.escape(href)}" alt="{alt}" '
-                         f'width="{width}" height="{height}" loading="lazy">'
-                         f"<figcaption>{html.escape(fig['alt'])}</figcaption></figure>")
-        if not text and not stderr and not result.figures:
-            parts.append('<p class="kb-output__empty">(출력 없음)</p>')
-        parts.append("</div>")
-        return "".join(parts)
+            self.figures_out[figure_site_path(result.key, fig["file"])] = (figure_file(fig["file"]), label)
+        return output_html(result.key, result.stdout, result.stderr, result.figures, label=label, where=where,
+                           allow_warning=allow_warning, device=self.device, torch=torch_version(),
+                           page_url=page_url, figure_file=figure_file)
 
     def write_site_files(self, site_dir: Path) -> None:
         """Copy the figures and the included snippet files into the built site."""
@@ -659,63 +519,3 @@ class Executor:
             dest = site_dir / snippet
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(ROOT / snippet, dest)
-
-
-def _needs_cuda_html(reason: str, device: str) -> str:
-    """What a reader sees under a ``<!--pytest.mark.cuda(reason=...)-->`` block that this build
-    (on ``device``, not cuda) did not run: in the output's place, a note saying why."""
-    return (f'<div class="kb-output kb-output--needs-cuda">'
-            f'<p class="kb-output__label">실행하지 않음 (CUDA GPU 필요, 이 빌드: {esc(device.upper())})</p>'
-            f'<p class="kb-output__note">이 코드는 CUDA GPU가 있어야 실행됩니다. 이유: {esc(reason)}</p></div>')
-
-
-def _figures(out: Path, label: str) -> list[dict]:
-    """The figures a block saved into ``out``: PNG files, each with its alt text."""
-    figures = []
-    for png in sorted(out.iterdir()):
-        if png.suffix.lower() != ".png":
-            raise ExecutionError(f"{label}: wrote {png.name}; figures must be PNG files")
-        alt = _png_description(png)
-        if not alt:
-            raise ExecutionError(
-                f"{label}: figure {png.name} has no alt text; save it with "
-                'fig.savefig(path, metadata={"Description": "..."})'
-            )
-        figures.append({"file": png.name, "alt": alt, "size": list(_png_size(png))})
-    return figures
-
-
-def _png_size(path: Path) -> tuple[int, int]:
-    """(width, height) in pixels, from the PNG's header."""
-    from PIL import Image
-
-    with Image.open(path) as img:
-        return img.size
-
-
-def _allow_warning(before: str, block: HtmlBlock, src: str) -> str | None:
-    """The reason of the ``<!--kb-allow-warning: ...-->`` comment among the comments right before a
-    block (``before``: the page's HTML from the end of the last block to this one), or None."""
-    comments = _COMMENTS_BEFORE_RE.search(before.rstrip())
-    if comments is None:
-        return None
-    found = list(_ALLOW_WARNING_RE.finditer(comments.group(0)))
-    if not found:
-        return None
-    where = f"docs/{src} block {block.index}"
-    reason = found[-1].group(1).strip()
-    if len(found) > 1 or not reason.startswith(":") or not reason[1:].strip():
-        raise ExecutionError(f"{where}: 경고 허용 표시는 블록마다 하나, 이유와 함께 {ALLOW_WARNING} 꼴로 씁니다 "
-                             f"(이 블록 앞: {found[-1].group(0)!r})")
-    if block.marker is None and "pytest.mark." in comments.group(0):
-        raise ExecutionError(f"{where}: {ALLOW_WARNING}는 pytest.mark 표시보다 앞에 쓰세요. 뒤에 쓰면 "
-                             "빌드와 검사가 pytest.mark 표시를 읽지 못합니다")
-    return reason[1:].strip()
-
-
-def _png_description(path: Path) -> str:
-    """The PNG's ``Description`` text chunk (how matplotlib's ``metadata=`` stores it)."""
-    from PIL import Image
-
-    with Image.open(path) as img:
-        return str(img.info.get("Description", "")).strip()
