@@ -23,6 +23,8 @@ written afresh), and the costly steps look their result up by everything the res
   prepared text or an included file changed, and its one-page rules rerun only if its text did.
 * formulas (``kb.mathml.render``) by the page's HTML and the formulas' TeX; the math font's code
   points (``kb.fonts.math_codepoints``) by the built page's text.
+* each page's last commit (git-revision-date-localized's ``git log``) by the page's file, until
+  HEAD moves.
 
 A step that logged a warning or raised is not kept (so ``--strict`` sees it again on the next
 build). Each cache holds one result per page (or those of the last build), so memory does not grow
@@ -143,6 +145,8 @@ class Incremental:
         self.misses = dict.fromkeys(self.hits, 0)
         self._nav: tuple[int, str] | None = None
         self._rendering = False
+        self.git_head: str | None = None  # the commit the page dates below were read at
+        self.git_dates: dict[tuple[str, bool], tuple] = {}  # (page file, first commit?) -> (hash, time)
 
     # -- the build ----------------------------------------------------------------------
 
@@ -161,6 +165,37 @@ class Incremental:
         self.hits = dict.fromkeys(self.hits, 0)
         self.misses = dict.fromkeys(self.misses, 0)
         self._nav = None
+        self._keep_git_dates(config)
+
+    def _keep_git_dates(self, config) -> None:
+        """git-revision-date-localized asks git for every page's last commit on every build (with
+        its parallel processing off, as mkdocs.yml has it: one ``git log`` a page, 2.4 s of a
+        profiled 500-page edit). A page's date depends on the history only: kept until HEAD moves."""
+        plugin = config.plugins.get("git-revision-date-localized")
+        util = getattr(plugin, "util", None)  # made anew by the plugin's on_config, which runs before kb's
+        if util is None or not hasattr(util, "get_git_commit_timestamp") or not hasattr(util, "get_head_commit"):
+            return
+        try:
+            head = util.get_head_commit(config["docs_dir"])
+        except Exception:  # noqa: BLE001 - no git history: the plugin asks (and falls back) itself
+            return
+        if not head:
+            return
+        if head != self.git_head:
+            self.git_head, self.git_dates = head, {}
+        real, dates = util.get_git_commit_timestamp, self.git_dates
+
+        def kept_git_commit_timestamp(path, is_first_commit=False):
+            key = (str(path), bool(is_first_commit))
+            if key not in dates:
+                with _Warnings() as warned:
+                    found = real(path=path, is_first_commit=is_first_commit)
+                if warned.count:  # not kept: --strict sees the warning on the next build too
+                    return found
+                dates[key] = found
+            return dates[key]
+
+        util.get_git_commit_timestamp = kept_git_commit_timestamp
 
     def summary(self) -> str:
         return ", ".join(f"{step} {self.hits[step]} kept / {self.hits[step] + self.misses[step]}"

@@ -126,7 +126,7 @@ def tiny(tmp_path: Path) -> Path:
     project = tmp_path / "tiny"
     (project / "docs").mkdir(parents=True)
     (project / "snippets" / "demo").mkdir(parents=True)
-    shutil.copytree(ROOT / "kb", project / "kb", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "kb", project / "kb")  # with __pycache__ (conftest.py)
     (project / "mkdocs.yml").write_text(MKDOCS_YML, encoding="utf-8")
     (project / "snippets" / "demo" / "demo.py").write_text(DEMO, encoding="utf-8")
     (project / "docs" / "index.md").write_text(PAGE, encoding="utf-8")

@@ -141,7 +141,7 @@ def _write(path: Path, text: str) -> None:
 def _project(dest: Path, pages: dict[str, str], nav_extra: list[str], broken_hooks: bool) -> Path:
     """A copy of the project's build (mkdocs.yml, kb/, overrides/) with ``pages`` under docs/t/."""
     for name in ["kb", "overrides"]:
-        shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(ROOT / name, dest / name)  # with __pycache__ (conftest.py)
     config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     nav = ["nav:", "  - 홈: index.md", "  - 회의록:", "      - meetings/index.md", "  - Q&A:", "      - qna/index.md", "  - 특강:",
            "      - lectures/index.md", "      - lectures/kept.md", "  - 시험:"]
