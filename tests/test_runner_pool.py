@@ -7,6 +7,8 @@ rendezvous (each waits for the other's file), which blocks run one after another
 
 from __future__ import annotations
 
+import json
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -215,6 +217,65 @@ def test_a_cache_deleted_while_blocks_ran_side_by_side_names_every_block_that_ra
     assert "\n  docs/a.md: Python block 1 (first line: 'import os, time')" in message
     assert "\n  docs/b.md: Python block 1 (first line: 'import shutil')" in message
     assert "c.md" not in message and "must not delete the build's cache" in message
+
+
+# --- how a block ended is read once, whichever thread asks --------------------------------------
+
+
+RACE = """\
+import json, os, sys, threading, time
+sys.path.insert(0, ROOT)
+import multiprocessing.forkserver as forkserver
+import multiprocessing.popen_forkserver as popen
+from kb.runner import BlockPool
+
+original, read_signed = popen.Popen.poll, forkserver.read_signed
+inside, overlaps, guard = {}, [], threading.Lock()
+
+def poll(self, flag=os.WNOHANG):
+    with guard:
+        inside[id(self)] = inside.get(id(self), 0) + 1
+        if inside[id(self)] > 1:
+            overlaps.append(self.pid)
+    try:
+        return original(self, flag)
+    finally:
+        with guard:
+            inside[id(self)] -= 1
+
+def slow_read(fd):
+    time.sleep(0.05)
+    return read_signed(fd)
+
+if __name__ == "__main__":
+    popen.Popen.poll, forkserver.read_signed = poll, slow_read
+    with BlockPool("cpu", jobs=4, backend_name="forkserver") as pool:
+        futures = [pool.submit("print('ran')", filename=f"<block {n}>") for n in range(24)]
+        failed = [f.result().report() for f in futures if not f.result().ok]
+    print(json.dumps({"failed": failed, "overlaps": len(overlaps)}))
+"""
+
+
+@pytest.mark.skipif("forkserver" not in multiprocessing.get_all_start_methods(), reason="no forkserver here")
+def test_no_block_that_passed_is_read_as_status_255_while_other_blocks_start(tmp_path):
+    """multiprocessing reads a forkserver child's exit status once from a pipe. A second thread that
+    asks at the same moment (``Process.start`` asks every live child) reads end-of-file and records
+    255 over the real status: a block that passed failed the CI build of 2026-12-06 with "its report
+    came, but then the process exited with status 255" (CPython gh-130895). The runner asks under
+    one lock: no two threads are ever inside one process's ``poll``. Here each read of a status
+    first sleeps 50 ms, which widens the window: without the lock, blocks fail with 255, or threads
+    wait for a status another thread took, and the run hangs (hence its own process)."""
+    script = tmp_path / "race.py"
+    script.write_text(RACE.replace("sys.path.insert(0, ROOT)", f"sys.path.insert(0, {str(ROOT)!r})"), encoding="utf-8")
+    try:
+        done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("24 one-line blocks, 4 at a time, did not end within 120 s: a thread waits for an "
+                    "exit status that another thread read")
+    assert done.returncode == 0, done.stderr[-3000:]
+    outcome = json.loads(done.stdout.splitlines()[-1])
+    assert outcome["failed"] == []
+    assert outcome["overlaps"] == 0, f"{outcome['overlaps']} times two threads asked one process how it ended at once"
 
 
 # --- the build killed outright: blocks running side by side, and what they started, die too -------

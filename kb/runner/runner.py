@@ -14,7 +14,10 @@ A block's process is started before its block is known: each :meth:`BlockRunner.
 process that is ready (forked, in its own group, waiting for a job on its channel) and starts the
 next one while its block runs, so a block's start is off its way (about 25 ms a block here; see
 benchmarks/runner.md). A :class:`BlockRunner` may be used from several threads at once
-(kb/runner/pool.py does): each run has its own process, channel and folder.
+(kb/runner/pool.py does): each run has its own process, channel and folder. Asking a process how it
+ended goes through :func:`_exit_status` and :func:`_start` only, under one lock: ``multiprocessing``
+reads a forkserver child's exit status once, and a second thread that reads it at the same time
+(``Process.start`` asks every live child) records 255 instead (CPython gh-130895).
 """
 
 from __future__ import annotations
@@ -74,6 +77,35 @@ def threads_from_env() -> int:
     return int(value)
 
 
+# Held while multiprocessing asks a process how it ended (exitcode, join, close, and start, which asks
+# every child): under forkserver the status is read once from a pipe, and a second thread reading it
+# at the same time gets end-of-file and records 255, over the real status (CPython gh-130895).
+_STATUS = threading.Lock()
+
+
+def _start(process) -> None:
+    with _STATUS:
+        process.start()
+
+
+def _exit_status(process, *, wait_for_end: bool = False) -> int | None:
+    """The process's exit code, or None while it runs; ``wait_for_end``: until it has ended (it was
+    killed, or it ended already). The lock is never held while waiting."""
+    while True:
+        with _STATUS:
+            code = process.exitcode
+        if code is not None or not wait_for_end:
+            return code
+        wait([process.sentinel], timeout=0.05)
+
+
+def _close(process) -> None:
+    """Release an ended process (its pipes; multiprocessing forgets it)."""
+    _exit_status(process, wait_for_end=True)
+    with _STATUS:
+        process.close()
+
+
 def _context(name: str):
     ctx = multiprocessing.get_context(name)
     if name == "forkserver":
@@ -91,16 +123,16 @@ class _Ready:
         self.conn, theirs = ctx.Pipe(duplex=True)
         self.process = ctx.Process(target=run_block, args=(theirs, self.token, backend), name="kb-block (ready)")
         try:
-            self.process.start()
+            _start(self.process)
         finally:
             theirs.close()
 
     def discard(self) -> None:
         _kill(self.process)
-        self.process.join()
+        _exit_status(self.process, wait_for_end=True)
         cleanup.end_block(self.token, self.process.pid if cleanup.POSIX else None, since=self.since)
         self.conn.close()
-        self.process.close()
+        _close(self.process)
 
 
 class BlockRunner:
@@ -202,7 +234,7 @@ class BlockRunner:
             spares, self._ready = self._ready, []
         taken, kept = None, []
         for spare in spares:
-            if spare.process.exitcode is not None:
+            if _exit_status(spare.process) is not None:
                 spare.discard()  # dead: a block may kill it
             elif taken is None:
                 taken = spare
@@ -260,7 +292,7 @@ class BlockRunner:
             received, timed_out = self._wait(process, ours, t0 + limit)
             if timed_out:
                 _kill(process)
-            process.join()
+            exitcode = _exit_status(process, wait_for_end=True)
             survivors = cleanup.end_block(spare.token, process.pid if cleanup.POSIX else None, since=spare.since)
             drain(ours, received)  # what it wrote until the end, also from processes it started
             wall = time.perf_counter() - t0
@@ -269,8 +301,7 @@ class BlockRunner:
                 self._running.discard(process)
                 closed = self._closed
             ours.close()
-        exitcode = process.exitcode
-        process.close()
+        _close(process)
         lines = bytes(received).split(b"\n")
         garbled = lines.pop() != b""
         fields = judge(lines, nonce, passed_status, exitcode, timed_out=timed_out,
@@ -300,7 +331,7 @@ class BlockRunner:
                          timeout=min(left, 0.5) if trusted else min(left, 0.05))
             if channel in ready:
                 listening = drain(channel, received)
-            if process.exitcode is not None:
+            if _exit_status(process) is not None:
                 return received, False
             if process.sentinel in ready:
                 trusted = False
@@ -321,7 +352,13 @@ def _fresh_path(cwd: str) -> list[str]:
 def _kill_running_blocks() -> None:
     """At the build's exit (also Ctrl-C): kill the blocks still running, before multiprocessing's
     own exit handler would wait for them to end."""
-    for process in multiprocessing.active_children():
+    held = _STATUS.acquire(timeout=5)  # active_children() asks every child how it ended
+    try:
+        children = multiprocessing.active_children()
+    finally:
+        if held:
+            _STATUS.release()
+    for process in children:
         if process.name.startswith("kb-block "):
             _kill(process)
 
