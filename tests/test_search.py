@@ -415,7 +415,9 @@ SHOWN_JS = """async ([first, second, wait]) => {
   await isReady;
   const answered = window.kbSearchKo.answered;
   worker.postMessage({type: 2, data: first});
-  if (wait) await new Promise(resolve => setTimeout(resolve, 1000));
+  // wait: until the worker has answered the first query (a fixed second was too short under load)
+  for (const until = Date.now() + 30000; wait && shown.length === 0 && Date.now() < until;)
+    await new Promise(resolve => setTimeout(resolve, 20));
   if (second !== null) worker.postMessage({type: 2, data: second});
   await new Promise(resolve => setTimeout(resolve, 1500));
   worker.terminate();
