@@ -116,6 +116,11 @@ def load_glossary(path: Path) -> list[GlossaryEntry] | None:
     return entries
 
 
+# What an alias pattern (ASCII letters and digits, re.I) can match on: also the Kelvin sign and the long s,
+# which re.I folds to k and s.
+_LATIN_RE = re.compile(r"[A-Za-z0-9\u017f\u212a]")
+
+
 @functools.lru_cache(maxsize=4096)  # hundreds of aliases, each page: more than re's own cache holds
 def _alias_re(alias: str) -> re.Pattern[str]:
     body = r"[\s-]+".join(re.escape(w) for w in re.split(r"[\s-]+", alias))
@@ -135,13 +140,18 @@ def glossary_terms(text: str, glossary: list[GlossaryEntry]) -> tuple[list[Gloss
     """(glossary entries used in ``text``, in order; English words of ``text`` not in the glossary)."""
     text = _prose(text)
     found: list[tuple[int, GlossaryEntry]] = []
+    latin = _LATIN_RE.search(text) is not None  # most lines of a Korean page have no Latin letter
     for entry in glossary:
         for alias in sorted(entry.aliases, key=len, reverse=True):
+            if not latin and _LATIN_RE.search(alias):
+                continue  # it needs a letter or digit the text does not have
             pattern = _alias_re(alias)
             m = pattern.search(text)
             if m:
                 found.append((m.start(), entry))
             text = pattern.sub(" ", text)
+    if not latin:
+        return _in_order(found), []
     roots = {w for e in glossary for a in e.aliases for w in re.split(r"[\s-]+", a) if len(w) >= 5}
     words = []
     for m in _WORD_RE.finditer(text):
@@ -150,11 +160,15 @@ def glossary_terms(text: str, glossary: list[GlossaryEntry]) -> tuple[list[Gloss
             continue
         if looks_like_term(w, roots, inside_sentence=not _SENTENCE_START_RE.search(text[: m.start()])):
             words.append(w)
-    used = []
+    return _in_order(found), words
+
+
+def _in_order(found: list[tuple[int, GlossaryEntry]]) -> list[GlossaryEntry]:
+    used: list[GlossaryEntry] = []
     for _, entry in sorted(found, key=lambda t: t[0]):
         if entry not in used:
             used.append(entry)
-    return used, words
+    return used
 
 
 def _forms(word: str) -> set[str]:
