@@ -2,8 +2,8 @@
 the copy button copies the code shown, the Q&A index filters, and both colour schemes render
 Hangul (screenshots in test-artifacts/).
 
-The site is served on 127.0.0.1 only; every request to another host is aborted, recorded and
-fails the test (the `tab` fixture).
+The site is served on 127.0.0.1 only; every request to another host fails, is recorded and
+fails the test (the `tab` fixture; test_the_guard_records_and_stops_every_request_to_another_host).
 """
 
 from __future__ import annotations
@@ -271,3 +271,38 @@ def test_qna_index_filters_by_status_and_tag(tab):
     assert page.locator("form.kb-qna-filter select[name=tag]").input_value() == first_tag
     assert all(first_tag in r["tags"] for r in _rows(page) if not r["hidden"])
     assert tab.errors == []
+
+
+PAGE_REACHING_OUT = """<!doctype html><html><head>
+<link rel="stylesheet" href="https://fonts.googleapis.com/css2?family=Noto+Sans+KR">
+<script src="https://cdn.jsdelivr.net/npm/katex/dist/katex.min.js"></script></head>
+<body><img src="https://example.org/figure.png">
+<script>
+  fetch("https://api.example.net/v1").catch(() => {});
+  new Worker(URL.createObjectURL(new Blob(['fetch("https://worker.example.com/x").catch(() => {})'])));
+</script></body></html>"""
+
+
+def test_the_guard_records_and_stops_every_request_to_another_host(chromium, site_url, tmp_path):  # noqa: F811
+    """The check every browser test ends with (``t.blocked == []``) can fail: a page that reaches
+    for a web font, a CDN script, an image, an API and, from a worker, another host has each
+    request recorded, and none is answered (Chromium resolves no host but 127.0.0.1)."""
+    import time
+
+    t = Tab(chromium, site_url)
+    failed: list[str] = []
+    t.context.on("requestfailed", lambda r: failed.append(r.url))
+    try:
+        t.goto("")  # the site's own page loads, and records nothing
+        assert t.blocked == []
+        t.page.set_content(PAGE_REACHING_OUT, wait_until="load")
+        hosts = {"fonts.googleapis.com", "cdn.jsdelivr.net", "example.org", "api.example.net", "worker.example.com"}
+        deadline = time.monotonic() + 30
+        while {re.sub(r"^https://([^/]+)/.*", r"\1", u) for u in t.blocked} != hosts and time.monotonic() < deadline:
+            t.page.wait_for_timeout(50)
+        assert {re.sub(r"^https://([^/]+)/.*", r"\1", u) for u in t.blocked} == hosts, t.blocked
+        while len(failed) < len(hosts) and time.monotonic() < deadline:
+            t.page.wait_for_timeout(50)
+        assert sorted(failed) == sorted(t.blocked)  # every one failed: no answer came
+    finally:
+        t.close()
