@@ -132,26 +132,35 @@ def test_copy_button_copies_exactly_the_code_shown(chromium, site_url, built_sit
             page = t.goto(path)
             # code inside folded sections (흔한 실수: question first, the diff inside) as a reader opens it
             page.evaluate("() => document.querySelectorAll('article details').forEach(d => { d.open = true; })")
-            buttons = page.locator("button.md-code__button[data-clipboard-target]")
-            assert buttons.count() > 0, f"{path}: code block without a copy button"
+            # each button's target, whether it is folded, whether its target is the code of its own
+            # block, and that code's text as shown: asked of the page at once
+            info = page.evaluate("""() => Array.from(document.querySelectorAll(
+                'button.md-code__button[data-clipboard-target]')).map(b => {
+                  const target = b.getAttribute('data-clipboard-target'), c = document.querySelector(target);
+                  const box = e => e.closest('div.highlight') || e.closest('pre');
+                  return {target, folded: !!b.closest('details'), shown: c ? c.innerText : null,
+                          own: !!c && c.tagName === 'CODE' && !!box(b) && box(c) === box(b)};
+                })""")
+            assert info, f"{path}: code block without a copy button"
             # every button outside folded sections, and the first inside them (the 흔한 실수 diffs:
             # dozens of the same kind; the rest are checked to target the code of their own block)
-            folded = page.evaluate("() => Array.from(document.querySelectorAll("
-                                   "'button.md-code__button[data-clipboard-target]')).map(b => !!b.closest('details'))")
+            folded = [b["folded"] for b in info]
             first_folded = folded.index(True) if True in folded else -1
-            for i in range(buttons.count()):
-                button = buttons.nth(i)
-                target = button.get_attribute("data-clipboard-target")
+            for i, button_info in enumerate(info):
+                target = button_info["target"]
+                assert button_info["own"], f"{path} {target}: the button copies another block's code"
                 if folded[i] and i != first_folded:
-                    own = button.evaluate("(b, t) => { const c = document.querySelector(t);"
-                                          " const box = e => e.closest('div.highlight') || e.closest('pre');"
-                                          " return !!c && c.tagName === 'CODE' && !!box(b) && box(c) === box(b); }",
-                                          target)
-                    assert own, f"{path} {target}: the button copies another block's code"
                     continue
-                shown = page.locator(target).inner_text()
-                page.evaluate("() => navigator.clipboard.writeText('(nothing copied)')")
-                button.click()  # scrolled into view and hovered first, as a reader's pointer would
+                shown = button_info["shown"]
+                # the button scrolled into view, then clicked where it is, as a reader's pointer would
+                x, y = page.evaluate("""async (i) => {
+                  await navigator.clipboard.writeText('(nothing copied)');
+                  const b = document.querySelectorAll('button.md-code__button[data-clipboard-target]')[i];
+                  b.scrollIntoView({block: 'center'});
+                  const r = b.getBoundingClientRect();
+                  return [r.x + r.width / 2, r.y + r.height / 2];
+                }""", i)
+                page.mouse.click(x, y)
                 copied = page.evaluate("""async () => {
                   const end = Date.now() + 10000;  // the copy lands after the click's handlers run
                   while (Date.now() < end) {
