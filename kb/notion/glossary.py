@@ -116,9 +116,17 @@ def load_glossary(path: Path) -> list[GlossaryEntry] | None:
     return entries
 
 
-# What an alias pattern (ASCII letters and digits, re.I) can match on: also the Kelvin sign and the long s,
-# which re.I folds to k and s.
+# The letters and digits an alias pattern (re.I) needs: ASCII ones, and the Kelvin sign and the long s,
+# which re.I folds to k and s (lower() turns the Kelvin sign into k, not the long s into s).
 _LATIN_RE = re.compile(r"[A-Za-z0-9\u017f\u212a]")
+_FOLDED = str.maketrans({"\u212a": "k", "\u017f": "s"})
+
+
+@functools.lru_cache(maxsize=4096)
+def _latin_in(text: str) -> frozenset[str]:
+    """The Latin letters (lowercase) and digits in ``text``: an alias can match only a text that
+    has every one of its own."""
+    return frozenset("".join(_LATIN_RE.findall(text)).lower().translate(_FOLDED))
 
 
 @functools.lru_cache(maxsize=4096)  # hundreds of aliases, each page: more than re's own cache holds
@@ -140,17 +148,17 @@ def glossary_terms(text: str, glossary: list[GlossaryEntry]) -> tuple[list[Gloss
     """(glossary entries used in ``text``, in order; English words of ``text`` not in the glossary)."""
     text = _prose(text)
     found: list[tuple[int, GlossaryEntry]] = []
-    latin = _LATIN_RE.search(text) is not None  # most lines of a Korean page have no Latin letter
+    have = _latin_in(text)  # most lines of a Korean page have no Latin letter: no alias is tried
     for entry in glossary:
         for alias in sorted(entry.aliases, key=len, reverse=True):
-            if not latin and _LATIN_RE.search(alias):
+            if not _latin_in(alias) <= have:
                 continue  # it needs a letter or digit the text does not have
             pattern = _alias_re(alias)
             m = pattern.search(text)
             if m:
                 found.append((m.start(), entry))
             text = pattern.sub(" ", text)
-    if not latin:
+    if not have - set("0123456789"):  # no word below can be a term without a Latin letter
         return _in_order(found), []
     roots = {w for e in glossary for a in e.aliases for w in re.split(r"[\s-]+", a) if len(w) >= 5}
     words = []
