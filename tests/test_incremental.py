@@ -152,13 +152,16 @@ def serve(tmp_path_factory):
     saved = dict(os.environ), os.getcwd()
     os.environ.update(NO_MKDOCS_2_WARNING="1", KB_EXECUTE="0")
     os.chdir(project)
-    logging.getLogger("mkdocs").setLevel(logging.ERROR)
+    mkdocs_log = logging.getLogger("mkdocs")
+    level = mkdocs_log.level
+    mkdocs_log.setLevel(logging.ERROR)
     session = Serve(project)
     try:
         session.before = session.build()
         yield session
     finally:
         session.close()
+        mkdocs_log.setLevel(level)  # later tests of this worker see the build's warnings again
         os.chdir(saved[1])
         os.environ.clear()
         os.environ.update(saved[0])
@@ -315,7 +318,7 @@ def test_page_dates_are_asked_of_git_once_until_head_moves():
     asked = len(repo["asked"])
     mkdocs_log = logging.getLogger("mkdocs")
     level = mkdocs_log.level
-    mkdocs_log.setLevel(logging.INFO)  # as in a build (the serve fixture of this module quiets it)
+    mkdocs_log.setLevel(logging.INFO)  # as in a build (the serve fixture of this module quiets it while it lives)
     try:
         build("new.md")
         build("new.md")  # one that logged a warning is asked again (--strict sees it on every build)
