@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import ROOT
+from conftest import ROOT, once_per_run
 from kb.blocks import html_python_blocks
 from kb.runner import BlockResult
 from kb.execute import BlockIndex, ExecutionError, Executor
@@ -121,9 +121,8 @@ raise SystemExit("never runs")
 '''
 
 
-@pytest.fixture
-def tiny(tmp_path: Path) -> Path:
-    project = tmp_path / "tiny"
+def _tiny(root: Path) -> Path:
+    project = root / "tiny"
     (project / "docs").mkdir(parents=True)
     (project / "snippets" / "demo").mkdir(parents=True)
     shutil.copytree(ROOT / "kb", project / "kb")  # with __pycache__ (conftest.py)
@@ -131,6 +130,27 @@ def tiny(tmp_path: Path) -> Path:
     (project / "snippets" / "demo" / "demo.py").write_text(DEMO, encoding="utf-8")
     (project / "docs" / "index.md").write_text(PAGE, encoding="utf-8")
     return project
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    return _tiny(tmp_path)
+
+
+def _first_build(folder: Path) -> str | None:
+    result = build(_tiny(folder))
+    (folder / "first-build.json").write_text(json.dumps([result.stdout, result.stderr]), encoding="utf-8")
+    return None if result.returncode == 0 else f"the tiny project's first build failed:\n{result.stderr[-4000:]}"
+
+
+@pytest.fixture
+def built_tiny(tmp_path_factory, tmp_path: Path) -> tuple[Path, subprocess.CompletedProcess]:
+    """The tiny project after its first build, and that build: built once per run (its forkserver
+    start is most of a build's 4 s), each test gets a copy of its own."""
+    folder = once_per_run(tmp_path_factory, "tiny-built", _first_build)
+    project = shutil.copytree(folder / "tiny", tmp_path / "tiny", symlinks=True)
+    stdout, stderr = json.loads((folder / "first-build.json").read_text(encoding="utf-8"))
+    return project, subprocess.CompletedProcess(["mkdocs", "build"], 0, stdout, stderr)
 
 
 def build(project: Path, **env: str) -> subprocess.CompletedProcess:
@@ -146,17 +166,16 @@ def entries(project: Path) -> dict[str, dict]:
     return {e.name: json.loads((e / "result.json").read_text(encoding="utf-8")) for e in cache.iterdir()}
 
 
-def test_outputs_appear_under_blocks_and_skipped_blocks_stay_unrun(tiny):
-    result = build(tiny)
-    assert result.returncode == 0, result.stderr
+def test_outputs_appear_under_blocks_and_skipped_blocks_stay_unrun(built_tiny):
+    tiny, _ = built_tiny
     soup = BeautifulSoup((tiny / "site" / "index.html").read_text(encoding="utf-8"), "html.parser")
     outputs = [o.get_text() for o in soup.select(".kb-output pre")]
     assert outputs == ["section a 2", "section b"]
     assert len(soup.select(".kb-output")) == 2  # the skipped block has none
 
 
-def test_changing_one_line_invalidates_exactly_its_cache_entry(tiny):
-    assert build(tiny).returncode == 0
+def test_changing_one_line_invalidates_exactly_its_cache_entry(built_tiny):
+    tiny, _ = built_tiny
     before = entries(tiny)
     assert sorted(e["stdout"] for e in before.values()) == ["section a 2\n", "section b\n"]
     snippet = tiny / "snippets" / "demo" / "demo.py"
@@ -182,9 +201,9 @@ def test_a_page_without_blocks_is_not_parsed_again_either(tmp_path):
     assert (again.parsed, again.reused) == (0, 2)
 
 
-def test_a_rebuild_parses_only_changed_pages_for_blocks(tiny):
+def test_a_rebuild_parses_only_changed_pages_for_blocks(built_tiny):
     """The Python blocks of an unchanged page come from the last build (.cache/kb-blocks.json)."""
-    first = build(tiny)
+    tiny, first = built_tiny
     assert "blocks of 1 page(s) found by parsing, 0 from the last build" in first.stderr, first.stderr
     again = build(tiny)
     assert "blocks of 0 page(s) found by parsing, 1 from the last build" in again.stderr, again.stderr
@@ -200,8 +219,8 @@ def test_a_rebuild_parses_only_changed_pages_for_blocks(tiny):
     assert block_a["code"] == 'print("section a", 1 + 1)' and skipped["marker"].startswith("pytest.mark.skip")
 
 
-def test_blocks_from_another_parser_version_are_not_used(tiny):
-    assert build(tiny).returncode == 0
+def test_blocks_from_another_parser_version_are_not_used(built_tiny):
+    tiny, _ = built_tiny
     index = tiny / "kb-blocks.json"
     data = json.loads(index.read_text(encoding="utf-8"))
     data["parser"] = "0" * 16
