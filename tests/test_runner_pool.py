@@ -224,7 +224,7 @@ def test_a_cache_deleted_while_blocks_ran_side_by_side_names_every_block_that_ra
 
 RACE = """\
 import json, os, sys, threading, time
-sys.path.insert(0, ROOT)
+sys.path.insert(0, sys.argv[1])  # the project
 import multiprocessing.forkserver as forkserver
 import multiprocessing.popen_forkserver as popen
 from kb.runner import BlockPool
@@ -266,9 +266,9 @@ def test_no_block_that_passed_is_read_as_status_255_while_other_blocks_start(tmp
     first sleeps 50 ms, which widens the window: without the lock, blocks fail with 255, or threads
     wait for a status another thread took, and the run hangs (hence its own process)."""
     script = tmp_path / "race.py"
-    script.write_text(RACE.replace("sys.path.insert(0, ROOT)", f"sys.path.insert(0, {str(ROOT)!r})"), encoding="utf-8")
+    script.write_text(RACE, encoding="utf-8")
     try:
-        done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+        done = subprocess.run([sys.executable, str(script), str(ROOT)], capture_output=True, text=True, timeout=120)
     except subprocess.TimeoutExpired:
         pytest.fail("24 one-line blocks, 4 at a time, did not end within 120 s: a thread waits for an "
                     "exit status that another thread read")

@@ -100,8 +100,7 @@ def _exit_status(process, *, wait_for_end: bool = False) -> int | None:
 
 
 def _close(process) -> None:
-    """Release an ended process (its pipes; multiprocessing forgets it)."""
-    _exit_status(process, wait_for_end=True)
+    """Release a process that has ended (its pipes; multiprocessing forgets it)."""
     with _STATUS:
         process.close()
 
