@@ -23,7 +23,7 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 serve: $(STAMP)
-	$(PY) -m mkdocs serve --strict --dev-addr $(HOST):$(PORT)
+	$(PY) -m mkdocs serve --strict --dirty --dev-addr $(HOST):$(PORT)
 
 build: $(STAMP)
 	$(PY) -m mkdocs build --strict

@@ -245,7 +245,7 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def start_serve(project: Path) -> None:
+def start_serve(project: Path, dirty: bool = False) -> None:
     """What `mkdocs serve` does once before its first build: the plugins' ``on_startup('serve')``
     (the kb plugin then keeps its serve caches, kb/incremental.py). Plugin instances are kept by
     MkDocs for the whole process, so every later in-process build of any config is a serve build."""
@@ -253,17 +253,18 @@ def start_serve(project: Path) -> None:
 
     with _in(project):
         load_config(str(project / "mkdocs.yml"), site_dir=str(project / "site")).plugins.on_startup(
-            command="serve", dirty=False)
+            command="serve", dirty=dirty)
 
 
-def inprocess_build(project: Path, config: str = "mkdocs.yml") -> Timing:
-    """A build in this process, as ``mkdocs serve`` rebuilds: config loaded again, the kb plugin kept."""
+def inprocess_build(project: Path, config: str = "mkdocs.yml", dirty: bool = False) -> Timing:
+    """A build in this process, as ``mkdocs serve`` rebuilds: config loaded again, the kb plugin kept
+    (``dirty``: as ``mkdocs serve --dirty`` rebuilds, which ``make serve`` runs)."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
 
     with _in(project):
         start, cpu = time.perf_counter(), _cpu()
-        build(load_config(str(project / config), site_dir=str(project / "site")))
+        build(load_config(str(project / config), site_dir=str(project / "site")), dirty=dirty)
         return Timing(time.perf_counter() - start, _cpu() - cpu)
 
 

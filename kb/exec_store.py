@@ -119,9 +119,12 @@ class BlockIndex:
         self.new[key] = found
         return [HtmlBlock(**b) for b in found]
 
-    def save(self) -> None:
+    def save(self, keep_old: bool = False) -> None:
+        """What this build used; with ``keep_old`` (a build that read some pages only, kb/partial.py)
+        the last build's entries too."""
+        pages = {**self.old, **self.new} if keep_old else self.new
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-blocks-")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"parser": self.version, "pages": self.new}, f, ensure_ascii=False)
+            json.dump({"parser": self.version, "pages": pages}, f, ensure_ascii=False)
         os.replace(tmp, self.path)

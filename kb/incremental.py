@@ -1,11 +1,11 @@
 """`mkdocs serve` rebuilds only what a saved edit changes (kb/plugin.py calls it; `mkdocs build` never).
 
 MkDocs rebuilds the whole site on every save: every page's Markdown converted, every page's
-template rendered, Material's search plugin reading every page's HTML again. Its ``--dirty`` skips
-pages by file time alone (a page that lists the edited one keeps its old list, a renamed title
-stays in every other page's navigation), and Material keeps one page of search entries under it.
-So the serve build stays a normal, whole build (same events, every page in it, the site folder
-written afresh), and the costly steps look their result up by everything the result is made of:
+template rendered, Material's search plugin reading every page's HTML again. Under plain `mkdocs
+serve` the build stays a normal, whole build (same events, every page in it, the site folder
+written afresh); under ``--dirty`` (``make serve``) kb/partial.py has MkDocs read and write only the
+pages an edit changed, and what those pages and a whole build still do goes through here. Either
+way the costly steps look their result up by everything the result is made of:
 
 * Markdown -> HTML (``Page.render``): by the page's Markdown as the plugins left it (kb's property
   box and ``<!-- kb:... -->`` lists already expanded from every page's front matter, so a
@@ -196,6 +196,11 @@ class Incremental:
             return dates[key]
 
         util.get_git_commit_timestamp = kept_git_commit_timestamp
+
+    def site_key(self) -> str:
+        """What every page of this build depends on: :meth:`start`'s key and the commit the page
+        dates are read at (kb/partial.py)."""
+        return _digest(self.build_key, self.git_head)
 
     def summary(self) -> str:
         return ", ".join(f"{step} {self.hits[step]} kept / {self.hits[step] + self.misses[step]}"

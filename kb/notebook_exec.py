@@ -117,6 +117,16 @@ def cached_page(jupyter, path: str) -> bool:
     return whole
 
 
+def keep_cached(jupyter, path: str) -> None:
+    """Mark the cache entry of the notebook at ``path`` used in this build, as its render would:
+    a build that does not read the page (kb/partial.py) must not have mkdocs-jupyter evict it."""
+    from mkdocs_jupyter.plugin import _compute_cache_key, _get_cache_path
+
+    if jupyter.config["cache"]:
+        key = _compute_cache_key(path, jupyter.config, _executes(jupyter, path))
+        jupyter._used_cache_paths.add(_get_cache_path(jupyter.config["cache_dir"], key))
+
+
 def _jobs() -> int:
     value = os.environ.get(JOBS_ENV)
     if value is None:

@@ -53,7 +53,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, CombinedEvent, event_priority
 from mkdocs.structure.files import File, Files
 
-from kb import fonts, incremental, nav, notebook_css, notebook_exec, notebooks, pages, search_ko, site_address
+from kb import fonts, incremental, nav, notebook_css, notebook_exec, notebooks, pages, partial, search_ko, site_address
 from kb.check import check
 from kb.execute import ExecutionError, Executor
 from kb.render import Site
@@ -87,11 +87,17 @@ class KbPlugin(BasePlugin):
         self.analyzer: search_ko.Analyzer | None = None  # kept across `mkdocs serve` rebuilds
         self.notebooks: notebook_exec.NotebookRuns | None = None  # running beside the blocks
         self.incremental: incremental.Incremental | None = None  # `mkdocs serve` only (kb/incremental.py)
+        self.partial: partial.Partial | None = None  # `mkdocs serve --dirty` only (kb/partial.py)
+        self.pages: list = []  # this build's documentation pages (their File), in MkDocs' order
 
     def on_startup(self, *, command, dirty):
-        """`mkdocs serve` rebuilds only what an edit changed (kb/incremental.py); `mkdocs build`,
-        `serve --clean` and `serve --dirty` (MkDocs' own) build every page."""
-        self.incremental = incremental.Incremental() if command == "serve" and not dirty else None
+        """`mkdocs serve` looks up what an edit did not change (kb/incremental.py); with ``--dirty``
+        (``make serve``) it also reads and writes only the pages the edit changed (kb/partial.py).
+        `mkdocs build` and `serve --clean` build every page."""
+        self.incremental = incremental.Incremental() if command == "serve" else None
+        self.partial = partial.Partial() if command == "serve" and dirty else None
+        if self.partial is not None:
+            self.partial.start()
 
     def on_config(self, config):
         """The generated navigation; mkdocs-jupyter's cache keyed by versions, device and kb code too
@@ -131,7 +137,9 @@ class KbPlugin(BasePlugin):
 
     def on_pre_build(self, config):
         self.executor = Executor.from_env(self.root)
-        self.formulas, self.sheets, self.sources = {}, {}, {}
+        self.formulas, self.sheets = {}, {}
+        if self.partial is None:  # a partial build names only the pages it reads
+            self.sources = {}
 
     def _add_search_data(self, files, config):
         if files.get_file_from_path(search_ko.DATA_JS) is not None:
@@ -149,7 +157,11 @@ class KbPlugin(BasePlugin):
             lines = "\n".join(f"  {p}" for p in problems)
             raise PluginError(f"{len(problems)} problem(s) in the pages (as `python -m kb check` lists them):\n{lines}")
         self.site = Site(summary.found)
-        return Files([self._as_attachment(f, config) if f.src_uri.startswith(ATTACHMENTS_DIR) else f for f in files])
+        files = Files([self._as_attachment(f, config) if f.src_uri.startswith(ATTACHMENTS_DIR) else f for f in files])
+        self.pages = [f for f in files if f.is_documentation_page() and f.inclusion.is_in_serve()]
+        if self.partial is not None:  # which pages this build reads and writes
+            self.partial.plan(files, config, self.incremental.site_key(), self.root, self.pages)
+        return files
 
     on_files = CombinedEvent(_add_search_data, _check_pages)
 
@@ -172,7 +184,7 @@ class KbPlugin(BasePlugin):
         return page
 
     @event_priority(100)  # before the tags and search plugins read page.meta
-    def on_page_markdown(self, markdown, page, config, files):
+    def _prepare_page(self, markdown, page, config, files):
         # Material's templates, the tags plugin and the search index put page.meta values into
         # HTML unescaped (title, description, author, tags): from here on they hold escaped text.
         page.meta = escape_meta(page.meta)
@@ -185,6 +197,14 @@ class KbPlugin(BasePlugin):
             page.meta["kb_meeting_date"] = prepared.meeting_date  # partials/kb-page-facts.html
         self.formulas[src] = prepared.formulas
         return prepared.markdown
+
+    @event_priority(-49)  # just before the tags plugin's (-50): what it reads, kept for the builds that skip the page
+    def _see_tags_markdown(self, markdown, page, config, files):
+        if self.partial is not None:
+            self.partial.saw_tags_markdown(page, markdown)
+        return markdown
+
+    on_page_markdown = CombinedEvent(_prepare_page, _see_tags_markdown)
 
     def _finish_page(self, html, page, config, files):
         src = page.file.src_uri
@@ -203,7 +223,14 @@ class KbPlugin(BasePlugin):
 
     on_page_content = CombinedEvent(_finish_page, _move_notebook_css)
 
-    def on_env(self, env, config, files):
+    @event_priority(110)  # before the tags plugin's on_env (100) renders its listings
+    def _restore_kept(self, env, config, files):
+        """Under ``--dirty``, the pages this build did not read get what the last read gave them."""
+        if self.partial is not None:
+            self.partial.restore(self.pages, files, config)
+        return env
+
+    def _finish_blocks(self, env, config, files):
         """Every page is read and its blocks started (in a pool of workers, while MkDocs read the
         rest): wait for them and put each one's output and figures under it, before any page is
         written or indexed for search; so for the notebooks still running when their page was read."""
@@ -217,6 +244,8 @@ class KbPlugin(BasePlugin):
                 self.incremental.wrap_search(search.search_index)
             env = self.incremental.wrap_templates(env, config)
         return env
+
+    on_env = CombinedEvent(_restore_kept, _finish_blocks)
 
     def on_page_context(self, context, page, config, nav):
         self.sources[page.url] = f"docs/{page.file.src_uri}"
@@ -240,13 +269,15 @@ class KbPlugin(BasePlugin):
     def _finish_executor(self, site_dir: Path, docs_dir: Path) -> None:
         executor = self.executor
         executor.write_site_files(site_dir)
-        executor.evict_unused(docs_dir)
+        partial_build = self.partial is not None and not self.partial.whole
+        if not partial_build:  # a partial build has not seen every page's blocks
+            executor.evict_unused(docs_dir)
         log.info("kb: ran %d code block(s), %d from the cache", executor.runs, executor.hits)
         if executor.index is not None:
             index = executor.index
             log.info("kb: Python blocks of %d page(s) found by parsing, %d from the last build",
                      index.parsed, index.reused)
-            index.save()
+            index.save(keep_old=partial_build)
 
     @event_priority(-100)  # after the search plugin has written the index
     def _add_search_fields(self, config):
@@ -262,9 +293,34 @@ class KbPlugin(BasePlugin):
         analysed, hits = _shown(search_ko.add_fields_to_file, path, self.analyzer, source_of)
         log.info("kb search: analysed %d entries, %d from the cache", analysed, hits)
 
-    on_post_build = CombinedEvent(_write_site_files, _add_search_fields)
+    @event_priority(50)  # before the search plugin writes its index and mkdocs-jupyter evicts its cache
+    def _keep_unread_pages(self, config):
+        """Under ``--dirty``, a partial build's search index holds every page's entries, in order (the
+        search plugin's own merge assumes one page and appends it), and the notebooks it did not read
+        keep their cache entries."""
+        if self.partial is None:
+            return
+        search = config.plugins.get("material/search") or config.plugins.get("search")
+        if getattr(search, "search_index", None) is not None and self.search.enabled:
+            search.search_index_prev = None
+            self.partial.search_entries(search.search_index, self.pages,
+                                        lambda page: self.incremental.entries[page.url][1])
+        jupyter = config.plugins.get("mkdocs-jupyter")
+        if jupyter is not None and not self.partial.whole:
+            for file in self.pages:
+                if file.src_uri.endswith(".ipynb") and file.src_uri not in self.partial.reading:
+                    notebook_exec.keep_cached(jupyter, file.abs_src_path)
+
+    @event_priority(-110)  # last: the build is done
+    def _remember_build(self, config):
+        if self.partial is not None:
+            self.partial.done(self.pages)
+
+    on_post_build = CombinedEvent(_keep_unread_pages, _write_site_files, _add_search_fields, _remember_build)
 
     def on_build_error(self, error):
+        if self.partial is not None:
+            self.partial.failed()
         if self.executor is not None:
             self.executor.close()
         if self.notebooks is not None:
@@ -276,6 +332,8 @@ class KbPlugin(BasePlugin):
         return server
 
     def on_shutdown(self):
+        if self.partial is not None:
+            self.partial.stop()
         if self.executor is not None:
             self.executor.close()
         if self.notebooks is not None:

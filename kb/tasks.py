@@ -29,7 +29,8 @@ def project_root(start: Path | None = None) -> Path | None:
 
 
 def serve_command(host: str = HOST, port: int = PORT) -> list[str]:
-    return [sys.executable, "-m", "mkdocs", "serve", "--strict", "--dev-addr", f"{host}:{port}"]
+    # --dirty: a saved edit reads and writes only the pages it changes (kb/partial.py)
+    return [sys.executable, "-m", "mkdocs", "serve", "--strict", "--dirty", "--dev-addr", f"{host}:{port}"]
 
 
 def pytest_command(extra: list[str] | tuple[str, ...] = ()) -> list[str]:

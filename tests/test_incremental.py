@@ -1,5 +1,5 @@
-"""`mkdocs serve` rebuilds only what an edit changes (kb/incremental.py), and its site is the site a
-full build of the same sources makes.
+"""`mkdocs serve` rebuilds only what an edit changes (kb/incremental.py; with ``--dirty``, as ``make
+serve`` runs it, kb/partial.py), and its site is the site a full build of the same sources makes.
 
 One small project (a meeting, three questions, the lists that name them, a formula, a snippet one
 question includes) is built in this process as `mkdocs serve` builds it (the plugins told ``serve``
@@ -8,7 +8,9 @@ problems written and fixed, a page title, a question's status, the snippet file,
 the config at once, and a deleted page. After each, the serve build's HTML files and search entries
 must equal those of a full build of the same sources (the serve caches off, into another folder),
 the pages that show the change must differ from before and the others must not. Each test also
-passes alone (``-k``): its edit does not need an earlier one.
+passes alone (``-k``): its edit does not need an earlier one. Every test runs twice: as `mkdocs
+serve` builds (every page built, unchanged results looked up) and as `mkdocs serve --dirty` does
+(only the changed pages read and written, the others kept in the site folder), both ``--strict``.
 """
 
 from __future__ import annotations
@@ -112,42 +114,49 @@ def _outputs(site: Path) -> dict[str, str]:
 class Serve:
     """Builds of one project in this process, as `mkdocs serve` makes them, and full builds beside."""
 
-    def __init__(self, project: Path):
+    def __init__(self, project: Path, dirty: bool):
         from mkdocs.config import load_config
 
-        self.project, self.load_config = project, load_config
+        self.project, self.load_config, self.dirty = project, load_config, dirty
         config = self._config(project / "serve-site")
-        config.plugins.on_startup(command="serve", dirty=False)
+        config.plugins.on_startup(command="serve", dirty=dirty)
         self.plugin = config.plugins["kb"]
         assert self.plugin.incremental is not None, "on_startup(command='serve') did not turn the serve builds on"
+        assert (self.plugin.partial is not None) == dirty
 
     def _config(self, site: Path):
-        return self.load_config(str(self.project / "mkdocs.yml"), site_dir=str(site))
+        return self.load_config(str(self.project / "mkdocs.yml"), site_dir=str(site), strict=True)
 
     def build(self) -> dict[str, str]:
         from mkdocs.commands.build import build
 
-        build(self._config(self.project / "serve-site"))
+        build(self._config(self.project / "serve-site"), dirty=self.dirty)
         return _outputs(self.project / "serve-site")
+
+    def read(self) -> set[str] | None:
+        """The pages the last ``--dirty`` build read and wrote (None: every page)."""
+        return self.plugin.partial.reading if self.dirty else None
 
     def full_build(self) -> dict[str, str]:
         """A clean build of the same sources with the serve caches off (as `mkdocs build` makes it)."""
         from mkdocs.commands.build import build
 
-        kept, self.plugin.incremental = self.plugin.incremental, None
+        kept = self.plugin.incremental, self.plugin.partial
+        self.plugin.incremental = self.plugin.partial = None
         try:
             shutil.rmtree(self.project / "full-site", ignore_errors=True)
             build(self._config(self.project / "full-site"))
         finally:
-            self.plugin.incremental = kept
+            self.plugin.incremental, self.plugin.partial = kept
         return _outputs(self.project / "full-site")
 
     def close(self) -> None:
+        self.plugin.on_shutdown()
         self.plugin.on_startup(command="build", dirty=False)  # other tests of this worker build fully
 
 
-@pytest.fixture(scope="module")
-def serve(tmp_path_factory):
+@pytest.fixture(scope="module", params=["serve", "serve --dirty"])
+def serve(tmp_path_factory, request):
     project = _project(tmp_path_factory.mktemp("incremental") / "project")
     saved = dict(os.environ), os.getcwd()
     os.environ.update(NO_MKDOCS_2_WARNING="1", KB_EXECUTE="0")
@@ -155,7 +164,7 @@ def serve(tmp_path_factory):
     mkdocs_log = logging.getLogger("mkdocs")
     level = mkdocs_log.level
     mkdocs_log.setLevel(logging.ERROR)
-    session = Serve(project)
+    session = Serve(project, dirty=request.param.endswith("--dirty"))
     try:
         session.before = session.build()
         yield session
@@ -189,10 +198,13 @@ def _pages(changed: set[str]) -> set[str]:
     return {k for k in changed if k.endswith(".html")}
 
 
-def test_an_unchanged_site_is_rebuilt_from_the_caches(serve):
-    assert _rebuild_and_compare(serve) == set()
+def test_an_unchanged_site_is_rebuilt_from_the_caches(serve, caplog):
+    with caplog.at_level(logging.INFO, logger="mkdocs"):  # --strict sees every warning (the fixture quiets them)
+        assert _rebuild_and_compare(serve) == set()
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     counts = serve.plugin.incremental.misses
     assert counts["render"] == 0 and counts["template"] == 0 and counts["search"] == 0 and counts["check"] == 0, counts
+    assert serve.read() in (None, set())
 
 
 def test_a_body_edit_remakes_only_that_page(serve):
@@ -200,6 +212,7 @@ def test_a_body_edit_remakes_only_that_page(serve):
     changed = _rebuild_and_compare(serve)
     assert _pages(changed) == {"qna/q1/index.html"}
     assert serve.plugin.incremental.misses["template"] == 1
+    assert serve.read() in (None, {"qna/q1.md"})  # --dirty: the one page read and written
 
 
 def test_problems_written_in_an_edit_stop_the_serve_build_as_kb_check_says(serve, caplog):
@@ -245,6 +258,20 @@ def test_a_status_edit_changes_the_lists_and_the_page_and_no_other(serve):
     # its own box, the home page's open and newest lists, the Q&A index's table, the navigation's icon
     assert {"qna/q3/index.html", "index.html", "qna/index.html"} <= changed <= _showing(serve.before, title)
     assert "tags/index.html" not in changed  # names the page, not its status
+
+
+def test_a_title_taken_from_the_first_heading_changes_every_page_that_shows_it(serve):
+    """A page without ``title:`` in its front matter is named by its first heading: under
+    ``--dirty`` an edit of that heading is an edit of the whole site (every page's navigation)."""
+    _edit(serve, "docs/index.md", "title: 홈\n", "description: 첫 페이지.\n")
+    _edit(serve, "mkdocs.yml", "- 홈: index.md\n", "- index.md\n")  # the navigation shows the page's own title
+    _rebuild_and_compare(serve)
+    before = serve.before
+    _edit(serve, "docs/index.md", "# 홈\n", "# 스터디 홈\n")
+    changed = _pages(_rebuild_and_compare(serve))
+    assert "index.html" in changed and len(changed) > 1, changed  # the navigation of the others names it
+    assert serve.read() is None  # --dirty: a whole build
+    assert changed == {k for k, html in serve.before.items() if k.endswith(".html") and before[k] != html}
 
 
 def test_a_snippet_edit_changes_the_page_that_includes_it(serve):

@@ -135,8 +135,11 @@ def test_plugin_events_are_written_in_the_order_mkdocs_calls_them():
 
 def test_plugin_keeps_the_priorities_the_hooks_had():
     """kb/mkdocs_hooks.py: on_files -100, on_page_markdown 100; kb/search_ko.py: on_post_build -100;
-    kb/notebook_css.py: on_page_content -50; every other handler 0."""
-    expected = {"files": [0, -100], "page_markdown": [100], "page_content": [0, -50], "post_build": [0, -100]}
+    kb/notebook_css.py: on_page_content -50; every other handler 0. Added since, for ``--dirty``
+    (kb/partial.py): on_page_markdown -49 (just before the tags plugin), on_env 110 (before the tags
+    plugin's listings), on_post_build 50 (before the search plugin's index) and -110 (last)."""
+    expected = {"files": [0, -100], "page_markdown": [100, -49], "page_content": [0, -50], "env": [110, 0],
+                "post_build": [50, 0, -100, -110]}
     for event in ["config", "pre_build", "files", "pre_page", "page_markdown", "page_content", "env",
                   "page_context", "post_build", "build_error", "shutdown"]:
         priorities = [getattr(h, "mkdocs_priority", 0) for h in _handlers(event)]
@@ -160,8 +163,8 @@ def test_kb_serve_and_test_use_the_makefiles_address_and_pytest_arguments():
 
     assert re.search(rf"^HOST\s+\?=\s+{re.escape(tasks.HOST)}$", MAKEFILE, re.M)
     assert re.search(rf"^PORT\s+\?=\s+{tasks.PORT}$", MAKEFILE, re.M)
-    assert "$(PY) -m mkdocs serve --strict --dev-addr $(HOST):$(PORT)" in MAKEFILE
-    assert tasks.serve_command()[1:] == ["-m", "mkdocs", "serve", "--strict", "--dev-addr", "127.0.0.1:8000"]
+    assert "$(PY) -m mkdocs serve --strict --dirty --dev-addr $(HOST):$(PORT)" in MAKEFILE
+    assert tasks.serve_command()[1:] == ["-m", "mkdocs", "serve", "--strict", "--dirty", "--dev-addr", "127.0.0.1:8000"]
     assert f"$(PY) -m pytest {' '.join(tasks.PYTEST_ARGS)}\n" in MAKEFILE
     assert tasks.pytest_command(["-k", "x"])[1:] == ["-m", "pytest", *tasks.PYTEST_ARGS, "-k", "x"]
     assert "export NO_MKDOCS_2_WARNING := 1" in MAKEFILE and tasks.ENV == {"NO_MKDOCS_2_WARNING": "1"}
