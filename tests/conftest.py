@@ -138,6 +138,15 @@ def built_site(tmp_path_factory) -> Path:
     return once_per_run(tmp_path_factory, "site", _make_shared_site)
 
 
+@pytest.fixture(scope="session")
+def notion_site(tmp_path_factory):
+    """A copy of the project with every Notion export of the fixture and corpus tests imported, built
+    with --strict once per run (tests/notion_site.py); a :class:`notion_site.NotionSite`."""
+    import notion_site
+
+    return notion_site.load(once_per_run(tmp_path_factory, "notion-site", notion_site.make))
+
+
 # --- Parallel runs (pytest-xdist, `pytest -n N`) and CI shards (pytest-split) --------------------
 # Additive: without -n these change nothing. A CI job takes a slice with
 # `pytest --splits N --group I` (pytest-split, balanced by the durations in .test_durations);

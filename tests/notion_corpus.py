@@ -307,6 +307,7 @@ DATABASE_ROWS = [  # (row title, properties, body): a full-page database, one ro
     ("12 3 회의", ["작성일시: 2019년 12월 3일 오후 5:57", "태그: CNN"], paragraph("데이터베이스 행의 글") + nested(["1. "] * 2, ["행 번호 하나", "행 번호 둘"])),
     ("Dec 10 sync", ["Created: December 10, 2019 9:26 PM", "Tags: RNN"], paragraph("A database row in English") + image("Untitled.png")),
 ]
+DATABASE_DAYS = [dt.date(2019, 12, 3), dt.date(2019, 12, 10)]  # the meeting date of each row, read off its properties
 
 
 def write_database(root: Path) -> tuple[Path, list[tuple[dt.date, Piece]]]:
@@ -318,7 +319,6 @@ def write_database(root: Path) -> tuple[Path, list[tuple[dt.date, Piece]]]:
     header = "이름,작성일시,태그\n"
     (out / f"{db}.csv").write_text(header + "".join(f"{t},,\n" for t, _, _ in DATABASE_ROWS), encoding="utf-8")
     (out / f"{db}_all.csv").write_text(header, encoding="utf-8")
-    days = [dt.date(2019, 12, 3), dt.date(2019, 12, 10)]
     for title, props, body in DATABASE_ROWS:
         stem = f"{title} {notion_id(title)}"
         for name, content in body.files.items():
@@ -326,7 +326,12 @@ def write_database(root: Path) -> tuple[Path, list[tuple[dt.date, Piece]]]:
             (out / db / stem / name).write_bytes(content)
         text = "\n".join([f"# {title}", "", *props, "", *body.md, ""]).replace(ASSET, quote(stem))
         (out / db / f"{stem}.md").write_text(text, encoding="utf-8")
-    return out, [(d, body) for d, (_, _, body) in zip(days, DATABASE_ROWS)]
+    return out, database_rows()
+
+
+def database_rows() -> list[tuple[dt.date, Piece]]:
+    """(meeting date, body) per row of the database export, without writing it."""
+    return [(d, body) for d, (_, _, body) in zip(DATABASE_DAYS, DATABASE_ROWS)]
 
 
 def write_zip(folders: list[Path], dest: Path) -> Path:

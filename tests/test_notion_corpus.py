@@ -1,10 +1,11 @@
 """The generated corpus (tests/notion_corpus.py) through the real command line and one strict build.
 
 Every case is its own export folder, imported with ``python -m kb import-notion`` (in process) into
-one copy of the project; then one ``mkdocs build --strict`` (KB_EXECUTE=0). For each case the built
-meeting page must show every word the generator says a Notion reader sees, in order, every image
-it shows (the same bytes) and every file it links, and no prose of the page inside a code block.
-The expected side comes from the generator.
+one copy of the project; then one ``mkdocs build --strict`` (KB_EXECUTE=0). The copy also holds the
+fixture tests' imports (tests/notion_site.py: one copy and one build for both, once per run). For
+each case the built meeting page must show every word the generator says a Notion reader sees, in
+order, every image it shows (the same bytes) and every file it links, and no prose of the page
+inside a code block. The expected side comes from the generator.
 
 Also here: which ``.zip`` in an export is one of Notion's part archives (``…Part-N.zip``) and which
 is an attachment that stays a file.
@@ -22,7 +23,6 @@ import pytest
 from bs4 import BeautifulSoup
 
 import notion_corpus as corpus
-from conftest import build_site, copy_project
 from notion_cli import kb_main
 
 pytestmark = pytest.mark.xdist_group("test_notion_corpus")  # its module fixture once, on one worker (pytest.ini)
@@ -35,15 +35,9 @@ def letters(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("corpus")
-    project = copy_project(tmp / "project")
-    docs = project / "docs"
-    runs = {c.name: kb_main("import-notion", corpus.write_export(c, tmp / "exports"), "--docs", docs) for c in corpus.CASES}
-    folder, rows = corpus.write_database(tmp / "exports")
-    runs["database"] = kb_main("import-notion", folder, "--docs", docs)
-    build = build_site(project, tmp / "site")
-    return docs, tmp / "site", runs, build, rows
+def site(notion_site):
+    """The copy of the project shared with the fixture tests (tests/notion_site.py ``import_corpus``)."""
+    return notion_site.docs, notion_site.site, notion_site.runs["corpus"], notion_site.build, corpus.database_rows()
 
 
 def article(site_dir: Path, day) -> BeautifulSoup:

@@ -22,26 +22,18 @@ import datetime as dt
 import html
 import posixpath
 import re
-import shutil
-import zipfile
 from pathlib import Path
 
 import pytest
 import yaml
 from bs4 import BeautifulSoup
 
-from conftest import ROOT, build_site
 from notion_cli import kb_main as run_kb
+from notion_site import DATABASE, EN_PAGE, FIX, KO_PAGE, PLAIN_PAGE
 
 pytestmark = pytest.mark.xdist_group("test_notion_fixtures")  # its module fixture once, on one worker (pytest.ini)
 
-FIX = ROOT / "tests/fixtures/notion"
 KST = dt.timezone(dt.timedelta(hours=9))
-KO_PAGE = next((FIX / "ko-page").glob("*.md"))
-EN_PAGE = next((FIX / "en-page").glob("*.md"))
-PLAIN_PAGE = next((FIX / "plain-page").glob("*.md"))
-DATABASE = FIX / "database"
-SEED = ROOT / "tests/fixtures/2021-08-10-meeting-notion-export.md"
 
 # meeting page -> the fixture page it comes from
 MEETINGS = {
@@ -54,49 +46,11 @@ MEETINGS = {
 }
 
 
-def zip_folder(folder: Path, dest: Path) -> Path:
-    with zipfile.ZipFile(dest, "w") as z:
-        for p in sorted(folder.rglob("*")):
-            if p.is_file():
-                z.write(p, p.relative_to(folder).as_posix())
-    return dest
-
-
-def export_zip(tmp: Path) -> Path:
-    """Export-<uuid>.zip holding Part-1.zip and Part-2.zip, as Notion splits a large export."""
-    outer = tmp / "Export-6e5d4c3b-2a19-4807-b6c5-d4e3f2a1b0c9.zip"
-    with zipfile.ZipFile(outer, "w") as z:
-        for part in ("Part-1", "Part-2"):
-            z.write(zip_folder(FIX / "parts" / part, tmp / f"{part}.zip"), f"{part}.zip")
-    return outer
-
-
-def copy_project(dest: Path) -> Path:
-    for name in ("kb", "overrides", "snippets", "docs"):
-        shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
-    shutil.copy(ROOT / "mkdocs.yml", dest / "mkdocs.yml")
-    if (ROOT / ".cache/mkdocs-jupyter").is_dir():  # notebooks are not what this tests: reuse their outputs
-        shutil.copytree(ROOT / ".cache/mkdocs-jupyter", dest / ".cache/mkdocs-jupyter")
-    return dest
-
-
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """Every fixture imported into one copy of the project, then one strict build."""
-    tmp = tmp_path_factory.mktemp("notion")
-    project = copy_project(tmp / "project")
-    docs = project / "docs"
-    runs = {
-        "ko": run_kb("import-notion", KO_PAGE.parent, "--docs", docs),
-        "en": run_kb("import-notion", EN_PAGE, "--docs", docs),
-        "plain": run_kb("import-notion", PLAIN_PAGE, "--docs", docs, "--date", "2021-09-01"),
-        "zip": run_kb("import-notion", export_zip(tmp), "--docs", docs),
-        "database": run_kb("import-notion", DATABASE, "--docs", docs),
-        # the seed (copy-paste form); 2021-08-10 is published already, so another Tuesday
-        "seed": run_kb("import-notion", SEED, "--docs", docs, "--date", "2021-08-03"),
-    }
-    build = build_site(project, tmp / "site")
-    return docs, tmp / "site", runs, build
+def site(notion_site):
+    """Every fixture imported into one copy of the project, then one strict build; the copy is shared
+    with the corpus tests (tests/notion_site.py: ``import_fixtures`` says what is imported)."""
+    return notion_site.docs, notion_site.site, notion_site.runs["fixtures"], notion_site.build
 
 
 def front_matter(path: Path) -> dict:
@@ -159,9 +113,10 @@ def test_imported_meetings_and_questions_are_in_the_navigation(site):
         nav = page_html(site_dir, src).select_one("nav.md-nav--primary")
         return {posixpath.normpath(posixpath.join(src.removesuffix(".md"), a.get("href", ""))) for a in nav.find_all("a")}
 
-    links = nav_links("meetings/2021-07-16.md")
+    # The copy holds the corpus's meetings too (tests/notion_site.py): more than kb/nav.py's FLAT_LIMIT,
+    # so meetings are nested by month and a meeting's page carries the entries of its own month.
     for day in MEETINGS:
-        assert f"meetings/{day}" in links, day
+        assert f"meetings/{day}" in nav_links(f"meetings/{day}.md"), day
     assert {f"qna/2022-03-10-q{n}" for n in range(1, 5)} <= nav_links("qna/2022-03-10-q1.md")
 
 
