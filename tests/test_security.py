@@ -9,7 +9,8 @@ Two lines of defence, each tested on its own:
    plugin and the search index use unescaped. To test this line alone, a hostile corpus is built
    with the first line switched off (in that build process only) and every page of the result
    is loaded in a real Chromium: no dialog opens, and no script element, event-handler attribute
-   or ``javascript:`` link from the corpus is in any page.
+   or ``javascript:`` link from the corpus is in any page. The same copy of the project holds a
+   hostile Notion export, imported as a member would import it, so its pages are loaded too.
 """
 
 from __future__ import annotations
@@ -212,15 +213,15 @@ def _write_corpus(docs: Path) -> int:
 
 
 @pytest.fixture(scope="module")
-def hostile_site(tmp_path_factory) -> Path:
-    tmp = tmp_path_factory.mktemp("hostile")
-    project = _project_copy(tmp)
-    _write_corpus(project / "docs")
+def hostile_site(hostile_project) -> Path:
+    """The hostile project (:func:`hostile_project`: the imported export and the front matter corpus)
+    built with --strict and the first line switched off, in that build process only."""
+    project, _, _ = hostile_project
     cfg = project / "mkdocs.yml"
     cfg.write_text(cfg.read_text(encoding="utf-8").replace(
         "      - papers/attention-is-all-you-need.md\n",
         "      - papers/attention-is-all-you-need.md\n      - papers/hostile.md\n"), encoding="utf-8")
-    site = tmp / "site"
+    site = project.parent / "site"
     env = {"NO_MKDOCS_2_WARNING": "1", "KB_EXECUTE": "0", "PYTHONPATH": str(project)}
     import os
 
@@ -258,9 +259,15 @@ _DOM_SCAN = """
 """
 
 
+@pytest.fixture(scope="module")
+def every_page_loaded(chromium, hostile_site):  # noqa: F811
+    """:func:`_load_every_page` of the hostile site, once for both browser tests below."""
+    return _load_every_page(chromium, hostile_site)
+
+
 @pytest.mark.browser
-def test_hostile_front_matter_runs_nothing_on_any_page(chromium, hostile_site):  # noqa: F811
-    dialogs, problems, shown = _load_every_page(chromium, hostile_site)
+def test_hostile_front_matter_runs_nothing_on_any_page(every_page_loaded):
+    dialogs, problems, shown = every_page_loaded
     assert dialogs == []
     assert problems == {}
     assert "alert(101)" in shown  # the payload is found by search and shown, as text
@@ -298,7 +305,7 @@ def _load_every_page(chromium, site: Path) -> tuple[list[str], dict[str, list[st
     return dialogs, problems, shown
 
 
-# --- the importer: a hostile Notion export, imported and built with every check on ------------
+# --- the importer: a hostile Notion export, imported into the hostile site's copy -------------
 
 
 def _notion_page(i: int, payload: str) -> str:
@@ -317,41 +324,37 @@ def _notion_page(i: int, payload: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def imported_project(tmp_path_factory) -> tuple[Path, str]:
+def hostile_project(tmp_path_factory) -> tuple[Path, str, list[str]]:
     """A copy of the project with an export of one page per payload imported (one import of the
-    whole export, as a member imports a database); returns it and the importer's refusal, if any."""
+    whole export, as a member imports a database), then the front matter corpus written into it
+    (:func:`_write_corpus`). Returns it, the importer's refusal if any, and the problems the build's
+    own rules (``load_docs``) found in docs/ right after the import, before the corpus was added.
+
+    Both browser tests load every page of its one build (:func:`hostile_site`, the first line off):
+    the imported pages come out of the importer with no markup left (checked here by the first
+    line's own rule, ``load_docs``), so switching the first line off does not change what they render."""
+    from kb.frontmatter import load_docs
     from notion_cli import kb_main
 
-    tmp = tmp_path_factory.mktemp("imported")
+    tmp = tmp_path_factory.mktemp("hostile")
     project = _project_copy(tmp)
     export = tmp / "export"
     export.mkdir()
     for i, payload in enumerate(PAYLOADS):
         (export / f"Meeting {i} {i:032x}.md").write_text(_notion_page(i, payload), encoding="utf-8")
     result = kb_main("import-notion", export, "--docs", project / "docs")
-    return project, "" if result.returncode == 0 else result.stdout + result.stderr
+    _, problems = load_docs(project / "docs")
+    _write_corpus(project / "docs")
+    return project, "" if result.returncode == 0 else result.stdout + result.stderr, [str(p) for p in problems]
 
 
-@pytest.fixture(scope="module")
-def imported_site(imported_project) -> Path:
-    project, _ = imported_project
-    site = project.parent / "site"
-    import os
-
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1", KB_EXECUTE="0")
-    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
-                            cwd=project, env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return site
-
-
-def test_hostile_export_imports_with_markup_neutralised(imported_project):
-    project, refused = imported_project
+def test_hostile_export_imports_with_markup_neutralised(hostile_project):
+    project, refused, problems = hostile_project
     assert refused == ""  # neutralised with a warning naming the line, not refused
     from kb.frontmatter import load_docs
 
-    pages, problems = load_docs(project / "docs")
-    assert [str(p) for p in problems] == []  # the build's own rule finds no markup left
+    assert problems == []  # the build's own rule finds no markup left
+    pages, _ = load_docs(project / "docs")
     imported = [p for p in pages.values() if p.src.startswith(("meetings/2031-", "qna/2031-"))]
     assert len(imported) == 2 * len(PAYLOADS)
     bodies = "".join((project / "docs" / p.src).read_text(encoding="utf-8") for p in imported)
@@ -361,11 +364,10 @@ def test_hostile_export_imports_with_markup_neutralised(imported_project):
 
 
 @pytest.mark.browser
-def test_imported_hostile_export_runs_nothing_on_any_page(chromium, imported_site):  # noqa: F811
-    site = imported_site
-    dialogs, problems, _ = _load_every_page(chromium, site)
+def test_imported_hostile_export_runs_nothing_on_any_page(every_page_loaded, hostile_site):
+    dialogs, problems, _ = every_page_loaded
     assert dialogs == [] and problems == {}
-    page = (site / "meetings/2031-03-04/index.html").read_text(encoding="utf-8")
+    page = (hostile_site / "meetings/2031-03-04/index.html").read_text(encoding="utf-8")
     assert "List&lt;Student&gt;와 a &lt; b는 글자입니다" in page  # text that only looks like markup is kept
 
 
