@@ -256,15 +256,15 @@ def start_serve(project: Path, dirty: bool = False) -> None:
             command="serve", dirty=dirty)
 
 
-def inprocess_build(project: Path, config: str = "mkdocs.yml", dirty: bool = False) -> Timing:
+def inprocess_build(project: Path, config: str = "mkdocs.yml", dirty: bool = False, site: str = "site") -> Timing:
     """A build in this process, as ``mkdocs serve`` rebuilds: config loaded again, the kb plugin kept
-    (``dirty``: as ``mkdocs serve --dirty`` rebuilds, which ``make serve`` runs)."""
+    (``dirty``: as ``mkdocs serve --dirty`` rebuilds, which ``make serve`` runs), into ``project/site``."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
 
     with _in(project):
         start, cpu = time.perf_counter(), _cpu()
-        build(load_config(str(project / config), site_dir=str(project / "site")), dirty=dirty)
+        build(load_config(str(project / config), site_dir=str(project / site)), dirty=dirty)
         return Timing(time.perf_counter() - start, _cpu() - cpu)
 
 

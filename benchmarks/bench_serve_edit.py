@@ -10,10 +10,12 @@ kb/incremental.py), their instances kept from build to build, the config loaded 
 After one unmeasured build and one unmeasured edit (the session's first, which loads Kiwi), each
 measured round appends a sentence to one generated Q&A page and times the rebuild:
 
-* ours: the kb plugin on (every page still checked, built and indexed; unchanged ones from the
-  serve caches);
-* ours, no caches: the same with the serve caches off for one edit (the kb plugin as it was before
-  kb/incremental.py: every page converted, rendered and indexed again);
+* ours: the kb plugin on, as ``make serve`` runs it (`mkdocs serve --dirty`: kb/partial.py reads
+  and writes the edited page only, the others kept; every page still checked and indexed);
+* ours, plain serve: `mkdocs serve` without ``--dirty`` (every page built, unchanged ones from the
+  serve caches of kb/incremental.py);
+* ours, no caches: plain serve with the serve caches off for one edit (the kb plugin as it was
+  before kb/incremental.py: every page converted, rendered and indexed again);
 * plugin off: stock Material + mkdocs-jupyter on the same pages (bench_build's baseline config:
   no kb plugin, its navigation written in, notebooks not run), edited and rebuilt the same way;
 * ours, title: the edited page's title changed (every page's navigation may show it);
@@ -83,31 +85,44 @@ def make_project(count: int, tmp: Path) -> tuple[Path, str]:
 
 
 def measure(project: Path, edited: str, repeat: int) -> dict[str, Timing]:
-    start_serve(project)
-    out: dict[str, list[Timing]] = {"off": [], "ours": [], "uncached": [], "title": [], "status": []}
-    inprocess_build(project, NOPLUGIN)
-    inprocess_build(project)
+    start_serve(project, dirty=True)
+    out: dict[str, list[Timing]] = {"off": [], "ours": [], "plain": [], "uncached": [], "title": [], "status": []}
+
+    def off() -> Timing:  # stock `mkdocs serve` (its --dirty is not correct for this site), into a folder of its own
+        return inprocess_build(project, NOPLUGIN, site="site-off")
+
+    def ours() -> Timing:
+        return inprocess_build(project, dirty=True)
+
+    off()
+    ours()
     edit_page(project, edited, 0)
-    inprocess_build(project)  # the session's first edit: Kiwi loads
+    ours()  # the session's first edit: Kiwi loads
     for i in range(repeat):
         edit_page(project, edited, 10 + i)
-        out["off"].append(inprocess_build(project, NOPLUGIN))
+        out["off"].append(off())
         edit_page(project, edited, 20 + i)
-        out["ours"].append(inprocess_build(project))
+        out["ours"].append(ours())
     plugin = _kb_plugin(project)
-    kept, plugin.incremental = plugin.incremental, None
-    try:  # what a serve edit cost before kb/incremental.py: the kb plugin on, every page made again
+    kept = plugin.incremental, plugin.partial
+    try:  # plain `mkdocs serve`, into a folder of its own: every page built, unchanged ones from the caches
+        plugin.partial = None
+        inprocess_build(project, site="site-plain")  # (not measured: the caches fill for this folder)
+        for i in range(repeat):
+            edit_page(project, edited, 40 + i)
+            out["plain"].append(inprocess_build(project, site="site-plain"))
+        plugin.incremental = None  # what a serve edit cost before kb/incremental.py: every page made again
         edit_page(project, edited, 30)
-        out["uncached"].append(inprocess_build(project))
+        out["uncached"].append(inprocess_build(project, site="site-plain"))
     finally:
-        plugin.incremental = kept
-    inprocess_build(project)  # the caches catch up with that edit (not measured)
+        plugin.incremental, plugin.partial = kept
+    ours()  # --dirty catches up with those edits (not measured)
     title = (project / "docs" / edited).read_text(encoding="utf-8").split("title: ", 1)[1].split("\n", 1)[0]
     _flip(project, edited, f"title: {title}", f"title: {title[:-1]} 고침{title[-1]}")
-    out["title"].append(inprocess_build(project))
+    out["title"].append(ours())
     status = "status: answered" if "status: answered" in (project / "docs" / edited).read_text(encoding="utf-8") else "status: open"
     _flip(project, edited, status, "status: open" if status.endswith("answered") else "status: answered")
-    out["status"].append(inprocess_build(project))
+    out["status"].append(ours())
     return {k: _median(v) for k, v in out.items()}
 
 
@@ -117,7 +132,8 @@ def real_serve(project: Path, config: str, edited: str, repeat: int, port: int, 
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1", KB_EXECUTE="1")
     for name in ("KB_EXEC_CACHE", "KB_SEARCH_CACHE", "KB_EXEC_DEVICE"):
         env.pop(name, None)
-    proc = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "-f", config, "-a", f"127.0.0.1:{port}"],
+    flags = ["--strict", "--dirty"] if config == "mkdocs.yml" else []  # ours as `make serve` runs it
+    proc = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "-f", config, *flags, "-a", f"127.0.0.1:{port}"],
                             cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     lines: list[tuple[float, str]] = []
     threading.Thread(target=lambda: [lines.append((time.perf_counter(), l)) for l in proc.stderr], daemon=True).start()
@@ -170,13 +186,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{count} generated pages measured", file=sys.stderr, flush=True)
     print(f"\n`mkdocs serve`: save -> site rebuilt, wall seconds [CPU seconds] (median of {args.repeat}; "
           "title and status: one edit each); x = CPU of ours / CPU of plugin off")
-    print("  (ours without its serve caches: the kb plugin on, every page made again, as before kb/incremental.py; one edit)")
-    print(f"  {'generated':>9}  {'plugin off':>16}  {'ours: body edit':>24}  {'ours, no caches: body':>24}  "
-          f"{'ours: title edit':>24}  {'ours: status edit':>24}")
+    print("  ours: `make serve` (--dirty, kb/partial.py); plain: `mkdocs serve` with kb's caches; no caches: plain, as "
+          "before kb/incremental.py (one edit)")
+    print(f"  {'generated':>9}  {'plugin off':>16}  {'ours: body edit':>24}  {'plain serve: body':>24}  "
+          f"{'no caches: body':>24}  {'ours: title edit':>24}  {'ours: status edit':>24}")
     for count, t in rows:
         off = t["off"]
         cells = [f"{t[k].wall:6.2f} [{t[k].cpu:6.2f}] {t[k].cpu / off.cpu:5.2f}x"
-                 for k in ("ours", "uncached", "title", "status")]
+                 for k in ("ours", "plain", "uncached", "title", "status")]
         print(f"  {count:9d}  {off.wall:6.2f} [{off.cpu:6.2f}]  " + "  ".join(f"{c:>24}" for c in cells))
     if len(rows) > 1:
         (n0, t0), (n1, t1) = rows[0], rows[-1]

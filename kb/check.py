@@ -30,6 +30,7 @@ Each problem is ``file:line: message``; they are sorted by file and line.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,12 +86,20 @@ def anchors(text: str, page: Page, root: Path | None = None) -> set[str]:
     return read_page(body, root or ROOT).ids
 
 
-def _section_marks(path: Path) -> tuple[set[str], set[str]]:
+def _section_marks(path: Path) -> tuple[frozenset[str], frozenset[str]]:
+    """The section names a snippet file starts and ends (read again only when the file changes:
+    pages of a large site name the same few files many times)."""
+    stat = path.stat()
+    return _marks_in(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=512)
+def _marks_in(path: str, mtime_ns: int, size: int) -> tuple[frozenset[str], frozenset[str]]:
     starts, ends = set(), set()
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+    for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
         for kind, name in _SECTION_MARK_RE.findall(line):
             (starts if kind.lower() == "start" else ends).add(name)
-    return starts, ends
+    return frozenset(starts), frozenset(ends)
 
 
 def _check_snippet(label: str, n: int, spec: str, root: Path, summary: Summary) -> list[Problem]:

@@ -102,14 +102,18 @@ def math_codepoints(page: str) -> set[int]:
     return out
 
 
-def site_math_codepoints(site_dir: Path, codepoints_of=math_codepoints) -> set[int]:
-    """The code points of every formula in the built site's pages (``codepoints_of``: one page's,
-    :func:`math_codepoints` or a cache of it, kb/incremental.py)."""
+def file_math_codepoints(path: Path) -> set[int]:
+    """:func:`math_codepoints` of one built page's file."""
+    page = path.read_text(encoding="utf-8", errors="replace")
+    return math_codepoints(page) if "<math" in page else set()
+
+
+def site_math_codepoints(site_dir: Path, codepoints_of=file_math_codepoints) -> set[int]:
+    """The code points of every formula in the built site's pages (``codepoints_of``: one page
+    file's, :func:`file_math_codepoints` or a cache of it, kb/incremental.py)."""
     out: set[int] = set()
     for path in site_dir.rglob("*.html"):
-        page = path.read_text(encoding="utf-8", errors="replace")
-        if "<math" in page:
-            out |= codepoints_of(page)
+        out |= codepoints_of(path)
     return out
 
 
@@ -138,7 +142,7 @@ def subset_font(source: Path, codepoints: set[int], layout_features=("*",)) -> b
     return out.getvalue()
 
 
-def write_math_font(docs_dir: Path, site_dir: Path, cache_dir: Path, codepoints_of=math_codepoints) -> set[int]:
+def write_math_font(docs_dir: Path, site_dir: Path, cache_dir: Path, codepoints_of=file_math_codepoints) -> set[int]:
     """Write the math font subset for the built site into ``site_dir``; returns its code points.
     A site without formulas needs no math font (and gets none)."""
     codepoints = site_math_codepoints(site_dir, codepoints_of)

@@ -22,7 +22,7 @@ way the costly steps look their result up by everything the result is made of:
 * kb check (kb/check.py, every build): a page is read with the build's Markdown again only if its
   prepared text or an included file changed, and its one-page rules rerun only if its text did.
 * formulas (``kb.mathml.render``) by the page's HTML and the formulas' TeX; the math font's code
-  points (``kb.fonts.math_codepoints``) by the built page's text.
+  points (``kb.fonts.file_math_codepoints``) by the built page's file (path, size, time), then by its text.
 * each page's last commit (git-revision-date-localized's ``git log``) by the page's file, until
   HEAD moves.
 
@@ -137,14 +137,15 @@ class Incremental:
         self.math_used: dict[str, str] = {}
         self.checked: dict[tuple, list] = {}  # kb check's rules of one page's text -> their problems
         self.checked_used: dict[tuple, list] = {}
-        self.codepoints: dict[str, set[int]] = {}  # page text's sha1 -> its formulas' code points
-        self.codepoints_used: dict[str, set[int]] = {}
+        self.codepoints: dict = {}  # page file (path, time, size), and its text's sha1 -> its formulas' code points
+        self.codepoints_used: dict = {}
         self.build_key = ""
         self.root: Path | None = None
         self.hits = {"check": 0, "render": 0, "template": 0, "search": 0}
         self.misses = dict.fromkeys(self.hits, 0)
         self._nav: tuple[int, str] | None = None
         self._rendering = False
+        self.compiled = _Compiled()  # the theme's templates, compiled (Jinja's bytecode)
         self.git_head: str | None = None  # the commit the page dates below were read at
         self.git_dates: dict[tuple[str, bool], tuple] = {}  # (page file, first commit?) -> (hash, time)
 
@@ -303,6 +304,7 @@ class Incremental:
             return _PageTemplate(template, page, self)
 
         env.get_template = cached_get_template
+        env.bytecode_cache = self.compiled  # the theme's templates compiled once a session, not once a build
         return env
 
     def _nav_key(self, nav) -> str:
@@ -350,15 +352,22 @@ class Incremental:
 
     # -- the math font -------------------------------------------------------------------
 
-    def math_codepoints(self, page_html: str) -> set[int]:
-        """``kb.fonts.math_codepoints`` of a built page, kept by its text across rebuilds."""
+    def math_codepoints(self, path: Path) -> set[int]:
+        """``kb.fonts.file_math_codepoints`` of a built page's file, kept by its path, size and time
+        across rebuilds (a ``--dirty`` build leaves the unchanged pages' files as they were)."""
         from kb import fonts
 
-        key = hashlib.sha1(page_html.encode("utf-8", "surrogatepass")).hexdigest()
-        found = self.codepoints.get(key)
-        if found is None:
-            found = fonts.math_codepoints(page_html)
-        self.codepoints_used[key] = found
+        stat = path.stat()
+        stamp = (str(path), stat.st_mtime_ns, stat.st_size)
+        found = self.codepoints.get(stamp)
+        if found is None:  # written again (every page is, without --dirty): by its text
+            page_html = path.read_text(encoding="utf-8", errors="replace")
+            key = hashlib.sha1(page_html.encode("utf-8", "surrogatepass")).hexdigest()
+            found = self.codepoints.get(key)
+            if found is None:
+                found = fonts.math_codepoints(page_html) if "<math" in page_html else set()
+            self.codepoints_used[key] = found
+        self.codepoints_used[stamp] = found
         return found
 
     # -- page -> search entries ---------------------------------------------------------
@@ -381,6 +390,27 @@ class Incremental:
             self.entries[page.url] = (key, [dict(entry) for entry in index.entries[before:]])
 
         index.add_entry_from_context = cached_add
+
+
+class _Compiled:
+    """Jinja's bytecode of every template, kept in memory (each build's Environment is new, and
+    compiled them all again). Jinja checks each entry against the template's source (its checksum)."""
+
+    def __init__(self):
+        self.code: dict[tuple, bytes] = {}
+
+    def get_bucket(self, environment, name, filename, source):
+        from jinja2.bccache import Bucket
+
+        key = (name, filename, tuple(sorted(environment.extensions)), environment.autoescape)
+        bucket = Bucket(environment, repr(key), hashlib.sha1(source.encode("utf-8")).hexdigest())
+        if key in self.code:
+            bucket.bytecode_from_string(self.code[key])
+        bucket.kb_key = key
+        return bucket
+
+    def set_bucket(self, bucket):
+        self.code[bucket.kb_key] = bucket.bytecode_to_string()
 
 
 class _PageTemplate:

@@ -102,7 +102,14 @@ def prepare(src: str, body: str, site=None) -> str:
     """The page body as the hooks hand it to Markdown: math as placeholders, kb lists expanded.
 
     Raises what the hooks raise (:class:`kb.mathml.MathError`, :class:`kb.render.MarkerError`)."""
+    text = _math_as_placeholders(body)
+    return site.expand_markers(src, text) if site is not None and "kb:" in text else text
+
+
+@functools.lru_cache(maxsize=4096)
+def _math_as_placeholders(body: str) -> str:
+    """A body with its math as placeholders; kept per body text (every build of a large site reads
+    the same pages again in kb check)."""
     from . import mathml
 
-    text, _ = mathml.extract(body)
-    return site.expand_markers(src, text) if site is not None and "kb:" in text else text
+    return mathml.extract(body)[0]

@@ -262,7 +262,7 @@ class KbPlugin(BasePlugin):
                 self.executor.close()
         notebook_css.write(site_dir, self.sheets)
         # the math font cut to the site's formulas (kb/fonts.py), cached by its characters
-        codepoints_of = self.incremental.math_codepoints if self.incremental is not None else fonts.math_codepoints
+        codepoints_of = self.incremental.math_codepoints if self.incremental is not None else fonts.file_math_codepoints
         _shown(fonts.write_math_font, Path(config["docs_dir"]), site_dir, self.root / ".cache" / "kb-webfonts",
                codepoints_of)
 

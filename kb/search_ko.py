@@ -55,6 +55,7 @@ the page's source file (the plugin shows it as MkDocs' PluginError). Nothing her
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import html
 import json
@@ -541,6 +542,7 @@ def add_field(index: dict, analyzer: Analyzer, source_of) -> dict:
     return index
 
 
+@functools.lru_cache(maxsize=65536)  # a rebuild after one edit splits the same entries' texts again
 def split_code(text: str) -> tuple[str, str]:
     """(the entry's text without its ``<pre>`` blocks, their plain text joined): what a preview shows,
     and what is only searched."""

@@ -27,6 +27,7 @@ search-ko.js builds from the index, and their answers to every query of the quer
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -68,16 +69,28 @@ def js_order(token: str) -> bytes:
 
 def _counts(doc: dict) -> tuple[dict[str, int], dict[str, int], int]:
     """(weighted count of every token, the part from tags and names, weight the page gets)."""
+    tags = doc.get("tags")
+    return _counted(tuple(_text(doc.get(field)) for field, _ in PAGE_FIELDS),
+                    tuple(tags) if isinstance(tags, list) else tags, _text(doc.get(NAMES_FIELD)))
+
+
+def _text(value):
+    return value if value is None or isinstance(value, str) else str(value)  # as tokens() reads it
+
+
+@functools.lru_cache(maxsize=65536)
+def _counted(page_values: tuple, tags, names) -> tuple[dict[str, int], dict[str, int], int]:
+    """:func:`_counts` of one entry's field values, kept: a rebuild after one edit splits the same
+    entries again (the callers only read the dicts)."""
     counts: dict[str, int] = {}
     extra: dict[str, int] = {}
     length = 0
-    for field, weight in PAGE_FIELDS:
-        for t in tokens(doc.get(field)):
+    for (_, weight), value in zip(PAGE_FIELDS, page_values):
+        for t in tokens(value):
             counts[t] = counts.get(t, 0) + weight
             length += weight
-    tags = " ".join(doc.get("tags") or [])
-    for field, weight in EXTRA_FIELDS:
-        for t in tokens(tags if field == "tags" else doc.get(field)):
+    for (_, weight), value in zip(EXTRA_FIELDS, (" ".join(tags or []), names)):  # tags, then names
+        for t in tokens(value):
             counts[t] = counts.get(t, 0) + weight
             extra[t] = extra.get(t, 0) + weight
     return counts, extra, length

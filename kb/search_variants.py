@@ -184,16 +184,24 @@ def index_words(index: dict) -> list[str]:
     the index, as the search matches it."""
     found: set[str] = set()
     for doc in index.get("docs", []):
-        for field in ("title", "text", "tags", "morph", "syn"):
-            value = doc.get(field) or ""
-            value = _MARKUP.sub(" ", " ".join(value) if isinstance(value, list) else str(value)).lower()
-            found.update(_LATIN_WORD.findall(value))
-            for run in _HANGUL_RUN.findall(value):
-                stem = _stem(run)
-                if len(stem) >= 2:
-                    found.add(stem)
+        values = (doc.get(field) or "" for field in ("title", "text", "tags", "morph", "syn"))
+        found.update(_entry_words(tuple(" ".join(v) if isinstance(v, list) else str(v) for v in values)))
     ordered = sorted(found)
     return [w for i, w in enumerate(ordered) if not (i + 1 < len(ordered) and ordered[i + 1].startswith(w))]
+
+
+@functools.lru_cache(maxsize=65536)  # a rebuild after one edit reads the same entries again
+def _entry_words(values: tuple[str, ...]) -> frozenset[str]:
+    """:func:`index_words` of one entry's field values."""
+    found: set[str] = set()
+    for value in values:
+        value = _MARKUP.sub(" ", value).lower()
+        found.update(_LATIN_WORD.findall(value))
+        for run in _HANGUL_RUN.findall(value):
+            stem = _stem(run)
+            if len(stem) >= 2:
+                found.add(stem)
+    return frozenset(found)
 
 
 def front_coded(words: list[str]) -> str:
