@@ -73,6 +73,17 @@ title: 홈
 """
 
 
+NOTEBOOK = json.dumps({
+    "cells": [
+        {"cell_type": "markdown", "id": "c1", "metadata": {}, "source": ["# 노트북\n", "\n", "작은 노트북입니다."]},
+        {"cell_type": "code", "execution_count": None, "id": "c2", "metadata": {}, "outputs": [], "source": ["x = 1 + 1"]},
+    ],
+    "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+                 "language_info": {"name": "python"}},
+    "nbformat": 4, "nbformat_minor": 5,
+}, ensure_ascii=False)
+
+
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
@@ -87,8 +98,10 @@ def _project(dest: Path) -> Path:
     for name in ("meetings/index.md", "qna/index.md", "tags.md"):
         _write(dest / "docs" / name, (ROOT / "docs" / name).read_text(encoding="utf-8"))
     config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8").replace("!ENV", ""))
-    config["nav"] = [{"홈": "index.md"}, {"회의록": ["meetings/index.md"]}, {"Q&A": ["qna/index.md"]}, {"태그": "tags.md"}]
-    config["plugins"] = [p for p in config["plugins"] if p in ("search", "tags", "kb") or "search" in p]
+    config["nav"] = [{"홈": "index.md"}, {"회의록": ["meetings/index.md"]}, {"Q&A": ["qna/index.md"]}, {"태그": "tags.md"},
+                     {"노트북": "notebooks/nb.ipynb"}]
+    config["plugins"] = [p for p in config["plugins"]
+                         if p in ("search", "tags", "kb") or "search" in p or "mkdocs-jupyter" in p]
     config.pop("watch", None)
     _write(dest / "mkdocs.yml", yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
     _write(dest / "docs/index.md", HOME)
@@ -99,6 +112,7 @@ def _project(dest: Path) -> Path:
                                               '```python\n--8<-- "snippets/demo.py:step"\n```'))
     _write(dest / "docs/qna/q3.md", _question(3, "Q3. 모멘텀은 무엇인가요?", "open", "모멘텀 이야기입니다."))
     _write(dest / "snippets/demo.py", SNIPPET)
+    _write(dest / "docs/notebooks/nb.ipynb", NOTEBOOK)  # rendered, not run (KB_EXECUTE=0), from mkdocs-jupyter's cache
     return dest
 
 
@@ -207,12 +221,20 @@ def test_an_unchanged_site_is_rebuilt_from_the_caches(serve, caplog):
     assert serve.read() in (None, set())
 
 
+def _notebook_cache(serve: Serve) -> list[str]:
+    return sorted(p.relative_to(serve.project).as_posix() for p in (serve.project / ".cache/mkdocs-jupyter").rglob("*.json"))
+
+
 def test_a_body_edit_remakes_only_that_page(serve):
+    cached = _notebook_cache(serve)
     _edit(serve, "docs/qna/q1.md", "학습률 이야기입니다.", "학습률을 줄이는 이야기입니다.")
-    changed = _rebuild_and_compare(serve)
-    assert _pages(changed) == {"qna/q1/index.html"}
+    serve.build()
     assert serve.plugin.incremental.misses["template"] == 1
     assert serve.read() in (None, {"qna/q1.md"})  # --dirty: the one page read and written
+    # the notebook's page, not read by --dirty, keeps its cache entry (mkdocs-jupyter evicts what a build did not use)
+    assert cached and _notebook_cache(serve) == cached
+    changed = _rebuild_and_compare(serve)  # (nothing changed since: the site as the edit left it)
+    assert _pages(changed) == {"qna/q1/index.html"}
 
 
 def test_problems_written_in_an_edit_stop_the_serve_build_as_kb_check_says(serve, caplog):
@@ -288,7 +310,8 @@ def test_several_files_and_the_config_changed_at_once(serve):
     changed = _pages(_rebuild_and_compare(serve))
     assert {"qna/q2/index.html", "meetings/m1/index.html"} <= changed
     counts = serve.plugin.incremental.misses  # a changed config: every page made again
-    assert counts["render"] == counts["template"] == len([k for k in serve.before if k.endswith("index.html")]), counts
+    pages = [k for k in serve.before if k.endswith("index.html")]
+    assert counts["template"] == len(pages) and counts["render"] == len(pages) - 1, counts  # the notebook: mkdocs-jupyter
 
 
 def test_a_deleted_page_leaves_the_site_and_every_page_that_named_it(serve):
