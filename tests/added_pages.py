@@ -1,12 +1,15 @@
-"""One copy of the project holding every Notion export that tests/test_notion_fixtures.py and
-tests/test_notion_corpus.py read, built once with --strict (``KB_EXECUTE=0``) per test run: the
-``notion_site`` fixture of tests/conftest.py, made by :func:`make` through ``once_per_run``.
+"""One copy of the project with every page that the tests add as a member would, with no edit of
+mkdocs.yml: the Notion exports of tests/test_notion_fixtures.py and tests/test_notion_corpus.py,
+imported, and the meeting and question ``kb new`` makes in tests/test_build_errors.py, filled in.
+Built once with --strict (``KB_EXECUTE=0``) per test run: the ``added_pages`` fixture of
+tests/conftest.py, made by :func:`make` through ``once_per_run``.
 
-Both modules imported into a copy of their own and built it (a build of the whole project each,
-about 20 s of a worker under the suite's load). Their pages do not meet: the fixtures are dated
-2021-2022, the corpus 2019 (tests/notion_corpus.py ``day_of``), and no test writes to the copy.
-Each import's exit status and output, and the build's, are kept in ``results.json`` beside the
-project, so that every worker reads what the one that made it saw.
+Each of the three modules made a copy of its own and built it (a build of the whole project each,
+14-21 s of a worker under the suite's load). Their pages do not meet: the fixtures are dated
+2021-07 to 2022-03 (the seed as 2021-08-03), ``kb new``'s meeting 2021-08-17, the corpus 2019
+(tests/notion_corpus.py ``day_of``), and no test writes to the copy. Each command's exit status
+and output, and the build's, are kept in ``results.json`` beside the project, so that every worker
+reads what the one that made it saw.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 
 import notion_corpus as corpus
 from conftest import ROOT, build_site, copy_project
+from kb.scaffold import ANSWERS_PLACEHOLDER, MEETING_HINT, QUESTION_PLACEHOLDER
 from notion_cli import kb_main
 
 FIX = ROOT / "tests/fixtures/notion"
@@ -67,12 +71,30 @@ def import_corpus(tmp: Path, docs: Path) -> dict[str, subprocess.CompletedProces
     return runs
 
 
+def new_pages(docs: Path) -> dict[str, subprocess.CompletedProcess]:
+    """``kb new meeting`` and ``kb new qna``, then, as a member does before publishing, their
+    placeholders replaced (they fail the strict build until then: tests/test_new_drafts.py)."""
+    runs = {
+        "meeting": kb_main("new", "meeting", "--date", "2021-08-17", "--author", "이하람", "--docs", docs),
+        "qna": kb_main("new", "qna", "--meeting", "meetings/2021-08-17.md", "--qid", "Q1", "--slug", "new-question",
+                       "--title", "새 질문", "--docs", docs),
+    }
+    for page in (docs / "meetings/2021-08-17.md", docs / "qna/new-question.md"):
+        if page.is_file():  # else the test reports the command's failure
+            lines = page.read_text(encoding="utf-8").split("\n")
+            filled = [line.replace(QUESTION_PLACEHOLDER, "새 질문의 원문").replace(ANSWERS_PLACEHOLDER, "이하람: 답을 적었습니다.")
+                      for line in lines if MEETING_HINT not in line]
+            page.write_text("\n".join(filled), encoding="utf-8")
+    return runs
+
+
 def make(folder: Path) -> None:
-    """Import both sets into one copy of the project, build it, and record every result."""
+    """Add every page to one copy of the project, build it, and record every result."""
     project = copy_project(folder / "project")
     docs = project / "docs"
     (folder / "fixtures").mkdir()
-    runs = {"fixtures": import_fixtures(folder / "fixtures", docs), "corpus": import_corpus(folder / "exports", docs)}
+    runs = {"fixtures": import_fixtures(folder / "fixtures", docs), "corpus": import_corpus(folder / "exports", docs),
+            "kb new": new_pages(docs)}
     build = build_site(project, folder / "site")
     results = {"runs": {group: {name: _saved(run) for name, run in group_runs.items()} for group, group_runs in runs.items()},
                "build": _saved(build)}
@@ -85,16 +107,16 @@ def _saved(run: subprocess.CompletedProcess) -> list:
 
 
 @dataclass
-class NotionSite:
+class AddedPages:
     docs: Path
     site: Path
-    runs: dict[str, dict[str, subprocess.CompletedProcess]]  # "fixtures" or "corpus" -> name -> import
+    runs: dict[str, dict[str, subprocess.CompletedProcess]]  # "fixtures", "corpus" or "kb new" -> name -> run
     build: subprocess.CompletedProcess
 
 
-def load(folder: Path) -> NotionSite:
+def load(folder: Path) -> AddedPages:
     results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
-    runs = {group: {name: subprocess.CompletedProcess(["python", "-m", "kb", "import-notion", name], *saved)
+    runs = {group: {name: subprocess.CompletedProcess(["python", "-m", "kb", group, name], *saved)
                     for name, saved in group_runs.items()} for group, group_runs in results["runs"].items()}
     build = subprocess.CompletedProcess(["mkdocs", "build", "--strict"], *results["build"])
-    return NotionSite(folder / "project/docs", folder / "site", runs, build)
+    return AddedPages(folder / "project/docs", folder / "site", runs, build)

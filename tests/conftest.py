@@ -139,12 +139,12 @@ def built_site(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def notion_site(tmp_path_factory):
-    """A copy of the project with every Notion export of the fixture and corpus tests imported, built
-    with --strict once per run (tests/notion_site.py); a :class:`notion_site.NotionSite`."""
-    import notion_site
+def added_pages(tmp_path_factory):
+    """A copy of the project with every page the Notion and ``kb new`` tests add (imports, new pages),
+    built with --strict once per run (tests/added_pages.py); an :class:`added_pages.AddedPages`."""
+    import added_pages
 
-    return notion_site.load(once_per_run(tmp_path_factory, "notion-site", notion_site.make))
+    return added_pages.load(once_per_run(tmp_path_factory, "added-pages", added_pages.make))
 
 
 # --- Parallel runs (pytest-xdist, `pytest -n N`) and CI shards (pytest-split) --------------------

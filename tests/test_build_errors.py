@@ -14,10 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DOCS, ROOT, build_site, copy_project
+from conftest import DOCS, ROOT
 from kb.check import check
-from kb.scaffold import ANSWERS_PLACEHOLDER, MEETING_HINT, QUESTION_PLACEHOLDER
-from notion_cli import kb_main
 
 
 @pytest.fixture
@@ -111,25 +109,14 @@ def test_page_left_out_of_navigation_is_reported(docs):
     assert "lectures/orphan.md" in out
 
 
-def test_new_meeting_and_qna_pages_appear_in_the_navigation_with_no_edit(tmp_path):
-    """`kb new meeting` and `kb new qna`, then the strict build: no hand edit of mkdocs.yml."""
-    project = copy_project(tmp_path / "project")
-    docs = project / "docs"
-    made = kb_main("new", "meeting", "--date", "2021-08-17", "--author", "이하람", "--docs", docs)
-    assert made.returncode == 0, made.stderr
-    made = kb_main("new", "qna", "--meeting", "meetings/2021-08-17.md", "--qid", "Q1", "--slug", "new-question",
-                   "--title", "새 질문", "--docs", docs)
-    assert made.returncode == 0, made.stderr
-    # as a member does before publishing: the placeholders `kb new` wrote fail the strict build
-    # until replaced (tests/test_new_drafts.py)
-    for page in (docs / "meetings/2021-08-17.md", docs / "qna/new-question.md"):
-        lines = page.read_text(encoding="utf-8").split("\n")
-        filled = [line.replace(QUESTION_PLACEHOLDER, "새 질문의 원문").replace(ANSWERS_PLACEHOLDER, "이하람: 답을 적었습니다.")
-                  for line in lines if MEETING_HINT not in line]
-        page.write_text("\n".join(filled), encoding="utf-8")
-    result = build_site(project, tmp_path / "site")
+def test_new_meeting_and_qna_pages_appear_in_the_navigation_with_no_edit(added_pages):
+    """`kb new meeting` and `kb new qna`, their placeholders filled, then the strict build: no hand edit
+    of mkdocs.yml. The copy holds the Notion tests' imports too (tests/added_pages.py ``new_pages``)."""
+    for name, made in added_pages.runs["kb new"].items():
+        assert made.returncode == 0, (name, made.stderr)
+    result = added_pages.build
     assert result.returncode == 0, result.stdout + result.stderr
-    html = (tmp_path / "site/qna/index.html").read_text(encoding="utf-8")
+    html = (added_pages.site / "qna/index.html").read_text(encoding="utf-8")
     nav = html[html.index("md-nav--primary"):]
     # newest meeting first, and the new question under its meeting
     assert nav.index("8/17(화) 회의록") < nav.index("8/10(화) 회의록")

@@ -2,10 +2,10 @@
 
 Every case is its own export folder, imported with ``python -m kb import-notion`` (in process) into
 one copy of the project; then one ``mkdocs build --strict`` (KB_EXECUTE=0). The copy also holds the
-fixture tests' imports (tests/notion_site.py: one copy and one build for both, once per run). For
-each case the built meeting page must show every word the generator says a Notion reader sees, in
-order, every image it shows (the same bytes) and every file it links, and no prose of the page
-inside a code block. The expected side comes from the generator.
+fixture tests' imports and ``kb new``'s pages (tests/added_pages.py: one copy and one build for all,
+once per run). For each case the built meeting page must show every word the generator says a
+Notion reader sees, in order, every image it shows (the same bytes) and every file it links, and no
+prose of the page inside a code block. The expected side comes from the generator.
 
 Also here: which ``.zip`` in an export is one of Notion's part archives (``…Part-N.zip``) and which
 is an attachment that stays a file.
@@ -35,9 +35,9 @@ def letters(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def site(notion_site):
-    """The copy of the project shared with the fixture tests (tests/notion_site.py ``import_corpus``)."""
-    return notion_site.docs, notion_site.site, notion_site.runs["corpus"], notion_site.build, corpus.database_rows()
+def site(added_pages):
+    """The copy of the project shared with the fixture and ``kb new`` tests (tests/added_pages.py ``import_corpus``)."""
+    return added_pages.docs, added_pages.site, added_pages.runs["corpus"], added_pages.build, corpus.database_rows()
 
 
 def article(site_dir: Path, day) -> BeautifulSoup:

@@ -29,7 +29,7 @@ import yaml
 from bs4 import BeautifulSoup
 
 from notion_cli import kb_main as run_kb
-from notion_site import DATABASE, EN_PAGE, FIX, KO_PAGE, PLAIN_PAGE
+from added_pages import DATABASE, EN_PAGE, FIX, KO_PAGE, PLAIN_PAGE
 
 pytestmark = pytest.mark.xdist_group("test_notion_fixtures")  # its module fixture once, on one worker (pytest.ini)
 
@@ -47,10 +47,10 @@ MEETINGS = {
 
 
 @pytest.fixture(scope="module")
-def site(notion_site):
+def site(added_pages):
     """Every fixture imported into one copy of the project, then one strict build; the copy is shared
-    with the corpus tests (tests/notion_site.py: ``import_fixtures`` says what is imported)."""
-    return notion_site.docs, notion_site.site, notion_site.runs["fixtures"], notion_site.build
+    with the corpus and ``kb new`` tests (tests/added_pages.py: ``import_fixtures`` says what is imported)."""
+    return added_pages.docs, added_pages.site, added_pages.runs["fixtures"], added_pages.build
 
 
 def front_matter(path: Path) -> dict:
@@ -113,7 +113,7 @@ def test_imported_meetings_and_questions_are_in_the_navigation(site):
         nav = page_html(site_dir, src).select_one("nav.md-nav--primary")
         return {posixpath.normpath(posixpath.join(src.removesuffix(".md"), a.get("href", ""))) for a in nav.find_all("a")}
 
-    # The copy holds the corpus's meetings too (tests/notion_site.py): more than kb/nav.py's FLAT_LIMIT,
+    # The copy holds the corpus's meetings too (tests/added_pages.py): more than kb/nav.py's FLAT_LIMIT,
     # so meetings are nested by month and a meeting's page carries the entries of its own month.
     for day in MEETINGS:
         assert f"meetings/{day}" in nav_links(f"meetings/{day}.md"), day
