@@ -90,7 +90,7 @@ class Partial:
         before reading and writing a page under ``--dirty``) whether this build reads it."""
         texts, fronts = {}, []
         for file in pages:
-            data = Path(file.abs_src_path).read_bytes()
+            data = file.content_bytes  # the file's, or a plugin's generated page's
             texts[file.src_uri] = hashlib.sha1(data).hexdigest()
             fronts.append((file.src_uri, _front_part(file.src_uri, data)))
         stamps = []
@@ -108,7 +108,7 @@ class Partial:
             _empty(Path(config["site_dir"]))
             self.reading = None
         else:
-            self.reading = {src for src, digest in texts.items() if self.texts.get(src) != digest}
+            self.reading = {src for src, digest in texts.items() if self.texts.get(src) != digest or src not in self.kept}
         for file in pages:
             file.is_modified = _Answer(self.reading is None or file.src_uri in self.reading)
         log.info("kb serve: %s", "every page built" if self.whole else

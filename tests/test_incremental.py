@@ -271,6 +271,7 @@ def test_a_title_edit_changes_every_page_that_shows_the_title_and_no_other(serve
     # its page, the lists (home, Q&A index, tags), the meeting's box, the navigation that draws it
     assert {"qna/q1/index.html", "index.html", "qna/index.html", "tags/index.html"} <= changed
     assert changed == _showing(before, old) == _showing(serve.before, new)
+    assert serve.read() is None  # --dirty: a front matter edit makes the build whole
 
 
 def test_a_status_edit_changes_the_lists_and_the_page_and_no_other(serve):
@@ -280,6 +281,7 @@ def test_a_status_edit_changes_the_lists_and_the_page_and_no_other(serve):
     # its own box, the home page's open and newest lists, the Q&A index's table, the navigation's icon
     assert {"qna/q3/index.html", "index.html", "qna/index.html"} <= changed <= _showing(serve.before, title)
     assert "tags/index.html" not in changed  # names the page, not its status
+    assert serve.read() is None  # --dirty: a front matter edit makes the build whole
 
 
 def test_a_title_taken_from_the_first_heading_changes_every_page_that_shows_it(serve):
@@ -300,6 +302,7 @@ def test_a_snippet_edit_changes_the_page_that_includes_it(serve):
     _edit(serve, "snippets/demo.py", "step = 0.1", "step = 0.05")
     changed = _rebuild_and_compare(serve)
     assert _pages(changed) == {"qna/q2/index.html"}
+    assert serve.read() is None  # --dirty: a snippet edit makes the build whole (its pages are looked up)
 
 
 def test_several_files_and_the_config_changed_at_once(serve):
