@@ -156,7 +156,9 @@ class Incremental:
         overrides, where the site goes) is read again."""
         self.root = root
         config_file = Path(config.config_file_path)
-        theme = [Path(d) for d in config.theme.dirs if Path(d).resolve().is_relative_to(root)]
+        # resolved: MkDocs names the theme's folders relative to the working folder on the first
+        # load of a `mkdocs serve -f mkdocs.yml` and absolute on each reload
+        theme = [Path(d).resolve() for d in config.theme.dirs if Path(d).resolve().is_relative_to(root)]
         stamps = sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size)
                         for d in theme for p in d.rglob("*") if p.is_file())
         self.build_key = _digest(root, config_file.read_bytes(), stamps, config.site_url, config.site_dir,

@@ -147,6 +147,17 @@ class Serve:
         build(self._config(self.project / "serve-site"), dirty=self.dirty)
         return _outputs(self.project / "serve-site")
 
+    def first_build(self) -> dict[str, str]:
+        """The session's first build, its config read as `mkdocs serve -f mkdocs.yml` reads it (an
+        open file: MkDocs then names the theme's folders relative to the working folder, and
+        absolute on every later load)."""
+        from mkdocs.commands.build import build
+
+        with open("mkdocs.yml", "rb") as config_file:  # the fixture works in the project folder
+            config = self.load_config(config_file, site_dir=str(self.project / "serve-site"), strict=True)
+        build(config, dirty=self.dirty)
+        return _outputs(self.project / "serve-site")
+
     def read(self) -> set[str] | None:
         """The pages the last ``--dirty`` build read and wrote (None: every page)."""
         return self.plugin.partial.reading if self.dirty else None
@@ -180,7 +191,7 @@ def serve(tmp_path_factory, request):
     mkdocs_log.setLevel(logging.ERROR)
     session = Serve(project, dirty=request.param.endswith("--dirty"))
     try:
-        session.before = session.build()
+        session.before = session.first_build()
         yield session
     finally:
         session.close()
