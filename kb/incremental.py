@@ -145,6 +145,7 @@ class Incremental:
         self.misses = dict.fromkeys(self.hits, 0)
         self._nav: tuple[int, str] | None = None
         self._rendering = False
+        self.partial_build = False  # the last build read some pages only (kb/partial.py says so)
         self.compiled = _Compiled()  # the theme's templates, compiled (Jinja's bytecode)
         self.git_head: str | None = None  # the commit the page dates below were read at
         self.git_dates: dict[tuple[str, bool], tuple] = {}  # (page file, first commit?) -> (hash, time)
@@ -164,7 +165,11 @@ class Incremental:
         self.build_key = _digest(root, config_file.read_bytes(), stamps, config.site_url, config.site_dir,
                                  repr(dict(config.extra)), config.use_directory_urls)
         self.codepoints, self.codepoints_used = self.codepoints_used or self.codepoints, {}
-        self.math, self.math_used = self.math_used or self.math, {}
+        if self.partial_build:  # it rendered the formulas of the pages it read only: the others' stay
+            self.math.update(self.math_used)
+            self.math_used = {}
+        else:
+            self.math, self.math_used = self.math_used or self.math, {}
         self.hits = dict.fromkeys(self.hits, 0)
         self.misses = dict.fromkeys(self.misses, 0)
         self._nav = None

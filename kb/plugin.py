@@ -161,6 +161,7 @@ class KbPlugin(BasePlugin):
         self.pages = [f for f in files if f.is_documentation_page() and f.inclusion.is_in_serve()]
         if self.partial is not None:  # which pages this build reads and writes
             self.partial.plan(files, config, self.incremental.site_key(), self.root, self.pages)
+            self.incremental.partial_build = not self.partial.whole
         return files
 
     on_files = CombinedEvent(_add_search_data, _check_pages)
