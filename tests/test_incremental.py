@@ -15,6 +15,7 @@ serve` builds (every page built, unchanged results looked up) and as `mkdocs ser
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -125,6 +126,9 @@ def _outputs(site: Path) -> dict[str, str]:
     return out
 
 
+_FULL_BUILDS: dict[str, dict[str, str]] = {}  # the sources' digest -> a full build's outputs
+
+
 class Serve:
     """Builds of one project in this process, as `mkdocs serve` makes them, and full builds beside."""
 
@@ -163,9 +167,15 @@ class Serve:
         return self.plugin.partial.reading if self.dirty else None
 
     def full_build(self) -> dict[str, str]:
-        """A clean build of the same sources with the serve caches off (as `mkdocs build` makes it)."""
+        """A clean build of the same sources with the serve caches off (as `mkdocs build` makes it);
+        made once for both serve modes, which edit their copies alike (kept by the sources' bytes)."""
         from mkdocs.commands.build import build
 
+        sources = sorted((p.relative_to(self.project).as_posix(), p.read_bytes())
+                         for folder in ("docs", "snippets") for p in (self.project / folder).rglob("*") if p.is_file())
+        key = hashlib.sha256(repr([sources, (self.project / "mkdocs.yml").read_bytes()]).encode()).hexdigest()
+        if key in _FULL_BUILDS:
+            return _FULL_BUILDS[key]
         kept = self.plugin.incremental, self.plugin.partial
         self.plugin.incremental = self.plugin.partial = None
         try:
@@ -173,7 +183,8 @@ class Serve:
             build(self._config(self.project / "full-site"))
         finally:
             self.plugin.incremental, self.plugin.partial = kept
-        return _outputs(self.project / "full-site")
+        _FULL_BUILDS[key] = _outputs(self.project / "full-site")
+        return _FULL_BUILDS[key]
 
     def close(self) -> None:
         self.plugin.on_shutdown()
