@@ -5,8 +5,9 @@ ProperDocs find it once the package is installed (``pip install -e .``). One cla
 the instance, its event methods in the order MkDocs calls them; each delegates to a module that
 works without MkDocs:
 
-* on_startup: under `mkdocs serve` (not ``--dirty``, not ``--clean``), rebuilds look up what did
-  not change (kb/incremental.py); `mkdocs build` builds everything.
+* on_startup: under `mkdocs serve` (not ``--clean``), rebuilds look up what did not change
+  (kb/incremental.py); under ``--dirty`` (``make serve``) they also read and write only the pages an
+  edit changed (kb/partial.py); `mkdocs build` builds everything.
 * on_config: the repository and site address (kb/site_address.py: source, edit and Colab links,
   site_url); the generated navigation (kb/nav.py); mkdocs-jupyter's cache kept per versions, device
   and kb code (kb/notebook_exec.py); the search fields kb/search_ko.py writes must be configured (a
@@ -15,25 +16,30 @@ works without MkDocs:
 * on_files: the search vocabulary (kb/search_ko.py); then, after mkdocs-jupyter (priority -100),
   every rule of ``python -m kb check`` (kb/check.py), all problems at once with file and line, and
   every file under docs/attachments/ (what the importer copies from notes) made a plain file to
-  copy: never a page, never a notebook.
+  copy: never a page, never a notebook; under ``--dirty``, which pages this build reads (kb/partial.py).
 * on_nav: every notebook not cached starts running, beside the page blocks (kb/notebook_exec.py).
 * on_pre_page: notebook pages render what ran (kb/notebook_exec.py; a cell that raises is named);
   under serve, a Markdown page converts only if its Markdown or an included file changed.
 * on_page_markdown (priority 100, before tags and search read page.meta): front matter escaped
-  (kb/safety.py); the page's header, markers, proofs and math placeholders (kb/pages.py).
+  (kb/safety.py); the page's header, markers, proofs and math placeholders (kb/pages.py); then
+  (priority -49, just before the tags plugin) what the tags plugin reads, kept for ``--dirty``.
 * on_page_content: MathML in and code blocks started (kb/pages.py), notebooks checked
   (kb/notebooks.py); then (priority -50) notebook CSS moved into files (kb/notebook_css.py).
-* on_env: wait for the blocks and put their outputs into the pages (kb/execute.py); so for the
+* on_env: (priority 110, under ``--dirty``) the pages not read get their kept state and tags
+  (kb/partial.py); wait for the blocks and put their outputs into the pages (kb/execute.py); so for the
   notebooks still running when their page was read (kb/notebook_exec.py); under serve, unchanged
   pages keep their HTML file and search entries (kb/incremental.py).
 * on_page_context: which source file each page URL came from, for search errors.
-* on_post_build: figures, downloadable snippets and notebook CSS into the site, unused cache
-  dropped, the math font cut to the site's formulas (kb/fonts.py); then (priority -100, after the
-  search plugin wrote its index) the Korean search fields (kb/search_ko.py).
-* on_build_error: the executor's workers stop, and notebooks not started yet.
+* on_post_build: (priority 50, under ``--dirty``) every page's search entries in the site's order,
+  the unread notebooks' cache entries kept; figures, downloadable snippets and notebook CSS into the
+  site, unused cache dropped, the math font cut to the site's formulas (kb/fonts.py); then
+  (priority -100, after the search plugin wrote its index) the Korean search fields
+  (kb/search_ko.py); last (-110) the build remembered for the next ``--dirty`` one.
+* on_build_error: the executor's workers stop, and notebooks not started yet; the next ``--dirty``
+  build is whole.
 * on_serve (`mkdocs serve`, after its first build): the search analyser loads Kiwi in the
   background (kb/search_ko.py), so that the first saved edit does not wait for it.
-* on_shutdown: the executor's workers stop.
+* on_shutdown: the executor's workers stop; MkDocs' warning about dirty builds is heard again.
 
 These were hooks (``hooks:``), which run after every plugin; listed last, the plugin keeps that
 order, and the priorities are the hooks' own. Having ``on_shutdown``, the instance is kept across
