@@ -96,14 +96,19 @@ def _executes(jupyter, path: str) -> bool:
     return bool(options["execute"]) and not any(PurePath(path).match(p) for p in options["execute_ignore"] or [])
 
 
+def _cache_entry(jupyter, path: str) -> Path:
+    """Where mkdocs-jupyter's cache keeps the page of the notebook at ``path`` (its own key)."""
+    from mkdocs_jupyter.plugin import _compute_cache_key, _get_cache_path
+
+    return _get_cache_path(jupyter.config["cache_dir"], _compute_cache_key(path, jupyter.config, _executes(jupyter, path)))
+
+
 def cached_page(jupyter, path: str) -> bool:
     """Whether mkdocs-jupyter's cache holds the page of the notebook at ``path``, as its render
     looks it up; an entry that does not read back is removed (the render makes it again)."""
-    from mkdocs_jupyter.plugin import _compute_cache_key, _get_cache_path
-
     if not jupyter.config["cache"]:
         return False
-    entry = _get_cache_path(jupyter.config["cache_dir"], _compute_cache_key(path, jupyter.config, _executes(jupyter, path)))
+    entry = _cache_entry(jupyter, path)
     try:
         data = json.loads(entry.read_text(encoding="utf-8"))
         whole = isinstance(data["content"], str) and isinstance(data["toc_tokens"], list) and not pending(data["content"])
@@ -120,11 +125,8 @@ def cached_page(jupyter, path: str) -> bool:
 def keep_cached(jupyter, path: str) -> None:
     """Mark the cache entry of the notebook at ``path`` used in this build, as its render would:
     a build that does not read the page (kb/partial.py) must not have mkdocs-jupyter evict it."""
-    from mkdocs_jupyter.plugin import _compute_cache_key, _get_cache_path
-
     if jupyter.config["cache"]:
-        key = _compute_cache_key(path, jupyter.config, _executes(jupyter, path))
-        jupyter._used_cache_paths.add(_get_cache_path(jupyter.config["cache_dir"], key))
+        jupyter._used_cache_paths.add(_cache_entry(jupyter, path))
 
 
 def _jobs() -> int:
@@ -216,12 +218,9 @@ class NotebookRuns:
             later.page.content = config.plugins.on_page_content(html, page=later.page, config=config, files=files)
 
     def _cache_content(self, later: _Deferred, html: str) -> None:
-        from mkdocs_jupyter.plugin import _compute_cache_key, _get_cache_path
-
         if self.jupyter is None or not self.jupyter.config["cache"]:
             return
-        key = _compute_cache_key(later.path, self.jupyter.config, _executes(self.jupyter, later.path))
-        entry = _get_cache_path(self.jupyter.config["cache_dir"], key)
+        entry = _cache_entry(self.jupyter, later.path)
         try:
             data = json.loads(entry.read_text(encoding="utf-8"))
         except (OSError, ValueError):
