@@ -98,40 +98,31 @@ def _counted(page_values: tuple, tags, names) -> tuple[dict[str, int], dict[str,
 
 def split(index: dict, where: str = "search/search_index.json") -> tuple[dict, list[list]]:
     """(base, shards) of a parsed index, as written by :func:`write`."""
+    base, shards = _split(index, where)
+    return base, [json.loads(shard) for shard in shards]
+
+
+def _split(index: dict, where: str) -> tuple[dict, list[str]]:
+    """(base, each shard as JSON text) of a parsed index."""
     docs = [d for d in index.get("docs", []) if isinstance(d, dict) and isinstance(d.get("location"), str)]
     if not docs:
         raise SplitError(f"{where}: 검색 색인에 항목이 없습니다")
-    postings: dict[str, list[int]] = {}
-    extras: dict[str, list[int]] = {}
-    heads: dict[str, list[int]] = {}
+    _KEPT.update(docs)
     lengths: dict[str, int] = {}
-    for d, doc in enumerate(docs):
-        path = doc["location"].split("#")[0]
-        counts, extra, length = _counts(doc)
+    for location, (_, _, length) in zip(_KEPT.locations, _KEPT.counts):
+        path = location.split("#")[0]
         lengths[path] = lengths.get(path, 0) + length
-        for t, n in counts.items():
-            postings.setdefault(t, []).append(d)
-            postings[t].append(n)
-        for t, n in extra.items():
-            extras.setdefault(t, []).append(d)
-            extras[t].append(n)
-        if "#" not in doc["location"]:
-            for t in set(tokens(doc.get("title")) + tokens(" ".join(doc.get("tags") or []))):
-                heads.setdefault(t, []).append(d)
-    shards: list[list] = [[]]
+    shards: list[list[str]] = [[]]
     firsts: list[str] = []
     size = 0
-    for t in sorted(postings, key=js_order):
-        entry = [t, _delta(postings[t], 2), _delta(extras.get(t, []), 2), _delta(heads.get(t, []), 1)]
-        while entry[-1] == [] and len(entry) > 2:
-            entry.pop()
-        cost = len(json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    for t in sorted(_KEPT.json, key=js_order):
+        text, cost = _KEPT.json[t]
         if shards[-1] and size + cost > SHARD_BYTES:
             shards.append([])
             size = 0
         if not shards[-1]:
             firsts.append(t)
-        shards[-1].append(entry)
+        shards[-1].append(text)
         size += cost
     base = {
         "format": FORMAT,
@@ -140,30 +131,90 @@ def split(index: dict, where: str = "search/search_index.json") -> tuple[dict, l
         "pages": [[path, n] for path, n in lengths.items()],
         "shards": firsts,
     }
-    return base, shards
+    return base, ["[" + ",".join(shard) + "]" for shard in shards]
 
 
-def _delta(flat: list[int], step: int) -> list[int]:
-    """Entry numbers of a flat list (every ``step``-th item, increasing) as differences."""
-    out = list(flat)
-    for i in range(len(out) - step, 0, -step):
-        out[i] -= out[i - step]
+class _Kept:
+    """The postings of the last index split, kept for the next: in `mkdocs serve`, after one edit only
+    the tokens of the entries that changed get their postings and JSON again (benchmarks/README.md,
+    "a saved edit"). An entry is unchanged when its location and its :func:`_counts` (the same object
+    from the cache while its fields are the same) are; any other index is split from the start."""
+
+    def __init__(self):
+        self.locations: list[str] = []
+        self.counts: list[tuple] = []  # _counts(doc) of each entry
+        self.heads: list[set[str]] = []  # the words of each page entry's title and tags
+        self.postings: dict[str, dict[int, int]] = {}  # token -> {entry number: weighted count}
+        self.extras: dict[str, dict[int, int]] = {}  # token -> {entry number: the part from tags and names}
+        self.heading: dict[str, dict[int, None]] = {}  # token -> the page entries whose title or tags have it
+        self.json: dict[str, tuple[str, int]] = {}  # token -> (its shard entry as JSON, that in UTF-8 bytes)
+
+    def update(self, docs: list[dict]) -> None:
+        locations = [doc["location"] for doc in docs]
+        counts = [_counts(doc) for doc in docs]
+        if locations == self.locations:
+            changed = [d for d, (new, old) in enumerate(zip(counts, self.counts)) if new is not old]
+        else:
+            self.__init__()
+            self.counts, self.heads = [({}, {}, 0)] * len(docs), [set()] * len(docs)
+            changed = range(len(docs))
+        touched: set[str] = set()
+        for d in changed:
+            old_counts, old_extra, _ = self.counts[d]
+            new_counts, new_extra, _ = counts[d]
+            heads = set()
+            if "#" not in locations[d]:
+                heads = set(tokens(docs[d].get("title")) + tokens(" ".join(docs[d].get("tags") or [])))
+            for table, old, new in ((self.postings, old_counts, new_counts), (self.extras, old_extra, new_extra),
+                                    (self.heading, dict.fromkeys(self.heads[d]), dict.fromkeys(heads))):
+                for t in old.keys() - new.keys():
+                    del table[t][d]
+                    touched.add(t)
+                for t, n in new.items():
+                    if t not in old or old[t] != n:
+                        table.setdefault(t, {})[d] = n
+                        touched.add(t)
+            self.heads[d] = heads
+        self.locations, self.counts = locations, counts
+        for t in touched:
+            if not self.postings.get(t):
+                self.postings.pop(t, None), self.extras.pop(t, None), self.heading.pop(t, None)
+                self.json.pop(t, None)
+                continue
+            entry = [t, _delta(self.postings[t]), _delta(self.extras.get(t, {})), _delta(self.heading.get(t, {}))]
+            while entry[-1] == [] and len(entry) > 2:
+                entry.pop()
+            text = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
+            self.json[t] = (text, len(text.encode("utf-8")))
+
+
+_KEPT = _Kept()
+
+
+def _delta(counted: dict[int, int | None]) -> list[int]:
+    """Entry numbers (with their counts where they have them), in order, flat, the numbers as differences."""
+    out, last = [], 0
+    for d in sorted(counted):
+        out.append(d - last)
+        last = d
+        if counted[d] is not None:
+            out.append(counted[d])
     return out
 
 
 def write(search_dir: Path, index: dict) -> int:
     """Write ``search_dir/kb/`` (base.json and the shards) for ``index``; returns the shard count."""
-    base, shards = split(index, f"{search_dir.name}/search_index.json")
+    base, shards = _split(index, f"{search_dir.name}/search_index.json")
     folder = search_dir / FOLDER
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
 
-    def dump(name: str, data) -> None:
-        (folder / name).write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    def dump(name: str, text: str) -> None:
+        (folder / name).write_text(text, encoding="utf-8")
 
-    dump("base.json", base)
-    dump("docs.json", entries(index))
+    dump("base.json", json.dumps(base, ensure_ascii=False, separators=(",", ":")))
+    dump("docs.json", json.dumps(entries(index), ensure_ascii=False, separators=(",", ":")))
     for k, shard in enumerate(shards):
         dump(f"{k}.json", shard)
     return len(shards)
