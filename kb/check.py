@@ -102,6 +102,12 @@ def _marks_in(path: str, mtime_ns: int, size: int) -> tuple[frozenset[str], froz
     return frozenset(starts), frozenset(ends)
 
 
+@functools.lru_cache(maxsize=4096)
+def _resolved(path: Path) -> Path:
+    """``path.resolve()``, kept for one :func:`check` (the pages name the same snippet files many times)."""
+    return path.resolve()
+
+
 def _check_snippet(label: str, n: int, spec: str, root: Path, summary: Summary) -> list[Problem]:
     summary.snippets += 1
     spec = spec.strip()
@@ -112,9 +118,9 @@ def _check_snippet(label: str, n: int, spec: str, root: Path, summary: Summary) 
         path = m.group(1)
     else:
         path = spec
-    full = (root / path).resolve()
+    full = _resolved(root / path)
     try:
-        full.relative_to(root.resolve())
+        full.relative_to(_resolved(root))
     except ValueError:
         return [Problem(label, n, f"스니펫 '{spec}'이 프로젝트 밖을 가리킵니다")]
     if not full.is_file():
@@ -233,11 +239,13 @@ def _check_placeholders(src: str, text: str, page: Page) -> list[Problem]:
     ]
 
 
-def check(docs_dir: Path, root: Path | None = None) -> tuple[list[Problem], Summary]:
-    """Every problem of the pages under ``docs_dir``; snippet paths are relative to ``root``."""
+def check(docs_dir: Path, root: Path | None = None, loaded: tuple | None = None) -> tuple[list[Problem], Summary]:
+    """Every problem of the pages under ``docs_dir``; snippet paths are relative to ``root``
+    (``loaded``: ``load_docs(docs_dir)``, when the caller has read the pages' front matter already)."""
     root = root if root is not None else docs_dir.parent
+    _resolved.cache_clear()
     summary = Summary()
-    pages, problems = load_docs(docs_dir)
+    pages, problems = loaded if loaded is not None else load_docs(docs_dir)
     summary.pages = len(pages)
     problems = list(problems)
     problems += _check_tags(pages, problems)
@@ -249,7 +257,7 @@ def check(docs_dir: Path, root: Path | None = None) -> tuple[list[Problem], Summ
             continue  # load_docs reported it
     files = docs_files(docs_dir)
     site = Site(pages) if not problems else None  # generated lists need valid front matter
-    problems += check_files(docs_dir, root, files)
+    problems += check_files(docs_dir, root, files, pages)
     reads = read_pages(pages, texts, root, site)
     for src, text in texts.items():
         page = pages[src]

@@ -60,8 +60,9 @@ def _nav_entries(items) -> list[str]:
     return out
 
 
-def check_files(docs_dir: Path, root: Path, files: set[str]) -> list[Problem]:
-    """Pages missing from the nav, nav entries without a page, non-.md pages, files in an output folder's place."""
+def check_files(docs_dir: Path, root: Path, files: set[str], found: dict | None = None) -> list[Problem]:
+    """Pages missing from the nav, nav entries without a page, non-.md pages, files in an output folder's place
+    (``found``: the pages' front matter, ``load_docs(docs_dir)``'s, when the caller has it)."""
     problems = []
     for src in sorted(files):
         if src.endswith(MARKDOWN_SUFFIXES) and not src.endswith(".md"):
@@ -80,7 +81,7 @@ def check_files(docs_dir: Path, root: Path, files: set[str]) -> list[Problem]:
         return problems  # MkDocs then lists every page itself
     patterns = _notebook_patterns(config)
     pages = {f for f in files if f.endswith(MARKDOWN_SUFFIXES) or any(PurePosixPath(f).match(p) for p in patterns if not p.endswith(".md"))}
-    entries = _nav_entries(kb_nav.generate(config["nav"], docs_dir))
+    entries = _nav_entries(kb_nav.generate(config["nav"], docs_dir, found))
     for src in sorted(pages - set(entries)):
         problems.append(Problem(f"docs/{src}", 1, "이 페이지가 mkdocs.yml의 nav에 없습니다 (strict 빌드가 'not included in the nav'로 멈춥니다): "
                                                   "nav에 넣어 주세요"))

@@ -99,11 +99,13 @@ def qna(pages: dict[str, Page]) -> list:
     return _nested(dated) + [group for _, group in other]
 
 
-def generate(nav: list | None, docs_dir: Path) -> list | None:
-    """``nav`` with the meetings and Q&A sections filled in from ``docs_dir``'s pages."""
+def generate(nav: list | None, docs_dir: Path, pages: dict[str, Page] | None = None) -> list | None:
+    """``nav`` with the meetings and Q&A sections filled in from ``docs_dir``'s pages (``pages``:
+    what :func:`load_docs` gives for ``docs_dir``, when the caller has it already)."""
     if not nav:
         return nav
-    pages, _ = load_docs(docs_dir)  # problems are reported by the build's own validation
+    if pages is None:
+        pages, _ = load_docs(docs_dir)  # problems are reported by the build's own validation
     makers = {"meetings": meetings, "qna": qna}
 
     def fill(items: list) -> list:

@@ -520,7 +520,7 @@ def add_field(index: dict, analyzer: Analyzer, source_of) -> dict:
         title, text = doc.get("title"), doc.get("text")
         if not isinstance(title, str) or not isinstance(text, str):
             raise SearchIndexError(f"{where}: search entry '{location}' has no title or text string")
-        if PRE_RE.search(text):
+        if _has_code(text):
             if CODE_FIELD not in fields:
                 raise SearchIndexError(
                     f"mkdocs.yml: plugins: search: fields: has no '{CODE_FIELD}' entry; kb/search_ko.py moves "
@@ -540,6 +540,11 @@ def add_field(index: dict, analyzer: Analyzer, source_of) -> dict:
         if names:
             doc[NAMES_FIELD] = names
     return index
+
+
+@functools.lru_cache(maxsize=65536)  # a rebuild after one edit looks at the same entries' texts again
+def _has_code(text: str) -> bool:
+    return PRE_RE.search(text) is not None
 
 
 @functools.lru_cache(maxsize=65536)  # a rebuild after one edit splits the same entries' texts again
