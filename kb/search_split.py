@@ -10,9 +10,9 @@ module writes the same engine at build time, split by term, beside the index:
     ``{"format", "docs": entry count, "check": [first, last location], "pages": [[path, length], ...],
     "shards": [first token of each shard, ...]}``;
 ``search/kb/docs.json``
-    what a result shows of each entry (``[location, title, text, tags]``, :func:`entries`), about half
-    the index: the fields only searched stay in Material's, which its worker gets when a query needs
-    lunr (search-lazy.js);
+    what a result shows of each entry but its text (``[location, title, tags]``, :func:`entries`);
+    the text is in ``search/kb/text/`` (kb/search_docs.py), the fields only searched stay in
+    Material's index, which its worker gets when a query needs lunr (search-lazy.js);
 ``search/kb/<k>.json``
     shard ``k``: a contiguous run of the sorted tokens, each ``[token, postings, extra, head]``
     (``postings``: entry number (delta-coded) and weighted count, flat; ``extra``: the part of
@@ -33,6 +33,7 @@ import re
 import shutil
 from pathlib import Path
 
+from kb import search_docs
 from kb.search_ko import CODE_FIELD, FIELD, NAMES_FIELD, SearchIndexError
 
 FORMAT = 1
@@ -215,18 +216,20 @@ def write(search_dir: Path, index: dict) -> int:
 
     dump("base.json", json.dumps(base, ensure_ascii=False, separators=(",", ":")))
     dump("docs.json", json.dumps(entries(index), ensure_ascii=False, separators=(",", ":")))
+    search_docs.write_text(folder, index)  # the entries' text, in chunks (search/kb/text/)
     for k, shard in enumerate(shards):
         dump(f"{k}.json", shard)
     return len(shards)
 
 
 def entries(index: dict) -> list[list]:
-    """What a result shows of every entry: ``[location, title, text]``, and its tags when it has
-    them; without the fields only searched (morph, syn, code), which Material's worker gets."""
+    """What a result shows of every entry but its text: ``[location, title]``, and its tags when it
+    has them; the text is in chunks (kb/search_docs.py), the fields only searched (morph, syn, code)
+    in Material's index, which its worker gets."""
     out = []
     for doc in index.get("docs", []):
         if isinstance(doc, dict) and isinstance(doc.get("location"), str):
-            row = [doc["location"], doc.get("title"), doc.get("text")]
+            row = [doc["location"], doc.get("title")]
             if "tags" in doc:
                 row.append(doc["tags"])
             out.append(row)

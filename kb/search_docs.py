@@ -1,0 +1,59 @@
+"""The text of the search entries in chunks, for the first result without the whole text (search-ko-text.js).
+
+A result shows an entry's location, title, tags and a teaser cut from its text. search-ko.js finds
+and ranks results from the index split by term (kb/search_split.py) and the entries' locations and
+titles (``search/kb/docs.json``); only the sections drawn need their text, which is nine tenths of
+what a result shows (7.5 of 8.2 MB at 520 pages). So the text is written apart, in chunks of
+``TEXT_ENTRIES`` consecutive entries, and search-ko-text.js fetches the chunks of the results
+Material draws first (ten pages), then the rest in the background:
+
+``search/kb/text/<k>.json``
+    ``{"first": k * TEXT_ENTRIES, "text": [text of entry first, first + 1, ...]}``, entries counted
+    as in docs.json (every entry of the index with a string location, in order).
+
+``TEXT_ENTRIES`` is also written in search-ko-text.js; a chunk names its first entry, so a page
+that assumes another size finds out. tests/test_search_text.py checks the files and, in Chromium,
+that the results drawn from these chunks are the ones drawn from the whole text.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+TEXT_ENTRIES = 32  # entries a chunk: about 40 KB of JSON (a query's first ten pages need 10-20 chunks)
+FOLDER = "text"  # under search/kb/
+
+
+def texts(index: dict) -> list:
+    """The text of every entry docs.json lists, in its order."""
+    return [doc.get("text") for doc in index.get("docs", [])
+            if isinstance(doc, dict) and isinstance(doc.get("location"), str)]
+
+
+def chunks(index: dict) -> list[dict]:
+    """The text files' contents, chunk k first."""
+    all_text = texts(index)
+    return [{"first": first, "text": all_text[first:first + TEXT_ENTRIES]}
+            for first in range(0, len(all_text), TEXT_ENTRIES)]
+
+
+_kept: dict[tuple, bytes] = {}  # (first, texts) -> the chunk's file, for the next rebuild of `mkdocs serve`
+
+
+def write_text(folder: Path, index: dict) -> int:
+    """Write ``folder/text/<k>.json`` (``folder``: search/kb/, which kb/search_split.py's ``write``
+    empties first) for ``index``; returns the chunk count."""
+    global _kept
+    out = folder / FOLDER
+    out.mkdir(parents=True, exist_ok=True)
+    made, used = chunks(index), {}
+    for k, chunk in enumerate(made):
+        # after one edit, all but a chunk or two are the same (texts are strings: Material's index)
+        key = (chunk["first"], tuple(chunk["text"])) if all(isinstance(t, str) for t in chunk["text"]) else None
+        data = _kept.get(key) or json.dumps(chunk, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        if key:
+            used[key] = data
+        (out / f"{k}.json").write_bytes(data)
+    _kept = used
+    return len(made)
