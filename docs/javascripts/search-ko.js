@@ -527,18 +527,22 @@
 
   // The engine is made from the index split by term that kb/search_split.py writes beside it
   // (search/kb/), fetched when the search box is first used: base.json (pages, their lengths, where
-  // each shard of the sorted terms starts), docs.json (what results show of each entry: about half
-  // of search_index.json, whose other fields only lunr reads), and for each query the few shards its
-  // terms fall in (see "finding the results"); nothing is split into tokens in the page. Material's
+  // each shard of the sorted terms starts), docs.json (each entry's location, title and tags; its
+  // text, what else results show, comes in chunks for what is drawn: search-ko-text.js, kb/search_docs.py),
+  // and for each query the few shards its terms fall in (see "finding the results"); nothing is split
+  // into tokens in the page. Material's
   // own index is then fetched only when its worker is needed (search-lazy.js). Without the split
   // index, the engine is built from the entries Material sends its worker (buildEngine), as before.
   var SPLIT = "search/kb/";
   var split = { base: null, docs: null, full: false, failed: false, waiting: [] };
 
+  var siteBase = {}; // {at: the page's address, href: the site's} (a chunk of text is a fetch too)
   function siteURL(path) {
-    var config = JSON.parse((document.getElementById("__config") || {}).textContent || "{}");
-    var base = new URL(config.base || ".", location.href);
-    return new URL(path, base.href.replace(/\/?$/, "/"));
+    if (siteBase.at !== location.href) {
+      var config = JSON.parse((document.getElementById("__config") || {}).textContent || "{}");
+      siteBase = { at: location.href, href: new URL(config.base || ".", location.href).href.replace(/\/?$/, "/") };
+    }
+    return new URL(path, siteBase.href);
   }
 
   function fetchJSON(path) {
@@ -552,9 +556,10 @@
     if (loading) return loading;
     var base = fetchJSON(SPLIT + "base.json").then(function (got) { split.base = got; prefetch(); });
     var docs = fetchJSON(SPLIT + "docs.json").then(function (rows) {
-      receiveDocs(rows.map(function (row) {
-        var doc = { location: row[0], title: row[1], text: row[2] };
-        if (row.length > 3) doc.tags = row[3];
+      receiveDocs(rows.map(function (row) { // [location, title, tags]: the text comes in chunks (texts)
+        var doc = { location: row[0], title: row[1] }, tags = row[2];
+        if (!Array.isArray(tags) && row.length > 2) { doc.text = tags; tags = row[3]; } // a docs.json with text
+        if (tags) doc.tags = tags;
         return doc;
       }), false);
     });
@@ -571,9 +576,11 @@
 
   // the entries: from docs.json, or (`full`, every field) from the worker's setup message (attach)
   function receiveDocs(docs, full) {
+    if (engine && full && split.texts) split.texts.fill(docs); // their text, where a chunk has not come
     if (engine || (split.docs && (split.full || !full)) || !Array.isArray(docs)) return;
     split.docs = docs.filter(function (doc) { return doc && typeof doc.location === "string"; });
     split.full = full;
+    split.texts = window.kbSearchKoText.create(fetchJSON, SPLIT + "text/", split.docs);
     makeEngine();
   }
 
@@ -771,6 +778,37 @@
     });
   }
 
+  // An answer made here is found and ranked without the entries' text (search-ko-text.js) and shown
+  // at once: a section drawn before its text came shows none, and the answer is shown again, the
+  // same, when the text of what was drawn has come. The text of the sections Material draws first
+  // (FIRST_PAGES pages) is asked for before the answer is shown, the rest after.
+  var FIRST_PAGES = 14; // Material draws ten pages at once, the next four at once if they fit
+  var entryOf = new WeakMap(); // result item made here -> its entry's number
+  var drawn = null; // the answer shown last: {missing: entries drawn without their text, again}
+
+  function textOf(item) {
+    var d = entryOf.get(item), doc = d === undefined ? null : engine.sections.docs[d];
+    if (!doc || "text" in doc) return doc ? doc.text : undefined;
+    var shown = drawn;
+    if (shown && !shown.missing.length) setTimeout(function () { // once Material has drawn them all
+      split.texts.need(shown.missing).then(shown.again, function () {});
+    }, 0);
+    if (shown) shown.missing.push(d);
+    return "";
+  }
+
+  // entries (numbers) of the sections of the first FIRST_PAGES pages of `items` without their text
+  function firstEntries(items) {
+    var texts = split.texts, entries = [];
+    items.slice(0, FIRST_PAGES).forEach(function (group) {
+      group.forEach(function (item) {
+        var d = entryOf.get(item);
+        if (texts && d !== undefined && !texts.has(d)) entries.push(d);
+      });
+    });
+    return entries;
+  }
+
   /** Result groups (one per page) in order of :func:`pageScore`, lunr's order breaking ties. */
   function rank(items, rewrite, own) {
     // the worker highlights what it was sent; an answer made here is highlighted here, all of it
@@ -780,6 +818,7 @@
       var shown = bestSections(group);
       var hidden = group.filter(function (item) { return shown.indexOf(item) < 0; });
       later(shown, function (raw) {
+        raw.forEach(function (item, i) { if (item.text === undefined) item.text = textOf(shown[i]); });
         dropFoundTerms(raw, rewrite, path, hidden);
         raw.forEach(function (item) {
           item.title = markPattern(item.title, pattern);
@@ -865,7 +904,7 @@
     var groups = new Map();
     hits.forEach(function (hit, d) {
       var doc = engine.sections.docs[d], path = doc.location.split("#")[0];
-      var item = section(doc, 0, {}), matched = 0;
+      var item = section(d, 0, {}), matched = 0;
       terms.forEach(function (t) { item.terms[t] = !!hit.matched[t]; matched += item.terms[t] ? 1 : 0; });
       Object.keys(hit.best).forEach(function (c) { item.score += hit.best[c]; });
       // the worker's boost: a page's own entry, and one that has every term, first (Material
@@ -880,16 +919,19 @@
       group.sort(function (a, b) { return b.score - a.score; });
       var own = engine.sections.articles.get(path);
       if (!group.some(function (item) { return item.location === path; }) && own !== undefined)
-        group.push(section(engine.sections.docs[own], 0, {}));
+        group.push(section(own, 0, {}));
       items.push(group);
     });
     items.sort(function (a, b) { return b[0].score - a[0].score; });
     return { items: items, suggest: suggest(items, terms) };
   }
 
-  function section(doc, score, terms) {
+  // entry d as the worker sends it; its text, if its chunk has not come, is read when it is drawn
+  function section(d, score, terms) {
+    var doc = engine.sections.docs[d];
     var item = { location: doc.location, title: doc.title, text: doc.text, score: score, terms: terms };
     if (doc.tags) item.tags = doc.tags.slice();
+    entryOf.set(item, d);
     return item;
   }
 
@@ -1030,10 +1072,12 @@
     fetchShards(engine, list).then(fn, failed || function () {});
   }
 
-  // every shard (tests and benchmarks, through kbSearchKo.ready)
+  // every shard and every entry's text (tests and benchmarks, through kbSearchKo.ready)
   function complete() {
     if (!engine) return false;
-    if (!engine.shards || engine.loaded === engine.shards.length) return true;
+    var texts = !split.texts || split.texts.done();
+    if (!texts) split.texts.all();
+    if (!engine.shards || engine.loaded === engine.shards.length) return texts;
     if (!engine.all) engine.all = fetchShards(engine, engine.shards.map(function (_, k) { return k; }))
       .catch(function () { engine.all = null; });
     return false;
@@ -1120,15 +1164,19 @@
         if (engine && result.concept) withShards(result, function () {}); // for ranking the worker's answer
         return toWorker(args, result, mine);
       }
-      withShards(result, function () {
-        if (mine !== seq) return; // a later query was sent meanwhile
-        var found = find(result);
-        var answer = { type: message.type + 1, data: { items: rank(found.items, result, true), suggest: found.suggest } };
+      // again: shown again, now that the text of what was drawn has come (see "textOf")
+      function answer(again) {
+        if (mine !== seq || (again && answeredSeq !== mine)) return; // a later query was sent meanwhile
+        var found = find(result), items = rank(found.items, result, true), first = firstEntries(items);
+        if (first.length) split.texts.need(first).catch(function () {});
         answeredSeq = mine;
-        window.kbSearchKo.answered += 1;
+        if (!again) window.kbSearchKo.answered += 1;
+        drawn = { missing: [], again: function () { answer(true); } };
+        var data = { type: message.type + 1, data: { items: items, suggest: found.suggest } };
         // after this call returns, as the worker's message would arrive
-        Promise.resolve().then(function () { show(answer); });
-      }, function () { if (mine === seq) toWorker(args, result, mine); });
+        Promise.resolve().then(function () { show(data); if (split.texts) split.texts.all(); });
+      }
+      withShards(result, function () { answer(false); }, function () { if (mine === seq) toWorker(args, result, mine); });
       return undefined;
     };
     // registered before Material's own listener, so it sees results first
@@ -1210,7 +1258,7 @@
     rank: rank,
     teaser: teaser,
     markNames: markNames,
-    // whether every shard is loaded (asking starts loading them): tests and benchmarks then call find
+    // whether every shard and text is loaded (asking starts loading them): tests and benchmarks then call find
     ready: function () { var shards = complete(); return shards && indexWords.done; }, // and kb-words.json
     find: function (q) {
       var rewrite = normalize(q);
@@ -1226,8 +1274,9 @@
           return new Promise(function (resolve) { buildEngine(index, resolve); });
         });
       },
-      load: function (e, q) { return fetchShards(e, missing(e, normalize(q))); },
+      load: function (e, q) { return Promise.all([fetchShards(e, missing(e, normalize(q))), split.texts.all()]); },
       loadAll: function (e) { return fetchShards(e, e.shards.map(function (_, k) { return k; })); },
+      texts: function () { return split.texts; }, // search-ko-text.js's store of the entries' text
       answer: function (e, q) {
         var saved = engine, rewrite = normalize(q);
         engine = e;

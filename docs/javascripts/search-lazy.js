@@ -11,8 +11,8 @@
  * Nothing else changes: the request, its response and Material's handling are its own.
  *
  * search-ko.js answers queries from the index split by term (search/kb/, kb/search_split.py:
- * what results show, about half the index, and the shards of what is typed), fetched when search
- * is first used too. It calls keep(): the request is then held until a query needs Material's
+ * the entries' locations and titles, the shards of what is typed, and the text of the results
+ * drawn), fetched when search is first used too. It calls keep(): the request is then held until a query needs Material's
  * worker (lunr syntax), or search-ko.js cannot answer without it, and release() is called.
  * A page view fetches none of it.
  * This file must load before Material's bundle (overrides/main.html does that).

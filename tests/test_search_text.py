@@ -1,0 +1,138 @@
+"""The entries' text in chunks (kb/search_docs.py) and the results drawn before it (search-ko-text.js).
+
+search-ko.js finds and ranks the results from the index split by term and docs.json (locations,
+titles, tags), shows them at once, and shows them again when the text of what was drawn has come.
+In process: the chunks hold every entry's text, in docs.json's order. In Chromium, on the shared
+build, with the text held back until the first results are drawn: they are the final results in
+the same order without teasers, and the second drawing is the one made with every text at hand.
+Ranking, highlighting and teasers once everything has come are compared with the engine built from
+the whole index by tests/test_search_split.py.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from browser_helpers import SearchBox, Tab, chromium, site_url  # noqa: F401  (fixtures)
+from kb import search_docs, search_split
+
+N = search_docs.TEXT_ENTRIES
+
+
+def _index(count: int) -> dict:
+    docs = []
+    for i in range(count):
+        page = f"p{i // 5}/"
+        docs.append({"location": page if i % 5 == 0 else f"{page}#s{i}", "title": f"T{i}", "text": f"<p>text {i}</p>",
+                     **({"tags": ["a", "b"]} if i % 7 == 0 else {})})
+    docs.insert(3, {"title": "no location: not an entry"})
+    return {"config": {}, "docs": docs}
+
+
+def test_chunks_hold_every_entrys_text_in_docs_json_order():
+    index = _index(2 * N + 5)
+    chunks = search_docs.chunks(index)
+    assert [c["first"] for c in chunks] == [0, N, 2 * N]
+    assert [len(c["text"]) for c in chunks] == [N, N, 5]
+    rows = search_split.entries(index)
+    texts = [t for c in chunks for t in c["text"]]
+    entries = [d for d in index["docs"] if "location" in d]
+    assert len(rows) == len(texts) == len(entries)
+    for row, text, doc in zip(rows, texts, entries):
+        # docs.json and the chunks together: what a result showed of the entry, nothing left out
+        assert [row[0], row[1], text] + row[2:] == [doc["location"], doc["title"], doc["text"]] + (
+            [doc["tags"]] if "tags" in doc else [])
+
+
+def test_docs_json_rows_have_no_text(tmp_path):
+    index = _index(N + 1)
+    search_split.write(tmp_path, index)
+    rows = json.loads((tmp_path / "kb" / "docs.json").read_text(encoding="utf-8"))
+    assert rows[0] == ["p0/", "T0", ["a", "b"]] and rows[1] == ["p0/#s1", "T1"]
+    files = sorted((tmp_path / "kb" / "text").iterdir())
+    assert [f.name for f in files] == ["0.json", "1.json"]
+    assert json.loads(files[1].read_text(encoding="utf-8")) == {"first": N, "text": [f"<p>text {N}</p>"]}
+
+
+def test_a_rebuild_after_an_edit_writes_the_edited_text(tmp_path):
+    index = _index(3 * N)
+    search_docs.write_text(tmp_path, index)  # the chunks kept for the next rebuild
+    index["docs"][41]["text"] = "<p>edited</p>"  # entry 40 (41 with the one that is not an entry)
+    assert search_docs.write_text(tmp_path, index) == 3
+    for k, chunk in enumerate(search_docs.chunks(index)):
+        assert json.loads((tmp_path / "text" / f"{k}.json").read_text(encoding="utf-8")) == chunk
+    assert json.loads((tmp_path / "text" / "1.json").read_text(encoding="utf-8"))["text"][40 - N] == "<p>edited</p>"
+
+
+# --- in Chromium, on the shared build -----------------------------------------------------------
+
+# Each drawing of the result list (Material clears it and draws the pages in one go), summed up:
+# per page, its results' addresses, titles (with their marks) and teasers (what else they show).
+DRAWS_JS = """() => {
+  window.__draws = [];  // watched once, emptied on each call
+  if (window.__drawsWatched) return;
+  window.__drawsWatched = true;
+  const list = document.querySelector(".md-search-result__list");
+  const OTHER = "h1, h2, nav, .md-search-result__icon, .md-search-result__terms";
+  new MutationObserver(() => {
+    if (!list.children.length) return;
+    window.__draws.push([...list.children].map(li => [...li.querySelectorAll("a.md-search-result__link")].map(a => {
+      const article = a.querySelector("article"), head = article.querySelector("h1, h2");
+      const rest = [...article.childNodes].filter(n => !(n.nodeType === 1 && n.matches(OTHER)));
+      return [a.getAttribute("href"), head.innerHTML, rest.map(n => n.nodeType === 1 ? n.outerHTML : n.textContent).join(""),
+              article.outerHTML];
+    })));
+  }).observe(list, {childList: true, subtree: true});
+}"""
+QUERY = "모멘텀"
+
+
+@pytest.mark.browser
+def test_results_are_drawn_before_their_text_then_again_as_with_all_of_it(chromium, site_url):
+    tab = Tab(chromium, site_url)
+    held, chunks = [], []
+    try:
+        page = tab.page
+        page.on("request", lambda r: chunks.append(r.url) if "/search/kb/text/" in r.url else None)
+        page.route("**/search/kb/text/*.json", lambda route: held.append(route))  # the text: held back
+        tab.goto("qna/adagrad/")
+        page.evaluate(DRAWS_JS)
+        box = page.locator(SearchBox.INPUT)
+        box.focus()
+        page.keyboard.insert_text(QUERY)
+        page.keyboard.press("End")
+        page.wait_for_function("() => window.__draws.length > 0", timeout=60_000)
+        page.wait_for_timeout(300)  # no text, no second drawing
+        first = page.evaluate("() => window.__draws")
+        assert len(first) == 1 and held, (len(first), len(held))
+
+        for route in held:
+            route.continue_()
+        page.unroute("**/search/kb/text/*.json")
+        page.wait_for_function("() => window.__draws.length > 1", timeout=30_000)
+        page.wait_for_function("() => window.kbSearchKo.ready()", timeout=60_000)  # every text and shard
+        again = page.evaluate("() => window.__draws")[1]
+
+        page.locator(SearchBox.INPUT).fill("")  # the same query once everything has come: drawn once
+        page.keyboard.press("End")
+        page.wait_for_function("() => !document.querySelector('.md-search-result__list').children.length")
+        page.evaluate(DRAWS_JS)
+        page.keyboard.insert_text(QUERY)
+        page.keyboard.press("End")
+        page.wait_for_function("() => window.__draws.length > 0", timeout=30_000)
+        page.wait_for_timeout(300)
+        final = page.evaluate("() => window.__draws")
+    finally:
+        tab.close()
+    assert tab.blocked == [] and tab.errors == []
+    assert len(final) == 1, len(final)
+    first, final = first[0], final[0]
+    assert len(final) >= 5  # pages found, each with its results
+    # before the text: the same pages, results and titles (marks too) in the same order, no teaser
+    assert [[r[:2] for r in li] for li in first] == [[r[:2] for r in li] for li in final]
+    assert all(r[2] == "" for li in first for r in li)
+    # with it: what is drawn when every text is at hand, to the byte (teasers, marks, missing words)
+    assert again == final
+    assert sum(r[2] != "" for li in final for r in li) >= len(final)  # teasers were drawn
