@@ -6,32 +6,31 @@ from __future__ import annotations
 
 import pytest
 
-from browser_helpers import browser_unavailable, ci, launch
+from browser_helpers import _Chromium, chromium, launch  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 
 
-def test_chromium_keeps_playwrights_switches_and_starts_no_address_bar_popup():
-    why = browser_unavailable()
-    if why:
-        if ci():
-            pytest.fail(f"CI=true and {why}", pytrace=False)
-        pytest.skip(why)
+def test_chromium_keeps_playwrights_switches_and_starts_no_address_bar_popup(chromium):
+    """A Chromium of its own, launched by the session's Playwright (the ``chromium`` fixture's: a worker can
+    run only one), so that its command line can be read."""
     import psutil
-    from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p:
-        browser = launch(p)
-        try:
-            (process,) = [c for c in psutil.Process().children(recursive=True)
-                          if "--type=" not in " ".join(c.cmdline()) and "--disable-features=" in " ".join(c.cmdline())]
-            given = [arg.split("=", 1)[1].split(",") for arg in process.cmdline() if arg.startswith("--disable-features=")]
-            assert len(given) == 2, given  # Playwright's own, then CHROMIUM_ARGS's, which Chromium heeds alone
-            playwrights, ours = given
-            assert set(playwrights) <= set(ours), f"Playwright switches off {sorted(set(playwrights) - set(ours))} too"
-            browser.new_context().new_page().goto("about:blank")
-            targets = browser.new_browser_cdp_session().send("Target.getTargets")["targetInfos"]
-        finally:
-            browser.close()
+    def browsers() -> set:
+        return {c for c in psutil.Process().children(recursive=True)
+                if "--type=" not in " ".join(c.cmdline()) and "--disable-features=" in " ".join(c.cmdline())}
+
+    before = browsers()
+    browser = launch(_Chromium.playwright)
+    try:
+        (process,) = browsers() - before
+        given = [arg.split("=", 1)[1].split(",") for arg in process.cmdline() if arg.startswith("--disable-features=")]
+        assert len(given) == 2, given  # Playwright's own, then CHROMIUM_ARGS's, which Chromium heeds alone
+        playwrights, ours = given
+        assert set(playwrights) <= set(ours), f"Playwright switches off {sorted(set(playwrights) - set(ours))} too"
+        browser.new_context().new_page().goto("about:blank")
+        targets = browser.new_browser_cdp_session().send("Target.getTargets")["targetInfos"]
+    finally:
+        browser.close()
     assert [t["url"] for t in targets if t["type"] == "page"] == ["about:blank"]
     assert [t["url"] for t in targets if t["type"] != "page"] == []  # chrome://omnibox-popup.top-chrome/ without the switch
