@@ -2,16 +2,18 @@
 
 After an edit, the split index is made again only for the tokens of the entries that changed. What
 is written must be what a first build writes: each rebuild's split is compared with the split of
-the same index made from nothing.
+the same index made from nothing. The index is read and written with orjson: its text must be
+json's.
 """
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
 
-from kb import search_split
+from kb import search_ko, search_split
 from kb.search_ko import CODE_FIELD, FIELD, NAMES_FIELD
 
 WORDS = ["adam", "ada", "모멘텀", "모멘텀항", "학습률", "0.9", "beta", "배치", "정규화", "lr", "x", "\U0001f600", "\uffe0"]
@@ -78,3 +80,16 @@ def test_after_an_edit_only_the_tokens_whose_postings_changed_are_made_again(mon
     changed = {t for t, text in search_split._KEPT.json.items() if text is not kept.get(t)}
     assert changed == {"beta"}  # its count in the edited entry changed; "b" (its title) did not
     assert [entry for shard in shards for entry in shard if entry[0] == "beta"] == [["beta", [1, 2]]]  # entry 1, twice
+
+
+def test_the_index_is_read_and_written_as_json_would():
+    # kb/search_ko.py reads and writes the index with orjson; the text must be json's (compact, non-ASCII as is)
+    index = {"config": {"lang": ["ko"], "separator": "[\\s\\-]+", "fields": {"title": {"boost": 1000.0}}},
+             "docs": [{"location": "a/#b", "title": "모멘텀 \U0001f600 \"인용\" \\", "text": "탭\t줄\n\x1f\u2028\x7f",
+                       "tags": ["optim", "학습률"], "n": 0, "on": True, "none": None}]}
+    expected = json.dumps(index, ensure_ascii=False, separators=(",", ":"))
+    assert search_ko.json_bytes(index) == expected.encode("utf-8")
+    assert search_ko.json_value(json.dumps(index).encode("utf-8")) == index  # Material's file: non-ASCII escaped
+    big = {"n": 2**70}  # orjson refuses it; json writes it
+    assert search_ko.json_bytes(big) == b'{"n":1180591620717411303424}'
+    assert search_ko.json_value(b'{"t":"\\ud800"}') == {"t": "\ud800"}  # orjson refuses a lone surrogate; json reads it
