@@ -126,5 +126,5 @@ class BlockIndex:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-blocks-")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"parser": self.version, "pages": pages}, f, ensure_ascii=False)
+            f.write(json.dumps({"parser": self.version, "pages": pages}, ensure_ascii=False))  # dumps: json's C encoder
         os.replace(tmp, self.path)

@@ -37,11 +37,11 @@ import contextlib
 import copy
 import hashlib
 import logging
-import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-_SNIPPET_LINE = re.compile(r"^[ \t]*-+8<-+[ \t]*(.*)$")
+from kb.included import included_key
+
 NAV_META = ("status", "icon", "subtitle")  # what Material's navigation shows of a page's front matter
 _STANDARD_CONTEXT = {"nav", "pages", "base_url", "extra_css", "extra_javascript", "mkdocs_version",
                      "build_date_utc", "config", "page"}  # MkDocs' own template variables
@@ -92,50 +92,6 @@ def nav_text(items) -> str:
     return "".join(out)
 
 
-def included_files(markdown: str, root: Path, seen: set[Path] | None = None,
-                   read: dict | None = None) -> list[tuple[str, bytes]]:
-    """Every file that a ``--8<--`` line of ``markdown`` may include (``--8<-- "path"``, ``"path:section"``,
-    or one path a line between two bare ``--8<--`` lines) with its bytes, and the files those
-    include in turn. A name that is no file is left out: the Markdown holding it is in the key.
-    ``read``: the bytes of the files read so far in this build, by path (many pages include one file)."""
-    seen = set() if seen is None else seen
-    read = {} if read is None else read
-    if "8<" not in markdown:
-        return []
-    names, block = [], False
-    for line in markdown.splitlines():
-        m = _SNIPPET_LINE.match(line)
-        if m is not None and not m.group(1).strip():
-            block = not block
-        elif m is not None:
-            names += m.group(1).split()
-        elif block and line.strip():
-            names.append(line.strip())
-    out: list[tuple[str, bytes]] = []
-    for name in names:
-        name = name.strip("\"'")
-        for candidate in dict.fromkeys([name, re.sub(r"(:[^:/]*)+$", "", name)]):
-            path = root / candidate
-            if path not in read:
-                try:
-                    read[path] = path.read_bytes()
-                except OSError:  # not a file (or no such file)
-                    read[path] = None
-            data = read[path]
-            if data is None:
-                continue
-            out.append((candidate, data))
-            if path not in seen:
-                seen.add(path)
-                out += included_files(data.decode("utf-8", "replace"), root, seen, read)
-    return out
-
-
-def _included_key(markdown: str, root: Path, read: dict) -> list[tuple[str, str]]:
-    """:func:`included_files` for a cache key: each file's name and the digest of its bytes."""
-    return [(name, hashlib.sha256(data).hexdigest()) for name, data in included_files(markdown, root, read=read)]
-
-
 class Incremental:
     """The caches of one `mkdocs serve` session (on the plugin instance, kept across its rebuilds)."""
 
@@ -162,6 +118,7 @@ class Incremental:
         self.git_head: str | None = None  # the commit the page dates below were read at
         self.git_dates: dict[tuple[str, bool], tuple] = {}  # (page file, first commit?) -> (hash, time)
         self.included: dict[Path, bytes | None] = {}  # the files ``--8<--`` lines name, read in this build
+        self.digests: dict[bytes, str] = {}  # their digests
 
     # -- the build ----------------------------------------------------------------------
 
@@ -169,7 +126,7 @@ class Incremental:
         """A new build: what every page's results depend on (the config file, the theme's
         overrides, where the site goes) is read again."""
         self.root = root
-        self.included = {}
+        self.included, self.digests = {}, {}
         config_file = Path(config.config_file_path)
         # resolved: MkDocs names the theme's folders relative to the working folder on the first
         # load of a `mkdocs serve -f mkdocs.yml` and absolute on each reload
@@ -241,7 +198,7 @@ class Incremental:
         read_page = check_site.read_page
 
         def cached_read_page(md_text, root):
-            key = _digest(self.build_key, root, md_text, _included_key(md_text, Path(root), self.included))
+            key = _digest(self.build_key, root, md_text, included_key(md_text, Path(root), self.included, self.digests))
             kept = self.reads.get(key)
             if kept is not None:
                 self.hits["check"] += 1
@@ -287,7 +244,7 @@ class Incremental:
 
         def cached_render(config, files):
             key = _digest(self.build_key, page.file.src_uri, page.markdown, _files_text(files),
-                          _included_key(page.markdown, self.root, self.included))
+                          included_key(page.markdown, self.root, self.included, self.digests))
             kept = self.rendered.get(page.file.src_uri)
             if kept is not None and kept[0] == key:
                 self.hits["render"] += 1
