@@ -1,6 +1,6 @@
 """Benchmark: the first search on a page just opened, from navigation to its first result (``make bench``).
 
-    python -m benchmarks.bench_first_search [--pages 50,500] [--rounds 3]
+    python -m benchmarks.bench_first_search [--pages 50,500] [--rounds 3] [--baseline REV]
 
 For each page count, a temporary copy of the project gets that many generated pages
 (benchmarks/bench_build.py's :func:`generate_pages`) and is built twice:
@@ -9,14 +9,18 @@ For each page count, a temporary copy of the project gets that many generated pa
   split by term, kb/search_split.py);
 * **stock Material**: the ``kb`` plugin off, as bench_build's "plugin off" build
   (:func:`write_noplugin_config`), and the page opened without the site's search scripts, which
-  overrides/main.html still lists: Material's own search as it ships.
+  overrides/main.html still lists: Material's own search as it ships;
+* with ``--baseline REV``, **kb at REV**: the kb build with the site's search scripts as they were at
+  commit REV (``git show``) and search/kb/docs.json with each entry's text in it, as written before
+  the text was split into chunks (kb/search_docs.py): a before and after on the same build and run.
 
 In a fresh Chromium context (empty cache) a generated Q&A page is opened; as soon as the page can
 take input (DOMContentLoaded: Material's bundle has run) a query is typed into the search box
 (focus, the text, a keyup, in the page: no round trip to Playwright), and the time of the first
 result drawn is read, from the navigation's start (``performance.now()``). Beside it: when the
 query was sent to the worker (Material sends none before its worker is ready), when the worker
-said it was ready, and the bytes the page fetched for search. Sites and rounds are interleaved;
+said it was ready, when the first result showed a teaser (search-ko.js draws the results before
+their text has come, then again with it), and the bytes of search files the page had by then. Sites and rounds are interleaved;
 medians of ``--rounds`` rounds over the queries below. Wall seconds on a shared machine move with
 its load: the ratio is of the same run.
 """
@@ -24,6 +28,7 @@ its load: the ratio is of the same run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import re
@@ -66,13 +71,22 @@ TYPE_JS = """
     return worker;
   };
   window.Worker.prototype = Native.prototype;
+  performance.setResourceTimingBufferSize(5000);  // the text's chunks (kb/search_docs.py) are many
   document.addEventListener("DOMContentLoaded", () => {
     const input = document.querySelector("input.md-search__input");
     const list = document.querySelector(".md-search-result__list");
+    // a teaser: what an article of the result shows besides its title, tags and missing words
+    const OTHER = "h1, h2, nav, .md-search-result__icon, .md-search-result__terms";
+    const teaser = li => [...li.querySelectorAll("article")].some(a => [...a.childNodes].some(
+      n => !(n.nodeType === 1 && n.matches(OTHER)) && n.textContent.trim()));
     new MutationObserver((_, observer) => {
-      if (list.querySelector("li") && t.result === undefined) {
+      const li = list.querySelector("li");
+      if (li && t.result === undefined) {
         t.result = performance.now();
-        t.first = list.querySelector("li a").getAttribute("href");
+        t.first = li.querySelector("a").getAttribute("href");
+      }
+      if (li && t.text === undefined && teaser(li)) {
+        t.text = performance.now();
         observer.disconnect();
       }
     }).observe(list, { childList: true, subtree: true });
@@ -85,24 +99,26 @@ TYPE_JS = """
 """
 
 
+# The times, and the bytes of search files that had come when the first teaser was drawn (search-ko.js
+# fetches the rest of the results' text after it).
+BYTES_JS = """() => Object.assign(window.__first, {search_bytes: performance.getEntriesByType("resource")
+  .filter(e => e.name.includes("/search/") && e.responseEnd <= window.__first.text)
+  .reduce((sum, e) => sum + e.encodedBodySize, 0)})"""
+
+
 def first_result(browser, base: str, query: str) -> dict:
     """Open PAGE in a fresh context, type ``query`` at once; the times (ms from navigation) and bytes."""
     context = browser.new_context()
     blocked = guard(context)
     page = context.new_page()
-    fetched: list[int] = []
-    page.on("requestfinished", lambda r: fetched.append(
-        (r.sizes()["responseBodySize"] if "/search/" in r.url else 0)))
     page.add_init_script(f"({TYPE_JS})({json.dumps(query)})")
     page.goto(base + PAGE, wait_until="domcontentloaded")
-    page.wait_for_function("() => window.__first && window.__first.result !== undefined", timeout=120_000,
+    page.wait_for_function("() => window.__first && window.__first.text !== undefined", timeout=120_000,
                            polling=50)
-    times = page.evaluate("() => window.__first")
-    page.wait_for_timeout(50)
+    times = page.evaluate(BYTES_JS)
     context.close()
     if blocked:
         raise SystemExit(f"requests to other hosts were attempted: {blocked}")
-    times["search_bytes"] = sum(fetched)
     return times
 
 
@@ -113,6 +129,23 @@ def stock_page(site: Path) -> None:
     if count < 3:  # search-lazy.js, search-ko-data.js, search-ko.js and any other search-ko-*.js
         raise SystemExit(f"{html_file}: expected the site's search scripts, found {count}")
     html_file.write_text(html, encoding="utf-8")
+
+
+def baseline_site(kb_site: Path, rev: str, dest: Path) -> Path:
+    """A copy of ``kb_site`` with the site's search scripts as at ``rev`` and docs.json with the text."""
+    shutil.copytree(kb_site, dest)
+    for script in sorted((dest / "javascripts").glob("search-*.js")):
+        old = subprocess.run(["git", "show", f"{rev}:docs/javascripts/{script.name}"], cwd=ROOT, capture_output=True)
+        if old.returncode == 0:
+            script.write_bytes(old.stdout)
+    index = json.loads((dest / "search" / "search_index.json").read_text(encoding="utf-8"))
+    rows = []
+    for doc in index["docs"]:
+        if isinstance(doc, dict) and isinstance(doc.get("location"), str):  # as kb/search_split.py counts them
+            rows.append([doc["location"], doc.get("title"), doc.get("text")] + ([doc["tags"]] if "tags" in doc else []))
+    (dest / "search" / "kb" / "docs.json").write_text(json.dumps(rows, ensure_ascii=False, separators=(",", ":")),
+                                                     encoding="utf-8")
+    return dest
 
 
 def build_both(count: int, tmp: Path) -> tuple[Path, Path]:
@@ -131,13 +164,14 @@ def build_both(count: int, tmp: Path) -> tuple[Path, Path]:
     return kb_site, stock_site
 
 
-def measure(browser, kb_site: Path, stock_site: Path, rounds: int) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {"kb": [], "stock": []}
-    with serve(kb_site) as kb_base, serve(stock_site) as stock_base:
+def measure(browser, sites: dict[str, Path], rounds: int) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {name: [] for name in sites}
+    with contextlib.ExitStack() as stack:
+        bases = {name: stack.enter_context(serve(site)) for name, site in sites.items()}
         for _ in range(rounds):
             for query in QUERIES:
-                out["kb"].append(first_result(browser, kb_base, query))
-                out["stock"].append(first_result(browser, stock_base, query))
+                for name, base in bases.items():
+                    out[name].append(first_result(browser, base, query))
     return out
 
 
@@ -147,15 +181,19 @@ def _median(runs: list[dict], key: str) -> float:
 
 
 def report(count: int, pages: int, runs: dict[str, list[dict]]) -> None:
-    kb, stock = runs["kb"], runs["stock"]
+    kb, stock = runs["kb"], runs["stock Material"]
     print(f"\n{pages} pages ({count} generated), {len(kb)} first searches each (median, s from navigation start):")
-    print(f"  {'':16} {'input':>7} {'sent':>7} {'ready':>7} {'result':>7}  search bytes")
-    for name, rs in (("kb", kb), ("stock Material", stock)):
-        row = [_median(rs, k) / 1000 for k in ("input", "sent", "ready", "result")]
+    print(f"  {'':16} {'input':>7} {'sent':>7} {'ready':>7} {'result':>7} {'teaser':>7}  search bytes")
+    for name, rs in runs.items():
+        row = [_median(rs, k) / 1000 for k in ("input", "sent", "ready", "result", "text")]
         print(f"  {name:16} " + " ".join(f"{v:7.2f}" for v in row) + f"  {_median(rs, 'search_bytes') / 1e6:.1f} MB")
     ratio = _median(kb, "result") / _median(stock, "result")
     print(f"  first result: kb {_median(kb, 'result') / 1000:.2f} s, stock Material "
           f"{_median(stock, 'result') / 1000:.2f} s, ratio {ratio:.2f}x (target: kb within 1 s at 500 pages)")
+    for name in [n for n in runs if n.startswith("kb at ")]:
+        print(f"  {name}: first result {_median(runs[name], 'result') / 1000:.2f} s, teaser "
+              f"{_median(runs[name], 'text') / 1000:.2f} s (kb: {_median(kb, 'result') / 1000:.2f} s, "
+              f"{_median(kb, 'text') / 1000:.2f} s)")
 
 
 def _git_commit() -> str:
@@ -170,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", default="50,500", help="generated page counts (default 50,500)")
     parser.add_argument("--rounds", type=int, default=3, help="times each query is typed (default 3)")
+    parser.add_argument("--baseline", metavar="REV", help="also the kb build with the search scripts of commit REV")
     args = parser.parse_args(argv)
     why = browser_unavailable()
     if why:
@@ -181,7 +220,10 @@ def main(argv: list[str] | None = None) -> int:
         browser = launch(p)
         for count in dict.fromkeys(int(n) for n in args.pages.split(",")):  # 50,50 once
             kb_site, stock_site = build_both(count, Path(tmp))
-            report(count, len(site_pages(kb_site)), measure(browser, kb_site, stock_site, args.rounds))
+            sites = {"kb": kb_site, "stock Material": stock_site}
+            if args.baseline:
+                sites[f"kb at {args.baseline}"] = baseline_site(kb_site, args.baseline, Path(tmp) / f"before-{count}")
+            report(count, len(site_pages(kb_site)), measure(browser, sites, args.rounds))
         browser.close()
     return 0
 
