@@ -44,13 +44,15 @@ log = logging.getLogger("mkdocs.plugins.kb")
 
 # a top-level title key in a page's front matter
 _TITLE_KEY = re.compile(r"^[\"']?title[\"']?[ \t]*:", re.MULTILINE)
-# what MkDocs logs on every --dirty build; kb makes those builds whole where they must be
+# what MkDocs (and ProperDocs, under its own name) logs on every --dirty build; kb makes those
+# builds whole where they must be
 DIRTY_WARNING = "A 'dirty' build is being performed"
+DIRTY_LOGGERS = ("mkdocs.commands.build", "properdocs.commands.build")
 _PAGE_STATE = ("markdown", "content", "toc", "meta", "_title_from_render", "present_anchor_ids")
 
 
 class _DirtyWarning(logging.Filter):
-    """Drops MkDocs' warning that a dirty build may be wrong (``--strict`` would fail on it)."""
+    """Drops MkDocs' (or ProperDocs') warning that a dirty build may be wrong (``--strict`` would fail on it)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not str(record.msg).startswith(DIRTY_WARNING)
@@ -81,10 +83,12 @@ class Partial:
     # -- the session ----------------------------------------------------------------------
 
     def start(self) -> None:
-        logging.getLogger("mkdocs.commands.build").addFilter(self._filter)
+        for name in DIRTY_LOGGERS:
+            logging.getLogger(name).addFilter(self._filter)
 
     def stop(self) -> None:
-        logging.getLogger("mkdocs.commands.build").removeFilter(self._filter)
+        for name in DIRTY_LOGGERS:
+            logging.getLogger(name).removeFilter(self._filter)
 
     # -- one build, in event order -------------------------------------------------------
 

@@ -400,3 +400,25 @@ def test_page_dates_are_asked_of_git_once_until_head_moves():
     finally:
         mkdocs_log.setLevel(level)
     assert len(repo["asked"]) == asked + 2
+
+
+@pytest.mark.parametrize("engine", ["mkdocs", "properdocs"])
+def test_the_dirty_build_warning_is_dropped_under_both_engines(engine, caplog):
+    # `mkdocs serve --dirty` and `properdocs serve --dirty` log it on every build, each under its own
+    # logger; --strict would stop on it. Other warnings of the same logger still count.
+    import importlib
+    import inspect
+
+    from kb import partial
+
+    build = importlib.import_module(f"{engine}.commands.build")
+    assert partial.DIRTY_WARNING in inspect.getsource(build.build)  # the engine's own words
+    kept = partial.Partial()
+    kept.start()
+    try:
+        with caplog.at_level(logging.WARNING, logger=build.log.name):
+            build.log.warning(partial.DIRTY_WARNING + ", this will likely lead to inaccurate navigation")
+            build.log.warning("Doc file 'a.md' contains a link 'b.md', but the target is not found")
+    finally:
+        kept.stop()
+    assert [r.getMessage()[:8] for r in caplog.records if r.name == build.log.name] == ["Doc file"]
