@@ -782,7 +782,7 @@
   // at once: a section drawn before its text came shows none, and the answer is shown again, the
   // same, when the text of what was drawn has come. The text of the sections Material draws first
   // (FIRST_PAGES pages) is asked for before the answer is shown, the rest after.
-  var FIRST_PAGES = 14; // Material draws ten pages at once, the next four at once if they fit
+  var FIRST_PAGES = 10; // Material draws ten pages at once (the next four only if the ten leave room)
   var entryOf = new WeakMap(); // result item made here -> its entry's number
   var drawn = null; // the answer shown last: {missing: entries drawn without their text, again}
 
