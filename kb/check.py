@@ -239,13 +239,12 @@ def _check_placeholders(src: str, text: str, page: Page) -> list[Problem]:
     ]
 
 
-def check(docs_dir: Path, root: Path | None = None, loaded: tuple | None = None) -> tuple[list[Problem], Summary]:
-    """Every problem of the pages under ``docs_dir``; snippet paths are relative to ``root``
-    (``loaded``: ``load_docs(docs_dir)``, when the caller has read the pages' front matter already)."""
+def check(docs_dir: Path, root: Path | None = None) -> tuple[list[Problem], Summary]:
+    """Every problem of the pages under ``docs_dir``; snippet paths are relative to ``root``."""
     root = root if root is not None else docs_dir.parent
     _resolved.cache_clear()
     summary = Summary()
-    pages, problems = loaded if loaded is not None else load_docs(docs_dir)
+    pages, problems = load_docs(docs_dir)
     summary.pages = len(pages)
     problems = list(problems)
     problems += _check_tags(pages, problems)

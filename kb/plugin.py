@@ -62,7 +62,6 @@ from mkdocs.structure.files import File, Files
 from kb import fonts, incremental, nav, notebook_css, notebook_exec, notebooks, pages, partial, search_ko, site_address
 from kb.check import check
 from kb.execute import ExecutionError, Executor
-from kb.frontmatter import load_docs
 from kb.render import Site
 from kb.safety import escape_meta
 
@@ -85,7 +84,6 @@ class KbPlugin(BasePlugin):
 
     def __init__(self):
         self.root: Path | None = None  # the project: the folder of mkdocs.yml
-        self.loaded: tuple | None = None  # (pages, problems) of the front matter (load_docs), read in on_config
         self.site: Site | None = None  # the pages' front matter, from on_files
         self.executor: Executor | None = None
         self.formulas: dict[str, list] = {}  # page -> its math, from on_page_markdown to on_page_content
@@ -115,8 +113,7 @@ class KbPlugin(BasePlugin):
         self._set_address(config)
         if self.incremental is not None:
             self.incremental.start(config, self.root)
-        self.loaded = load_docs(Path(config["docs_dir"]))  # for the nav and kb check (on_files)
-        config["nav"] = nav.generate(config["nav"], Path(config["docs_dir"]), self.loaded[0])
+        config["nav"] = nav.generate(config["nav"], Path(config["docs_dir"]))
         jupyter = config.plugins.get("mkdocs-jupyter")
         if jupyter is not None and os.environ.get("KB_EXECUTE", "1") == "0":
             jupyter.config["execute"] = False  # runs nothing: notebooks show as committed, without outputs
@@ -161,7 +158,7 @@ class KbPlugin(BasePlugin):
         """The rules of ``python -m kb check`` ("문제 없음" there means this passes); files under
         docs/attachments/ become plain files to copy, at the path they have in docs/."""
         with self.incremental.checking() if self.incremental is not None else contextlib.nullcontext():
-            problems, summary = check(Path(config["docs_dir"]), self.root, self.loaded)
+            problems, summary = check(Path(config["docs_dir"]), self.root)
         if problems:
             lines = "\n".join(f"  {p}" for p in problems)
             raise PluginError(f"{len(problems)} problem(s) in the pages (as `python -m kb check` lists them):\n{lines}")
