@@ -3,9 +3,10 @@
 A result shows an entry's location, title, tags and a teaser cut from its text. search-ko.js finds
 and ranks results from the index split by term (kb/search_split.py) and the entries' locations and
 titles (``search/kb/docs.json``); only the sections drawn need their text, which is nine tenths of
-what a result shows (7.5 of 8.2 MB at 520 pages). So the text is written apart, in chunks of
-``TEXT_ENTRIES`` consecutive entries, and search-ko-text.js fetches the chunks of the results
-Material draws first (ten pages), then the rest in the background:
+what a result shows (7.5 of 8.2 MB at 520 pages). So the text of an archive with more than
+``INLINE_BYTES`` of it is written apart, in chunks of ``TEXT_ENTRIES`` consecutive entries, and
+search-ko-text.js fetches the chunks of the results Material draws first (ten pages), then the rest
+in the background (a smaller archive's text stays in docs.json):
 
 ``search/kb/text/<k>.json``
     ``{"first": k * TEXT_ENTRIES, "text": [text of entry first, first + 1, ...]}``, entries counted
@@ -23,12 +24,21 @@ from pathlib import Path
 
 TEXT_ENTRIES = 32  # entries a chunk: about 40 KB of JSON (a query's first ten pages need 10-20 chunks)
 FOLDER = "text"  # under search/kb/
+# Up to this much text in all, docs.json holds it and no chunk is written: the first search fetches
+# it with docs.json, and the results are drawn once, with their teasers (at 72 pages, 0.9 MB of text,
+# the chunks drew the first result no sooner and its teaser 0.15 s later: benchmarks/README.md).
+INLINE_BYTES = 2_000_000
 
 
 def texts(index: dict) -> list:
     """The text of every entry docs.json lists, in its order."""
     return [doc.get("text") for doc in index.get("docs", [])
             if isinstance(doc, dict) and isinstance(doc.get("location"), str)]
+
+
+def inline(index: dict) -> bool:
+    """Whether docs.json holds the text (an archive with up to INLINE_BYTES of it)."""
+    return sum(len(t.encode("utf-8")) for t in texts(index) if isinstance(t, str)) <= INLINE_BYTES
 
 
 def chunks(index: dict) -> list[dict]:
@@ -43,8 +53,10 @@ _kept: dict[tuple, bytes] = {}  # (first, texts) -> the chunk's file, for the ne
 
 def write_text(folder: Path, index: dict) -> int:
     """Write ``folder/text/<k>.json`` (``folder``: search/kb/, which kb/search_split.py's ``write``
-    empties first) for ``index``; returns the chunk count."""
+    empties first) for ``index``, unless docs.json holds the text (:func:`inline`); returns the chunk count."""
     global _kept
+    if inline(index):
+        return 0
     out = folder / FOLDER
     out.mkdir(parents=True, exist_ok=True)
     made, used = chunks(index), {}

@@ -10,8 +10,8 @@ module writes the same engine at build time, split by term, beside the index:
     ``{"format", "docs": entry count, "check": [first, last location], "pages": [[path, length], ...],
     "shards": [first token of each shard, ...]}``;
 ``search/kb/docs.json``
-    what a result shows of each entry but its text (``[location, title, tags]``, :func:`entries`);
-    the text is in ``search/kb/text/`` (kb/search_docs.py), the fields only searched stay in
+    what a result shows of each entry (``[location, title, text, tags]``, :func:`entries`; a large
+    archive's text is in ``search/kb/text/``, kb/search_docs.py), the fields only searched stay in
     Material's index, which its worker gets when a query needs lunr (search-lazy.js);
 ``search/kb/<k>.json``
     shard ``k``: a contiguous run of the sorted tokens, each ``[token, postings, extra, head]``
@@ -223,14 +223,14 @@ def write(search_dir: Path, index: dict) -> int:
 
 
 def entries(index: dict) -> list[list]:
-    """What a result shows of every entry but its text: ``[location, title]``, and its tags when it
-    has them; the text is in chunks (kb/search_docs.py), the fields only searched (morph, syn, code)
-    in Material's index, which its worker gets."""
-    out = []
+    """What a result shows of every entry: ``[location, title]``, its text if the archive's is small
+    (kb/search_docs.py: else in chunks), and its tags when it has them; without the fields only
+    searched (morph, syn, code), which Material's worker gets."""
+    out, text = [], search_docs.inline(index)
     for doc in index.get("docs", []):
         if isinstance(doc, dict) and isinstance(doc.get("location"), str):
-            row = [doc["location"], doc.get("title")]
-            if "tags" in doc:
+            row = [doc["location"], doc.get("title")] + ([doc.get("text")] if text else [])
+            if isinstance(doc.get("tags"), list):  # a list: search-ko.js tells it from a text
                 row.append(doc["tags"])
             out.append(row)
     return out

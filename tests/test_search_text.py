@@ -1,22 +1,26 @@
 """The entries' text in chunks (kb/search_docs.py) and the results drawn before it (search-ko-text.js).
 
-search-ko.js finds and ranks the results from the index split by term and docs.json (locations,
-titles, tags), shows them at once, and shows them again when the text of what was drawn has come.
-In process: the chunks hold every entry's text, in docs.json's order. In Chromium, on the shared
-build, with the text held back until the first results are drawn: they are the final results in
-the same order without teasers, and the second drawing is the one made with every text at hand.
-Ranking, highlighting and teasers once everything has come are compared with the engine built from
-the whole index by tests/test_search_split.py.
+A large archive's text is written in chunks: search-ko.js finds and ranks the results from the index
+split by term and docs.json (locations, titles, tags), shows them at once, and shows them again when
+the text of what was drawn has come. In process: the chunks hold every entry's text, in docs.json's
+order; a small archive's text stays in docs.json. In Chromium, on the shared build with its text
+written in chunks as a large archive's: with the text held back until the first results are drawn,
+they are the final results in the same order without teasers, and the second drawing is the one
+made with every text at hand; and every query of the query sets gets from the chunks the answer the
+engine built from the whole index gives (ranking, highlighting, teasers), as tests/test_search_split.py
+checks on the shared build itself.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
-from browser_helpers import SearchBox, Tab, chromium, site_url  # noqa: F401  (fixtures)
+from browser_helpers import SearchBox, Tab, chromium, serve  # noqa: F401  (fixtures)
 from kb import search_docs, search_split
+from test_search_split import COMPARE_JS, DUMP_JS, QUERIES
 
 N = search_docs.TEXT_ENTRIES
 
@@ -31,7 +35,13 @@ def _index(count: int) -> dict:
     return {"config": {}, "docs": docs}
 
 
-def test_chunks_hold_every_entrys_text_in_docs_json_order():
+@pytest.fixture
+def large(monkeypatch):
+    """Every archive's text in chunks, as one with more than INLINE_BYTES of it."""
+    monkeypatch.setattr(search_docs, "INLINE_BYTES", 0)
+
+
+def test_chunks_hold_every_entrys_text_in_docs_json_order(large):
     index = _index(2 * N + 5)
     chunks = search_docs.chunks(index)
     assert [c["first"] for c in chunks] == [0, N, 2 * N]
@@ -46,7 +56,7 @@ def test_chunks_hold_every_entrys_text_in_docs_json_order():
             [doc["tags"]] if "tags" in doc else [])
 
 
-def test_docs_json_rows_have_no_text(tmp_path):
+def test_docs_json_rows_have_no_text(tmp_path, large):
     index = _index(N + 1)
     search_split.write(tmp_path, index)
     rows = json.loads((tmp_path / "kb" / "docs.json").read_text(encoding="utf-8"))
@@ -56,7 +66,19 @@ def test_docs_json_rows_have_no_text(tmp_path):
     assert json.loads(files[1].read_text(encoding="utf-8")) == {"first": N, "text": [f"<p>text {N}</p>"]}
 
 
-def test_a_rebuild_after_an_edit_writes_the_edited_text(tmp_path):
+def test_a_small_archives_text_stays_in_docs_json(tmp_path, monkeypatch):
+    index = _index(N + 1)
+    monkeypatch.setattr(search_docs, "INLINE_BYTES", sum(len(d.get("text", "")) for d in index["docs"]))
+    search_split.write(tmp_path, index)
+    rows = json.loads((tmp_path / "kb" / "docs.json").read_text(encoding="utf-8"))
+    assert rows[0] == ["p0/", "T0", "<p>text 0</p>", ["a", "b"]] and rows[1] == ["p0/#s1", "T1", "<p>text 1</p>"]
+    assert not (tmp_path / "kb" / "text").exists()
+    monkeypatch.setattr(search_docs, "INLINE_BYTES", search_docs.INLINE_BYTES - 1)  # a byte more than that: chunks
+    search_split.write(tmp_path, index)
+    assert (tmp_path / "kb" / "text" / "1.json").is_file()
+
+
+def test_a_rebuild_after_an_edit_writes_the_edited_text(tmp_path, large):
     index = _index(3 * N)
     search_docs.write_text(tmp_path, index)  # the chunks kept for the next rebuild
     index["docs"][41]["text"] = "<p>edited</p>"  # entry 40 (41 with the one that is not an entry)
@@ -89,9 +111,25 @@ DRAWS_JS = """() => {
 QUERY = "모멘텀"
 
 
+@pytest.fixture(scope="module")
+def chunked_url(built_site, tmp_path_factory):
+    """The shared build with its text in chunks, as a large archive's (its own stays in docs.json)."""
+    site = tmp_path_factory.mktemp("chunked") / "site"
+    shutil.copytree(built_site, site)
+    index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    saved, search_docs.INLINE_BYTES = search_docs.INLINE_BYTES, 0
+    try:
+        search_split.write(site / "search", index)
+    finally:
+        search_docs.INLINE_BYTES = saved
+    assert len(list((site / "search" / "kb" / "text").glob("*.json"))) > 3
+    with serve(site) as url:
+        yield url
+
+
 @pytest.mark.browser
-def test_results_are_drawn_before_their_text_then_again_as_with_all_of_it(chromium, site_url):
-    tab = Tab(chromium, site_url)
+def test_results_are_drawn_before_their_text_then_again_as_with_all_of_it(chromium, chunked_url):
+    tab = Tab(chromium, chunked_url)
     held, chunks = [], []
     try:
         page = tab.page
@@ -136,3 +174,19 @@ def test_results_are_drawn_before_their_text_then_again_as_with_all_of_it(chromi
     # with it: what is drawn when every text is at hand, to the byte (teasers, marks, missing words)
     assert again == final
     assert sum(r[2] != "" for li in final for r in li) >= len(final)  # teasers were drawn
+
+
+@pytest.mark.browser
+def test_every_query_gets_from_the_chunks_the_answer_of_the_whole_index(chromium, chunked_url):
+    tab = Tab(chromium, chunked_url)
+    try:
+        tab.goto("qna/adagrad/")
+        tab.page.locator(SearchBox.INPUT).focus()
+        tab.page.wait_for_function("() => window.kbSearchKo.split.engine() !== null", timeout=60_000)
+        result = tab.page.evaluate(COMPARE_JS, [QUERIES, DUMP_JS])  # the text of every chunk loaded first
+    finally:
+        tab.close()
+    assert tab.blocked == [] and tab.errors == []
+    for q, r in result["answers"].items():
+        assert r["alone"] is None, (q, r["alone"])  # (where the answers part, from the chunks, from the index)
+    assert sum(r["found"] for r in result["answers"].values()) >= len(QUERIES) - 3

@@ -100,7 +100,7 @@
     }
 
     return {
-      has: has, need: need, all: all, fill: fill, chunks: chunks,
+      has: has, need: need, all: all, fill: fill,
       done: function () { // whether every entry has its text
         for (var d = 0; d < docs.length; d++) if (!has(d)) return false;
         return true;

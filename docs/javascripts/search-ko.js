@@ -556,9 +556,9 @@
     if (loading) return loading;
     var base = fetchJSON(SPLIT + "base.json").then(function (got) { split.base = got; prefetch(); });
     var docs = fetchJSON(SPLIT + "docs.json").then(function (rows) {
-      receiveDocs(rows.map(function (row) { // [location, title, tags]: the text comes in chunks (texts)
+      receiveDocs(rows.map(function (row) { // [location, title, tags]: a large archive's text comes in chunks
         var doc = { location: row[0], title: row[1] }, tags = row[2];
-        if (!Array.isArray(tags) && row.length > 2) { doc.text = tags; tags = row[3]; } // a docs.json with text
+        if (!Array.isArray(tags) && row.length > 2) { doc.text = tags; tags = row[3]; } // [location, title, text, tags]
         if (tags) doc.tags = tags;
         return doc;
       }), false);
@@ -1276,7 +1276,6 @@
       },
       load: function (e, q) { return Promise.all([fetchShards(e, missing(e, normalize(q))), split.texts.all()]); },
       loadAll: function (e) { return fetchShards(e, e.shards.map(function (_, k) { return k; })); },
-      texts: function () { return split.texts; }, // search-ko-text.js's store of the entries' text
       answer: function (e, q) {
         var saved = engine, rewrite = normalize(q);
         engine = e;
