@@ -16,9 +16,15 @@ def test_chromium_keeps_playwrights_switches_and_starts_no_address_bar_popup(chr
     run only one), so that its command line can be read."""
     import psutil
 
+    def command_line(process) -> str:
+        try:
+            return " ".join(process.cmdline())
+        except psutil.Error:  # ended meanwhile: a block of another test, the shared build's processes
+            return ""
+
     def browsers() -> set:
         return {c for c in psutil.Process().children(recursive=True)
-                if "--type=" not in " ".join(c.cmdline()) and "--disable-features=" in " ".join(c.cmdline())}
+                if "--type=" not in command_line(c) and "--disable-features=" in command_line(c)}
 
     before = browsers()
     browser = launch(_Chromium.playwright)
