@@ -80,7 +80,7 @@ def test_a_small_archives_text_stays_in_docs_json(tmp_path, monkeypatch):
 
 def test_a_rebuild_after_an_edit_writes_the_edited_text(tmp_path, large):
     index = _index(3 * N)
-    search_docs.write_text(tmp_path, index)  # the chunks kept for the next rebuild
+    search_docs.write_text(tmp_path, index)  # the build before the edit
     index["docs"][41]["text"] = "<p>edited</p>"  # entry 40 (41 with the one that is not an entry)
     assert search_docs.write_text(tmp_path, index) == 3
     for k, chunk in enumerate(search_docs.chunks(index)):
