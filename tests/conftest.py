@@ -138,6 +138,38 @@ def built_site(tmp_path_factory) -> Path:
     return once_per_run(tmp_path_factory, "site", _make_shared_site)
 
 
+class SharedBuildRuns:
+    """The page blocks the shared build ran on its device (``KB_EXEC_DEVICE``, CPU by default):
+    each executed block's output on a page carries the key of exactly its code
+    (``data-kb-key``, :meth:`kb.execute.Executor.key`), and a block that fails stops the build, so
+    a test whose code is one of them has its proof already: a fresh process ran exactly that code
+    alone and it passed. Such a test counts it instead of running it again (issue #24: no test
+    re-runs the page blocks the build ran)."""
+
+    def __init__(self, keys: frozenset[str], device: str | None):
+        self.keys, self.device = keys, device
+
+    def ran(self, device: str, code: str, allow_exit: str | None = None) -> bool:
+        from kb.execute import Executor
+
+        return device == self.device and Executor(cache_dir=Path("unused"), device=device).key(code, allow_exit) in self.keys
+
+
+@pytest.fixture(scope="session")
+def shared_build_runs(request) -> SharedBuildRuns:
+    """:class:`SharedBuildRuns` of the shared build when this session builds it anyway (some selected
+    test needs ``built_site``); otherwise none, so that ``pytest tests/test_snippets.py`` alone runs
+    every section and waits for no build."""
+    if not request.config.stash.get(_BUILDS_SHARED_SITE, False):
+        return SharedBuildRuns(frozenset(), None)
+    from bs4 import BeautifulSoup
+
+    site = request.getfixturevalue("built_site")
+    keys = frozenset(div["data-kb-key"] for html in site.rglob("*.html")
+                     for div in BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser").select(".kb-output[data-kb-key]"))
+    return SharedBuildRuns(keys, os.environ.get("KB_EXEC_DEVICE", "cpu"))
+
+
 @pytest.fixture(scope="session")
 def added_pages(tmp_path_factory):
     """A copy of the project with every page the Notion and ``kb new`` tests add (imports, new pages),
@@ -182,9 +214,18 @@ def _made_once(shared: Path, name: str, make) -> tuple[Path, str | None]:
         return folder, json.loads(done.read_text(encoding="utf-8"))["error"]
 
 
+_BUILDS_SHARED_SITE = pytest.StashKey[bool]()  # whether a selected test needs built_site
+
+
+def _uses_shared_build(item) -> bool:
+    names = getattr(item, "fixturenames", ())
+    return "built_site" in names or "shared_build_runs" in names
+
+
 class _SharedBuildFirst:
     @pytest.hookimpl(trylast=True)  # after -k and -m have deselected: only the tests that will run
     def pytest_collection_modifyitems(self, config, items):
+        config.stash[_BUILDS_SHARED_SITE] = any("built_site" in getattr(item, "fixturenames", ()) for item in items)
         _start_shared_build(config, items)
 
 
@@ -196,8 +237,8 @@ def _start_shared_build(config, items) -> None:
     same lock as :func:`once_per_run`, so the build is made once per run whoever asks first."""
     if os.environ.get("PYTEST_XDIST_WORKER") is None:
         return
-    items.sort(key=lambda item: "built_site" in getattr(item, "fixturenames", ()))  # stable
-    if not any("built_site" in getattr(item, "fixturenames", ()) for item in items):
+    items.sort(key=_uses_shared_build)  # stable
+    if not config.stash[_BUILDS_SHARED_SITE]:
         return
     import threading
 

@@ -17,7 +17,6 @@ HTML has Python blocks fails, so no block escapes unseen.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -25,13 +24,11 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from bs4 import BeautifulSoup
 from conftest import DOCS, ROOT, add_summary_line, build_site, selected_devices
 
 from kb.blocks import Page, html_python_blocks, markdown_python_fences, site_pages, snippet_sections
 from kb.runner import BlockResult
 from kb.check import check
-from kb.execute import Executor
 
 
 def pytest_generate_tests(metafunc):
@@ -83,20 +80,17 @@ def check_pages(pages, run, docs_fences: int, device: str = "cpu") -> Checked:
     return Checked(problems, ran, skipped, needs_cuda)
 
 
-def test_every_rendered_python_block_runs_alone(device, built_site, block_runners, request):
+def test_every_rendered_python_block_runs_alone(device, built_site, block_runners, shared_build_runs, request):
     pages = site_pages(built_site, DOCS, ROOT)
     docs_fences = sum(markdown_python_fences(md.read_text(encoding="utf-8")) for md in DOCS.rglob("*.md"))
 
-    # A block the shared build ran on this device (its output on the page carries the key of exactly
-    # this code; a failing block stops the build) is not run again: the build's run is the proof.
-    executor = Executor(cache_dir=Path("unused"), device=device)
-    built = {div["data-kb-key"] for html in built_site.rglob("*.html")
-             for div in BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser").select(".kb-output[data-kb-key]")}
+    # A block the shared build ran on this device is not run again: the build's run is the proof
+    # (conftest.SharedBuildRuns).
     by_build = 0
 
     def run(code, filename, allow_exit=None):
         nonlocal by_build
-        if device == os.environ.get("KB_EXEC_DEVICE", "cpu") and executor.key(code, allow_exit) in built:
+        if shared_build_runs.ran(device, code, allow_exit):
             by_build += 1
             return BlockResult(filename, "passed", reused=True)
         return block_runners.run(device, code, filename, allow_exit=allow_exit)

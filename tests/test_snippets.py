@@ -3,6 +3,8 @@
 The programs run in kb/runner's processes (one forkserver import of torch per
 device, one fork per block); the CPU run hides CUDA (CUDA_VISIBLE_DEVICES=""). A failure is
 reported at the snippet's own file and line: "snippets/qna/adagrad.py:42: failed: AssertionError".
+A section that a page includes and the shared build already ran on the same device, as exactly
+this code, is counted, not run again (conftest.SharedBuildRuns; the summary says how many).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, selected_devices
+from conftest import ROOT, add_summary_line, selected_devices
 
 from kb.blocks import section_names, snippet_files, snippet_sections
 
@@ -67,12 +69,30 @@ def cuda_results():
                               {key: proofs.result_entry(code, name) for key, code in passed.items()})
 
 
+@pytest.fixture(scope="session")
+def by_build(request):
+    """Counts the sections the shared build ran as page blocks; reports the count at the end."""
+    counts = {"by build": 0, "run": 0}
+    yield counts
+    if counts["by build"]:
+        add_summary_line(request.config, f"snippet sections: {counts['run']} run here, {counts['by build']} "
+                                          "ran in the shared build as page blocks, not again")
+
+
 @pytest.mark.parametrize(("path", "name"), _section_params())
-def test_section_runs_alone(path, name, device, block_runners, cuda_results):
-    """The code `--8<-- "file.py:name"` puts on a page is a whole program: own imports, seed, data."""
+def test_section_runs_alone(path, name, device, block_runners, cuda_results, shared_build_runs, by_build):
+    """The code `--8<-- "file.py:name"` puts on a page is a whole program: own imports, seed, data.
+    A section a page includes is a page block: when the shared build ran exactly this code on this
+    device, alone in a fresh process, and passed, that run is the proof (conftest.SharedBuildRuns)."""
     rel = _rel(path)
     sections = {s.name: s for s in snippet_sections(path, ROOT)}
     section = sections[name]
+    if shared_build_runs.ran(device, section.code):
+        by_build["by build"] += 1
+        if device == "cuda":
+            cuda_results[f"{rel}:{name}"] = section.code
+        return
+    by_build["run"] += 1
     result = block_runners.run(device, section.code, rel, line_numbers=section.line_numbers)
     if not result.ok:
         pytest.fail(result.report(f"section {name!r} of {rel}, run alone on {device}"), pytrace=False)
