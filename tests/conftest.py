@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -247,11 +248,14 @@ def _start_shared_build(config, items) -> None:
                      name="shared build").start()
 
 
+_GROUP_MARK = re.compile(r"^pytestmark = .*\bpytest\.mark\.xdist_group\(", re.M)
+
+
 @functools.cache
 def _grouped(module: str) -> bool:
     """Whether the test module at ``module`` (a path from the root) declares an xdist_group."""
     path = ROOT / module
-    return path.suffix == ".py" and "pytestmark = pytest.mark.xdist_group(" in path.read_text(encoding="utf-8")
+    return path.suffix == ".py" and _GROUP_MARK.search(path.read_text(encoding="utf-8")) is not None
 
 
 def pytest_xdist_auto_num_workers(config):

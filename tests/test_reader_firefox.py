@@ -21,7 +21,7 @@ from test_reader_math import (
     STRETCH_JS, _every_formula, katex_items, require_katex,
 )
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("test_reader_firefox")]  # one Firefox, on one worker (pytest.ini)
 
 
 def firefox_unavailable() -> str | None:

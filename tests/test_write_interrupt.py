@@ -27,6 +27,8 @@ from notion_cli import kb_main, snapshot
 from test_notion_writeout import docs  # noqa: F401  (the fixture: docs/a/one.md and two.md)
 from kb import writeout
 
+pytestmark = pytest.mark.xdist_group("test_write_interrupt")  # its module fixture (scene) once, on one worker (pytest.ini)
+
 NOSIGMASK = "import runpy, signal; del signal.pthread_sigmask; runpy.run_module('kb', run_name='__main__')"
 
 
