@@ -59,7 +59,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, CombinedEvent, event_priority
 from mkdocs.structure.files import File, Files
 
-from kb import fonts, incremental, nav, notebook_css, notebook_exec, notebooks, pages, partial, search_ko, site_address
+from kb import fonts, incremental, nav, notebook_css, notebook_exec, notebooks, pages, partial, search_index, search_ko, site_address
 from kb.check import check
 from kb.execute import ExecutionError, Executor
 from kb.render import Site
@@ -125,7 +125,7 @@ class KbPlugin(BasePlugin):
         search = config.plugins.get("material/search") or config.plugins.get("search")
         self.search = search.config if search is not None else None
         if self.search is not None:
-            _shown(search_ko.check_fields, self.search.fields)
+            _shown(search_index.check_fields, self.search.fields)
         return config
 
     def _set_address(self, config):
@@ -297,7 +297,7 @@ class KbPlugin(BasePlugin):
         def source_of(location: str) -> str:
             return self.sources.get(location.split("#", 1)[0], f"page '{location}'")
 
-        analysed, hits = _shown(search_ko.add_fields_to_file, path, self.analyzer, source_of)
+        analysed, hits = _shown(search_index.add_fields_to_file, path, self.analyzer, source_of)
         log.info("kb search: analysed %d entries, %d from the cache", analysed, hits)
 
     @event_priority(50)  # before the search plugin writes its index and mkdocs-jupyter evicts its cache
@@ -351,5 +351,5 @@ def _shown(call, *args, **kwargs):
     """``call(*args, **kwargs)``, its errors as PluginError: MkDocs shows the message, not a traceback."""
     try:
         return call(*args, **kwargs)
-    except (pages.PageError, search_ko.SearchIndexError, ExecutionError, fonts.FontError) as exc:
+    except (pages.PageError, search_index.SearchIndexError, ExecutionError, fonts.FontError) as exc:
         raise PluginError(str(exc)) from None

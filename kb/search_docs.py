@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kb.search_ko import json_bytes
+from kb.search_index import json_bytes
 
 TEXT_ENTRIES = 32  # entries a chunk: about 40 KB of JSON (a query's first ten pages need 10-20 chunks)
 FOLDER = "text"  # under search/kb/

@@ -1,4 +1,5 @@
-"""Korean morphemes for Material's search index (kb/plugin.py calls it after the search plugin).
+"""Korean morphemes for Material's search index: the analysis of each entry's title and text
+(kb/search_index.py adds its results to the index file that the search plugin wrote).
 
 Material's search (lunr) matches every query term as a prefix of a token of the visible
 text. Korean glues particles and endings to words and writes compounds with or without a
@@ -21,13 +22,6 @@ morphemes, is left out of either field. Each field holds each term once, separat
 and is indexed with the boost that ``plugins: search: fields:`` gives it in mkdocs.yml. Titles are
 left as they are.
 
-The text shown under a result (Material's preview) is prose: code and program output
-(``<pre>`` blocks) move from ``text`` to a third field, ``code`` (:func:`split_code`), which both
-searches still index, so a code identifier still finds its page but a preview never shows code.
-A page's own entry left without prose, or a notebook's (whose introduction is its H1 section),
-begins with the page's first paragraph. The morphemes and names are found in what a reader sees
-(title and prose); code is found by its own words, in the code field.
-
 The query side is ``docs/javascripts/search-ko.js``: it strips particles and endings from
 the query and splits known compounds, finds the matching entries in its own copy of the index
 (the worker's answer, made in the page), and orders them by page, counting synonyms. Its word
@@ -45,11 +39,8 @@ load) is loaded only on the first entry that is not in the cache: a build of unc
 never loads it. In `mkdocs serve` it loads in a background thread after the first build
 (:meth:`Analyzer.warm_up`), so that the first saved edit finds it loaded. After each build the
 file keeps only the entries that build used, written atomically; two builds at once cost each
-other cache misses, never a wrong entry. A damaged cache file is ignored (logged) and rewritten. The index is written back
-as UTF-8 (Material escapes every Hangul syllable as six ASCII characters), which more than
-pays for the new fields. Anything unexpected in the search index (a missing field, a field
-that is already there, text that is not a string) raises a :class:`SearchIndexError` naming
-the page's source file (the plugin shows it as MkDocs' PluginError). Nothing here needs MkDocs.
+other cache misses, never a wrong entry. A damaged cache file is ignored (logged) and rewritten.
+Nothing here needs MkDocs.
 """
 
 from __future__ import annotations
@@ -65,24 +56,16 @@ import re
 import threading
 from importlib import metadata
 from pathlib import Path
-from typing import Callable, Iterable
-
-import orjson
+from typing import Iterable
 
 FIELD = "morph"
 NAMES_FIELD = "syn"  # the other names of the concepts an entry names (SYNONYMS)
-FIELDS = (FIELD, NAMES_FIELD)  # what this module adds to every entry
-CODE_FIELD = "code"  # the code and output moved out of an entry's text (split_code)
-PRE_RE = re.compile(r"<pre\b[^>]*>.*?</pre\s*>", re.S | re.I)
-PARAGRAPH_RE = re.compile(r"<p>(?:(?!</p>).)*</p>", re.S)
+FIELDS = (FIELD, NAMES_FIELD)  # what this module's analysis adds to every entry
+CODE_FIELD = "code"  # the code and output moved out of an entry's text (kb/search_index.py split_code)
 DATA_JS = "javascripts/search-ko-data.js"
 CACHE_FORMAT = 2  # of the cache file (2: "morphemes<TAB>names"); the rules: the source hash (analyser_version)
 CACHE_ENV = "KB_SEARCH_CACHE"
 log = logging.getLogger("mkdocs.plugins.kb.search")
-
-
-class SearchIndexError(ValueError):
-    """The search index or its configuration is not what this module can add fields to."""
 
 
 # Domain words Kiwi's dictionary lacks or splits wrongly, registered as general nouns (NNG).
@@ -497,98 +480,7 @@ def query_data() -> dict:
     }
 
 
-def add_field(index: dict, analyzer: Analyzer, source_of) -> dict:
-    """Add the morpheme field to every entry of a parsed search index (in place) and return it.
-
-    ``source_of(location)`` names the page's source file for error messages.
-    """
-    if not isinstance(index, dict) or not isinstance(index.get("docs"), list) or "config" not in index:
-        raise SearchIndexError("search/search_index.json: expected an object with 'config' and 'docs'")
-    fields = index["config"].get("fields", {})
-    for field in FIELDS:
-        if field not in fields:
-            raise SearchIndexError(
-                f"search/search_index.json: field '{field}' is not configured; add it under "
-                f"plugins: search: fields: in mkdocs.yml so that the worker indexes it"
-            )
-    for doc in index["docs"]:  # the text a preview shows first, then its terms
-        location = doc.get("location") if isinstance(doc, dict) else None
-        if not isinstance(location, str):
-            raise SearchIndexError(f"search/search_index.json: entry without a location: {str(doc)[:80]}")
-        where = source_of(location)
-        for field in FIELDS:
-            if field in doc:
-                raise SearchIndexError(f"{where}: search entry '{location}' already has a '{field}' field")
-        title, text = doc.get("title"), doc.get("text")
-        if not isinstance(title, str) or not isinstance(text, str):
-            raise SearchIndexError(f"{where}: search entry '{location}' has no title or text string")
-        if _has_code(text):
-            if CODE_FIELD not in fields:
-                raise SearchIndexError(
-                    f"mkdocs.yml: plugins: search: fields: has no '{CODE_FIELD}' entry; kb/search_ko.py moves "
-                    f"code out of the previews into that field ({where}: '{location}' has code)")
-            if CODE_FIELD in doc:
-                raise SearchIndexError(f"{where}: search entry '{location}' already has a '{CODE_FIELD}' field")
-            doc["text"], doc[CODE_FIELD] = split_code(text)
-    _lead_for_pages(index["docs"], source_of)
-    for doc in index["docs"]:
-        location = doc["location"]
-        try:
-            value, names = analyzer.fields(doc["title"], doc["text"])
-        except Exception as exc:  # Kiwi's errors do not name the page
-            raise SearchIndexError(f"{source_of(location)}: morpheme analysis of '{location}' failed: {exc}") from exc
-        if value:
-            doc[FIELD] = value
-        if names:
-            doc[NAMES_FIELD] = names
-    return index
-
-
-@functools.lru_cache(maxsize=65536)  # a rebuild after one edit looks at the same entries' texts again
-def _has_code(text: str) -> bool:
-    return PRE_RE.search(text) is not None
-
-
-@functools.lru_cache(maxsize=65536)  # a rebuild after one edit splits the same entries' texts again
-def split_code(text: str) -> tuple[str, str]:
-    """(the entry's text without its ``<pre>`` blocks, their plain text joined): what a preview shows,
-    and what is only searched."""
-    # entities stay escaped, as in ``text``: both searches split them off (the separator's &[a-z]+;)
-    code = " ".join(TAG_RE.sub("", BLOCK_TAG_RE.sub(" ", m.group(0))) for m in PRE_RE.finditer(text))
-    prose = re.sub(r"\s{2,}", " ", PRE_RE.sub(" ", text)).strip()
-    return prose, re.sub(r"\s+", " ", code).strip()
-
-
-def _lead_for_pages(docs: list[dict], source_of) -> None:
-    """A page's own entry whose preview would not start with what the page is about begins with
-    the first paragraph of the page's first section that has one: an entry without prose, and a
-    notebook's, which gathers its code cells' outputs and whatever Markdown cells precede no heading,
-    while the notebook's introduction is its H1 section."""
-    for i, doc in enumerate(docs):
-        location = doc["location"]
-        if "#" in location or (plain_text(doc["text"]).strip() and not source_of(location).endswith(".ipynb")):
-            continue
-        for later in docs[i + 1:]:
-            if not later["location"].startswith(location + "#"):
-                break
-            lead = next((p.group(0) for p in PARAGRAPH_RE.finditer(later["text"]) if plain_text(p.group(0)).strip()), None)
-            if lead:
-                if not doc["text"].startswith(lead):
-                    doc["text"] = f"{lead} {doc['text']}".strip()
-                break
-
-
 # --- what the plugin calls -------------------------------------------------------------
-
-
-def check_fields(configured) -> None:
-    """Refuse a search configuration (``plugins: search: fields:``) that lacks a field written here."""
-    for field in FIELDS:
-        if field not in configured:
-            raise SearchIndexError(
-                f"mkdocs.yml: plugins: search: fields: has no '{field}' entry; kb/search_ko.py "
-                f"writes that field and the search worker indexes only configured fields"
-            )
 
 
 def data_js() -> str:
@@ -610,43 +502,3 @@ def analyzer_for(current: Analyzer | None, separator: str, folder: Path) -> Anal
     if current is None or current.separator.pattern != separator or current.cache_dir != folder:
         return Analyzer(separator, folder)
     return current
-
-
-def json_bytes(value) -> bytes:
-    """``value`` as compact JSON in UTF-8, non-ASCII as is (``json.dumps(value, ensure_ascii=False,
-    separators=(",", ":"))``), written by orjson: a 500-page site's index in a fifth of json's time,
-    on every `mkdocs serve` rebuild (benchmarks/README.md); by json where orjson refuses a value
-    (an integer over 64 bits)."""
-    try:
-        return orjson.dumps(value)
-    except (orjson.JSONEncodeError, TypeError):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def json_value(data: bytes):
-    """The JSON value of ``data`` (UTF-8), read by orjson, or by json where orjson refuses it
-    (an escaped lone surrogate, which json reads)."""
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return json.loads(data)
-
-
-def add_fields_to_file(path: Path, analyzer: Analyzer, source_of: Callable[[str], str]) -> tuple[int, int]:
-    """Add both fields to every entry of the index file at ``path``, rewritten as UTF-8;
-    returns (entries analysed, entries from the cache) of this call."""
-    if not path.is_file():
-        raise SearchIndexError(f"{path}: the search plugin wrote no index")
-    index = json_value(path.read_bytes())
-    analyzer.cache.begin()
-    analysed, hits = analyzer.analysed, analyzer.hits
-    add_field(index, analyzer, source_of)
-    analyzer.cache.save()
-    path.write_bytes(json_bytes(index))
-    from kb.search_split import write  # the same index split by term, for the first search (search/kb/)
-
-    write(path.parent, index)
-    from kb.search_variants import write_words  # the index's words and names' spellings, for hurried queries
-
-    write_words(path.parent, index, SYNONYMS)
-    return analyzer.analysed - analysed, analyzer.hits - hits

@@ -34,7 +34,8 @@ import shutil
 from pathlib import Path
 
 from kb import search_docs
-from kb.search_ko import CODE_FIELD, FIELD, NAMES_FIELD, SearchIndexError
+from kb.search_index import SearchIndexError
+from kb.search_ko import CODE_FIELD, FIELD, NAMES_FIELD
 
 FORMAT = 1
 FOLDER = "kb"  # under search/

@@ -31,7 +31,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from PIL import Image
 
 from browser_helpers import SearchBox, Tab, chromium, site_url  # noqa: F401  (fixtures)
-from kb import notebooks, search_ko
+from kb import notebooks, search_index, search_ko
 from kb.execute import ExecutionError, Executor
 
 # --- figures: a minus sign in NanumGothic ----------------------------------------------------------
@@ -224,7 +224,7 @@ def test_code_moves_out_of_the_preview_into_a_searched_field():
                       {"location": "notebooks/x/#_1", "title": "X", "text": "<p>첫 문단입니다.</p> <p>둘째</p>"},
                       {"location": "qna/y/#s", "title": "S", "text": "<p>설명</p> y.py<pre><code>y = 1</code></pre> <p>끝</p>"}]}
     sources = {"notebooks/x/": "docs/notebooks/x.ipynb", "qna/y/": "docs/qna/y.md"}
-    docs = search_ko.add_field(index, NoAnalysis(), lambda loc: sources[loc.split("#")[0]])["docs"]
+    docs = search_index.add_field(index, NoAnalysis(), lambda loc: sources[loc.split("#")[0]])["docs"]
     assert docs[0]["text"] == "<p>첫 문단입니다.</p> <p>버튼</p>"  # a notebook's entry opens with its introduction
     assert docs[0]["code"] == "import torch x = a &lt; b"
     assert docs[2]["text"] == "<p>설명</p> y.py <p>끝</p>" and docs[2]["code"] == "y = 1"
@@ -234,8 +234,8 @@ def test_code_moves_out_of_the_preview_into_a_searched_field():
     for doc in index["docs"]:
         doc.pop("code", None)
     index["docs"][2]["text"] = "<pre>z = 2</pre>"
-    with pytest.raises(search_ko.SearchIndexError, match="has no 'code' entry"):
-        search_ko.add_field(index, NoAnalysis(), lambda loc: sources[loc.split("#")[0]])
+    with pytest.raises(search_index.SearchIndexError, match="has no 'code' entry"):
+        search_index.add_field(index, NoAnalysis(), lambda loc: sources[loc.split("#")[0]])
 
 
 def test_no_preview_in_the_built_index_holds_code_and_notebook_code_is_still_searched(built_site):

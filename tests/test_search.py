@@ -15,7 +15,7 @@ import pytest
 
 from browser_helpers import SearchBox, Tab, chromium, site_url  # noqa: F401  (fixtures)
 import search_quality
-from kb import search_ko
+from kb import search_index, search_ko
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 DEFAULT_SEPARATOR = r"[\s\-]+"
@@ -127,19 +127,19 @@ def test_unexpected_entry_raises_with_the_source_file(analyzer):
     def source_of(location):
         return "docs/qna/adagrad.md"
 
-    with pytest.raises(search_ko.SearchIndexError, match=r"docs/qna/adagrad\.md.*qna/adagrad/#x"):
-        search_ko.add_field(_index([{"location": "qna/adagrad/#x", "title": "t", "text": None}]),
+    with pytest.raises(search_index.SearchIndexError, match=r"docs/qna/adagrad\.md.*qna/adagrad/#x"):
+        search_index.add_field(_index([{"location": "qna/adagrad/#x", "title": "t", "text": None}]),
                             analyzer, source_of)
     for field in (search_ko.FIELD, search_ko.NAMES_FIELD):
-        with pytest.raises(search_ko.SearchIndexError, match=rf"docs/qna/adagrad\.md.*already has a '{field}'"):
-            search_ko.add_field(_index([{"location": "qna/adagrad/", "title": "t", "text": "", field: ""}]),
+        with pytest.raises(search_index.SearchIndexError, match=rf"docs/qna/adagrad\.md.*already has a '{field}'"):
+            search_index.add_field(_index([{"location": "qna/adagrad/", "title": "t", "text": "", field: ""}]),
                                 analyzer, source_of)
-    with pytest.raises(search_ko.SearchIndexError, match="'morph' is not configured"):
-        search_ko.add_field(_index([], fields=("title", "text")), analyzer, source_of)
-    with pytest.raises(search_ko.SearchIndexError, match="'syn' is not configured"):
-        search_ko.add_field(_index([], fields=("title", "text", search_ko.FIELD)), analyzer, source_of)
-    with pytest.raises(search_ko.SearchIndexError, match="'config' and 'docs'"):
-        search_ko.add_field({"docs": []}, analyzer, source_of)
+    with pytest.raises(search_index.SearchIndexError, match="'morph' is not configured"):
+        search_index.add_field(_index([], fields=("title", "text")), analyzer, source_of)
+    with pytest.raises(search_index.SearchIndexError, match="'syn' is not configured"):
+        search_index.add_field(_index([], fields=("title", "text", search_ko.FIELD)), analyzer, source_of)
+    with pytest.raises(search_index.SearchIndexError, match="'config' and 'docs'"):
+        search_index.add_field({"docs": []}, analyzer, source_of)
 
 
 def test_analysis_is_cached_by_content(analyzer, monkeypatch):
@@ -220,7 +220,7 @@ def test_hook_adds_the_fields_and_changes_nothing_else(built_index, analyzer):
             doc.pop(field, None)
     separator = plain["config"]["separator"]
     cached = search_ko.Analyzer(separator, Path(os.environ["KB_SEARCH_CACHE"]))
-    again = search_ko.add_field(copy.deepcopy(plain), cached, lambda location: location)
+    again = search_index.add_field(copy.deepcopy(plain), cached, lambda location: location)
     assert again == built_index
     for before, after in zip(plain["docs"], again["docs"]):
         after = {k: v for k, v in after.items() if k not in ours}
@@ -231,7 +231,7 @@ def test_hook_adds_the_fields_and_changes_nothing_else(built_index, analyzer):
     sample = {**plain, "docs": [doc for doc in plain["docs"] if doc["location"].split("#")[0] in pages]}
     fresh = search_ko.Analyzer(separator)  # no cache; this module's Kiwi, loaded in this process
     fresh.kiwi = analyzer.kiwi
-    fresh = search_ko.add_field(copy.deepcopy(sample), fresh, lambda location: location)
+    fresh = search_index.add_field(copy.deepcopy(sample), fresh, lambda location: location)
     assert fresh["docs"] == [doc for doc in built_index["docs"] if doc["location"].split("#")[0] in pages]
 
 

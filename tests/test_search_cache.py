@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from kb import search_ko
+from kb import search_index, search_ko
 
 ROOT = Path(__file__).resolve().parent.parent
 SEPARATOR = r"[\s\-]+"
@@ -56,7 +56,7 @@ def _build(cache: Path, texts: dict[str, str]) -> tuple[search_ko.Analyzer, dict
     """One build as a fresh process sees it: a new analyzer reading the cache folder."""
     analyzer = search_ko.Analyzer(SEPARATOR, cache)
     analyzer.cache.begin()
-    index = search_ko.add_field(_index(texts), analyzer, lambda location: location)
+    index = search_index.add_field(_index(texts), analyzer, lambda location: location)
     analyzer.cache.save()
     return analyzer, index
 
@@ -80,7 +80,7 @@ def test_a_warm_rebuild_analyses_only_the_changed_entry(tmp_path):
     edited = {**TEXTS, "b/": "<p>가중치 감쇠는 과적합을 줄입니다.</p>"}
     after_edit, index = _build(tmp_path, edited)
     assert (after_edit.analysed, after_edit.hits) == (1, 2)
-    uncached = search_ko.add_field(_index(edited), search_ko.Analyzer(SEPARATOR), lambda location: location)
+    uncached = search_index.add_field(_index(edited), search_ko.Analyzer(SEPARATOR), lambda location: location)
     assert _morph(index) == _morph(uncached) and _names(index) == _names(uncached)
 
 

@@ -13,7 +13,7 @@ import random
 
 import pytest
 
-from kb import search_ko, search_split
+from kb import search_index, search_ko, search_split
 from kb.search_ko import CODE_FIELD, FIELD, NAMES_FIELD
 
 WORDS = ["adam", "ada", "모멘텀", "모멘텀항", "학습률", "0.9", "beta", "배치", "정규화", "lr", "x", "\U0001f600", "\uffe0"]
@@ -88,8 +88,8 @@ def test_the_index_is_read_and_written_as_json_would():
              "docs": [{"location": "a/#b", "title": "모멘텀 \U0001f600 \"인용\" \\", "text": "탭\t줄\n\x1f\u2028\x7f",
                        "tags": ["optim", "학습률"], "n": 0, "on": True, "none": None}]}
     expected = json.dumps(index, ensure_ascii=False, separators=(",", ":"))
-    assert search_ko.json_bytes(index) == expected.encode("utf-8")
-    assert search_ko.json_value(json.dumps(index).encode("utf-8")) == index  # Material's file: non-ASCII escaped
+    assert search_index.json_bytes(index) == expected.encode("utf-8")
+    assert search_index.json_value(json.dumps(index).encode("utf-8")) == index  # Material's file: non-ASCII escaped
     big = {"n": 2**70}  # orjson refuses it; json writes it
-    assert search_ko.json_bytes(big) == b'{"n":1180591620717411303424}'
-    assert search_ko.json_value(b'{"t":"\\ud800"}') == {"t": "\ud800"}  # orjson refuses a lone surrogate; json reads it
+    assert search_index.json_bytes(big) == b'{"n":1180591620717411303424}'
+    assert search_index.json_value(b'{"t":"\\ud800"}') == {"t": "\ud800"}  # orjson refuses a lone surrogate; json reads it

@@ -20,7 +20,7 @@ from mkdocs.commands.build import build
 from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 
-from kb import search_ko
+from kb import search_index, search_ko
 from test_search_cache import SEPARATOR, TEXTS, _index, _site
 
 LOAD_SECONDS = 0.3  # long enough for a second caller to arrive while the first one loads
@@ -95,8 +95,8 @@ def test_a_failed_background_load_is_logged_and_the_next_analysis_loads_kiwi(tmp
 
     failing = search_ko.Analyzer(SEPARATOR, tmp_path / "other")  # the third load fails: reported as today
     failing.warm_up().join(timeout=30)
-    with pytest.raises(search_ko.SearchIndexError, match="morpheme analysis of 'b/' failed: model file missing"):
-        search_ko.add_field(_index({"b/": TEXTS["b/"]}), failing, lambda location: location)
+    with pytest.raises(search_index.SearchIndexError, match="morpheme analysis of 'b/' failed: model file missing"):
+        search_index.add_field(_index({"b/": TEXTS["b/"]}), failing, lambda location: location)
 
 
 # --- through MkDocs, in this process ---------------------------------------------------------

@@ -478,7 +478,7 @@
       var page = pages[path] || (pages[path] = { tf: new Map(), length: 0, head: new Map() });
       var title = tokens(doc.title), text = tokens(doc.text), tags = tokens((doc.tags || []).join(" "));
       var morph = tokens(doc[data.field || "morph"]), names = tokens(doc[data.names || "syn"]);
-      var code = tokens(doc.code); // the code kb/search_ko.py moved out of the preview: searched as text
+      var code = tokens(doc.code); // the code kb/search_index.py moved out of the preview: searched as text
       if (doc.location.indexOf("#") < 0) { // the page's own entry: its title and tags
         title.concat(tags).forEach(function (t) { page.head.set(t, 1); });
         articles.set(doc.location, d);
