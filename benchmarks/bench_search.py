@@ -56,7 +56,8 @@ import yaml  # noqa: E402
 from browser_helpers import SearchBox, browser_unavailable, guard, launch, serve  # noqa: E402
 from benchmarks.bench_build import copy_project, generate_pages  # noqa: E402
 from kb.search_index import add_field  # noqa: E402
-from kb.search_ko import FIELD, FIELDS as OURS, NAMES_FIELD, Analyzer  # noqa: E402
+from kb.search_ko import Analyzer  # noqa: E402
+from kb.search_words import FIELD, FIELDS as OURS, NAMES_FIELD  # noqa: E402
 
 
 def build(project: Path, site: Path) -> float:

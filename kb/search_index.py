@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Callable
 
 import orjson
 
-from kb.search_ko import BLOCK_TAG_RE, CODE_FIELD, FIELD, FIELDS, NAMES_FIELD, SYNONYMS, TAG_RE, plain_text
+from kb.search_ko import BLOCK_TAG_RE, TAG_RE, plain_text
+from kb.search_words import CODE_FIELD, FIELD, FIELDS, NAMES_FIELD, SYNONYMS
 
 if TYPE_CHECKING:
     from kb.search_ko import Analyzer

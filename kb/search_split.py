@@ -35,7 +35,7 @@ from pathlib import Path
 
 from kb import search_docs
 from kb.search_index import SearchIndexError
-from kb.search_ko import CODE_FIELD, FIELD, NAMES_FIELD
+from kb.search_words import CODE_FIELD, FIELD, NAMES_FIELD
 
 FORMAT = 1
 FOLDER = "kb"  # under search/

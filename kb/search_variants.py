@@ -4,7 +4,7 @@ Members type a name however they heard it: ``에이다그래드`` or ``아다그
 bootstrap, ``kfold`` or ``k fold`` for k-fold, ``교차엔트로피`` for 교차 엔트로피. The pages write one
 spelling. This module generates, at build time and by rule, what ``docs/javascripts/search-ko.js``
 needs to read the others (written into ``search/kb-words.json``, see below), from ``docs/glossary.md`` (its 영문 and 한글 columns, and the acronyms of
-its 비고 column) and the synonym groups of ``kb/search_ko.py``:
+its 비고 column) and the synonym groups of ``kb/search_words.py``:
 
 * ``sounds``: the consonant skeleton (:func:`latin_skeleton`) of every Latin word of those names, and
   of each name of several words spelled in one go -> the words or names, ``|``-separated. A Hangul spelling of a Latin word keeps its consonants and changes its vowels
@@ -177,7 +177,7 @@ def _stem(word: str) -> str:
 
 
 def index_words(index: dict) -> list[str]:
-    """The words of the index's entries (title, text, tags and the two fields kb/search_ko.py adds):
+    """The words of the index's entries (title, text, tags and the two fields kb/search_index.py adds):
     Hangul words with their particles cut, and Latin words of the prose (not the code field),
     lowercased, sorted as JavaScript sorts (UTF-16 code units: code points, for these), without a
     word that starts another: the query side asks only whether a piece of a query starts a word of

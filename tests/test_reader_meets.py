@@ -31,7 +31,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from PIL import Image
 
 from browser_helpers import SearchBox, Tab, chromium, site_url  # noqa: F401  (fixtures)
-from kb import notebooks, search_index, search_ko
+from kb import notebooks, search_index, search_words
 from kb.execute import ExecutionError, Executor
 
 # --- figures: a minus sign in NanumGothic ----------------------------------------------------------
@@ -219,7 +219,7 @@ class NoAnalysis:
 
 
 def test_code_moves_out_of_the_preview_into_a_searched_field():
-    index = {"config": {"fields": {f: {} for f in ("title", "text", *search_ko.FIELDS, search_ko.CODE_FIELD)}},
+    index = {"config": {"fields": {f: {} for f in ("title", "text", *search_words.FIELDS, search_words.CODE_FIELD)}},
              "docs": [{"location": "notebooks/x/", "title": "X", "text": "<p>버튼</p> <pre>import torch\nx = a &lt; b</pre>"},
                       {"location": "notebooks/x/#_1", "title": "X", "text": "<p>첫 문단입니다.</p> <p>둘째</p>"},
                       {"location": "qna/y/#s", "title": "S", "text": "<p>설명</p> y.py<pre><code>y = 1</code></pre> <p>끝</p>"}]}
@@ -230,7 +230,7 @@ def test_code_moves_out_of_the_preview_into_a_searched_field():
     assert docs[2]["text"] == "<p>설명</p> y.py <p>끝</p>" and docs[2]["code"] == "y = 1"
     assert "code" not in docs[1]
 
-    del index["config"]["fields"][search_ko.CODE_FIELD]
+    del index["config"]["fields"][search_words.CODE_FIELD]
     for doc in index["docs"]:
         doc.pop("code", None)
     index["docs"][2]["text"] = "<pre>z = 2</pre>"

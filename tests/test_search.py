@@ -15,7 +15,7 @@ import pytest
 
 from browser_helpers import SearchBox, Tab, chromium, site_url  # noqa: F401  (fixtures)
 import search_quality
-from kb import search_index, search_ko
+from kb import search_index, search_ko, search_words
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 DEFAULT_SEPARATOR = r"[\s\-]+"
@@ -119,7 +119,7 @@ def test_names_are_cached_with_the_terms(analyzer, monkeypatch):
     assert names(analyzer, "Adagrad는 학습률을 바꾼다") == first
 
 
-def _index(docs, fields=("title", "text", "tags", search_ko.FIELD, search_ko.NAMES_FIELD)):
+def _index(docs, fields=("title", "text", "tags", search_words.FIELD, search_words.NAMES_FIELD)):
     return {"config": {"fields": {f: {"boost": 1.0} for f in fields}}, "docs": docs}
 
 
@@ -130,14 +130,14 @@ def test_unexpected_entry_raises_with_the_source_file(analyzer):
     with pytest.raises(search_index.SearchIndexError, match=r"docs/qna/adagrad\.md.*qna/adagrad/#x"):
         search_index.add_field(_index([{"location": "qna/adagrad/#x", "title": "t", "text": None}]),
                             analyzer, source_of)
-    for field in (search_ko.FIELD, search_ko.NAMES_FIELD):
+    for field in (search_words.FIELD, search_words.NAMES_FIELD):
         with pytest.raises(search_index.SearchIndexError, match=rf"docs/qna/adagrad\.md.*already has a '{field}'"):
             search_index.add_field(_index([{"location": "qna/adagrad/", "title": "t", "text": "", field: ""}]),
                                 analyzer, source_of)
     with pytest.raises(search_index.SearchIndexError, match="'morph' is not configured"):
         search_index.add_field(_index([], fields=("title", "text")), analyzer, source_of)
     with pytest.raises(search_index.SearchIndexError, match="'syn' is not configured"):
-        search_index.add_field(_index([], fields=("title", "text", search_ko.FIELD)), analyzer, source_of)
+        search_index.add_field(_index([], fields=("title", "text", search_words.FIELD)), analyzer, source_of)
     with pytest.raises(search_index.SearchIndexError, match="'config' and 'docs'"):
         search_index.add_field({"docs": []}, analyzer, source_of)
 
@@ -159,8 +159,8 @@ def built_index(built_site) -> dict:
 
 
 def test_built_index_configures_and_fills_the_morpheme_field(built_index):
-    assert search_ko.FIELD in built_index["config"]["fields"]
-    with_field = [d for d in built_index["docs"] if d.get(search_ko.FIELD)]
+    assert search_words.FIELD in built_index["config"]["fields"]
+    with_field = [d for d in built_index["docs"] if d.get(search_words.FIELD)]
     assert len(with_field) >= len(built_index["docs"]) // 2
     page = next(d for d in built_index["docs"] if d["location"] == "qna/cross-validation/")
     assert "교차검증에서" in page["title"]
@@ -169,7 +169,7 @@ def test_built_index_configures_and_fills_the_morpheme_field(built_index):
     analyzer = search_ko.Analyzer.__new__(search_ko.Analyzer)  # tokenizer only, no Kiwi
     analyzer.separator = re.compile(built_index["config"]["separator"])
     visible = analyzer.visible_tokens(f"{page['title']}\n{page['text']}")
-    assert "검증" in page.get(search_ko.FIELD, "").split() or search_ko._is_prefix_of_any("검증", visible)
+    assert "검증" in page.get(search_words.FIELD, "").split() or search_ko._is_prefix_of_any("검증", visible)
 
 
 def test_morpheme_terms_are_hangul_and_invisible_to_prefix_search(built_index):
@@ -178,7 +178,7 @@ def test_morpheme_terms_are_hangul_and_invisible_to_prefix_search(built_index):
     analyzer.separator = re.compile(separator)
     for doc in built_index["docs"]:
         visible = analyzer.visible_tokens(f"{doc['title']}\n{doc['text']}")
-        for term in doc.get(search_ko.FIELD, "").split():
+        for term in doc.get(search_words.FIELD, "").split():
             assert re.search(r"[가-힣]", term), (doc["location"], term)
             assert not search_ko._is_prefix_of_any(term, visible), (doc["location"], term)
 
@@ -187,22 +187,22 @@ def test_names_field_holds_only_names_of_concepts_the_entry_names(built_index):
     analyzer = search_ko.Analyzer.__new__(search_ko.Analyzer)  # tokenizer only, no Kiwi
     analyzer.separator = re.compile(built_index["config"]["separator"])
     groups_of: dict[str, list[tuple[str, ...]]] = {}  # a part (bootstrap) can belong to two groups
-    for group in search_ko.SYNONYMS:
-        for part in {p for name in group for p in search_ko._parts(name)}:
+    for group in search_words.SYNONYMS:
+        for part in {p for name in group for p in search_words._parts(name)}:
             groups_of.setdefault(part, []).append(group)
     for doc in built_index["docs"]:
         markup = f"{doc['title']}\n{doc['text']}"
         visible = analyzer.visible_tokens(markup)
-        named = sorted(set(visible) | set(doc.get(search_ko.FIELD, "").split()))
+        named = sorted(set(visible) | set(doc.get(search_words.FIELD, "").split()))
         ordered = analyzer.ordered_tokens(markup)
-        for term in doc.get(search_ko.NAMES_FIELD, "").split():
-            assert any(search_ko._names("".join(search_ko._parts(n)), named)
-                       or search_ko._names_in_order(search_ko._parts(n), ordered)
+        for term in doc.get(search_words.NAMES_FIELD, "").split():
+            assert any(search_words._names("".join(search_words._parts(n)), named)
+                       or search_words._names_in_order(search_words._parts(n), ordered)
                        for group in groups_of[term] for n in group), (doc["location"], term)  # KeyError: no name
             assert not search_ko._is_prefix_of_any(term, visible), (doc["location"], term)
     by_location = {d["location"]: d for d in built_index["docs"]}
-    assert "아다그라드" in by_location["qna/adagrad/"].get(search_ko.NAMES_FIELD, "").split()  # the page writes Adagrad
-    assert not any("배치놈" in d.get(search_ko.NAMES_FIELD, "") for loc, d in by_location.items()
+    assert "아다그라드" in by_location["qna/adagrad/"].get(search_words.NAMES_FIELD, "").split()  # the page writes Adagrad
+    assert not any("배치놈" in d.get(search_words.NAMES_FIELD, "") for loc, d in by_location.items()
                    if loc.startswith("qna/cross-validation/"))  # it never names batch normalization
 
 
@@ -213,7 +213,7 @@ def test_hook_adds_the_fields_and_changes_nothing_else(built_index, analyzer):
     import copy
     import os
 
-    ours = (search_ko.FIELD, search_ko.NAMES_FIELD)
+    ours = (search_words.FIELD, search_words.NAMES_FIELD)
     plain = copy.deepcopy(built_index)
     for doc in plain["docs"]:
         for field in ours:
@@ -236,9 +236,9 @@ def test_hook_adds_the_fields_and_changes_nothing_else(built_index, analyzer):
 
 
 def test_query_vocabulary_is_served_with_the_site(built_site):
-    data_js = (built_site / search_ko.DATA_JS).read_text(encoding="utf-8")
+    data_js = (built_site / search_words.DATA_JS).read_text(encoding="utf-8")
     data = json.loads(data_js.split("=", 1)[1].strip().rstrip(";"))
-    assert data == search_ko.query_data()
+    assert data == search_words.query_data()
     page = (built_site / "index.html").read_text(encoding="utf-8")
     assert page.index("search-ko-data.js") < page.index("search-ko.js") < page.index("bundle.")
 

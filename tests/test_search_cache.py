@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from kb import search_index, search_ko
+from kb import search_index, search_ko, search_words
 
 ROOT = Path(__file__).resolve().parent.parent
 SEPARATOR = r"[\s\-]+"
@@ -49,7 +49,7 @@ def one_kiwi_per_word_list(monkeypatch):
 
 def _index(texts: dict[str, str]) -> dict:
     docs = [{"location": loc, "title": f"제목 {loc}", "text": text} for loc, text in texts.items()]
-    return {"config": {"separator": SEPARATOR, "fields": {"title": {}, "text": {}, search_ko.FIELD: {}, search_ko.NAMES_FIELD: {}}}, "docs": docs}
+    return {"config": {"separator": SEPARATOR, "fields": {"title": {}, "text": {}, search_words.FIELD: {}, search_words.NAMES_FIELD: {}}}, "docs": docs}
 
 
 def _build(cache: Path, texts: dict[str, str]) -> tuple[search_ko.Analyzer, dict]:
@@ -62,11 +62,11 @@ def _build(cache: Path, texts: dict[str, str]) -> tuple[search_ko.Analyzer, dict
 
 
 def _morph(index: dict) -> dict[str, str]:
-    return {d["location"]: d.get(search_ko.FIELD, "") for d in index["docs"]}
+    return {d["location"]: d.get(search_words.FIELD, "") for d in index["docs"]}
 
 
 def _names(index: dict) -> dict[str, str]:
-    return {d["location"]: d.get(search_ko.NAMES_FIELD, "") for d in index["docs"]}
+    return {d["location"]: d.get(search_words.NAMES_FIELD, "") for d in index["docs"]}
 
 
 def test_a_warm_rebuild_analyses_only_the_changed_entry(tmp_path):
@@ -139,7 +139,7 @@ def _site(project: Path) -> None:
         plugins:
           - search:
               separator: '{SEPARATOR}'
-              fields: {{{search_ko.FIELD}: {{boost: 1.0}}, {search_ko.NAMES_FIELD}: {{boost: 1.0}}}}
+              fields: {{{search_words.FIELD}: {{boost: 1.0}}, {search_words.NAMES_FIELD}: {{boost: 1.0}}}}
           - kb
         """), encoding="utf-8")
     (project / "docs" / "index.md").write_text("# 홈\n\n교차 검증에서 k-겹을 나눕니다.\n", encoding="utf-8")

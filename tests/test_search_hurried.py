@@ -13,7 +13,7 @@ import json
 import pytest
 
 from browser_helpers import SearchBox, Tab, chromium, site_url  # noqa: F401  (fixtures)
-from kb import search_ko, search_variants
+from kb import search_variants, search_words
 
 
 # --- build side ------------------------------------------------------------------------------
@@ -49,7 +49,7 @@ def test_latin_skeleton_keeps_the_consonants_korean_spelling_writes(latin, skele
 
 
 def test_a_skeleton_of_the_sites_own_names_is_not_shared_with_glossary_words():
-    sounds = search_variants.query_variants(search_ko.SYNONYMS)["sounds"]
+    sounds = search_variants.query_variants(search_words.SYNONYMS)["sounds"]
     assert sounds["KPLT"] == "k-fold"  # not covariate (internal covariate shift), which spells the same consonants
 
 
@@ -70,7 +70,7 @@ def test_the_built_site_serves_the_index_words_and_the_variants(built_site):
     assert words["format"] == search_variants.WORDS_FORMAT
     listed = search_variants.read_front_coded(words["words"])
     assert listed == sorted(listed) and "드롭아웃" in listed and "adagrad" in listed
-    assert {k: words[k] for k in ("sounds", "joined", "spaced")} == search_variants.query_variants(search_ko.SYNONYMS)
+    assert {k: words[k] for k in ("sounds", "joined", "spaced")} == search_variants.query_variants(search_words.SYNONYMS)
     page = (built_site / "index.html").read_text(encoding="utf-8")
     assert page.index("search-ko-data.js") < page.index("search-ko-query.js") < page.index("search-ko.js\"")
 

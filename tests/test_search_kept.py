@@ -13,8 +13,8 @@ import random
 
 import pytest
 
-from kb import search_index, search_ko, search_split
-from kb.search_ko import CODE_FIELD, FIELD, NAMES_FIELD
+from kb import search_index, search_split
+from kb.search_words import CODE_FIELD, FIELD, NAMES_FIELD
 
 WORDS = ["adam", "ada", "모멘텀", "모멘텀항", "학습률", "0.9", "beta", "배치", "정규화", "lr", "x", "\U0001f600", "\uffe0"]
 
@@ -83,7 +83,7 @@ def test_after_an_edit_only_the_tokens_whose_postings_changed_are_made_again(mon
 
 
 def test_the_index_is_read_and_written_as_json_would():
-    # kb/search_ko.py reads and writes the index with orjson; the text must be json's (compact, non-ASCII as is)
+    # kb/search_index.py reads and writes the index with orjson; the text must be json's (compact, non-ASCII as is)
     index = {"config": {"lang": ["ko"], "separator": "[\\s\\-]+", "fields": {"title": {"boost": 1000.0}}},
              "docs": [{"location": "a/#b", "title": "모멘텀 \U0001f600 \"인용\" \\", "text": "탭\t줄\n\x1f\u2028\x7f",
                        "tags": ["optim", "학습률"], "n": 0, "on": True, "none": None}]}

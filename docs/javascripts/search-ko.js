@@ -23,7 +23,7 @@
  *   a word they did not (Material lists the query's unmatched terms under each result).
  *
  * The search box keeps what the user typed. The vocabulary (known words, compounds,
- * synonyms) comes from kb/search_ko.py through javascripts/search-ko-data.js, and the
+ * synonyms) comes from kb/search_words.py through javascripts/search-ko-data.js, and the
  * index side (the "morph" and "syn" fields of search_index.json) is written by the same module.
  *
  * This file must load before Material's bundle, after search-ko-query.js (overrides/main.html does that).
@@ -834,7 +834,7 @@
   // ---- finding the results -----------------------------------------------------------
   //
   // Material's worker (lunr) finds every section with a token that starts with a query term,
-  // in its title, text, tags or the two fields kb/search_ko.py adds, highlights all of them
+  // in its title, text, tags or the two fields kb/search_index.py adds, highlights all of them
   // and sends them back; Material then draws ten pages of results at a time. At 500 pages that
   // was half the time from keyup to results (55 of 110 ms, measured in Chromium), and the
   // highlighting was done for hundreds of pages nobody sees. The same match is made here, from
