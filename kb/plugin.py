@@ -59,7 +59,8 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, CombinedEvent, event_priority
 from mkdocs.structure.files import File, Files
 
-from kb import fonts, incremental, nav, notebook_css, notebook_exec, notebooks, pages, partial, search_index, search_ko, search_words, site_address
+from kb import (fonts, incremental, nav, notebook_css, notebook_exec, notebooks, pages, partial, search_index, search_ko,
+                search_words, site_address)
 from kb.check import check
 from kb.execute import ExecutionError, Executor
 from kb.render import Site

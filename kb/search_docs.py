@@ -49,10 +49,11 @@ def chunks(index: dict) -> list[dict]:
             for first in range(0, len(all_text), TEXT_ENTRIES)]
 
 
-def write_text(folder: Path, index: dict) -> int:
+def write_text(folder: Path, index: dict, inlined: bool | None = None) -> int:
     """Write ``folder/text/<k>.json`` (``folder``: search/kb/, which kb/search_split.py's ``write``
-    empties first) for ``index``, unless docs.json holds the text (:func:`inline`); returns the chunk count."""
-    if inline(index):
+    empties first) for ``index``, unless docs.json holds the text (:func:`inline`, or ``inlined``
+    when the caller has judged it); returns the chunk count."""
+    if inline(index) if inlined is None else inlined:
         return 0
     out = folder / FOLDER
     out.mkdir(parents=True, exist_ok=True)

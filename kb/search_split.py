@@ -215,19 +215,20 @@ def write(search_dir: Path, index: dict) -> int:
     def dump(name: str, text: str) -> None:
         (folder / name).write_text(text, encoding="utf-8")
 
+    inline = search_docs.inline(index)  # whether docs.json holds the text (judged once)
     dump("base.json", json.dumps(base, ensure_ascii=False, separators=(",", ":")))
-    dump("docs.json", json.dumps(entries(index), ensure_ascii=False, separators=(",", ":")))
-    search_docs.write_text(folder, index)  # the entries' text, in chunks (search/kb/text/)
+    dump("docs.json", json.dumps(entries(index, inline), ensure_ascii=False, separators=(",", ":")))
+    search_docs.write_text(folder, index, inline)  # the entries' text, in chunks (search/kb/text/)
     for k, shard in enumerate(shards):
         dump(f"{k}.json", shard)
     return len(shards)
 
 
-def entries(index: dict) -> list[list]:
+def entries(index: dict, inline: bool | None = None) -> list[list]:
     """What a result shows of every entry: ``[location, title]``, its text if the archive's is small
-    (kb/search_docs.py: else in chunks), and its tags when it has them; without the fields only
-    searched (morph, syn, code), which Material's worker gets."""
-    out, text = [], search_docs.inline(index)
+    (kb/search_docs.py ``inline``, unless the caller says: else in chunks), and its tags when it has
+    them; without the fields only searched (morph, syn, code), which Material's worker gets."""
+    out, text = [], search_docs.inline(index) if inline is None else inline
     for doc in index.get("docs", []):
         if isinstance(doc, dict) and isinstance(doc.get("location"), str):
             row = [doc["location"], doc.get("title")] + ([doc.get("text")] if text else [])

@@ -148,12 +148,13 @@ class SharedBuildRuns:
     re-runs the page blocks the build ran)."""
 
     def __init__(self, keys: frozenset[str], device: str | None):
-        self.keys, self.device = keys, device
-
-    def ran(self, device: str, code: str, allow_exit: str | None = None) -> bool:
         from kb.execute import Executor
 
-        return device == self.device and Executor(cache_dir=Path("unused"), device=device).key(code, allow_exit) in self.keys
+        self.keys, self.device = keys, device
+        self.executor = Executor(cache_dir=Path("unused"), device=device) if device else None  # for its keys
+
+    def ran(self, device: str, code: str, allow_exit: str | None = None) -> bool:
+        return device == self.device and self.executor.key(code, allow_exit) in self.keys
 
 
 @pytest.fixture(scope="session")
