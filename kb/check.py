@@ -110,7 +110,14 @@ def _resolved(path: Path) -> Path:
 
 def _check_snippet(label: str, n: int, spec: str, root: Path, summary: Summary) -> list[Problem]:
     summary.snippets += 1
-    spec = spec.strip()
+    message = _snippet_problem(spec.strip(), root)
+    return [Problem(label, n, message)] if message else []
+
+
+@functools.lru_cache(maxsize=4096)
+def _snippet_problem(spec: str, root: Path) -> str | None:
+    """What is wrong with the include ``spec`` (kept for one :func:`check`: pages name the same
+    snippets many times)."""
     section = None
     if m := _SECTION_PATH_RE.match(spec):
         path, section = m.group(1), m.group(2)
@@ -122,36 +129,46 @@ def _check_snippet(label: str, n: int, spec: str, root: Path, summary: Summary) 
     try:
         full.relative_to(_resolved(root))
     except ValueError:
-        return [Problem(label, n, f"스니펫 '{spec}'이 프로젝트 밖을 가리킵니다")]
+        return f"스니펫 '{spec}'이 프로젝트 밖을 가리킵니다"
     if not full.is_file():
-        return [Problem(label, n, f"스니펫 파일이 없습니다: '{path}' (프로젝트 루트 기준)")]
+        return f"스니펫 파일이 없습니다: '{path}' (프로젝트 루트 기준)"
     if section:
         starts, ends = _section_marks(full)
         missing = [f"[{kind}:{section}]" for kind, marks in (("start", starts), ("end", ends)) if section not in marks]
         if missing:
-            return [Problem(label, n, f"스니펫 '{path}'에 구역 표시 {' '.join('# --8<-- ' + m for m in missing)}가 없습니다")]
-    return []
+            return f"스니펫 '{path}'에 구역 표시 {' '.join('# --8<-- ' + m for m in missing)}가 없습니다"
+    return None
 
 
 def _check_snippets(src: str, text: str, page: Page, root: Path, summary: Summary) -> list[Problem]:
     label = f"docs/{src}"
-    problems = []
+    includes, unclosed = _includes(text, page.body_line)
+    problems = [p for n, spec in includes for p in _check_snippet(label, n, spec, root, summary)]
+    if unclosed is not None:
+        problems.append(Problem(label, unclosed, "스니펫 블록(--8<--)이 닫히지 않았습니다"))
+    return problems
+
+
+@functools.lru_cache(maxsize=4096)  # a rebuild in `mkdocs serve` checks the same texts again
+def _includes(text: str, body_line: int) -> tuple[tuple[tuple[int, str], ...], int | None]:
+    """The body's snippet includes, ``(line, spec)``, and the line of a block form left open."""
+    lines = text.split("\n")
+    includes = []
     block_open: int | None = None
-    for n, line in _body_lines(text, page):
+    for n in range(body_line, len(lines) + 1):
+        line = lines[n - 1]
         if block_open is not None:
-            if m := _SNIPPET_BLOCK_RE.match(line):
+            if _SNIPPET_BLOCK_RE.match(line):
                 block_open = None
             elif line.strip() and not line.strip().startswith(";"):
-                problems += _check_snippet(label, n, line.strip().strip("\"'"), root, summary)
+                includes.append((n, line.strip().strip("\"'")))
             continue
         if m := _SNIPPET_INLINE_RE.match(line):
             if not m.group(1):
-                problems += _check_snippet(label, n, m.group(3), root, summary)
+                includes.append((n, m.group(3)))
         elif (m := _SNIPPET_BLOCK_RE.match(line)) and not m.group(1):
             block_open = n
-    if block_open is not None:
-        problems.append(Problem(label, block_open, "스니펫 블록(--8<--)이 닫히지 않았습니다"))
-    return problems
+    return tuple(includes), block_open
 
 
 def _check_tags(pages: dict[str, Page], fm_problems: list[Problem]) -> list[Problem]:
@@ -243,17 +260,13 @@ def check(docs_dir: Path, root: Path | None = None) -> tuple[list[Problem], Summ
     """Every problem of the pages under ``docs_dir``; snippet paths are relative to ``root``."""
     root = root if root is not None else docs_dir.parent
     _resolved.cache_clear()
+    _snippet_problem.cache_clear()
     summary = Summary()
-    pages, problems = load_docs(docs_dir)
+    texts: dict[str, str] = {}  # (a page that is not UTF-8 has none: load_docs reports it)
+    pages, problems = load_docs(docs_dir, texts)
     summary.pages = len(pages)
     problems = list(problems)
     problems += _check_tags(pages, problems)
-    texts: dict[str, str] = {}
-    for src in pages:
-        try:
-            texts[src] = (docs_dir / src).read_text(encoding="utf-8").replace("\r\n", "\n")
-        except UnicodeDecodeError:
-            continue  # load_docs reported it
     files = docs_files(docs_dir)
     site = Site(pages) if not problems else None  # generated lists need valid front matter
     problems += check_files(docs_dir, root, files, pages)

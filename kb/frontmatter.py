@@ -10,9 +10,9 @@ the same rules; the build stops at the first run with every problem listed.
 from __future__ import annotations
 
 import collections
-import copy
+import contextlib
 import datetime as dt
-import hashlib
+import pickle
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -267,8 +267,12 @@ COMMON_OPTIONAL = set(COMMON_CHECKS)
 
 def load_page(docs_dir: Path, src: str) -> tuple[Page, list[Problem]]:
     """Read ``docs_dir / src`` and parse its front matter."""
+    return parse_page((docs_dir / src).read_bytes(), src)
+
+
+def parse_page(raw: bytes, src: str) -> tuple[Page, list[Problem]]:
+    """The page ``docs/src`` of bytes ``raw``: its front matter parsed."""
     label = f"docs/{src}"
-    raw = (docs_dir / src).read_bytes()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -277,25 +281,8 @@ def load_page(docs_dir: Path, src: str) -> tuple[Page, list[Problem]]:
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         return Page(src, {}), [Problem(label, line, "file contains a NUL byte (binary data?)")]
-    meta, key_lines, body_line, problems = _split_once(text, label)
+    meta, key_lines, body_line, problems = split(text, label)
     return Page(src, meta, key_lines, body_line), problems
-
-
-# A build reads every page's front matter twice (the navigation in on_config, the checks in
-# on_files), and `mkdocs serve` again on every rebuild: YAML is parsed once per text.
-_SPLIT_MEMO: collections.OrderedDict[tuple, tuple] = collections.OrderedDict()
-_SPLIT_MEMO_SIZE = 4096
-
-
-def _split_once(text: str, label: str) -> tuple:
-    key = (label, hashlib.sha256(text.encode("utf-8")).digest())
-    if key in _SPLIT_MEMO:
-        _SPLIT_MEMO.move_to_end(key)
-    else:
-        _SPLIT_MEMO[key] = split(text, label)
-        while len(_SPLIT_MEMO) > _SPLIT_MEMO_SIZE:
-            _SPLIT_MEMO.popitem(last=False)
-    return copy.deepcopy(_SPLIT_MEMO[key])  # callers get their own dicts
 
 
 def _markup_problems(page: Page, label: str) -> list[Problem]:
@@ -347,19 +334,49 @@ def validate_page(page: Page, known_pages: set[str]) -> list[Problem]:
     return problems
 
 
-def load_docs(docs_dir: Path) -> tuple[dict[str, Page], list[Problem]]:
-    """Parse every Markdown page under ``docs_dir`` and validate it; return pages and problems."""
+def load_docs(docs_dir: Path, texts: dict[str, str] | None = None) -> tuple[dict[str, Page], list[Problem]]:
+    """Parse every Markdown page under ``docs_dir`` and validate it; return pages and problems.
+
+    ``texts``, when given, receives each readable page's text (newlines as text mode reads them),
+    so that a caller does not read the pages again."""
     srcs = sorted(p.relative_to(docs_dir).as_posix() for p in docs_dir.rglob("*.md") if p.is_file())
+    known = frozenset(srcs) | {p.relative_to(docs_dir).as_posix() for p in docs_dir.rglob("*.ipynb")}
     pages: dict[str, Page] = {}
-    problems: list[Problem] = []
+    loaded: list[Problem] = []
+    validated: list[Problem] = []
     for src in srcs:
-        page, found = load_page(docs_dir, src)
+        raw = (docs_dir / src).read_bytes()
+        page, found, valid = _loaded(docs_dir, src, raw, known)
         pages[src] = page
-        problems += found
-    known = set(srcs) | {p.relative_to(docs_dir).as_posix() for p in docs_dir.rglob("*.ipynb")}
-    for page in pages.values():
-        problems += validate_page(page, known)
-    return pages, problems
+        loaded += found
+        validated += valid
+        if texts is not None:
+            with contextlib.suppress(UnicodeDecodeError):  # (reported as a problem)
+                texts[src] = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    return pages, loaded + validated
+
+
+# `mkdocs serve` reads every page's front matter twice per rebuild (the navigation in on_config, the
+# checks in on_files): a page whose bytes and the site's list of pages are those of an earlier call
+# is not parsed or validated again (about 10 % of a saved edit at 500 pages, benchmarks/README.md).
+# Kept pickled, so that each caller gets Page objects of its own.
+_LOADED: collections.OrderedDict[tuple, tuple[frozenset, bytes]] = collections.OrderedDict()
+_LOADED_SIZE = 4096
+
+
+def _loaded(docs_dir: Path, src: str, raw: bytes, known: frozenset) -> tuple[Page, list[Problem], list[Problem]]:
+    key = (str(docs_dir), src, raw)
+    kept = _LOADED.get(key)
+    if kept is not None and kept[0] == known:
+        _LOADED.move_to_end(key)
+        return pickle.loads(kept[1])
+    page, found = parse_page(raw, src)
+    result = (page, found, validate_page(page, known))
+    _LOADED[key] = (known, pickle.dumps(result, pickle.HIGHEST_PROTOCOL))
+    _LOADED.move_to_end(key)
+    while len(_LOADED) > _LOADED_SIZE:
+        _LOADED.popitem(last=False)
+    return result
 
 
 def validate_docs(docs_dir: Path) -> dict[str, Page]:

@@ -59,11 +59,19 @@ def _snippet_names(markdown: str) -> tuple[str, ...]:
 
 
 def included_key(markdown: str, root: Path, read: dict, digests: dict) -> list[tuple[str, str]]:
-    """:func:`included_files` for a cache key: each file's name and the digest of its bytes
-    (``digests``: by bytes, for this build: many pages include the same file)."""
-    out = []
-    for name, data in included_files(markdown, root, read=read):
-        if data not in digests:
-            digests[data] = hashlib.sha256(data).hexdigest()
-        out.append((name, digests[data]))
-    return out
+    """:func:`included_files` for a cache key: each file's name and the digest of its bytes.
+    ``digests``, for this build: the digest of each file's bytes, and the key of each list of
+    ``--8<--`` names (many pages include the same files, and the lines naming them are all a key
+    depends on besides the files)."""
+    names = _snippet_names(markdown)
+    if not names:
+        return []
+    key = (root, names)
+    if key not in digests:
+        out = []
+        for name, data in included_files(markdown, root, read=read):
+            if data not in digests:
+                digests[data] = hashlib.sha256(data).hexdigest()
+            out.append((name, digests[data]))
+        digests[key] = out
+    return list(digests[key])

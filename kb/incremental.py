@@ -118,7 +118,7 @@ class Incremental:
         self.git_head: str | None = None  # the commit the page dates below were read at
         self.git_dates: dict[tuple[str, bool], tuple] = {}  # (page file, first commit?) -> (hash, time)
         self.included: dict[Path, bytes | None] = {}  # the files ``--8<--`` lines name, read in this build
-        self.digests: dict[bytes, str] = {}  # their digests
+        self.digests: dict = {}  # their digests, and each list of names' key (kb/included.py)
 
     # -- the build ----------------------------------------------------------------------
 

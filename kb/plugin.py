@@ -90,6 +90,7 @@ class KbPlugin(BasePlugin):
         self.formulas: dict[str, list] = {}  # page -> its math, from on_page_markdown to on_page_content
         self.sheets: dict[str, str] = {}  # site path -> notebook CSS, of this build
         self.search = None  # the search plugin's options, None when the site has no search
+        self.captured: search_index.Captured | None = None  # the index the search plugin made, from on_env
         self.sources: dict[str, str] = {}  # page URL -> source file, for search errors
         self.analyzer: search_ko.Analyzer | None = None  # kept across `mkdocs serve` rebuilds
         self.notebooks: notebook_exec.NotebookRuns | None = None  # running beside the blocks
@@ -246,10 +247,13 @@ class KbPlugin(BasePlugin):
             _shown(self.executor.finish)
         if self.notebooks is not None:
             self.notebooks.finish(config, files)
-        if self.incremental is not None:  # unchanged pages keep their HTML file and search entries
-            search = config.plugins.get("material/search") or config.plugins.get("search")
-            if getattr(search, "search_index", None) is not None and self.search.enabled:
+        search = config.plugins.get("material/search") or config.plugins.get("search")
+        if getattr(search, "search_index", None) is not None and self.search.enabled:
+            if search is config.plugins.get("material/search"):  # its value, for _add_search_fields
+                self.captured = search_index.Captured(search.search_index)
+            if self.incremental is not None:  # unchanged pages keep their search entries
                 self.incremental.wrap_search(search.search_index)
+        if self.incremental is not None:  # and their HTML file
             env = self.incremental.wrap_templates(env, config)
         return env
 
@@ -298,7 +302,8 @@ class KbPlugin(BasePlugin):
         def source_of(location: str) -> str:
             return self.sources.get(location.split("#", 1)[0], f"page '{location}'")
 
-        analysed, hits = _shown(search_index.add_fields_to_file, path, self.analyzer, source_of)
+        index, self.captured = self.captured.take() if self.captured is not None else None, None
+        analysed, hits = _shown(search_index.add_fields_to_file, path, self.analyzer, source_of, index)
         log.info("kb search: analysed %d entries, %d from the cache", analysed, hits)
 
     @event_priority(50)  # before the search plugin writes its index and mkdocs-jupyter evicts its cache

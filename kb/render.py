@@ -18,6 +18,9 @@ them, so MkDocs checks them like any other link.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
+import pickle
 import posixpath
 import re
 from typing import Callable
@@ -35,6 +38,7 @@ class MarkerError(ValueError):
 
 MARKERS = ("meetings", "recent-meetings", "latest-meeting", "qna-index", "newest-qna", "open-qna", "papers", "lectures")
 RECENT = 5  # how many entries the "recent" and "newest" lists show
+_EXPANDED: dict[tuple, str] = {}  # (site key, page, Markdown) -> the Markdown with its lists (Site.expand_markers)
 
 
 def unknown_markers(markdown: str) -> list[tuple[int, str]]:
@@ -237,7 +241,22 @@ class Site:
 
         return make
 
+    @functools.cached_property
+    def key(self) -> bytes:
+        """A digest of every page's path and front matter: all that the generated lists are made of."""
+        return hashlib.sha256(pickle.dumps([(src, p.meta) for src, p in self.pages.items()], pickle.HIGHEST_PROTOCOL)).digest()
+
     def expand_markers(self, src: str, markdown: str) -> str:
+        """``markdown`` with each ``<!-- kb:... -->`` marker replaced by its list. `mkdocs serve` and
+        kb check ask again on every rebuild for the same pages: kept by the site's :attr:`key`."""
+        key = (self.key, src, markdown)
+        if key not in _EXPANDED:
+            _EXPANDED[key] = self._expand_markers(src, markdown)
+            while len(_EXPANDED) > 4096:
+                _EXPANDED.pop(next(iter(_EXPANDED)))
+        return _EXPANDED[key]
+
+    def _expand_markers(self, src: str, markdown: str) -> str:
         makers: dict[str, Callable[[str], str]] = {
             "meetings": self._meetings,
             "latest-meeting": self._latest_meeting,

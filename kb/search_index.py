@@ -138,11 +138,12 @@ def json_bytes(value) -> bytes:
     """``value`` as compact JSON in UTF-8, non-ASCII as is (``json.dumps(value, ensure_ascii=False,
     separators=(",", ":"))``), written by orjson: a 500-page site's index in a fifth of json's time,
     on every `mkdocs serve` rebuild (benchmarks/README.md); by json where orjson refuses a value
-    (an integer over 64 bits)."""
+    (an integer over 64 bits). A value JSON has no type for is written as its ``str``, as Material
+    writes it."""
     try:
-        return orjson.dumps(value)
+        return orjson.dumps(value, default=str)
     except (orjson.JSONEncodeError, TypeError):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
 
 
 def json_value(data: bytes):
@@ -154,12 +155,46 @@ def json_value(data: bytes):
         return json.loads(data)
 
 
-def add_fields_to_file(path: Path, analyzer: Analyzer, source_of: Callable[[str], str]) -> tuple[int, int]:
-    """Add both fields to every entry of the index file at ``path``, rewritten as UTF-8;
+class Captured:
+    """Material's index as the value its search plugin would write: kb writes the file itself, with
+    its fields (:func:`add_fields_to_file`), so Material need not dump it nor kb read it back (15 MB
+    at 500 pages, about a tenth of a saved edit in `mkdocs serve`, benchmarks/README.md).
+
+    ``Captured(index)`` takes over ``index.generate_search_index`` (Material's ``SearchIndex``, which
+    its plugin's on_post_build calls): it keeps ``{"config": ..., "docs": ...}``, as Material builds it,
+    and hands Material an empty index to write until kb writes the real one. Material's own merge
+    of a ``--dirty`` build (a ``prev`` index: kb/partial.py gives none) is left to Material."""
+
+    KEYS = ("lang", "separator", "pipeline", "fields")  # what Material writes of its options
+
+    def __init__(self, index):
+        self.value: dict | None = None
+        generate = index.generate_search_index
+
+        def generate_search_index(prev):
+            if prev:
+                self.value = None
+                return generate(prev)
+            config = {key: index.config[key] for key in self.KEYS}
+            self.value = {"config": config, "docs": [dict(entry) for entry in index.entries]}
+            return '{"config":{},"docs":[]}'
+
+        index.generate_search_index = generate_search_index
+
+    def take(self) -> dict | None:
+        value, self.value = self.value, None
+        return value
+
+
+def add_fields_to_file(path: Path, analyzer: Analyzer, source_of: Callable[[str], str],
+                       index: dict | None = None) -> tuple[int, int]:
+    """Add both fields to every entry of the index file at ``path`` (or of ``index``, the value the
+    search plugin wrote there: :class:`Captured`), rewritten as UTF-8;
     returns (entries analysed, entries from the cache) of this call."""
     if not path.is_file():
         raise SearchIndexError(f"{path}: the search plugin wrote no index")
-    index = json_value(path.read_bytes())
+    if index is None:
+        index = json_value(path.read_bytes())
     analyzer.cache.begin()
     analysed, hits = analyzer.analysed, analyzer.hits
     add_field(index, analyzer, source_of)
