@@ -99,8 +99,8 @@ class Incremental:
         self.rendered: dict[str, tuple] = {}  # src -> (key, Page.render's results, links to anchors by path)
         self.written: dict[str, tuple[str, str]] = {}  # src -> (key, the page's HTML file)
         self.entries: dict[str, tuple[str, list[dict]]] = {}  # page URL -> (key, search entries)
-        self.reads: dict[str, object] = {}  # key -> kb check's Read of a page (links and anchors)
-        self.reads_used: dict[str, object] = {}
+        self.reads: dict[tuple, object] = {}  # key -> kb check's Read of a page (links and anchors)
+        self.reads_used: dict[tuple, object] = {}
         self.math: dict[str, str] = {}  # a page's HTML with its formulas -> with their MathML in
         self.math_used: dict[str, str] = {}
         self.checked: dict[tuple, list] = {}  # kb check's rules of one page's text -> their problems
@@ -198,7 +198,9 @@ class Incremental:
         read_page = check_site.read_page
 
         def cached_read_page(md_text, root):
-            key = _digest(self.build_key, root, md_text, included_key(md_text, Path(root), self.included, self.digests))
+            # a tuple, not a digest: the prepared texts of unchanged pages are the same str objects
+            # from build to build (kb/markdown_build.py, kb/render.py keep them), whose hash Python keeps
+            key = (self.build_key, str(root), md_text, tuple(included_key(md_text, Path(root), self.included, self.digests)))
             kept = self.reads.get(key)
             if kept is not None:
                 self.hits["check"] += 1

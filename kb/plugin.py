@@ -27,13 +27,14 @@ works without MkDocs:
   (kb/notebooks.py); then (priority -50) notebook CSS moved into files (kb/notebook_css.py).
 * on_env: (priority 110, under ``--dirty``) the pages not read get their kept state and tags
   (kb/partial.py); wait for the blocks and put their outputs into the pages (kb/execute.py); so for the
-  notebooks still running when their page was read (kb/notebook_exec.py); under serve, unchanged
-  pages keep their HTML file and search entries (kb/incremental.py).
+  notebooks still running when their page was read (kb/notebook_exec.py); the index Material's search
+  makes is handed to kb as data (kb/search_index.py ``Captured``); under serve, unchanged pages keep
+  their HTML file and search entries (kb/incremental.py).
 * on_page_context: which source file each page URL came from, for search errors.
 * on_post_build: (priority 50, under ``--dirty``) every page's search entries in the site's order,
   the unread notebooks' cache entries kept; figures, downloadable snippets and notebook CSS into the
   site, unused cache dropped, the math font cut to the site's formulas (kb/fonts.py); then
-  (priority -100, after the search plugin wrote its index) the Korean search fields
+  (priority -100, after the search plugin's) the index written with the Korean search fields
   (kb/search_index.py, with kb/search_ko.py's analysis); last (-110) the build remembered for the next ``--dirty`` one.
 * on_build_error: the executor's workers stop, and notebooks not started yet; the next ``--dirty``
   build is whole.

@@ -19,8 +19,6 @@ that the results drawn from these chunks are the ones drawn from the whole text.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from kb.search_index import json_bytes
 
 TEXT_ENTRIES = 32  # entries a chunk: about 40 KB of JSON (a query's first ten pages need 10-20 chunks)
@@ -49,15 +47,10 @@ def chunks(index: dict) -> list[dict]:
             for first in range(0, len(all_text), TEXT_ENTRIES)]
 
 
-def write_text(folder: Path, index: dict, inlined: bool | None = None) -> int:
-    """Write ``folder/text/<k>.json`` (``folder``: search/kb/, which kb/search_split.py's ``write``
-    empties first) for ``index``, unless docs.json holds the text (:func:`inline`, or ``inlined``
-    when the caller has judged it); returns the chunk count."""
+def text_files(index: dict, inlined: bool | None = None) -> dict[str, bytes]:
+    """The files ``text/<k>.json`` under search/kb/ (kb/search_split.py's ``write`` writes them) for
+    ``index``, none when docs.json holds the text (:func:`inline`, or ``inlined`` when the caller has
+    judged it)."""
     if inline(index) if inlined is None else inlined:
-        return 0
-    out = folder / FOLDER
-    out.mkdir(parents=True, exist_ok=True)
-    made = chunks(index)
-    for k, chunk in enumerate(made):
-        (out / f"{k}.json").write_bytes(json_bytes(chunk))  # orjson: 189 chunks at 500 pages in 8 ms
-    return len(made)
+        return {}
+    return {f"{FOLDER}/{k}.json": json_bytes(chunk) for k, chunk in enumerate(chunks(index))}  # orjson: 189 chunks in 8 ms

@@ -30,11 +30,10 @@ from __future__ import annotations
 import functools
 import json
 import re
-import shutil
 from pathlib import Path
 
 from kb import search_docs
-from kb.search_index import SearchIndexError
+from kb.search_index import SearchIndexError, json_bytes
 from kb.search_words import CODE_FIELD, FIELD, NAMES_FIELD
 
 FORMAT = 1
@@ -205,23 +204,43 @@ def _delta(counted: dict[int, int | None]) -> list[int]:
 
 
 def write(search_dir: Path, index: dict) -> int:
-    """Write ``search_dir/kb/`` (base.json and the shards) for ``index``; returns the shard count."""
+    """Write ``search_dir/kb/`` (base.json, docs.json, the shards and the text chunks) for ``index``;
+    returns the shard count."""
     base, shards = _split(index, f"{search_dir.name}/search_index.json")
-    folder = search_dir / FOLDER
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-
-    def dump(name: str, text: str) -> None:
-        (folder / name).write_text(text, encoding="utf-8")
-
     inline = search_docs.inline(index)  # whether docs.json holds the text (judged once)
-    dump("base.json", json.dumps(base, ensure_ascii=False, separators=(",", ":")))
-    dump("docs.json", json.dumps(entries(index, inline), ensure_ascii=False, separators=(",", ":")))
-    search_docs.write_text(folder, index, inline)  # the entries' text, in chunks (search/kb/text/)
-    for k, shard in enumerate(shards):
-        dump(f"{k}.json", shard)
+    files = {"base.json": json_bytes(base), "docs.json": json_bytes(entries(index, inline)),
+             **{f"{k}.json": shard.encode("utf-8") for k, shard in enumerate(shards)},
+             **search_docs.text_files(index, inline)}  # the entries' text, in chunks (search/kb/text/)
+    _WRITTEN.update(search_dir / FOLDER, files)
     return len(shards)
+
+
+class _Written:
+    """The files of search/kb/ as the last :func:`write` left them: after one edit in `mkdocs serve`,
+    most shards and text chunks are the same bytes, and are not written again. The folder ends
+    up holding exactly the new files: a file no longer made goes, and one that is not there (the
+    site folder was emptied) or that this process did not write last is written."""
+
+    def __init__(self):
+        self.folder: Path | None = None
+        self.files: dict[str, bytes] = {}
+
+    def update(self, folder: Path, files: dict[str, bytes]) -> None:
+        kept = self.files if folder == self.folder else {}
+        self.folder, self.files = folder, {}
+        present = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()} if folder.is_dir() else set()
+        for name in present - files.keys():
+            (folder / name).unlink()
+            if not any((folder / name).parent.iterdir()) and (folder / name).parent != folder:
+                (folder / name).parent.rmdir()  # text/, when the text went back into docs.json
+        for name, data in files.items():
+            if name not in present or kept.get(name) != data:
+                (folder / name).parent.mkdir(parents=True, exist_ok=True)
+                (folder / name).write_bytes(data)
+        self.files = files
+
+
+_WRITTEN = _Written()
 
 
 def entries(index: dict, inline: bool | None = None) -> list[list]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 
 import pytest
 
@@ -78,14 +79,25 @@ def test_a_small_archives_text_stays_in_docs_json(tmp_path, monkeypatch):
     assert (tmp_path / "kb" / "text" / "1.json").is_file()
 
 
-def test_a_rebuild_after_an_edit_writes_the_edited_text(tmp_path, large):
+def test_a_rebuild_after_an_edit_writes_the_edited_text_and_no_other_file(tmp_path, large):
     index = _index(3 * N)
-    search_docs.write_text(tmp_path, index)  # the build before the edit
+    search_split.write(tmp_path, index)  # the build before the edit
+    folder = tmp_path / "kb"
+    (folder / "stale.json").write_text("[]", encoding="utf-8")  # a file this build does not make
+    written = {p.name: p.stat().st_mtime_ns for p in (folder / "text").iterdir()}
+    time.sleep(0.05)  # a file written again gets a later time
     index["docs"][41]["text"] = "<p>edited</p>"  # entry 40 (41 with the one that is not an entry)
-    assert search_docs.write_text(tmp_path, index) == 3
-    for k, chunk in enumerate(search_docs.chunks(index)):
-        assert json.loads((tmp_path / "text" / f"{k}.json").read_text(encoding="utf-8")) == chunk
-    assert json.loads((tmp_path / "text" / "1.json").read_text(encoding="utf-8"))["text"][40 - N] == "<p>edited</p>"
+    search_split.write(tmp_path, index)
+    made = search_docs.chunks(index)
+    assert sorted(p.name for p in (folder / "text").iterdir()) == sorted(f"{k}.json" for k in range(len(made))) == sorted(written)
+    for k, chunk in enumerate(made):
+        assert json.loads((folder / "text" / f"{k}.json").read_text(encoding="utf-8")) == chunk
+    assert made[1]["text"][40 - N] == "<p>edited</p>"
+    again = {p.name: p.stat().st_mtime_ns for p in (folder / "text").iterdir()}
+    assert {name for name in written if again[name] != written[name]} == {"1.json"}
+    assert not (folder / "stale.json").exists()
+    base, expected = search_split.split(index)  # the shards are the whole index's split
+    assert [json.loads((folder / f"{k}.json").read_text(encoding="utf-8")) for k in range(len(base["shards"]))] == expected
 
 
 # --- in Chromium, on the shared build -----------------------------------------------------------
