@@ -50,7 +50,7 @@ from urllib.parse import quote
 from mkdocs.exceptions import PluginError
 
 from kb import mathml, notebook_exec, site_address
-from kb.notebook_exec import describe_cell_error, wrap_render  # noqa: F401 (kb/plugin.py, tests)
+from kb.notebook_exec import wrap_render  # noqa: F401 (kb/plugin.py calls notebooks.wrap_render)
 
 WRAPPER = '<div class="jupyter-wrapper">'
 EXTERNAL = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:)?//", re.I)

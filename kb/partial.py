@@ -20,7 +20,10 @@ instance, kept across the rebuilds of one serve session), and MkDocs does the sk
   plugin again, with the Markdown it read then), their notebook cache entries (marked used, or
   mkdocs-jupyter evicts them), the block index's entries and every code cache entry.
 * Everything that runs over the whole site still runs over all of it: kb check, the search
-  fields and the split index, the math font, the sitemap and the 404 page.
+  fields and the split index, the math font, the sitemap and the 404 page; each takes what did not
+  change from the last build (a page's front matter by its bytes, kb/frontmatter.py; the generated
+  lists by the site's front matter, kb/render.py; a page's read by its text, kb/incremental.py; the
+  split index's files by their bytes, kb/search_split.py).
 
 ``tests/test_incremental.py`` requires each kind of edit to give the same site as a whole build
 (every HTML file and search entry) and to change only the pages that show the edit.
