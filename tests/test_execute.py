@@ -280,7 +280,10 @@ def test_execution_can_be_switched_off_and_keeps_the_cache(tiny):
 def test_a_block_deleting_the_cache_stops_the_build_naming_page_and_block(tiny, jobs):
     """One block at a time, the block that deleted the cache is named; two at a time, the blocks
     that ran side by side since the cache was last found whole are (the culprit among them)."""
-    code = 'import os, shutil\nshutil.rmtree(os.environ["KB_EXEC_CACHE"])'
+    # moved aside, then deleted: the folder is gone at once (an rmtree in place can meet the result of
+    # the block running beside it being stored, and fail with "Directory not empty", deleting nothing)
+    code = ('import os, shutil\ncache = os.environ["KB_EXEC_CACHE"]\n'
+            'os.rename(cache, cache + ".gone")\nshutil.rmtree(cache + ".gone")')
     (tiny / "docs" / "index.md").write_text(f"# Demo\n\n```python\nprint(1)\n```\n\n```python\n{code}\n```\n",
                                             encoding="utf-8")
     result = build(tiny, KB_BLOCK_JOBS=jobs)
