@@ -45,7 +45,8 @@ test-cuda: $(STAMP)
 #                 pages (default 50,200,500; in a temporary copy), in a fresh process and as
 #                 `mkdocs serve` rebuilds; peak memory, site size, page weight, search index
 #   bench_serve_edit  `mkdocs serve`: save -> site rebuilt after a body, title and status edit,
-#                 at the first and last BENCH_PAGES count, ours against the plugin off
+#                 at the first and last BENCH_PAGES count, ours against the plugin off; and in a
+#                 real `mkdocs serve`, save -> the edited page on screen in Chromium
 #   bench_cold_build  a fresh clone's first build: notebooks run beside the blocks (after) or one
 #                 after another (before, KB_NOTEBOOK_JOBS=0), against plugin off
 #   bench_search  search index size per page and keystroke-to-results time in Chromium
@@ -58,7 +59,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.bench_blocks
 	$(PY) -m benchmarks.bench_build --pages $(BENCH_PAGES) --repeat $(BENCH_REPEAT)
 	$(PY) -m benchmarks.bench_cold_build --repeat $(BENCH_REPEAT)  # a fresh clone's first build: notebooks beside the blocks or one by one
-	$(PY) -m benchmarks.bench_serve_edit --pages $(firstword $(subst $(comma), ,$(BENCH_PAGES))),$(lastword $(subst $(comma), ,$(BENCH_PAGES))) --repeat 3
+	$(PY) -m benchmarks.bench_serve_edit --pages $(firstword $(subst $(comma), ,$(BENCH_PAGES))),$(lastword $(subst $(comma), ,$(BENCH_PAGES))) --repeat 3 --real
 	$(PY) -m benchmarks.bench_search --pages $(lastword $(subst $(comma), ,$(BENCH_PAGES)))
 	$(PY) -m benchmarks.bench_search_quality
 	$(PY) -m benchmarks.bench_page_weight --pages $(lastword $(subst $(comma), ,$(BENCH_PAGES)))  # a Q&A page's first visit in Chromium, fonts included

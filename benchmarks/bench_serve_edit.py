@@ -26,11 +26,17 @@ watcher's poll, up to 0.5 s + 0.1 s, and the browser's reload after it). Wall se
 --repeat; CPU seconds beside (this process and the processes it waited for); ratios are of CPU
 seconds (on the shared machine wall time swings with others' jobs), ours / plugin off, same page
 count, same run.
+
+With ``--real`` (``make bench``), the same project is also served by a real ``mkdocs serve`` of each
+config, the edited page open in Chromium, and each save timed to "Documentation built" and to the
+edited page on screen with the new sentence in it (livereload reloads the page; the time is the
+reloaded page's second frame after its load event): what a writer waits for.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
@@ -44,6 +50,9 @@ from pathlib import Path
 
 from benchmarks.bench_build import (NOPLUGIN, Timing, copy_project, edit_page, generate_pages, inprocess_build,
                                     start_serve, write_noplugin_config)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from browser_helpers import browser_unavailable, launch  # noqa: E402
 
 
 def commit(project: Path) -> None:
@@ -127,23 +136,50 @@ def measure(project: Path, edited: str, repeat: int) -> dict[str, Timing]:
     return {k: _median(v) for k, v in out.items()}
 
 
-def real_serve(project: Path, config: str, edited: str, repeat: int, port: int, settle: float = 10.0) -> list[float]:
-    """Seconds from each save to "Documentation built" in a real ``mkdocs serve -f config`` (its
-    watcher polls every 0.5 s; livereload tells the browser to reload once the build is done)."""
+# In the page, once per load: the time of the second frame after the load event (the reloaded
+# page painted), on the wall clock the benchmark reads too (performance.timeOrigin is epoch ms).
+SHOWN_JS = ("addEventListener('load', () => requestAnimationFrame(() => requestAnimationFrame(() => "
+            "{ window.__kbShown = performance.timeOrigin + performance.now(); })));")
+
+
+def _shown(tab, text: str, timeout: float = 900) -> float:
+    """When (epoch seconds) the page in ``tab`` was painted with ``text`` in it, after livereload
+    reloaded it (asked every 20 ms; a reload under way answers nothing)."""
+    from playwright.sync_api import Error
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            shown, found = tab.evaluate(f"[window.__kbShown, document.body.innerText.includes({text!r})]")
+        except Error:  # the page is being reloaded
+            shown, found = None, False
+        if shown and found:
+            return shown / 1000
+        time.sleep(0.02)
+    raise SystemExit(f"{tab.url}: {text!r} not on screen after {timeout} s")
+
+
+def real_serve(project: Path, config: str, edited: str, repeat: int, port: int, settle: float = 10.0,
+               browser=None) -> dict[str, list[float]]:
+    """A real ``mkdocs serve -f config``, ``repeat`` saves (after one unmeasured): seconds from each
+    save to "Documentation built" (``"built"``: its watcher polls every 0.5 s, livereload then
+    tells the browser to reload) and, with ``browser`` (Playwright's Chromium, the edited page open
+    in it), to the edited page on screen with the edit in it (``"shown"``: the reloaded page's second
+    frame after its load event, :data:`SHOWN_JS`)."""
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1", KB_EXECUTE="1")
     for name in ("KB_EXEC_CACHE", "KB_SEARCH_CACHE", "KB_EXEC_DEVICE"):
         env.pop(name, None)
     flags = ["--strict", "--dirty"] if config == "mkdocs.yml" else []  # ours as `make serve` runs it
     proc = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "-f", config, *flags, "-a", f"127.0.0.1:{port}"],
                             cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    lines: list[tuple[float, str]] = []
-    threading.Thread(target=lambda: [lines.append((time.perf_counter(), l)) for l in proc.stderr], daemon=True).start()
+    lines: list[tuple[float, str]] = []  # (time.time(), line)
+    threading.Thread(target=lambda: [lines.append((time.time(), l)) for l in proc.stderr], daemon=True).start()
 
-    def wait_for(text: str | tuple[str, ...], after: float, timeout: float = 900) -> float:
+    def wait_for(text: str | tuple[str, ...], after: float, timeout: float = 900) -> tuple[float, str]:
         texts = (text,) if isinstance(text, str) else text
-        end = time.perf_counter() + timeout
-        while time.perf_counter() < end:
-            found = next((t for t, l in list(lines) if t >= after and any(x in l for x in texts)), None)
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            found = next(((t, l) for t, l in list(lines) if t >= after and any(x in l for x in texts)), None)
             if found is not None:
                 return found
             if proc.poll() is not None:
@@ -151,19 +187,30 @@ def real_serve(project: Path, config: str, edited: str, repeat: int, port: int, 
             time.sleep(0.02)
         raise SystemExit(f"mkdocs serve -f {config}: no {text!r}:\n" + "".join(l for _, l in lines[-30:]))
 
+    tab = None
     try:
-        wait_for("Serving on", 0)
+        _, serving = wait_for("Serving on", 0)
+        if browser is not None:
+            tab = browser.new_page()
+            tab.add_init_script(SHOWN_JS)
+            address = serving.split("Serving on", 1)[1].strip()
+            tab.goto(address.rstrip("/") + "/" + edited.removesuffix(".md") + "/", wait_until="load")
         time.sleep(settle)  # the analyser's warm-up (kb/search_ko.py), as a writer would pause
-        seconds = []
-        for i in range(repeat + 1):  # the first edit loads what the first build did not need
-            edit_page(project, edited, 1000 + port + i)
-            start = time.perf_counter()
+        out: dict[str, list[float]] = {"built": [], "shown": []}
+        for _ in range(repeat + 1):  # the first edit loads what the first build did not need
+            n = int(time.time() * 1000) % 10**9  # a sentence no earlier run left in the page
+            saved = time.time()
+            edit_page(project, edited, n)
+            if tab is not None:  # until the reloaded page, with the new sentence, is painted
+                out["shown"].append(_shown(tab, f"편집 {n}:") - saved)
             # MkDocs logs a message only the first time it is seen (its DuplicateFilter): a second
             # "Documentation built in 0.57 seconds" never shows; livereload's line has the time in it
-            seconds.append(wait_for(("Documentation built", "Reloading browsers"), start) - start)
+            out["built"].append(wait_for(("Documentation built", "Reloading browsers"), saved)[0] - saved)
             time.sleep(1.0)
-        return seconds[1:]
+        return {kind: seconds[1:] for kind, seconds in out.items() if seconds}
     finally:
+        if tab is not None:
+            tab.close()
         proc.send_signal(signal.SIGINT)
         try:
             proc.wait(60)
@@ -176,17 +223,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages", default="50,500", help="generated page counts, comma-separated (default 50,500)")
     parser.add_argument("--repeat", type=int, default=3, help="measured edits per kind, median (default 3)")
     parser.add_argument("--real", action="store_true",
-                        help="also time saves in a real `mkdocs serve` of each config (save to 'Documentation built')")
+                        help="also time saves in a real `mkdocs serve` of each config: save to 'Documentation built' "
+                             "and, in Chromium, save to the edited page on screen")
     args = parser.parse_args(argv)
     logging.getLogger("mkdocs").setLevel(logging.ERROR)
     rows, real = [], []
-    with tempfile.TemporaryDirectory(prefix="kb-bench-serve-") as tmp:
+    with contextlib.ExitStack() as stack:
+        browser = None
+        if args.real:
+            why = browser_unavailable()
+            if why:
+                print(f"no Chromium ({why}): a real serve is timed to 'Documentation built' only", file=sys.stderr)
+            else:
+                from playwright.sync_api import sync_playwright
+
+                browser = launch(stack.enter_context(sync_playwright()))
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="kb-bench-serve-"))
         for count in (int(n) for n in args.pages.split(",")):
             project, edited = make_project(count, Path(tmp))
             rows.append((count, measure(project, edited, args.repeat)))
             if args.real:
-                real.append((count, real_serve(project, NOPLUGIN, edited, args.repeat, 8811),
-                             real_serve(project, "mkdocs.yml", edited, args.repeat, 8812)))
+                real.append((count, real_serve(project, NOPLUGIN, edited, args.repeat, 8811, browser=browser),
+                             real_serve(project, "mkdocs.yml", edited, args.repeat, 8812, browser=browser)))
             print(f"{count} generated pages measured", file=sys.stderr, flush=True)
     print(f"\n`mkdocs serve`: save -> site rebuilt, wall seconds [CPU seconds] (median of {args.repeat}; "
           "title and status: one edit each); x = CPU of ours / CPU of plugin off")
@@ -205,12 +263,18 @@ def main(argv: list[str] | None = None) -> int:
               f"({t1['ours'].cpu / t0['ours'].cpu:.2f}x), plugin off {t1['off'].wall / t0['off'].wall:.2f}x "
               f"({t1['off'].cpu / t0['off'].cpu:.2f}x)")
     if real:
-        print(f"\nreal `mkdocs serve`: save -> 'Documentation built' (the browser reloads then), wall seconds, "
-              f"median of {args.repeat} (runs)")
-        for count, off, ours in real:
-            print(f"  {count:5d} generated: plugin off {statistics.median(off):6.2f} {[round(x, 2) for x in off]}   "
-                  f"ours {statistics.median(ours):6.2f} {[round(x, 2) for x in ours]}   "
-                  f"{statistics.median(ours) / statistics.median(off):.2f}x")
+        print(f"\nreal `mkdocs serve`, wall seconds, median of {args.repeat} (runs): save -> 'Documentation built'; "
+              "save -> the edited page on screen in Chromium (livereload reloads it), where measured")
+        for kind in ("built", "shown"):
+            for count, off, ours in real:
+                if kind in ours:
+                    print(f"  {kind:5} {count:5d} generated: plugin off {statistics.median(off[kind]):6.2f} "
+                          f"{[round(x, 2) for x in off[kind]]}   ours {statistics.median(ours[kind]):6.2f} "
+                          f"{[round(x, 2) for x in ours[kind]]}   {statistics.median(ours[kind]) / statistics.median(off[kind]):.2f}x")
+            if len(real) > 1 and kind in real[0][2]:
+                (n0, _, first), (n1, _, last) = real[0], real[-1]
+                print(f"  {kind:5} ours at {n1} pages / at {n0} pages: "
+                      f"{statistics.median(last[kind]) / statistics.median(first[kind]):.2f}x")
     return 0
 
 
