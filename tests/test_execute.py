@@ -355,6 +355,8 @@ def test_a_malformed_cuda_marker_stops_the_build_naming_page_and_block(tmp_path)
     with pytest.raises(ExecutionError, match=r"^docs/gpu.md block 2: <!--pytest.mark.cuda\(...\)--> without a reason"):
         executor.process_page(CUDA_PAGE.replace('reason="a <b>GPU</b> tensor & more"', 'reason=""'), "gpu.md", "gpu/")
     assert executor.runner.codes == ['print("cpu")']
+    executor.runner = None  # (a stand-in) the build's on_build_error closes its executor: so here, block 1's output folder too
+    executor.close()
 
 
 def test_a_real_cpu_build_of_a_page_with_a_cuda_block_passes_and_shows_the_note(tiny):

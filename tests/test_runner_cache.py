@@ -29,7 +29,8 @@ def executor(tmp_path, block_runners):
     docs.mkdir()
     ex = Executor(cache_dir=tmp_path / "cache", docs_dir=docs, runner=block_runners.get("cpu"))
     yield ex
-    ex.runner = None
+    ex.runner = None  # the session's, left running
+    ex.close()  # the output folders of blocks started and not finished (a block that failed the page)
 
 
 def write_page(ex: Executor, src: str, n_fences: int = 1) -> None:

@@ -174,7 +174,7 @@ def test_a_placeholder_a_plugin_removed_is_an_error_not_a_silent_gap(tmp_path):
 
 def test_a_build_stopped_without_closing_the_pool_exits_at_once_and_its_block_dies(tmp_path):
     """Ctrl-C in the middle of a block: the build exits (the pool's threads don't hold it for the
-    block's 600 s timeout) and the block's process goes with its worker."""
+    block's 600 s timeout), the block's process goes with its worker, and its temporary folder too."""
     mark = tmp_path / "pid"
     script = textwrap.dedent(f"""\
         import os, sys, time
@@ -187,8 +187,11 @@ def test_a_build_stopped_without_closing_the_pool_exits_at_once_and_its_block_di
                 time.sleep(0.05)
             raise KeyboardInterrupt
         """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    (tmp_path / "tmp").mkdir()
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, TMPDIR=str(tmp_path / "tmp")))
     assert "KeyboardInterrupt" in done.stderr and done.returncode != 0
+    assert [p.name for p in (tmp_path / "tmp").iterdir() if p.name.startswith("kb-")] == []  # its folder went too
     block = int(mark.read_text())
     deadline = time.monotonic() + 30
     while Path(f"/proc/{block}").exists() and time.monotonic() < deadline:
@@ -294,7 +297,9 @@ def test_killing_the_build_kills_blocks_running_side_by_side_and_what_they_start
             time.sleep(1000)
         """)
     (tmp_path / "build.py").write_text(script, encoding="utf-8")  # not on the command line: that is marked
-    build = subprocess.Popen([sys.executable, str(tmp_path / "build.py")], stdout=subprocess.PIPE, text=True)
+    (tmp_path / "tmp").mkdir()  # the killed build's block folders, not left in /tmp
+    build = subprocess.Popen([sys.executable, str(tmp_path / "build.py")], stdout=subprocess.PIPE, text=True,
+                             env=dict(os.environ, TMPDIR=str(tmp_path / "tmp")))
     try:
         deadline = time.monotonic() + 120
         while len(marked(mark)) < 2 and time.monotonic() < deadline:

@@ -121,7 +121,9 @@ def start_build(mark: str, tmp_path: Path, timeout: int = 600) -> tuple[subproce
     script = tmp_path / "build.py"
     script.write_text(BUILD.format(root=str(ROOT), code=code).replace("timeout=600", f"timeout={timeout}"),
                       encoding="utf-8")
-    build = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    (tmp_path / "tmp").mkdir(exist_ok=True)  # the killed build's block folders, not left in /tmp
+    build = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                             env=dict(os.environ, TMPDIR=str(tmp_path / "tmp")))
     assert build.stdout.readline() == "ready\n"
     assert wait_until(lambda: len(marked(mark)) == 2 and pid_file.exists() and pid_file.read_text(), 60), \
         "the block did not start its processes"

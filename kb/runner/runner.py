@@ -258,6 +258,7 @@ class BlockRunner:
     def _run(self, code: str, filename: str, options: dict, allow_exit: str | None = None) -> BlockResult:
         limit = float(options.get("timeout") or self.timeout)
         folder = tempfile.mkdtemp(prefix="kb-block-")
+        _FOLDERS.add(folder)  # removed at exit if the build ends (Ctrl-C) while the block runs
         job = dict(options, code=code, filename=filename, timeout=limit, threads=self.threads,
                    device=self.device, fresh_path=self._fresh_path or _fresh_path(self.cwd),
                    job_dir=os.path.join(folder, "run"), out_path=os.path.join(folder, "stdout"),
@@ -277,6 +278,7 @@ class BlockRunner:
             except (OSError, EOFError, ValueError) as exc:
                 if attempt == 2:
                     shutil.rmtree(folder, ignore_errors=True)
+                    _FOLDERS.discard(folder)
                     raise WorkerError(f"could not start a process for {filename}: {exc!r}") from exc
                 if spare is not None:
                     spare.discard()
@@ -307,6 +309,7 @@ class BlockRunner:
                        timeout=limit, allow_exit=allow_exit, garbled=garbled)
         out, err = (_read_output(job[key]) for key in ("out_path", "err_path"))
         shutil.rmtree(folder, ignore_errors=True)
+        _FOLDERS.discard(folder)
         if closed and fields["status"] != "passed":
             raise WorkerError(f"the runner was closed while {filename} ran")
         if survivors and fields["status"] == "passed":
@@ -347,10 +350,13 @@ def _fresh_path(cwd: str) -> list[str]:
     return json.loads(done.stdout)
 
 
+_FOLDERS: set[str] = set()  # the temporary folders of the blocks running now
+
+
 @atexit.register
 def _kill_running_blocks() -> None:
     """At the build's exit (also Ctrl-C): kill the blocks still running, before multiprocessing's
-    own exit handler would wait for them to end."""
+    own exit handler would wait for them to end, and remove their temporary folders."""
     held = _STATUS.acquire(timeout=5)  # active_children() asks every child how it ended
     try:
         children = multiprocessing.active_children()
@@ -360,6 +366,8 @@ def _kill_running_blocks() -> None:
     for process in children:
         if process.name.startswith("kb-block "):
             _kill(process)
+    for folder in list(_FOLDERS):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _kill(process) -> None:
