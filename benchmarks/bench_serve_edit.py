@@ -150,7 +150,7 @@ def _shown(tab, text: str, timeout: float = 900) -> float:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         try:
-            shown, found = tab.evaluate(f"[window.__kbShown, document.body.innerText.includes({text!r})]")
+            shown, found = tab.evaluate(f"[window.__kbShown, document.body.textContent.includes({text!r})]")
         except Error:  # the page is being reloaded
             shown, found = None, False
         if shown and found:
