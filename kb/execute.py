@@ -78,7 +78,7 @@ from . import figure_fonts
 from .blocks import HtmlBlock, html_python_blocks, markdown_python_fences
 from .exec_output import allow_warning_of, figure_site_path, figures_in, needs_cuda_html, output_html
 from .exec_store import BlockIndex, BuildLock, CacheDamaged, ExecutionError, _held
-from .runner import BlockPool, BlockRunner, WorkerError
+from .runner import BlockPool, BlockRunner, WorkerError, cleanup
 
 # Bump when the cached result's layout or meaning changes. 2: a block passes only if it reached
 # its end (format 1 results may come from blocks that exited early).
@@ -241,7 +241,7 @@ class Executor:
             self.cache_mark.touch()
             self.intact_at = time.monotonic()
             figure_fonts.ensure()  # NanumGothic with a minus, made once here rather than by blocks side by side
-        out = Path(tempfile.mkdtemp(prefix="kb-exec-out-"))  # outside the cache
+        out = Path(cleanup.temporary_folder("kb-exec-out-"))  # outside the cache; removed at exit too
         options = {"filename": label, "env": {"SNIPPET_OUTPUT_DIR": str(out)}, "allow_exit": allow_exit}
         pending = _Pending(key, label, out, Future(), where or label)
         with self.guard:
@@ -311,7 +311,7 @@ class Executor:
                 raise ExecutionError(f"{label}: ran, but its output could not be kept ({exc}); "
                                      "did the block remove its output folder $SNIPPET_OUTPUT_DIR?") from None
         finally:
-            shutil.rmtree(pending.out, ignore_errors=True)
+            cleanup.remove_folder(pending.out)
         pending.result = Result(key=pending.key, **data)
         return pending.result
 
@@ -366,7 +366,7 @@ class Executor:
             self.pool.close()
             self.pool = None
         for pending in self.started.values():
-            shutil.rmtree(pending.out, ignore_errors=True)
+            cleanup.remove_folder(pending.out)
         self.started, self.deferred = {}, []
         if self.cache_mark is not None:
             self.cache_mark.unlink(missing_ok=True)

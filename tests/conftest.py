@@ -129,6 +129,18 @@ def _make_shared_site(site: Path) -> str | None:
     return None
 
 
+@pytest.fixture
+def build_tmpdir():
+    """TMPDIR for a build a test stops or kills: what the build could not remove goes with the test,
+    not into the system's temporary folder. A short path in that folder, not under tmp_path:
+    multiprocessing puts its forkserver's socket in TMPDIR, and a Unix socket's path has at most 107
+    bytes (tmp_path under pytest-xdist is too long, and the build's blocks then never start)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="kbt") as folder:
+        yield Path(folder)
+
+
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory) -> Path:
     """The site built once with --strict from the working tree, every code block run (as on macOS,

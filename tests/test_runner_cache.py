@@ -3,7 +3,6 @@ build at a time, entries that appear whole or not at all, and blocks that delete
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys

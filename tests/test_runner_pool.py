@@ -23,7 +23,7 @@ from bs4 import BeautifulSoup
 
 from conftest import ROOT
 from test_runner_processes import marked
-from kb.runner import BlockPool, BlockRunner, WorkerError, jobs_from_env
+from kb.runner import BlockPool, WorkerError, jobs_from_env
 from kb.execute import ExecutionError, Executor
 
 
@@ -172,7 +172,7 @@ def test_a_placeholder_a_plugin_removed_is_an_error_not_a_silent_gap(tmp_path):
         ex.close()
 
 
-def test_a_build_stopped_without_closing_the_pool_exits_at_once_and_its_block_dies(tmp_path):
+def test_a_build_stopped_without_closing_the_pool_exits_at_once_and_its_block_dies(tmp_path, build_tmpdir):
     """Ctrl-C in the middle of a block: the build exits (the pool's threads don't hold it for the
     block's 600 s timeout), the block's process goes with its worker, and its temporary folder too."""
     mark = tmp_path / "pid"
@@ -187,16 +187,40 @@ def test_a_build_stopped_without_closing_the_pool_exits_at_once_and_its_block_di
                 time.sleep(0.05)
             raise KeyboardInterrupt
         """)
-    (tmp_path / "tmp").mkdir()
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-                          env=dict(os.environ, TMPDIR=str(tmp_path / "tmp")))
+                          env=dict(os.environ, TMPDIR=str(build_tmpdir)))
     assert "KeyboardInterrupt" in done.stderr and done.returncode != 0
-    assert [p.name for p in (tmp_path / "tmp").iterdir() if p.name.startswith("kb-")] == []  # its folder went too
+    assert [p.name for p in build_tmpdir.iterdir() if p.name.startswith("kb-")] == []  # its folder went too
     block = int(mark.read_text())
     deadline = time.monotonic() + 30
     while Path(f"/proc/{block}").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not Path(f"/proc/{block}").exists() or Path(f"/proc/{block}/stat").read_text().split(") ")[1][0] == "Z"
+
+
+def test_a_build_stopped_by_ctrl_c_while_a_page_block_runs_leaves_no_temporary_folder(tmp_path, build_tmpdir):
+    """MkDocs calls no on_build_error for Ctrl-C, so the executor is not closed: the block's output
+    folder (kb-exec-out-*) and its process's folder (kb-block-*) are removed at exit all the same."""
+    mark = tmp_path / "pid"
+    script = textwrap.dedent(f"""\
+        import os, sys, time
+        sys.path.insert(0, {str(ROOT)!r})
+        from pathlib import Path
+        from kb.execute import Executor
+        from kb.runner import BlockPool
+        if __name__ == "__main__":
+            ex = Executor(cache_dir=Path({str(tmp_path / "cache")!r}), docs_dir=Path({str(tmp_path)!r}),
+                          pool=BlockPool("cpu", jobs=1, timeout=600))
+            ex._start("import os\\nopen({str(mark)!r}, 'w').write(str(os.getpid()))\\nwhile True:\\n    pass\\n", "docs/a.md")
+            while not os.path.exists({str(mark)!r}) or not open({str(mark)!r}).read():
+                time.sleep(0.05)
+            raise KeyboardInterrupt
+        """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, TMPDIR=str(build_tmpdir)))
+    assert "KeyboardInterrupt" in done.stderr and done.returncode != 0, done.stderr
+    assert mark.read_text()  # the block ran
+    assert [p.name for p in build_tmpdir.iterdir() if p.name.startswith("kb-")] == []
 
 
 def test_a_cache_deleted_while_blocks_ran_side_by_side_names_every_block_that_ran(tmp_path):
@@ -284,7 +308,7 @@ def test_no_block_that_passed_is_read_as_status_255_while_other_blocks_start(tmp
 # --- the build killed outright: blocks running side by side, and what they started, die too -------
 
 
-def test_killing_the_build_kills_blocks_running_side_by_side_and_what_they_started(tmp_path):
+def test_killing_the_build_kills_blocks_running_side_by_side_and_what_they_started(tmp_path, build_tmpdir):
     mark = f"kb-test-{uuid.uuid4().hex}"
     script = textwrap.dedent(f"""\
         import sys, time
@@ -297,9 +321,8 @@ def test_killing_the_build_kills_blocks_running_side_by_side_and_what_they_start
             time.sleep(1000)
         """)
     (tmp_path / "build.py").write_text(script, encoding="utf-8")  # not on the command line: that is marked
-    (tmp_path / "tmp").mkdir()  # the killed build's block folders, not left in /tmp
     build = subprocess.Popen([sys.executable, str(tmp_path / "build.py")], stdout=subprocess.PIPE, text=True,
-                             env=dict(os.environ, TMPDIR=str(tmp_path / "tmp")))
+                             env=dict(os.environ, TMPDIR=str(build_tmpdir)))
     try:
         deadline = time.monotonic() + 120
         while len(marked(mark)) < 2 and time.monotonic() < deadline:

@@ -7,7 +7,6 @@ command line carries a random mark; /proc is then searched for the mark. Under e
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -113,26 +112,25 @@ if __name__ == "__main__":
 """
 
 
-def start_build(mark: str, tmp_path: Path, timeout: int = 600) -> tuple[subprocess.Popen, int]:
-    """A process standing for the build: a runner whose block writes its pid, starts marked
-    processes and loops; returns the build and the block's process."""
+def start_build(mark: str, tmp_path: Path, tmpdir: Path, timeout: int = 600) -> tuple[subprocess.Popen, int]:
+    """A process standing for the build (``tmpdir``: its TMPDIR, conftest's build_tmpdir): a runner
+    whose block writes its pid, starts marked processes and loops; returns the build and the block's process."""
     pid_file = tmp_path / "block.pid"
     code = f"import os\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\n" + spawner(mark, loop=True)
     script = tmp_path / "build.py"
     script.write_text(BUILD.format(root=str(ROOT), code=code).replace("timeout=600", f"timeout={timeout}"),
                       encoding="utf-8")
-    (tmp_path / "tmp").mkdir(exist_ok=True)  # the killed build's block folders, not left in /tmp
     build = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
-                             env=dict(os.environ, TMPDIR=str(tmp_path / "tmp")))
+                             env=dict(os.environ, TMPDIR=str(tmpdir)))
     assert build.stdout.readline() == "ready\n"
     assert wait_until(lambda: len(marked(mark)) == 2 and pid_file.exists() and pid_file.read_text(), 60), \
         "the block did not start its processes"
     return build, int(pid_file.read_text())
 
 
-def test_killing_the_build_kills_the_block_and_everything_it_started(tmp_path):
+def test_killing_the_build_kills_the_block_and_everything_it_started(tmp_path, build_tmpdir):
     mark = f"kb-test-{uuid.uuid4().hex}"
-    build, block = start_build(mark, tmp_path)
+    build, block = start_build(mark, tmp_path, build_tmpdir)
     build.kill()  # SIGKILL: the build gets no chance to clean up
     build.wait()
     survivors = lambda: [pid for pid in (block, *marked(mark)) if alive(pid)]  # noqa: E731
@@ -143,13 +141,13 @@ def test_killing_the_build_kills_the_block_and_everything_it_started(tmp_path):
             os.kill(pid, signal.SIGKILL)
 
 
-def test_an_orphaned_looping_process_ends_by_its_cpu_limit(tmp_path):
+def test_an_orphaned_looping_process_ends_by_its_cpu_limit(tmp_path, build_tmpdir):
     """Even with nobody left to kill it (the build and the block's process killed outright at once),
     a loop ends: every process a block starts inherits a CPU limit derived from the block's timeout."""
     if os.name != "posix":
         pytest.skip("RLIMIT_CPU is POSIX; Windows has no such backstop")
     mark = f"kb-test-{uuid.uuid4().hex}"
-    build, block = start_build(mark, tmp_path, timeout=2)
+    build, block = start_build(mark, tmp_path, build_tmpdir, timeout=2)
     try:
         (loop,) = [pid for pid in marked(mark) if b"while True" in Path(f"/proc/{pid}/cmdline").read_bytes()]
         os.kill(block, signal.SIGKILL)  # no clean-up: neither the block's watch nor the runner runs

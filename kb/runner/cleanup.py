@@ -17,17 +17,42 @@ dies, it ends its own processes and itself.
 What is not caught: a process that both forked without ``exec`` and left the process group
 (``os.fork(); os.setsid()`` with no program started), or that cleared its environment, when its
 block's process is already gone. Linux-only calls are not used.
+
+Also here: the temporary folders of blocks (:func:`temporary_folder`, the runner's and the
+executor's), removed at the build's exit when a build stopped by Ctrl-C did not get to remove them.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 
 TOKEN = "KB_BLOCK_TOKEN"
 POSIX = os.name == "posix"
+_FOLDERS: set[str] = set()  # temporary folders not removed yet
+
+
+def temporary_folder(prefix: str) -> str:
+    """A new temporary folder, removed at exit (also Ctrl-C) unless :func:`remove_folder` removed it."""
+    folder = tempfile.mkdtemp(prefix=prefix)
+    _FOLDERS.add(folder)
+    return folder
+
+
+def remove_folder(folder) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    _FOLDERS.discard(str(folder))
+
+
+@atexit.register  # registered before the runner's handler that kills running blocks: runs after it
+def _remove_folders() -> None:
+    for folder in list(_FOLDERS):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def holders(token: str, pgid: int | None, skip: frozenset[int] = frozenset(), since: float | None = None) -> list:

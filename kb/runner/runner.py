@@ -27,9 +27,7 @@ import multiprocessing
 import multiprocessing.util  # registers its exit handler before ours: ours runs first
 import os
 import secrets as _secrets
-import shutil
 import sys
-import tempfile
 import threading
 import time
 from multiprocessing.connection import wait
@@ -257,8 +255,7 @@ class BlockRunner:
 
     def _run(self, code: str, filename: str, options: dict, allow_exit: str | None = None) -> BlockResult:
         limit = float(options.get("timeout") or self.timeout)
-        folder = tempfile.mkdtemp(prefix="kb-block-")
-        _FOLDERS.add(folder)  # removed at exit if the build ends (Ctrl-C) while the block runs
+        folder = cleanup.temporary_folder("kb-block-")  # removed at exit too (Ctrl-C while the block runs)
         job = dict(options, code=code, filename=filename, timeout=limit, threads=self.threads,
                    device=self.device, fresh_path=self._fresh_path or _fresh_path(self.cwd),
                    job_dir=os.path.join(folder, "run"), out_path=os.path.join(folder, "stdout"),
@@ -277,8 +274,7 @@ class BlockRunner:
                 break
             except (OSError, EOFError, ValueError) as exc:
                 if attempt == 2:
-                    shutil.rmtree(folder, ignore_errors=True)
-                    _FOLDERS.discard(folder)
+                    cleanup.remove_folder(folder)
                     raise WorkerError(f"could not start a process for {filename}: {exc!r}") from exc
                 if spare is not None:
                     spare.discard()
@@ -308,8 +304,7 @@ class BlockRunner:
         fields = judge(lines, nonce, passed_status, exitcode, timed_out=timed_out,
                        timeout=limit, allow_exit=allow_exit, garbled=garbled)
         out, err = (_read_output(job[key]) for key in ("out_path", "err_path"))
-        shutil.rmtree(folder, ignore_errors=True)
-        _FOLDERS.discard(folder)
+        cleanup.remove_folder(folder)
         if closed and fields["status"] != "passed":
             raise WorkerError(f"the runner was closed while {filename} ran")
         if survivors and fields["status"] == "passed":
@@ -350,13 +345,10 @@ def _fresh_path(cwd: str) -> list[str]:
     return json.loads(done.stdout)
 
 
-_FOLDERS: set[str] = set()  # the temporary folders of the blocks running now
-
-
 @atexit.register
 def _kill_running_blocks() -> None:
     """At the build's exit (also Ctrl-C): kill the blocks still running, before multiprocessing's
-    own exit handler would wait for them to end, and remove their temporary folders."""
+    own exit handler would wait for them to end (cleanup.py then removes their temporary folders)."""
     held = _STATUS.acquire(timeout=5)  # active_children() asks every child how it ended
     try:
         children = multiprocessing.active_children()
@@ -366,8 +358,6 @@ def _kill_running_blocks() -> None:
     for process in children:
         if process.name.startswith("kb-block "):
             _kill(process)
-    for folder in list(_FOLDERS):
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _kill(process) -> None:
