@@ -35,8 +35,8 @@ against none, saved nothing of a cold build, a saved edit or the tests (benchmar
         assert result.ok, result.report()
 
 Files: runner.py (starting and waiting), child.py (the block's process), channel.py (the result
-channel), verdict.py (results), cleanup.py (processes), pool.py (side by side), preload.py (the
-forkserver's imports). What to run is found by kb/blocks.py.
+channel), verdict.py (results), cleanup.py (processes and temporary folders), pool.py (side by
+side), preload.py (the forkserver's imports). What to run is found by kb/blocks.py.
 """
 
 from .pool import BlockPool, jobs_from_env
