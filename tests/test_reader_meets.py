@@ -83,6 +83,43 @@ def test_the_same_figure_without_the_fix_draws_a_dummy_glyph():
     assert "has no U+2212" in proc.stderr or "glyph" in proc.stderr, proc.stderr[-2000:]
 
 
+def test_the_copy_with_a_minus_is_the_face_as_it_was_with_one_glyph_more(tmp_path, monkeypatch):
+    """kb/figure_fonts.py copies each NanumGothic face once per machine, on a fresh clone's first
+    build. Every glyph but the new one is written back as read: decoding and encoding all 20,000 of
+    them to recompute bounds took 5-7 s of CPU a face (23 s for the four), against 0.1-0.4 s."""
+    from fontTools.ttLib import TTFont
+    from fontTools.ttLib.tables import _g_l_y_f
+
+    from kb import figure_fonts
+
+    decoded = []  # glyphs whose outline fontTools decoded while the copy was made
+    expand = _g_l_y_f.Glyph.expand
+
+    def counted(glyph, glyf):
+        if hasattr(glyph, "data"):
+            decoded.append(glyph)
+        return expand(glyph, glyf)
+
+    monkeypatch.setattr(_g_l_y_f.Glyph, "expand", counted)
+    original = figure_fonts.original_dir() / "NanumGothic.ttf"
+    figure_fonts.add_minus(original, tmp_path / "copy.ttf")
+    monkeypatch.undo()
+    assert len(decoded) <= 2, f"{len(decoded)} glyphs decoded to add one"  # "+" (for its bar)
+    before, after = TTFont(original), TTFont(tmp_path / "copy.ttf")
+    names = after.getGlyphOrder()  # (the new glyph reads back as "minus": the post table's standard name)
+    assert names[:-1] == before.getGlyphOrder() and after.getBestCmap()[0x2212] == names[-1]
+    assert 0x2212 not in before.getBestCmap() and after["maxp"].numGlyphs == len(names)
+    plus_name = before.getBestCmap()[ord("+")]  # read for its bar: may be written back re-encoded
+    changed = [name for name in before.getGlyphOrder()  # raw bytes, no glyph decoded (an empty one has none)
+               if getattr(before["glyf"].glyphs[name], "data", b"") != getattr(after["glyf"].glyphs[name], "data", b"")]
+    assert set(changed) <= {plus_name}, f"{len(changed)} glyphs re-encoded, e.g. {changed[:3]}"
+    bar = after["glyf"][names[-1]]
+    plus = after["glyf"][after.getBestCmap()[ord("+")]]
+    assert bar.numberOfContours == 1 and (bar.xMin, bar.xMax) == (plus.xMin, plus.xMax)
+    assert plus.yMin < bar.yMin < bar.yMax < plus.yMax  # the bar of "+", inside it
+    assert after["hmtx"][names[-1]] == after["hmtx"][after.getBestCmap()[ord("+")]]
+
+
 def test_the_notebook_kernel_starts_with_the_same_fonts(tmp_path):
     """kb/notebooks.py wraps mkdocs-jupyter's render: the kernel it starts runs kb/figure_fonts.py first."""
     import nbclient
