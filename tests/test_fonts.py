@@ -128,8 +128,6 @@ def test_math_subset_has_every_character_of_the_sites_mathml(built_site: Path):
         assert construction.VariantCount > 1, f"{ch}: no larger size kept"
 
 
-
-
 def test_the_math_font_is_cut_without_rebuilding_every_glyph_and_written_with_the_usual_transforms(built_site: Path):
     """A fresh clone's first build (and every test build with its own cache) cuts the math font. A
     source whose glyf table is WOFF2-transformed is rebuilt whole, all 5,169 glyphs, before the few
@@ -150,6 +148,8 @@ def test_the_math_font_is_cut_without_rebuilding_every_glyph_and_written_with_th
     for font in (cut, TTFont(built_site / MATH_SUBSET)):
         assert font.flavor == "woff2" and font.flavorData.transformedTables == {"glyf", "loca"}
     assert set(cut.getBestCmap()) >= {ord("x"), 0x2211} and "MATH" in cut
+
+
 @lru_cache(maxsize=1)
 def _site_hangul(site: Path) -> frozenset[int]:
     out: set[int] = set()
