@@ -48,7 +48,8 @@ test-cuda: $(STAMP)
 #                 at the first and last BENCH_PAGES count, ours against the plugin off; and in a
 #                 real `mkdocs serve`, save -> the edited page on screen in Chromium
 #   bench_cold_build  a fresh clone's first build: notebooks run beside the blocks (after) or one
-#                 after another (before, KB_NOTEBOOK_JOBS=0), against plugin off
+#                 after another (before, KB_NOTEBOOK_JOBS=0), against plugin off; and on a fresh
+#                 machine (Matplotlib's cache empty)
 #   bench_search  search index size per page and keystroke-to-results time in Chromium
 #   bench_search_quality  recall@1/@5 and MRR of the real search box, kb's order vs lunr's
 # A quick look: make bench BENCH_PAGES=20 BENCH_REPEAT=1

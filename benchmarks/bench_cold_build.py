@@ -15,7 +15,10 @@ notebooks, search fields, fonts), as after ``git clone``:
   notebooks not run (bench_build's baseline);
 * notebooks cached: as "after", but with the notebooks' pages in mkdocs-jupyter's cache (taken
   from the "after" build of the same round), every other cache empty: the floor "after" can
-  reach, what the build costs without the notebooks.
+  reach, what the build costs without the notebooks;
+* fresh machine: as "after", with an empty Matplotlib cache folder (``MPLCONFIGDIR``), as in CI or
+  on a new member's computer: Matplotlib's font list and kb/figure_fonts.py's copies of NanumGothic
+  are made once per machine, and the other kinds find them made.
 
 And, for where the time goes, each notebook run alone in a fresh kernel as the build runs it.
 Prints wall seconds (what a contributor waits) and CPU seconds (user + system of the build and the
@@ -39,7 +42,7 @@ from pathlib import Path
 
 from benchmarks.bench_build import NOPLUGIN, ROOT, Timing, copy_project, process_build, write_noplugin_config
 
-KINDS = ("plugin off", "before", "after", "notebooks cached")
+KINDS = ("plugin off", "before", "after", "notebooks cached", "fresh machine")
 
 
 def cold_build(tmp: Path, kind: str, n: int) -> Timing:
@@ -47,21 +50,24 @@ def cold_build(tmp: Path, kind: str, n: int) -> Timing:
     project = copy_project(tmp / f"{kind.replace(' ', '-')}-{n}")
     if kind == "notebooks cached":
         shutil.copytree(tmp / f"after-{n}" / ".cache" / "mkdocs-jupyter", project / ".cache" / "mkdocs-jupyter")
-    saved = os.environ.get("KB_NOTEBOOK_JOBS")
+    saved = {name: os.environ.get(name) for name in ("KB_NOTEBOOK_JOBS", "MPLCONFIGDIR")}
     if kind == "before":
         os.environ["KB_NOTEBOOK_JOBS"] = "0"
     else:
         os.environ.pop("KB_NOTEBOOK_JOBS", None)
+    if kind == "fresh machine":  # Matplotlib's cache empty: its font list, kb/figure_fonts.py's copies
+        os.environ["MPLCONFIGDIR"] = str(tmp / f"matplotlib-{n}")
     try:
         if kind == "plugin off":
             write_noplugin_config(project)
             return process_build(project, NOPLUGIN)[0]
         return process_build(project)[0]
     finally:
-        if saved is None:
-            os.environ.pop("KB_NOTEBOOK_JOBS", None)
-        else:
-            os.environ["KB_NOTEBOOK_JOBS"] = saved
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def notebook_alone(path: Path) -> float:
