@@ -127,7 +127,7 @@ def subset_font(source: Path, codepoints: set[int], layout_features=("*",)) -> b
     from fontTools.ttLib import TTFont
 
     try:
-        font = TTFont(source)
+        font = TTFont(source, recalcTimestamp=False)  # the source's date: the same code points give the same file
     except Exception as exc:  # fontTools raises several kinds for a damaged file
         raise FontError(f"{source}: 글꼴을 읽을 수 없습니다 ({exc})") from None
     options = subset.Options()

@@ -150,6 +150,19 @@ def test_the_math_font_is_cut_without_rebuilding_every_glyph_and_written_with_th
     assert set(cut.getBestCmap()) >= {ord("x"), 0x2211} and "MATH" in cut
 
 
+def test_the_same_formulas_give_the_same_math_font_file(monkeypatch):
+    """A site built twice from the same pages gets the same subset, byte for byte (its date is the
+    source font's, not the build's), so a rebuild with no change of formulas changes no font file."""
+    from fontTools.ttLib.tables import _h_e_a_d
+
+    from kb import fonts
+
+    clock = iter(range(3_900_000_000, 3_900_000_100))  # every save "a second later"
+    monkeypatch.setattr(_h_e_a_d, "timestampNow", lambda: next(clock))
+    cuts = [fonts.subset_font(DOCS / fonts.MATH_SOURCE, {ord("x"), 0x2211}) for _ in range(2)]
+    assert cuts[0] == cuts[1]
+
+
 @lru_cache(maxsize=1)
 def _site_hangul(site: Path) -> frozenset[int]:
     out: set[int] = set()
