@@ -137,13 +137,13 @@ def test_the_math_font_is_cut_without_rebuilding_every_glyph_and_written_with_th
 
     from fontTools.ttLib import TTFont
 
-    source = TTFont(DOCS / "assets" / "fonts" / "stix-two-math" / "STIXTwoMath-Regular.woff2")
-    assert source.flavor == "woff2"
-    assert not source.flavorData.transformedTables, (
-        "docs/assets/fonts/stix-two-math/STIXTwoMath-Regular.woff2 has a transformed glyf table: every "
-        "cut rebuilds all its glyphs first; re-encode it as SOURCE.txt says")
     from kb import fonts
 
+    source = TTFont(DOCS / fonts.MATH_SOURCE)
+    assert source.flavor == "woff2"
+    assert not source.flavorData.transformedTables, (
+        f"docs/{fonts.MATH_SOURCE} has a transformed glyf table: every cut rebuilds all its glyphs first; "
+        "re-encode it as SOURCE.txt says")
     cut = TTFont(io.BytesIO(fonts.subset_font(DOCS / fonts.MATH_SOURCE, {ord("x"), 0x2211})))
     for font in (cut, TTFont(built_site / MATH_SUBSET)):
         assert font.flavor == "woff2" and font.flavorData.transformedTables == {"glyf", "loca"}
