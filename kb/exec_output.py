@@ -3,14 +3,18 @@
 A block's output: its stdout, its stderr where the page allows a warning (``<!--kb-allow-warning:
 이유-->`` right before the block, before its ``pytest.mark`` marker if it has one), and its figures
 (PNG files with alt text, each ``<img>`` with its own width and height); a block marked
-``pytest.mark.cuda`` on a build without CUDA gets a note instead.
+``pytest.mark.cuda`` on a build without CUDA gets a note instead; under a block taken from a
+snippet file, a link to download the whole file. The figures and snippet files the HTML links to
+are copied into the site here too.
 """
 
 from __future__ import annotations
 
 import html
+import io
 import posixpath
 import re
+import shutil
 from pathlib import Path
 
 from .blocks import HtmlBlock
@@ -47,7 +51,7 @@ def output_html(key: str, stdout: str, stderr: str, figures: list[dict], *, labe
         site_path = figure_site_path(key, fig["file"])
         href = posixpath.relpath(site_path, page_url.rstrip("/") or ".") if page_url else site_path
         alt = html.escape(fig["alt"], quote=True)
-        width, height = fig.get("size") or _png_size(figure_file(fig["file"]))
+        width, height = fig.get("size") or png_alt_and_size(figure_file(fig["file"]))[1]
         parts.append(f'<figure class="kb-figure"><img src="{html.escape(href)}" alt="{alt}" '
                      f'width="{width}" height="{height}" loading="lazy">'
                      f"<figcaption>{html.escape(fig['alt'])}</figcaption></figure>")
@@ -60,6 +64,14 @@ def output_html(key: str, stdout: str, stderr: str, figures: list[dict], *, labe
 def figure_site_path(key: str, name: str) -> str:
     """Where a result's figure is in the built site."""
     return f"assets/figures/{key}-{name}"
+
+
+def download_html(snippet: str, page_url: str) -> str:
+    """The link under a block taken from a snippet file: the whole file, copied into the site."""
+    href = posixpath.relpath(snippet, page_url.rstrip("/") or ".") if page_url else snippet
+    name = posixpath.basename(snippet)
+    return (f'<p class="kb-download"><a href="{html.escape(href)}" download="{html.escape(name)}">'
+            f"{html.escape(name)} 내려받기</a> (전체 프로그램)</p>")
 
 
 def needs_cuda_html(reason: str, device: str) -> str:
@@ -76,22 +88,14 @@ def figures_in(out: Path, label: str) -> list[dict]:
     for png in sorted(out.iterdir()):
         if png.suffix.lower() != ".png":
             raise ExecutionError(f"{label}: wrote {png.name}; figures must be PNG files")
-        alt = _png_description(png)
+        alt, size = png_alt_and_size(png)
         if not alt:
             raise ExecutionError(
                 f"{label}: figure {png.name} has no alt text; save it with "
                 'fig.savefig(path, metadata={"Description": "..."})'
             )
-        figures.append({"file": png.name, "alt": alt, "size": list(_png_size(png))})
+        figures.append({"file": png.name, "alt": alt, "size": list(size)})
     return figures
-
-
-def _png_size(path: Path) -> tuple[int, int]:
-    """(width, height) in pixels, from the PNG's header."""
-    from PIL import Image
-
-    with Image.open(path) as img:
-        return img.size
 
 
 def allow_warning_of(before: str, block: HtmlBlock, src: str) -> str | None:
@@ -114,9 +118,27 @@ def allow_warning_of(before: str, block: HtmlBlock, src: str) -> str | None:
     return reason[1:].strip()
 
 
-def _png_description(path: Path) -> str:
-    """The PNG's ``Description`` text chunk (how matplotlib's ``metadata=`` stores it)."""
+def png_alt_and_size(png: Path | bytes) -> tuple[str, tuple[int, int]]:
+    """A PNG's ``Description`` text (how matplotlib's ``metadata=`` stores it: a tEXt, zTXt or iTXt
+    chunk), stripped, and its (width, height) in pixels. PIL raises on a file that is not a PNG."""
     from PIL import Image
 
-    with Image.open(path) as img:
-        return str(img.info.get("Description", "")).strip()
+    with Image.open(io.BytesIO(png) if isinstance(png, bytes) else png) as img:
+        return str(img.info.get("Description", "")).strip(), img.size
+
+
+def copy_site_files(site_dir: Path, figures: dict[str, tuple[Path, str]], snippets: set[str], root: Path) -> None:
+    """Copy the figures (site path -> (cached file, the block's label)) and the snippet files
+    (paths under ``root``) that the pages link to into the built site."""
+    for site_path, (source, label) in figures.items():
+        dest = site_dir / site_path
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            shutil.copyfile(source, dest)
+        except FileNotFoundError:
+            raise ExecutionError(f"{label}: its figure {source} disappeared from the cache during the build "
+                                 "(did a block delete the cache?); build again") from None
+    for snippet in sorted(snippets):
+        dest = site_dir / snippet
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(root / snippet, dest)

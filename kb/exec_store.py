@@ -1,6 +1,10 @@
-"""What a build keeps beside the blocks' results (kb/execute.py uses it): the lock that lets one
-build at a time use the cache and the site, and each page's Python blocks kept from the last build
-(so an unchanged page is not parsed again); and the errors a build stops with.
+"""What a build keeps beside the blocks' results (kb/exec_cache.py; kb/execute.py uses both): the
+lock that lets one build at a time use the cache and the site, and each page's Python blocks kept
+from the last build (so an unchanged page is not parsed again); and the errors a build stops with.
+
+Lock: a build holds ``<cache>.lock`` (``.cache/kb-exec.lock``) from its start to its end, for the
+cache and the site output. A second build on the same checkout logs that it waits, and waits up to
+``$KB_LOCK_TIMEOUT`` seconds (default 900), then stops with an error naming the build that holds it.
 
 No MkDocs import but its PluginError (so that MkDocs shows the message, not a traceback).
 """

@@ -1,24 +1,19 @@
 """Run every Python block of a page during the build and show what it printed and drew.
 
-Under each code block a reader can copy, the page shows the block's output and figures,
-produced by running exactly the code the copy button copies (see
-:func:`kb.blocks.html_python_blocks`), alone, in a fresh child of one warm worker per
-build. A block that fails stops the build with the page, the block and the location. A
-block preceded by ``<!--pytest.mark.skip(reason="...")-->`` is not run and shows no output.
-A block passes only if it runs to its last line; one that ends early on purpose (``sys.exit(0)``)
-says why with ``<!--pytest.mark.allow_exit(reason="...")-->``. A block that needs a CUDA GPU
-(``torch.zeros(1, device="cuda")``, a CUDA-only kernel) is marked
-``<!--pytest.mark.cuda(reason="...")-->``: a build on the default device (cpu) does not run it and
-shows, where its output would be, a short note that it needs a CUDA GPU, with the reason; a build
-with ``KB_EXEC_DEVICE=cuda`` runs it like any other block. The marker is read by
-:meth:`kb.blocks.HtmlBlock.plan`, as in the guard (tests/test_rendered_blocks.py) and
-``python -m kb check``; a malformed or unknown marker stops the build naming page and block.
+Under each code block a reader can copy, the page shows the block's output and figures, produced
+by running exactly the code the copy button copies (:func:`kb.blocks.html_python_blocks`), alone,
+in a fresh process (kb/runner/). A block that fails stops the build with the page, the block and
+the location; a block passes only if it runs to its last line. The markers before a block
+(``pytest.mark.skip``, ``allow_exit``, ``cuda``: read by :meth:`kb.blocks.HtmlBlock.plan`, as in
+``python -m kb check``) say it is not run, may end early, or needs a CUDA GPU: a build on the
+default device (cpu) shows a short note with the reason where its output would be, and one with
+``KB_EXEC_DEVICE=cuda`` runs it. A malformed or unknown marker stops the build naming page and block.
 
 Warnings and figures: a block that writes to stderr fails the build unless the comment
 ``<!--kb-allow-warning: 이유-->`` right before it says the warning is the point; figures are PNG files
 saved into ``$SNIPPET_OUTPUT_DIR`` with alt text (``fig.savefig(path, metadata={"Description": alt})``).
-What a reader sees under a block is drawn by kb/exec_output.py; the build lock and the blocks kept per
-page are kb/exec_store.py's.
+What a reader sees under a block is drawn by kb/exec_output.py; the build lock (one build at a time
+per checkout, ``$KB_LOCK_TIMEOUT``) and the blocks kept per page are kb/exec_store.py's.
 
 Blocks run side by side: the page hook only starts a page's blocks, in a pool of workers
 (:class:`kb.runner.BlockPool`, ``$KB_BLOCK_JOBS`` at once), leaving a placeholder where each
@@ -28,18 +23,9 @@ page is written or indexed. The first block that failed, in the order of the pag
 build. A block that deletes the build's cache is named; when blocks ran side by side since the
 cache was last found whole, all of them are named (``KB_BLOCK_JOBS=1`` names the one).
 
-Cache: results live in ``.cache/kb-exec/<key>/`` where the key hashes the block's code, the
-torch and Python versions, the device and this module's format version, so unchanged code
-is not re-run (``mkdocs serve`` stays fast) and a changed line invalidates exactly the
-entries of the blocks that contain it. An entry is staged in ``.tmp-*`` and renamed into place
-when complete, so a killed build never leaves a half entry that a later build serves. Entries
-the build did not use are removed after it, but only after a build that ran every page with
-code (not under ``KB_EXECUTE=0``, not after ``--dirty`` or partial rebuilds).
-
-Lock: a build holds ``<cache>.lock`` (``.cache/kb-exec.lock``) from its start to its end, for
-the cache and the site output. A second build on the same checkout logs that it waits, and
-waits up to ``$KB_LOCK_TIMEOUT`` seconds (default 900), then stops with an error naming the
-build that holds the lock.
+Cache: results are kept by the block's code, versions and device (kb/exec_cache.py), so unchanged
+code is not run again. Entries the build did not use are removed after it, but only after a build
+that ran every page with code (not under ``KB_EXECUTE=0``, not after ``--dirty`` or partial rebuilds).
 
 Environment:
 ``KB_EXECUTE=0``          build without running anything, notebooks included (kb/plugin.py; no
@@ -55,18 +41,11 @@ Environment:
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import html
-import json
 import logging
 import os
-import platform
-import posixpath
 import re
 import secrets
-import shutil
-import tempfile
 import threading
 import time
 from concurrent.futures import Future
@@ -76,13 +55,12 @@ from pathlib import Path
 
 from . import figure_fonts
 from .blocks import HtmlBlock, html_python_blocks, markdown_python_fences
-from .exec_output import allow_warning_of, figure_site_path, figures_in, needs_cuda_html, output_html
+from .exec_cache import Result, ResultCache, torch_version
+from .exec_output import (allow_warning_of, copy_site_files, download_html, figure_site_path, figures_in,
+                          needs_cuda_html, output_html)
 from .exec_store import BlockIndex, BuildLock, CacheDamaged, ExecutionError, _held
 from .runner import BlockPool, BlockRunner, WorkerError, cleanup
 
-# Bump when the cached result's layout or meaning changes. 2: a block passes only if it reached
-# its end (format 1 results may come from blocks that exited early).
-FORMAT = "2"
 ROOT = Path(__file__).resolve().parent.parent
 _BLOCK_RE = re.compile(r'<div class="language-(?:python|py|python3) highlight">.*?</pre></div>', re.S)
 _TITLE_RE = re.compile(r'<span class="filename">([^<]*)</span>')
@@ -90,7 +68,6 @@ SNIPPET_DIR = "snippets"
 
 
 log = logging.getLogger("mkdocs.hooks.kb")
-_KEY_RE = re.compile(r"^[0-9a-f]{32}$")
 
 
 def _ran_between(future: Future, since: float, until: float) -> bool:
@@ -101,23 +78,6 @@ def _ran_between(future: Future, since: float, until: float) -> bool:
         return False
     result = future.result()
     return result.began <= until and result.ended >= since
-
-
-@functools.cache  # importlib.metadata scans the installed packages each time (~5 ms)
-def torch_version() -> str:
-    from importlib.metadata import version
-
-    return version("torch")
-
-
-@dataclass
-class Result:
-    key: str
-    stdout: str
-    stderr: str
-    figures: list[dict]  # {"file": name, "alt": text}
-    duration: float
-    cached: bool = False
 
 
 @dataclass
@@ -150,8 +110,8 @@ class _Placed:
 @dataclass
 class Executor:
     """One build's execution state: the blocks' pool of workers (started on the first cache miss)
-    and the cache. ``runner`` (a :class:`BlockRunner` given by the caller) runs each block at once
-    instead, one at a time."""
+    and the cache (``cache``, in ``cache_dir``). ``runner`` (a :class:`BlockRunner` given by the
+    caller) runs each block at once instead, one at a time."""
 
     cache_dir: Path
     device: str = "cpu"
@@ -161,7 +121,6 @@ class Executor:
     pool: BlockPool | None = None
     jobs: int | None = None  # blocks at once (None: $KB_BLOCK_JOBS, else the CPUs; kb.runner.BlockPool)
     lock: BuildLock | None = None
-    used: set[str] = field(default_factory=set)
     figures_out: dict[str, tuple[Path, str]] = field(default_factory=dict)  # site path -> (cached file, label)
     snippets_used: set[str] = field(default_factory=set)
     pages_run: set[str] = field(default_factory=set)  # pages whose blocks were all run or served
@@ -173,10 +132,10 @@ class Executor:
     token: str = field(default_factory=lambda: secrets.token_hex(8))  # makes the placeholders unique
     damage: str | None = None  # what a block did to the cache, found when it ended (raised by _finish)
     intact_at: float = 0.0  # time.monotonic() when the cache was last found intact
-    # a file this build puts in the cache folder when its first block runs: gone if the folder was
-    # deleted or replaced (a folder made again can even get the same inode number)
-    cache_mark: Path | None = None
     guard: threading.Lock = field(default_factory=threading.Lock)  # for the checks in the pool's threads
+
+    def __post_init__(self):
+        self.cache = ResultCache(self.cache_dir, self.device)
 
     @classmethod
     def from_env(cls, project: Path) -> Executor:
@@ -197,26 +156,12 @@ class Executor:
         executor.lock = BuildLock(cache.with_name(cache.name + ".lock"), seconds)
         _held.append(executor.lock)
         executor.index = BlockIndex(cache.with_name("kb-blocks.json"))
-        executor.remove_staged()
+        executor.cache.remove_staged()
         return executor
 
     def key(self, code: str, allow_exit: str | None = None) -> str:
-        h = hashlib.sha256()
-        for part in (FORMAT, torch_version(), platform.python_version(), self.device, code):
-            h.update(part.encode("utf-8") + b"\0")
-        if allow_exit is not None:  # an allowed early exit is a different result from the same code
-            h.update(b"allow_exit\0" + allow_exit.encode("utf-8"))
-        return h.hexdigest()[:32]
-
-    def cached(self, key: str) -> Result | None:
-        """The complete cache entry for ``key``, or None (missing, or damaged: it is run again)."""
-        try:
-            data = json.loads((self.cache_dir / key / "result.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        if not all((self.cache_dir / key / "figures" / fig["file"]).is_file() for fig in data["figures"]):
-            return None
-        return Result(key=key, cached=True, **data)
+        """The block's key in the cache (on this executor's device)."""
+        return self.cache.key(code, allow_exit)
 
     def run(self, code: str, label: str, allow_exit: str | None = None) -> Result:
         """The block's result: from the cache, or run now (and cached)."""
@@ -227,20 +172,21 @@ class Executor:
         """The cached result, or the block started: in the pool, so that it runs while the build goes
         on (and beside other blocks), or at once in the given ``runner``."""
         key = self.key(code, allow_exit)
-        hit = self.cached(key)
+        hit = self.cache.get(key)
         if hit is not None:
             with self.guard:
-                self.used.add(key)
+                self.cache.used.add(key)
             self.hits += 1
             return hit
         if key in self.started and self.started[key].result is None:  # the same code, on another page, running
             return self.started[key]
-        if self.cache_mark is None:  # the first block to run: the folder a block could delete, checked after each
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
-            self.cache_mark = self.cache_dir / f".tmp-build-{os.getpid()}-{secrets.token_hex(4)}"
-            self.cache_mark.touch()
+        if self.cache.mark is None:  # the first block to run: the folder a block could delete, checked after each
+            self.cache.put_mark()
             self.intact_at = time.monotonic()
-            figure_fonts.ensure()  # NanumGothic with a minus, made once here rather than by blocks side by side
+            try:  # NanumGothic with a minus, made once here rather than by blocks side by side
+                figure_fonts.ensure()
+            except figure_fonts.FigureFontError as exc:
+                raise ExecutionError(str(exc)) from None
         out = Path(cleanup.temporary_folder("kb-exec-out-"))  # outside the cache; removed at exit too
         options = {"filename": label, "env": {"SNIPPET_OUTPUT_DIR": str(out)}, "allow_exit": allow_exit}
         pending = _Pending(key, label, out, Future(), where or label)
@@ -268,7 +214,7 @@ class Executor:
                 return
             ended.checked = True
             now = time.monotonic()
-            damage = self._cache_damage()
+            damage = self.cache.damage(self.lock)
             if damage is None:
                 self.intact_at = now
                 return
@@ -300,8 +246,8 @@ class Executor:
                 data = {"stdout": result.stdout, "stderr": result.stderr, "figures": figures,
                         "duration": round(result.duration, 3)}
                 with self.guard:
-                    self._store(pending.key, data, pending.out)
-                    self.used.add(pending.key)
+                    self.cache.put(pending.key, data, pending.out)
+                    self.cache.used.add(pending.key)
             except OSError as exc:
                 # a block still running may be deleting the cache as this one was written: once every
                 # started block has ended, the deletion is whole and the cache is looked at again
@@ -322,45 +268,6 @@ class Executor:
         if self.damage is not None:
             raise CacheDamaged(self.damage)
 
-    def _cache_damage(self) -> str | None:
-        """What is missing of what this build keeps in the cache, or None."""
-        if self.lock is not None and not self.lock.intact():
-            return (f"the build lock {self.lock.path} was removed or replaced: "
-                    "a block must not delete the build's cache folder")
-        gone = sorted(key for key in self.used if not (self.cache_dir / key / "result.json").is_file())
-        replaced = self.cache_mark is not None and not self.cache_mark.is_file()
-        if replaced:
-            return (f"the cache folder {self.cache_dir} disappeared (deleted, or replaced by another): a block "
-                    "must not delete the build's cache")
-        if gone:
-            return (f"{len(gone)} cache entr{'y' if len(gone) == 1 else 'ies'} of this build disappeared from "
-                    f"{self.cache_dir} (e.g. {gone[0]}): a block must not delete the build's cache")
-        return None
-
-    def _store(self, key: str, data: dict, out: Path) -> None:
-        """Write the entry in a staging folder, then rename it into place (atomic)."""
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        staged = Path(tempfile.mkdtemp(dir=self.cache_dir, prefix=f".tmp-{key}-"))
-        try:
-            shutil.copytree(out, staged / "figures")
-            (staged / "result.json").write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-            entry = self.cache_dir / key
-            if entry.exists():  # damaged (cached() refused it): replaced
-                shutil.rmtree(entry)
-            staged.rename(entry)
-        finally:
-            if staged.exists():
-                shutil.rmtree(staged, ignore_errors=True)
-
-    def remove_staged(self) -> None:
-        """Remove staging folders left by a build that was killed (the lock is held: none is in use)."""
-        if self.cache_dir.is_dir():
-            for entry in self.cache_dir.glob(".tmp-*"):
-                if entry.is_dir():
-                    shutil.rmtree(entry, ignore_errors=True)
-                else:  # the mark of a build that was killed
-                    entry.unlink(missing_ok=True)
-
     def close(self) -> None:
         if self.pool is not None:  # blocks still running (a build that failed) are stopped
             self.pool.close()
@@ -368,9 +275,7 @@ class Executor:
         for pending in self.started.values():
             cleanup.remove_folder(pending.out)
         self.started, self.deferred = {}, []
-        if self.cache_mark is not None:
-            self.cache_mark.unlink(missing_ok=True)
-            self.cache_mark = None
+        self.cache.remove_mark()
         if self.runner is not None:
             self.runner.close()
             self.runner = None
@@ -393,19 +298,14 @@ class Executor:
         """Remove cache entries that this build did not use; return their keys. Only after a build
         that ran every page with code: a build with ``KB_EXECUTE=0``, or one that rebuilt some
         pages only, does not know what the site uses, and removes nothing."""
-        removed = []
         if not self.enabled or not self.cache_dir.is_dir():
-            return removed
+            return []
         missing = self.pages_not_run(docs_dir or self.docs_dir)
         if missing:
             log.info("kb: cache kept: %d page(s) with code were not run in this build (%s)",
                      len(missing), ", ".join(missing[:3]))
-            return removed
-        for entry in self.cache_dir.iterdir():
-            if entry.is_dir() and _KEY_RE.match(entry.name) and entry.name not in self.used:
-                shutil.rmtree(entry, ignore_errors=True)
-                removed.append(entry.name)
-        return removed
+            return []
+        return self.cache.remove_unused()
 
     # -- pages -------------------------------------------------------------------------
 
@@ -437,10 +337,7 @@ class Executor:
                 if not (ROOT / snippet).is_file():
                     raise ExecutionError(f"docs/{src} block {block.index}: title names {snippet}, which does not exist")
                 self.snippets_used.add(snippet)
-                href = posixpath.relpath(snippet, page_url.rstrip("/") or ".") if page_url else snippet
-                name = posixpath.basename(snippet)
-                extra = (f'<p class="kb-download"><a href="{html.escape(href)}" download="{html.escape(name)}">'
-                         f"{html.escape(name)} 내려받기</a> (전체 프로그램)</p>")
+                extra = download_html(snippet, page_url)
             if action == "needs_cuda":
                 pieces.append(needs_cuda_html(reason, self.device) + extra)
                 continue
@@ -497,7 +394,7 @@ class Executor:
                      allow_warning: str | None = None) -> str:
         """The output under a block (kb/exec_output.py); its figures are copied by write_site_files."""
         def figure_file(name: str) -> Path:
-            return self.cache_dir / result.key / "figures" / name
+            return self.cache.figure(result.key, name)
 
         for fig in result.figures:
             self.figures_out[figure_site_path(result.key, fig["file"])] = (figure_file(fig["file"]), label)
@@ -507,15 +404,4 @@ class Executor:
 
     def write_site_files(self, site_dir: Path) -> None:
         """Copy the figures and the included snippet files into the built site."""
-        for site_path, (source, label) in self.figures_out.items():
-            dest = site_dir / site_path
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                shutil.copyfile(source, dest)
-            except FileNotFoundError:
-                raise ExecutionError(f"{label}: its figure {source} disappeared from the cache during the build "
-                                     "(did a block delete the cache?); build again") from None
-        for snippet in sorted(self.snippets_used):
-            dest = site_dir / snippet
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(ROOT / snippet, dest)
+        copy_site_files(site_dir, self.figures_out, self.snippets_used, ROOT)

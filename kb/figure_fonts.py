@@ -37,6 +37,10 @@ FILES = ("NanumGothic.ttf", "NanumGothicBold.ttf", "NanumGothicExtraBold.ttf", "
 FORMAT = "1"  # bump when the glyph or the file layout changes
 
 
+class FigureFontError(ValueError):
+    """A copy with a minus could not be made; the message names the file, in Korean."""
+
+
 def original_dir() -> Path | None:
     """koreanize-matplotlib's font folder, found without importing it (None if not installed)."""
     spec = importlib.util.find_spec(MODULE)
@@ -80,7 +84,7 @@ def add_minus(original: Path, dest: Path) -> None:
     bar = sorted({y for x, y in points if x in (x_min, x_max)})
     y_min, y_max = bar[0], bar[-1]
     if not 0 < y_max - y_min < (x_max - x_min) / 2:
-        raise ValueError(f"{original}: cannot find the bar of '+' (y {bar}); no minus sign added")
+        raise FigureFontError(f"{original}: '+'의 가로 막대를 찾지 못해 빼기 기호를 더하지 못했습니다 (y {bar})")
     pen = TTGlyphPen(None)
     for point in [(x_min, y_min), (x_min, y_max), (x_max, y_max), (x_max, y_min)]:  # clockwise: filled
         (pen.lineTo if pen.points else pen.moveTo)(point)
@@ -90,7 +94,7 @@ def add_minus(original: Path, dest: Path) -> None:
     head, maxp = font["head"], font["maxp"]
     if not (head.xMin <= glyph.xMin and glyph.xMax <= head.xMax and head.yMin <= glyph.yMin and glyph.yMax <= head.yMax
             and maxp.maxPoints >= 4 and maxp.maxContours >= 1):
-        raise ValueError(f"{original}: the minus sign would not fit the font's recorded bounds; not added")
+        raise FigureFontError(f"{original}: 빼기 기호가 글꼴에 기록된 경계 밖으로 나가 더하지 않았습니다")
     glyf["uni2212"] = glyph  # appended to the glyph order
     font["hmtx"]["uni2212"] = font["hmtx"][plus]
     for table in font["cmap"].tables:
@@ -101,7 +105,8 @@ def add_minus(original: Path, dest: Path) -> None:
 
 def ensure(cache: Path | None = None) -> dict[Path, Path]:
     """The copies with a minus, made if missing: {original: copy}. Safe to call from several
-    processes at once (each writes a temporary file and renames it into place)."""
+    processes at once (each writes a temporary file and renames it into place). Raises
+    :class:`FigureFontError` when a copy cannot be made (the build stops: figures would show □)."""
     folder = original_dir()
     if folder is None:
         return {}
@@ -113,18 +118,29 @@ def ensure(cache: Path | None = None) -> dict[Path, Path]:
             continue
         dest = patched_path(original, cache)
         if not dest.is_file():
-            cache.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=cache, prefix=".tmp-", suffix=".ttf")
-            os.close(fd)
+            from fontTools.ttLib import TTLibError
+
             try:
-                add_minus(original, Path(tmp))
-                os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide it from other users of the checkout
-                os.replace(tmp, dest)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
+                _write_copy(original, dest)
+            except OSError as exc:
+                raise FigureFontError(f"{dest}: 빼기 기호를 더한 그림 글꼴을 쓸 수 없습니다 ({exc})") from None
+            except TTLibError as exc:  # not a font (a broken install of koreanize-matplotlib)
+                raise FigureFontError(f"{original}: 글꼴로 읽을 수 없어 빼기 기호를 더하지 못했습니다 ({exc})") from None
         made[original] = dest
     return made
+
+
+def _write_copy(original: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-", suffix=".ttf")
+    os.close(fd)
+    try:
+        add_minus(original, Path(tmp))
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide it from other users of the checkout
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def use_patched(cache: Path | None = None) -> None:

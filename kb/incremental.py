@@ -24,7 +24,7 @@ way the costly steps look their result up by everything the result is made of:
 * formulas (``kb.mathml.render``) by the page's HTML and the formulas' TeX; the math font's code
   points (``kb.fonts.file_math_codepoints``) by the built page's file (path, size, time), then by its text.
 * each page's last commit (git-revision-date-localized's ``git log``) by the page's file, until
-  HEAD moves.
+  HEAD moves (kb/git_dates.py).
 
 A step that logged a warning or raised is not kept (so ``--strict`` sees it again on the next
 build). Each cache holds one result per page (or those of the last build), so memory does not grow
@@ -36,10 +36,10 @@ from __future__ import annotations
 import contextlib
 import copy
 import hashlib
-import logging
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from kb.git_dates import GitDates, WarningCount
 from kb.included import included_key
 
 NAV_META = ("status", "icon", "subtitle")  # what Material's navigation shows of a page's front matter
@@ -56,24 +56,6 @@ def _digest(*parts) -> str:
         h.update(part if isinstance(part, bytes) else str(part).encode("utf-8", "surrogatepass"))
         h.update(b"\0")
     return h.hexdigest()
-
-
-class _Warnings(logging.Handler):
-    """Counts the warnings logged under ``mkdocs`` while a step runs."""
-
-    def __init__(self):
-        super().__init__(logging.WARNING)
-        self.count = 0
-
-    def emit(self, record):
-        self.count += 1
-
-    def __enter__(self):
-        logging.getLogger("mkdocs").addHandler(self)
-        return self
-
-    def __exit__(self, *exc):
-        logging.getLogger("mkdocs").removeHandler(self)
 
 
 def toc_text(toc) -> str:
@@ -115,8 +97,7 @@ class Incremental:
         self._rendering = False
         self.partial_build = False  # the last build read some pages only (kb/partial.py says so)
         self.compiled = _Compiled()  # the theme's templates, compiled (Jinja's bytecode)
-        self.git_head: str | None = None  # the commit the page dates below were read at
-        self.git_dates: dict[tuple[str, bool], tuple] = {}  # (page file, first commit?) -> (hash, time)
+        self.git = GitDates()  # each page's last commit, until HEAD moves
         self.included: dict[Path, bytes | None] = {}  # the files ``--8<--`` lines name, read in this build
         self.digests: dict = {}  # their digests, and each list of names' key (kb/included.py)
 
@@ -144,42 +125,12 @@ class Incremental:
         self.hits = dict.fromkeys(self.hits, 0)
         self.misses = dict.fromkeys(self.misses, 0)
         self._nav = None
-        self._keep_git_dates(config)
-
-    def _keep_git_dates(self, config) -> None:
-        """git-revision-date-localized asks git for every page's last commit on every build (with
-        its parallel processing off, as mkdocs.yml has it: one ``git log`` a page, 2.4 s of a
-        profiled 500-page edit). A page's date depends on the history only: kept until HEAD moves."""
-        plugin = config.plugins.get("git-revision-date-localized")
-        util = getattr(plugin, "util", None)  # made anew by the plugin's on_config, which runs before kb's
-        if util is None or not hasattr(util, "get_git_commit_timestamp") or not hasattr(util, "get_head_commit"):
-            return
-        try:
-            head = util.get_head_commit(config["docs_dir"])
-        except Exception:  # noqa: BLE001 - no git history: the plugin asks (and falls back) itself
-            return
-        if not head:
-            return
-        if head != self.git_head:
-            self.git_head, self.git_dates = head, {}
-        real, dates = util.get_git_commit_timestamp, self.git_dates
-
-        def kept_git_commit_timestamp(path, is_first_commit=False):
-            key = (str(path), bool(is_first_commit))
-            if key not in dates:
-                with _Warnings() as warned:
-                    found = real(path=path, is_first_commit=is_first_commit)
-                if warned.count:  # not kept: --strict sees the warning on the next build too
-                    return found
-                dates[key] = found
-            return dates[key]
-
-        util.get_git_commit_timestamp = kept_git_commit_timestamp
+        self.git.wrap(config)
 
     def site_key(self) -> str:
         """What every page of this build depends on: :meth:`start`'s key and the commit the page
         dates are read at (kb/partial.py)."""
-        return _digest(self.build_key, self.git_head)
+        return _digest(self.build_key, self.git.head)
 
     def summary(self) -> str:
         return ", ".join(f"{step} {self.hits[step]} kept / {self.hits[step] + self.misses[step]}"
@@ -258,7 +209,7 @@ class Incremental:
                     setattr(page, name, value)
                 return
             self.misses["render"] += 1
-            with _Warnings() as warnings:
+            with WarningCount() as warnings:
                 render(config, files)
             if warnings.count:
                 self.rendered.pop(page.file.src_uri, None)
@@ -306,7 +257,7 @@ class Incremental:
         self.misses["template"] += 1
         self._rendering = True
         try:
-            with _Warnings() as warnings:
+            with WarningCount() as warnings:
                 output = template.render(context)
         finally:
             self._rendering = False

@@ -84,7 +84,7 @@ def cache_flavour(device: str) -> str:
     besides the notebook itself (mkdocs-jupyter keys an entry by the file and its options only)."""
     from importlib.metadata import version
 
-    from kb.execute import torch_version
+    from kb.exec_cache import torch_version
 
     return (f"torch-{torch_version()}-py{platform.python_version()}-nbclient{version('nbclient')}"
             f"-ipykernel{version('ipykernel')}-kb{_kb_code_hash()}-{device}")
@@ -144,7 +144,11 @@ def kernel_home() -> str:
     startup = Path(folder, "profile_default", "startup")
     startup.mkdir(parents=True)
     (startup / "00-kb-figure-fonts.py").write_text(KERNEL_STARTUP, encoding="utf-8")
-    figure_fonts.ensure()  # made here once, not by each kernel
+    try:
+        figure_fonts.ensure()  # made here once, not by each kernel
+    except figure_fonts.FigureFontError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise PluginError(str(exc)) from None
     return folder
 
 

@@ -29,6 +29,8 @@ require.js from a CDN.
   next to the page by ``include_source``) and "Colab에서 열기", built from
   ``extra.repository`` and ``extra.branch`` of mkdocs.yml (:func:`colab_url`).
 
+Where things are in the rendered HTML (cells, prose, headings, figures, stderr, fetches) is read
+once by kb/notebook_html.py; figures' alt text and size by kb/exec_output.py, as for Markdown pages.
 Running the notebook (device, fonts, side by side with the page blocks, a cell that raises
 named as ``docs/notebooks/x.ipynb: cell 4 raised ValueError: ...``) is kb/notebook_exec.py's.
 
@@ -43,37 +45,19 @@ import binascii
 import html as htmllib
 import os
 import re
-import zlib
-from html.parser import HTMLParser
 from urllib.parse import quote
 
 from mkdocs.exceptions import PluginError
 
 from kb import mathml, notebook_exec, site_address
+from kb.exec_output import png_alt_and_size
+from kb.notebook_html import Walker, drop_template_scripts
 from kb.notebook_exec import wrap_render  # noqa: F401 (kb/plugin.py calls notebooks.wrap_render)
 
 WRAPPER = '<div class="jupyter-wrapper">'
-EXTERNAL = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:)?//", re.I)
-# an inline script that reaches another host: import("https://..."), fetch('//...') ...
-EXTERNAL_IN_CODE = re.compile(r"""["'`]((?:https?:)?//[^"'`\s]+)""", re.I)
-_SCRIPT_RE = re.compile(r"<script\b([^>]*)>(.*?)</script\s*>", re.S | re.I)
-_ATTR_RE = r"""\b{name}\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))"""
-
-# element -> attributes a browser fetches by itself (as tests/test_offline.py checks)
-FETCHED = {
-    "script": ["src"], "link": ["href"], "img": ["src", "srcset"], "iframe": ["src"], "frame": ["src"],
-    "source": ["src", "srcset"], "video": ["src", "poster"], "audio": ["src"], "track": ["src"],
-    "embed": ["src"], "object": ["data"], "input": ["src"], "image": ["href", "xlink:href"],
-    "use": ["href", "xlink:href"],
-}
-# text inside these is not prose: no math there
-_NOT_PROSE = {"code", "pre", "kbd", "samp", "script", "style", "math", "svg", "textarea"}
-_EXECUTABLE = {"", "module", "text/javascript", "application/javascript"}
-PNG_URI = "data:image/png;base64,"
 # nbconvert's furniture around a cell, kept out of the search index: prompts, tags, copy buttons
 _SEARCH_EXCLUDE_RE = re.compile(
     r'<(div class="(?:jp-InputPrompt|jp-OutputPrompt|celltoolbar|clipboard-copy-txt)\b[^"]*"|clipboard-copy\b)')
-STDERR_MIME = "application/vnd.jupyter.stderr"
 ALLOW_WARNING_TAG = "kb-allow-warning"  # a cell whose stderr output is meant to be shown
 
 DOWNLOAD_ICON = (  # Material's material/download icon, inline: no request
@@ -153,10 +137,10 @@ def process_page(html: str, page: str, download: str | None = None, toc_ids: lis
     head, sep, body = html.partition(WRAPPER)
     if not sep:
         raise NotebookError(f"{page}: no {WRAPPER} in the rendered notebook (has mkdocs-jupyter's template changed?)")
-    head = _drop_template_scripts(head)
-    walker = _Walker(body, cell_ids or [])
+    head = drop_template_scripts(head)
+    walker = Walker(body, cell_ids or [])
     errors = [f"{page}: {where}: {what} loads {url} from another host; the site makes no third-party requests"
-              for where, what, url in _Walker(head, []).fetches + walker.fetches]
+              for where, what, url in Walker(head, []).fetches + walker.fetches]
     errors += _stderr_errors(body, walker.stderr, warnings_allowed, page)
     if errors:
         raise NotebookError("\n".join(errors))
@@ -189,152 +173,6 @@ def _buttons(download: str | None, colab: str | None) -> str:
             f"{OPEN_ICON}<span>Colab에서 열기</span></a>"
         )
     return f'<p class="kb-nb-actions" data-search-exclude>{"".join(buttons)}</p>\n' if buttons else ""
-
-
-def _attr(attrs: str, name: str) -> str | None:
-    m = re.search(_ATTR_RE.format(name=name), attrs, re.I)
-    if m is None:
-        return None
-    return next(g for g in m.groups() if g is not None)
-
-
-def _drop_template_scripts(head: str) -> str:
-    """Remove the template's MathJax, mermaid and require.js scripts (all but local inline code)."""
-
-    def repl(m: re.Match[str]) -> str:
-        attrs, code = m.group(1), m.group(2)
-        src = _attr(attrs, "src")
-        kind = (_attr(attrs, "type") or "").strip().lower()
-        if src is not None and (not src.strip() or EXTERNAL.match(src)):
-            return ""  # MathJax (src="" without a URL, else a CDN), require.js
-        if kind == "text/x-mathjax-config":
-            return ""
-        if src is None and kind in _EXECUTABLE and EXTERNAL_IN_CODE.search(code):
-            return ""  # the mermaid loader: import("https://cdnjs...")
-        return m.group(0)
-
-    head = _SCRIPT_RE.sub(repl, head)
-    return re.sub(r"<!--[^>]*mathjax[^>]*-->\n*", "", head, flags=re.I)  # the comments around them
-
-
-class _Walker(HTMLParser):
-    """Walks a notebook's HTML once and records, as offsets into it:
-
-    * ``runs``: ``(start, end, cell)`` of each run of text between tags inside a rendered
-      Markdown cell and outside code;
-    * ``headings``: ``(start, end, cell)`` of each heading's start tag in a Markdown cell and
-      ``(start, end)`` of its anchor link's start tag, or ``None``;
-    * ``images``: ``(start, end, cell, base64)`` of each PNG ``<img>`` start tag in a code cell;
-    * ``stderr``: ``(start, cell)`` of each stderr output (``data-mime-type`` ``STDERR_MIME``);
-    * ``fetches``: ``(where, what, url)`` of everything a browser would load from another host.
-
-    Code cells come wrapped twice in ``jp-Cell`` divs; only the outermost counts. A cell id
-    (``id="cell-id=..."``) found in ``cell_ids`` fixes the number.
-    """
-
-    def __init__(self, html: str, cell_ids: list[str | None]):
-        super().__init__(convert_charrefs=True)
-        self.cell_numbers = {cid: i for i, cid in enumerate(cell_ids, start=1) if cid}
-        self.line_starts = [0] + [m.end() for m in re.finditer("\n", html)]
-        self.cell = 0
-        self.div_depth = 0
-        self.cell_depth: int | None = None  # div depth of the outermost open jp-Cell
-        self.markdown_depth: int | None = None  # div depth of the Markdown cell we are in
-        self.not_prose = 0
-        self.heading: str | None = None
-        self.runs: list[tuple[int, int, int]] = []
-        self.headings: list[tuple[int, int, int, tuple[int, int] | None]] = []
-        self.images: list[tuple[int, int, int, str]] = []
-        self.stderr: list[tuple[int, int]] = []
-        self.fetches: list[tuple[str, str, str]] = []
-        self._run_start: int | None = None
-        self._script: tuple[str, bool] | None = None  # (type, has src) of the open <script>
-        self.feed(html)
-        self.close()
-        self._end_run(len(html))
-
-    def _offset(self) -> int:
-        line, col = self.getpos()
-        return self.line_starts[line - 1] + col
-
-    def _end_run(self, end: int | None = None) -> None:
-        if self._run_start is not None:
-            self.runs.append((self._run_start, self._offset() if end is None else end, self.cell))
-            self._run_start = None
-
-    def _where(self) -> str:
-        return f"cell {self.cell}" if self.cell else "the notebook's template"
-
-    def handle_starttag(self, tag, attrs):
-        self._end_run()
-        values = {k: v or "" for k, v in attrs}
-        if tag == "div":
-            self.div_depth += 1
-            classes = values.get("class", "").split()
-            if "jp-Cell" in classes:
-                if self.cell_depth is None:
-                    self.cell_depth = self.div_depth
-                    self.cell += 1
-                cid = values.get("id", "").removeprefix("cell-id=")
-                self.cell = self.cell_numbers.get(cid, self.cell)
-                if "jp-MarkdownCell" in classes and self.markdown_depth is None:
-                    self.markdown_depth = self.div_depth
-        if tag in _NOT_PROSE:
-            self.not_prose += 1
-        if tag == "script":
-            self._script = (values.get("type", "").strip().lower(), "src" in values)
-        start = self._offset()
-        end = start + len(self.get_starttag_text() or "")
-        if re.fullmatch(r"h[1-6]", tag) and self.markdown_depth is not None and not self.not_prose:
-            self.heading = tag
-            self.headings.append((start, end, self.cell, None))
-        elif tag == "div" and self.cell and values.get("data-mime-type") == STDERR_MIME:
-            self.stderr.append((start, self.cell))
-        elif tag == "img" and self.cell and self.markdown_depth is None and values.get("src", "").startswith(PNG_URI):
-            self.images.append((start, end, self.cell, values["src"][len(PNG_URI):]))
-        elif tag == "a" and self.heading and "anchor-link" in values.get("class", "").split():
-            h_start, h_end, cell, _ = self.headings[-1]
-            self.headings[-1] = (h_start, h_end, cell, (start, end))
-        for attr in FETCHED.get(tag, []):
-            value = values.get(attr)
-            if not value:
-                continue
-            urls = [part.strip().split(" ")[0] for part in value.split(",")] if "srcset" in attr else [value]
-            self.fetches += [(self._where(), f"<{tag} {attr}>", u) for u in urls if EXTERNAL.match(u)]
-
-    def handle_endtag(self, tag):
-        self._end_run()
-        if tag == "div" and self.div_depth > 0:
-            if self.markdown_depth == self.div_depth:
-                self.markdown_depth = None
-            if self.cell_depth == self.div_depth:
-                self.cell_depth = None
-            self.div_depth -= 1
-        if tag in _NOT_PROSE and self.not_prose > 0:
-            self.not_prose -= 1
-        if tag == self.heading:
-            self.heading = None
-        if tag == "script":
-            self._script = None
-
-    def handle_data(self, data):
-        if self._script is not None:
-            kind, has_src = self._script
-            if not has_src and kind in _EXECUTABLE:
-                urls = [m.group(1) for m in EXTERNAL_IN_CODE.finditer(data)]
-                self.fetches += [(self._where(), "an inline <script>", url) for url in urls]
-            return
-        if self.markdown_depth is not None and not self.not_prose and self._run_start is None:
-            self._run_start = self._offset()
-
-    def handle_comment(self, data):
-        self._end_run()
-
-    def handle_decl(self, decl):
-        self._end_run()
-
-    def handle_pi(self, data):
-        self._end_run()
 
 
 def _heading_edits(body, headings, toc_ids, page) -> list[tuple[int, int, str]]:
@@ -372,48 +210,18 @@ def _stderr_errors(body: str, outputs: list[tuple[int, int]], allowed, page: str
     return list(dict.fromkeys(errors))
 
 
-def png_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) in pixels from a PNG's IHDR chunk, or None if ``data`` is not a PNG."""
-    if not data.startswith(b"\x89PNG\r\n\x1a\n") or data[12:16] != b"IHDR":
-        return None
-    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-
-
-def png_description(data: bytes) -> str | None:
-    """The ``Description`` text of a PNG (``tEXt``, ``iTXt`` or ``zTXt`` chunk), if it has one."""
-    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return None
-    i = 8
-    while i + 8 <= len(data):
-        size = int.from_bytes(data[i:i + 4], "big")
-        kind, chunk = data[i + 4:i + 8], data[i + 8:i + 8 + size]
-        i += 12 + size
-        keyword, _, rest = chunk.partition(b"\0")
-        if keyword != b"Description":
-            continue
-        if kind == b"tEXt":
-            return rest.decode("latin-1")
-        if kind == b"zTXt":
-            return zlib.decompress(rest[1:]).decode("latin-1")
-        if kind == b"iTXt":
-            compressed, text = rest[0], rest[2:].split(b"\0", 2)[2]  # skip language and translated keyword
-            return (zlib.decompress(text) if compressed else text).decode("utf-8")
-    return None
-
-
 def _alt_edits(body, images, page) -> list[tuple[int, int, str]]:
     edits, missing = [], []
     for start, end, cell, data in images:
         try:
-            png = base64.b64decode(htmllib.unescape(data))
-            alt, size = png_description(png), png_size(png)
-        except (binascii.Error, ValueError, IndexError, zlib.error):
-            alt, size = None, None
-        if not alt or not alt.strip() or size is None:
+            alt, size = png_alt_and_size(base64.b64decode(htmllib.unescape(data)))
+        except (binascii.Error, ValueError, OSError, SyntaxError):  # (PIL: not a PNG, or a broken one)
+            alt, size = "", None
+        if not alt or size is None:
             missing.append(cell)
             continue
         tag = re.sub(r'\s(?:alt|width|height)="[^"]*"', "", body[start:end])
-        attrs = f' alt="{htmllib.escape(alt.strip())}" width="{size[0]}" height="{size[1]}"'
+        attrs = f' alt="{htmllib.escape(alt)}" width="{size[0]}" height="{size[1]}"'
         edits.append((start, end, tag[:4] + attrs + tag[4:]))
     if missing:
         cells = ", ".join(str(c) for c in dict.fromkeys(missing))

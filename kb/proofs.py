@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import mistakes
-from .execute import torch_version
+from .exec_cache import torch_version
 from .render import MarkerError
 from .safety import esc
 

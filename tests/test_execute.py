@@ -328,7 +328,7 @@ def test_a_cpu_build_shows_a_note_for_a_cuda_block_and_does_not_run_it(tmp_path,
         soup = BeautifulSoup(executor.process_page(CUDA_PAGE, "gpu.md", "gpu/"), "html.parser")
     finally:
         executor.runner = None  # the session's worker stays up for other tests
-    assert executor.runs == 1 and executor.used == {executor.key('print("cpu")')}
+    assert executor.runs == 1 and executor.cache.used == {executor.key('print("cpu")')}
     plain, cuda = soup.select("div.language-python.highlight")
     assert plain.find_next_sibling()["data-kb-key"] == executor.key('print("cpu")')
     note = cuda.find_next_sibling()

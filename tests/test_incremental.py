@@ -383,7 +383,7 @@ def test_page_dates_are_asked_of_git_once_until_head_moves():
 
     def build(*pages):
         util = _GitUtil(repo)
-        incremental._keep_git_dates(_Config(util))
+        incremental.git.wrap(_Config(util))
         return [util.get_git_commit_timestamp(path=p) for p in pages]
 
     first = build("a.md", "b.md")

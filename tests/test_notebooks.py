@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -250,7 +251,6 @@ def test_unrenderable_formula_names_notebook_cell_and_formula(tmp_path):
 
 
 def png(description: str | None) -> str:
-    import base64
     import io
 
     import matplotlib
@@ -277,6 +277,14 @@ def test_figures_get_their_alt_text_and_a_figure_without_one_names_the_cell(tmp_
     cells.append(figure("f2", None))  # plt.show(): no Description
     with pytest.raises(notebooks.NotebookError, match="docs/t.ipynb: cell 5: a figure without alt text"):
         notebooks.process_page(render_notebook(tmp_path, cells), "docs/t.ipynb")
+
+    broken = new_code_cell("show(fig)", id="f3", outputs=[  # not a PNG, or one cut short: no alt text either
+        new_output("display_data", data={"image/png": base64.b64encode(b"not a png").decode(), "text/plain": "?"})])
+    cut = new_code_cell("show(fig)", id="f4", outputs=[
+        new_output("display_data", data={"image/png": png("잘린 그림")[:60], "text/plain": "?"})])
+    for cell in (broken, cut):
+        with pytest.raises(notebooks.NotebookError, match="docs/t.ipynb: cell 4: a figure without alt text"):
+            notebooks.process_page(render_notebook(tmp_path, [*SAMPLE, cell]), "docs/t.ipynb")
 
 
 # --- Cache ----------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import base64
 import io
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -27,11 +28,12 @@ from pathlib import Path
 import nbformat
 import pytest
 from bs4 import BeautifulSoup
+from mkdocs.exceptions import PluginError
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from PIL import Image
 
 from browser_helpers import SearchBox, Tab, chromium, site_url  # noqa: F401  (fixtures)
-from kb import notebooks, search_index, search_words
+from kb import figure_fonts, notebook_html, notebooks, search_index, search_words
 from kb.execute import ExecutionError, Executor
 
 # --- figures: a minus sign in NanumGothic ----------------------------------------------------------
@@ -119,6 +121,38 @@ def test_the_copy_with_a_minus_is_the_face_as_it_was_with_one_glyph_more(tmp_pat
     assert plus.yMin < bar.yMin < bar.yMax < plus.yMax  # the bar of "+", inside it
     assert after["hmtx"][names[-1]] == after["hmtx"][after.getBestCmap()[ord("+")]]
 
+
+
+@pytest.mark.parametrize("fault", ["cache folder is a file", "not a font", "no bar on '+'"])
+def test_a_figure_font_that_cannot_be_made_stops_the_build_in_korean(fault, tmp_path, monkeypatch):
+    # the copies are made in the build's main thread when the first block runs: a fault there must
+    # be a PluginError (MkDocs prints the message, no traceback), naming the file, in Korean
+    fonts = tmp_path / "fonts"
+    fonts.mkdir()
+    shutil.copyfile(figure_fonts.original_dir() / "NanumGothic.ttf", fonts / "NanumGothic.ttf")
+    monkeypatch.setattr(figure_fonts, "original_dir", lambda: fonts)
+    monkeypatch.setattr(figure_fonts, "cache_dir", lambda: tmp_path / "mpl" / "kb-fonts")
+    if fault == "cache folder is a file":
+        (tmp_path / "mpl").write_text("not a folder", encoding="utf-8")
+        said = "빼기 기호를 더한 그림 글꼴을 쓸 수 없습니다"
+    elif fault == "not a font":
+        (fonts / "NanumGothic.ttf").write_bytes(b"garbage" * 100)
+        said = "NanumGothic.ttf: 글꼴로 읽을 수 없어"
+    else:  # a face whose "+" is drawn as an "l": no bar across it, and the minus is not guessed
+        from fontTools.ttLib import TTFont
+
+        font = TTFont(fonts / "NanumGothic.ttf")
+        font["glyf"][font.getBestCmap()[ord("+")]] = font["glyf"][font.getBestCmap()[ord("l")]]
+        font.save(fonts / "NanumGothic.ttf")
+        said = "NanumGothic.ttf: '+'의 가로 막대를 찾지 못해"
+    executor = Executor(cache_dir=tmp_path / "cache", device="cpu")
+    try:
+        with pytest.raises(ExecutionError, match=re.escape(said)) as raised:
+            executor.run("print(1)", "<a>")
+    finally:
+        executor.close()
+    assert isinstance(raised.value, PluginError) and raised.value.__cause__ is None
+    assert not list(tmp_path.glob("mpl/kb-fonts/*"))  # no copy, and no half-written one
 
 def test_the_notebook_kernel_starts_with_the_same_fonts(tmp_path):
     """kb/notebooks.py wraps mkdocs-jupyter's render: the kernel it starts runs kb/figure_fonts.py first."""
@@ -216,14 +250,14 @@ def test_a_cell_that_writes_to_stderr_fails_unless_tagged_and_then_shows(tmp_pat
     cells[1].metadata["tags"] = [notebooks.ALLOW_WARNING_TAG]
     assert notebooks.warning_cells(cells) == {2}
     shown = notebooks.process_page(html, "docs/t.ipynb", cell_ids=["m1", "c1"], warnings_allowed={2})
-    stderr = BeautifulSoup(shown, "html.parser").select_one(f'[data-mime-type="{notebooks.STDERR_MIME}"]')
+    stderr = BeautifulSoup(shown, "html.parser").select_one(f'[data-mime-type="{notebook_html.STDERR_MIME}"]')
     assert "UserWarning: the old knob" in stderr.get_text()
 
 
 def test_no_notebook_page_shows_stderr_or_a_missing_glyph(built_site):
     for page in sorted((built_site / "notebooks").glob("*/index.html")):
         html = page.read_text(encoding="utf-8")
-        assert notebooks.STDERR_MIME not in html, page
+        assert notebook_html.STDERR_MIME not in html, page
         assert "does not have a glyph" not in html, page
 
 

@@ -1,4 +1,4 @@
-"""The execution cache (kb/execute.py) under faults: eviction only after a complete build, one
+"""The execution cache (kb/exec_cache.py, used by kb/execute.py) under faults: eviction only after a complete build, one
 build at a time, entries that appear whole or not at all, and blocks that delete the cache."""
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def test_a_complete_build_evicts_entries_it_did_not_use(executor):
     nxt = Executor(cache_dir=executor.cache_dir, docs_dir=executor.docs_dir, runner=executor.runner)
     nxt.process_page(page("print('new')"), "a.md", "a/")
     assert nxt.evict_unused() == sorted(old)
-    assert entries(executor) == nxt.used
+    assert entries(executor) == nxt.cache.used
     nxt.runner = None
 
 
@@ -85,16 +85,16 @@ def test_a_half_written_or_damaged_entry_is_run_again(executor):
 
 
 def test_a_failed_write_leaves_no_entry_and_no_staging_folder(executor, monkeypatch):
-    import kb.execute
+    import kb.exec_cache
 
     def copytree_then_fail(src, dst):
         Path(dst).mkdir()
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(kb.execute.shutil, "copytree", copytree_then_fail)
+    monkeypatch.setattr(kb.exec_cache.shutil, "copytree", copytree_then_fail)
     with pytest.raises(ExecutionError, match="could not be kept"):
         executor.run("print('x')", "<a>")
-    assert [e for e in executor.cache_dir.iterdir() if e != executor.cache_mark] == []  # the build's own mark only
+    assert [e for e in executor.cache_dir.iterdir() if e != executor.cache.mark] == []  # the build's own mark only
     executor.close()
     assert list(executor.cache_dir.iterdir()) == []
 
@@ -127,14 +127,14 @@ def test_a_cache_folder_deleted_and_made_again_with_the_same_inode_number_is_sti
     with a deleted cache pass)."""
     write_page(executor, "a.md")
     executor.process_page(page("print('kept')"), "a.md", "a/")
-    assert executor._cache_damage() is None
+    assert executor.cache.damage(executor.lock) is None
     import shutil
 
     shutil.rmtree(executor.cache_dir)
     executor.cache_dir.mkdir()
-    (executor.cache_dir / next(iter(executor.used))).mkdir()
-    (executor.cache_dir / next(iter(executor.used)) / "result.json").write_text("{}", encoding="utf-8")
-    damage = executor._cache_damage()
+    (executor.cache_dir / next(iter(executor.cache.used))).mkdir()
+    (executor.cache_dir / next(iter(executor.cache.used)) / "result.json").write_text("{}", encoding="utf-8")
+    damage = executor.cache.damage(executor.lock)
     assert damage is not None and "disappeared" in damage
 
 

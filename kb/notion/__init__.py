@@ -15,7 +15,10 @@ The package follows the data:
 ``clean``          a line -> safe Markdown with its text kept (nh3 for real markup)
 ``assets``         links and images -> published pages and copied files
 ``looks``          the group's page style: a date in the title, empty headings dropped, images named
-``convert``        blocks -> the meeting page and Q&A pages
+``page``           a page's text -> :class:`Export` (header and blocks, the page style applied)
+``meeting``        the meeting's date and the front matter (fields, YAML written as it reads back)
+``to_markdown``    one block -> Markdown (code fences, math, tables, callouts)
+``convert``        a parsed page -> the meeting page and Q&A pages (each question with its answer)
 ``verify``         nothing lost (rendered text), front matter valid, no script in the built pages
 ``reimport``       a newer export of a published meeting: Q&A answers kept
 ``glossary``       English terms missing from docs/glossary.md
@@ -30,26 +33,16 @@ from __future__ import annotations
 
 from .blocks import Block, parse_body
 from .clean import md_escape, plain_text, plain_value
-from .convert import (
-    SKIP_MARKER,
-    Converted,
-    Export,
-    Question,
-    convert,
-    front_matter_block,
-    meeting_date,
-    parse,
-    python_fence,
-    short_title,
-    yaml_list,
-    yaml_scalar,
-)
+from .convert import Converted, Question, convert, short_title
 from .glossary import GlossaryReport, glossary_terms, load_glossary
+from .meeting import front_matter_block, meeting_date, yaml_list, yaml_scalar
 from .messages import ConversionBug, Message, NotionError, Warnings
+from .page import Export, parse
 from .pipeline import Plan, prepare
 from .properties import FIELDS, KST, parse_datetime
 from .read import MAX_LINE_CHARS, MAX_PAGE_BYTES, page_text
 from .reimport import Conflict, merge_qna
+from .to_markdown import SKIP_MARKER, python_fence
 from .verify import verify_complete, verify_safe, visible_letters
 
 

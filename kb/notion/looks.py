@@ -12,7 +12,7 @@
   (``![손실 곡선](…/Untitled.png)``), so an image with a caption keeps it. "Untitled" is never
   shown to a Notion reader, so the rewritten line is also what the nothing-lost check reads.
 
-The last two change the parsed page (:class:`~.convert.Export`) once, right after parsing.
+The last two change the parsed page (:class:`~.page.Export`) once, right after parsing.
 """
 
 from __future__ import annotations

@@ -15,9 +15,11 @@ from pathlib import Path
 
 from ..frontmatter import load_docs
 from .assets import ATTACHMENTS, MISSING_MODES, Links
-from .convert import Converted, Export, convert, meeting_date, parse
+from .convert import Converted, convert
 from .glossary import GlossaryEntry, GlossaryReport, glossary_report, glossary_terms
+from .meeting import meeting_date
 from .messages import ConversionBug, NotionError, Warnings
+from .page import Export, parse
 from .read import Tree, load, page_name, read_page
 from .reimport import Conflict, first_names, hand_edits, merge
 from .report import short_label
