@@ -1,12 +1,12 @@
 """The text of the search entries in chunks, for the first result without the whole text (search-ko-text.js).
 
-A result shows an entry's location, title, tags and a teaser cut from its text. search-ko.js finds
-and ranks results from the index split by term (kb/search_split.py) and the entries' locations and
-titles (``search/kb/docs.json``); only the sections drawn need their text, which is nine tenths of
-what a result shows (7.5 of 8.2 MB at 520 pages). So the text of an archive with more than
-``INLINE_BYTES`` of it is written apart, in chunks of ``TEXT_ENTRIES`` consecutive entries, and
-search-ko-text.js fetches the chunks of the results Material draws first (ten pages), then the rest
-in the background (a smaller archive's text stays in docs.json):
+A result shows an entry's location, title, tags and a teaser cut from its text. search-ko-find.js and
+search-ko-rank.js find and rank results from the index split by term (kb/search_split.py) and the
+entries' locations and titles (``search/kb/docs.json``); only the sections drawn need their text, which
+is nine tenths of what a result shows (7.5 of 8.2 MB at 520 pages). So the text of an archive with more
+than ``INLINE_BYTES`` of it is written apart, in chunks of ``TEXT_ENTRIES`` consecutive entries, and
+search-ko-text.js fetches the chunks of the results Material draws first (ten pages), then the rest in
+the background (a smaller archive's text stays in docs.json):
 
 ``search/kb/text/<k>.json``
     ``{"first": k * TEXT_ENTRIES, "text": [text of entry first, first + 1, ...]}``, entries counted

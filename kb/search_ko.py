@@ -22,9 +22,10 @@ morphemes, is left out of either field. Each field holds each term once, separat
 and is indexed with the boost that ``plugins: search: fields:`` gives it in mkdocs.yml. Titles are
 left as they are.
 
-The query side is ``docs/javascripts/search-ko.js``: it strips particles and endings from
-the query and splits known compounds, finds the matching entries in its own copy of the index
-(the worker's answer, made in the page), and orders them by page, counting synonyms. Its word
+The query side is ``docs/javascripts/search-ko.js`` and the search-ko-*.js files it reads: it strips
+particles and endings from the query and splits known compounds (search-ko-rewrite.js), finds the
+matching entries in its own copy of the index (search-ko-engine.js, search-ko-find.js: the worker's
+answer, made in the page), and orders them by page, counting synonyms (search-ko-rank.js). Its word
 lists come from kb/search_words.py, written into the site as
 ``javascripts/search-ko-data.js`` at build time, so both sides share one vocabulary. What the query
 side reads hurried queries with (the index's words, the spellings members type for the glossary's
@@ -292,7 +293,7 @@ class Analyzer:
         is found by 아다그라드, one that writes 배치 정규화 by BN). The names are added here, once
         per entry at build time, rather than to every query: each extra query term costs the
         search worker a pass over the index on every keystroke. They are a field of their own
-        so that the page ranking in search-ko.js, which reads the morphemes, counts only what
+        so that the page ranking in search-ko-rank.js, which reads the morphemes, counts only what
         the page writes.
         """
         key = hashlib.sha1(f"{title}\0{text}".encode("utf-8")).hexdigest()

@@ -1,10 +1,10 @@
-"""The search index split by term, for the first search without a wait (docs/javascripts/search-ko.js).
+"""The search index split by term, for the first search without a wait (docs/javascripts/search-ko-engine.js).
 
-search-ko.js answers queries from its own engine: for every token of the index, the sections
-that have it (a weighted count) and each page's counts, length and title words. Built in the page
-from ``search/search_index.json`` (every field of every entry split into tokens), it kept the first
-search waiting on a large archive (benchmarks/README.md, "First search on a page just opened"). This
-module writes the same engine at build time, split by term, beside the index:
+search-ko.js answers queries from its own engine (search-ko-engine.js): for every token of the index,
+the sections that have it (a weighted count) and each page's counts, length and title words. Built in
+the page from ``search/search_index.json`` (every field of every entry split into tokens), it kept the
+first search waiting on a large archive (benchmarks/README.md, "First search on a page just opened").
+This module writes the same engine at build time, split by term, beside the index:
 
 ``search/kb/base.json``
     ``{"format", "docs": entry count, "check": [first, last location], "pages": [[path, length], ...],
@@ -20,9 +20,10 @@ module writes the same engine at build time, split by term, beside the index:
     page entries whose title or tags have the token), empty lists at the end left out.
 
 A query fetches the shards its terms fall in (a prefix covers a contiguous run of tokens).
-Tokens are split and sorted exactly as search-ko.js splits (``tokens``) and sorts them (UTF-16 code
-units); tests/test_search_split.py compares the engine built from these files with the one
-search-ko.js builds from the index, and their answers to every query of the query sets.
+Tokens are split and sorted exactly as search-ko-engine.js splits (``tokens``) and sorts them (UTF-16
+code units); tests/test_search_split.py compares the engine built from these files with the one
+search-ko-engine.js builds from the index (``buildEngine``), and their answers to every query of the
+query sets.
 """
 
 from __future__ import annotations
@@ -40,12 +41,12 @@ FORMAT = 1
 FOLDER = "kb"  # under search/
 SHARD_BYTES = 48_000  # about this much JSON a shard (a token with more postings gets a shard alone)
 
-# search-ko.js's field weights (FIELD_WEIGHT): title and tags 2, the rest 1; tags and names do not
+# search-ko-engine.js's field weights (FIELD_WEIGHT): title and tags 2, the rest 1; tags and names do not
 # count towards the page's own counts.
 PAGE_FIELDS = (("title", 2), ("text", 1), (CODE_FIELD, 1), (FIELD, 1))
 EXTRA_FIELDS = (("tags", 2), (NAMES_FIELD, 1))
 
-# search-ko.js's tokens(): tags and entities out, lowercase, split by SEPARATOR. JavaScript's \s
+# search-ko-engine.js's tokens(): tags and entities out, lowercase, split by SEPARATOR. JavaScript's \s
 # and \d (without the u flag) are spelled out: Python's differ (\x1c-\x1f, Unicode digits).
 _JS_SPACE = "\t\n\x0b\x0c\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 SEPARATOR = re.compile("[" + _JS_SPACE + r"\-,;:!?=\[\](){}<>\"“”‘’/·…「」『』]+|\.(?![0-9])")
@@ -58,7 +59,7 @@ class SplitError(SearchIndexError):
 
 
 def tokens(value) -> list[str]:
-    """search-ko.js's ``tokens(text)``."""
+    """search-ko-engine.js's ``tokens(text)``."""
     text = "" if value is None else str(value)
     return [t for t in SEPARATOR.split(ENTITY.sub(" ", TAG.sub(" ", text)).lower()) if t]
 
@@ -251,7 +252,7 @@ def entries(index: dict, inline: bool | None = None) -> list[list]:
     for doc in index.get("docs", []):
         if isinstance(doc, dict) and isinstance(doc.get("location"), str):
             row = [doc["location"], doc.get("title")] + ([doc.get("text")] if text else [])
-            if isinstance(doc.get("tags"), list):  # a list: search-ko.js tells it from a text
+            if isinstance(doc.get("tags"), list):  # a list: search-ko-engine.js (load) tells it from a text
                 row.append(doc["tags"])
             out.append(row)
     return out

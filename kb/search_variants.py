@@ -2,7 +2,7 @@
 
 Members type a name however they heard it: ``에이다그래드`` or ``아다그라드`` for Adagrad, ``붓스트랩`` for
 bootstrap, ``kfold`` or ``k fold`` for k-fold, ``교차엔트로피`` for 교차 엔트로피. The pages write one
-spelling. This module generates, at build time and by rule, what ``docs/javascripts/search-ko.js``
+spelling. This module generates, at build time and by rule, what ``docs/javascripts/search-ko-words.js``
 needs to read the others (written into ``search/kb-words.json``, see below), from ``docs/glossary.md`` (its 영문 and 한글 columns, and the acronyms of
 its 비고 column) and the synonym groups of ``kb/search_words.py``:
 
@@ -155,7 +155,7 @@ WORDS_FORMAT = 2  # 2: the words front-coded
 _HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]{2,}")
 _LATIN_WORD = re.compile(r"[a-z][a-z0-9]+")  # of the lowercased prose: names (nag, vgg16, mlops), not code
 _MARKUP = re.compile(r"<[^>]*>|&[a-z]+;|&#\d+;")
-# Particles and endings cut from the end of a word (search-ko.js cuts the same from queries; a
+# Particles and endings cut from the end of a word (search-ko-words.js cuts the same from queries; a
 # word cut differently here only costs a few bytes: the query side matches words by their start).
 PARTICLES = tuple(sorted(
     """이란 란 이라는 라는 이라고 라고 이나 이랑 랑 에서는 에서의 에서도 에서 에게는 에게 에는 에도 에선 으로는 으로의
@@ -218,7 +218,7 @@ def front_coded(words: list[str]) -> str:
 
 
 def read_front_coded(text: str) -> list[str]:
-    """The words of :func:`front_coded` (search-ko.js ``useWords`` reads them the same way)."""
+    """The words of :func:`front_coded` (search-ko-words.js ``useWords`` reads them the same way)."""
     words, prev = [], ""
     for entry in text.split(" "):
         prev = prev[: int(entry[0])] + entry[1:]
@@ -229,7 +229,7 @@ def read_front_coded(text: str) -> list[str]:
 def write_words(search_dir: Path, index: dict, synonyms) -> Path:
     """Write ``search_dir/kb-words.json``: ``{"format", "words", "sounds", "joined", "spaced"}``
     (:func:`index_words`, :func:`front_coded`; :func:`query_variants` of the glossary and ``synonyms``),
-    fetched by search-ko.js when the search box is first used, not with every page."""
+    fetched by search-ko-words.js (``loadWords``) when the search box is first used, not with every page."""
     path = search_dir / WORDS_FILE
     data = {"format": WORDS_FORMAT, "words": front_coded(index_words(index)), **query_variants(synonyms)}
     path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")

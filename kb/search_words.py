@@ -1,6 +1,6 @@
 """The search's vocabulary, shared by both sides: the words, compounds and synonyms that
 kb/search_ko.py's analysis registers and looks for in every entry, and what the query side
-(``docs/javascripts/search-ko.js``) gets of them, written into the site at build time as
+(``docs/javascripts/search-ko-words.js``) gets of them, written into the site at build time as
 ``javascripts/search-ko-data.js`` (:func:`data_js`), so that index and query read one list.
 
 Also the names of the fields the analysis adds to the index (``morph``, ``syn``) and of the code
@@ -159,7 +159,7 @@ _SYNONYM_PARTS = [[_parts(name) for name in group] for group in SYNONYMS]
 
 
 def query_data() -> dict:
-    """What the query side (search-ko.js) needs: known words, compounds, synonym groups."""
+    """What the query side (search-ko-words.js) needs: known words, compounds, synonym groups."""
     parts = {p for ps in COMPOUNDS.values() for p in ps if len(p) >= MIN_LENGTH}
     words = sorted(set(USER_WORDS) | set(COMPOUNDS) | parts)
     return {

@@ -289,7 +289,7 @@ class SearchBox:
             arg=placeholder,
             timeout=timeout_ms,
         )
-        # search-ko.js orders results with its own copy of the index, fetched on first focus
+        # search-ko-rank.js orders results with the copy of the index (search-ko-engine.js) fetched on first focus
         page.wait_for_function("() => !window.kbSearchKo || window.kbSearchKo.ready()", timeout=timeout_ms)
 
     def clear(self):

@@ -1,8 +1,9 @@
 """Korean search: the morpheme field of the index, the query rewriter, and the real site search.
 
 The index side (kb/search_ko.py) is tested directly and on the built index; the query side
-(docs/javascripts/search-ko.js) and the whole search run in Chromium: queries are typed into
-Material's search box and the result list is read, as a reader would see it.
+(docs/javascripts/search-ko.js and the search-ko-*.js files it reads) and the whole search run in
+Chromium: queries are typed into Material's search box and the result list is read, as a reader
+would see it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ import search_quality
 from kb import search_index, search_ko, search_words
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+SCRIPTS = Path(__file__).resolve().parent.parent / "docs" / "javascripts"
+# The query side's scripts in the order each needs the ones before it (each reads what those define on
+# window); search-ko.js, which wraps Material's search worker, last.
+SEARCH_KO_CHAIN = ["search-ko-data.js", "search-ko-query.js", "search-ko-text.js", "search-ko-words.js",
+                   "search-ko-rewrite.js", "search-ko-engine.js", "search-ko-rank.js", "search-ko-find.js",
+                   "search-ko.js"]
 DEFAULT_SEPARATOR = r"[\s\-]+"
 
 
@@ -240,7 +247,13 @@ def test_query_vocabulary_is_served_with_the_site(built_site):
     data = json.loads(data_js.split("=", 1)[1].strip().rstrip(";"))
     assert data == search_words.query_data()
     page = (built_site / "index.html").read_text(encoding="utf-8")
-    assert page.index("search-ko-data.js") < page.index("search-ko.js") < page.index("bundle.")
+    loaded = re.findall(r'<script src="[^"]*javascripts/(search-ko[a-z-]*\.js)"', page)
+    # every query-side script of the site (search-ko-data.js is written by the build), none twice
+    written = {Path(search_words.DATA_JS).name} | {p.name for p in SCRIPTS.glob("search-ko*.js")}
+    assert sorted(loaded) == sorted(written)
+    assert loaded == SEARCH_KO_CHAIN
+    # all of them run before Material's bundle creates the search worker that search-ko.js wraps
+    assert page.rindex('javascripts/search-ko.js"') < page.index("bundle.")
 
 
 # --- query side, in the browser -----------------------------------------------------------

@@ -1,7 +1,7 @@
 """Queries typed in a hurry (issue #29): unspaced Korean, glued endings, other spellings, one wrong key.
 
 The build side (kb/search_variants.py) is tested directly; the query side (search-ko-query.js and
-the "hurried queries" part of search-ko.js) in Chromium on the built site, through
+the "hurried queries" part of search-ko-words.js) in Chromium on the built site, through
 ``window.kbSearchKo.expand`` and ``normalize``. The whole search over tests/search_hurried.yaml is
 measured with the careful sets in tests/test_search.py (test_site_search_recall).
 """
@@ -72,7 +72,8 @@ def test_the_built_site_serves_the_index_words_and_the_variants(built_site):
     assert listed == sorted(listed) and "드롭아웃" in listed and "adagrad" in listed
     assert {k: words[k] for k in ("sounds", "joined", "spaced")} == search_variants.query_variants(search_words.SYNONYMS)
     page = (built_site / "index.html").read_text(encoding="utf-8")
-    assert page.index("search-ko-data.js") < page.index("search-ko-query.js") < page.index("search-ko.js\"")
+    assert (page.index("search-ko-data.js") < page.index("search-ko-query.js") < page.index("search-ko-words.js")
+            < page.index("search-ko.js\""))
 
 
 # --- query side, in the browser --------------------------------------------------------------

@@ -1,6 +1,6 @@
-"""The search index split by term (kb/search_split.py) and search-ko.js's engine made from it.
+"""The search index split by term (kb/search_split.py) and search-ko-engine.js's engine made from it.
 
-The engine search-ko.js makes from the split index (base.json and the shards a query needs) must
+The engine search-ko-engine.js makes from the split index (base.json and the shards a query needs) must
 be the one it builds from the whole index (``buildEngine``, the path before the split), and answer
 every query of the query sets (tests/search_quality.py) with the same results in the same order.
 Both run in Chromium on the shared build: the split engine from base.json, docs.json, the shards and
@@ -107,7 +107,7 @@ COMPARE_JS = """async ([queries, dump]) => {
 
 @pytest.fixture(scope="module")
 def page(chromium, site_url):
-    """A page of the shared build whose search box was used: search-ko.js has made its engine
+    """A page of the shared build whose search box was used: search-ko-engine.js has made its engine
     from the split index (base.json, docs.json)."""
     tab = Tab(chromium, site_url)
     tab.goto("qna/adagrad/")

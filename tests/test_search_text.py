@@ -1,14 +1,14 @@
 """The entries' text in chunks (kb/search_docs.py) and the results drawn before it (search-ko-text.js).
 
-A large archive's text is written in chunks: search-ko.js finds and ranks the results from the index
-split by term and docs.json (locations, titles, tags), shows them at once, and shows them again when
-the text of what was drawn has come. In process: the chunks hold every entry's text, in docs.json's
-order; a small archive's text stays in docs.json. In Chromium, on the shared build with its text
-written in chunks as a large archive's: with the text held back until the first results are drawn,
-they are the final results in the same order without teasers, and the second drawing is the one
-made with every text at hand; and every query of the query sets gets from the chunks the answer the
-engine built from the whole index gives (ranking, highlighting, teasers), as tests/test_search_split.py
-checks on the shared build itself.
+A large archive's text is written in chunks: search-ko.js finds (search-ko-find.js) and ranks
+(search-ko-rank.js) the results from the index split by term and docs.json (locations, titles, tags),
+shows them at once, and shows them again when the text of what was drawn has come. In process: the
+chunks hold every entry's text, in docs.json's order; a small archive's text stays in docs.json. In
+Chromium, on the shared build with its text written in chunks as a large archive's: with the text held
+back until the first results are drawn, they are the final results in the same order without teasers,
+and the second drawing is the one made with every text at hand; and every query of the query sets gets
+from the chunks the answer the engine built from the whole index gives (ranking, highlighting,
+teasers), as tests/test_search_split.py checks on the shared build itself.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 /*
- * Hurried Korean queries (issue #29): the pieces search-ko.js uses to read a query typed without
+ * Hurried Korean queries (issue #29): the pieces search-ko-words.js uses to read a query typed without
  * spaces, with another spelling of a name, or with one wrong key. Pure functions, no state:
  *
  * - segment(run, look): a run of Hangul typed without spaces ("아다그라드학습률왜작아져요") split

@@ -2,8 +2,8 @@
  * The text of the search entries, fetched in chunks (kb/search_docs.py): what search-ko.js needs
  * to draw a result's teaser, and nothing else needs.
  *
- * search-ko.js finds and ranks the results from the index split by term and the entries'
- * locations and titles (search/kb/docs.json). The text, nine tenths of what results show (7.5 MB
+ * search-ko.js finds (search-ko-find.js) and ranks (search-ko-rank.js) the results from the index
+ * split by term and the entries' locations and titles (search/kb/docs.json). The text, nine tenths of what results show (7.5 MB
  * at 520 pages), is written apart in chunks of TEXT_ENTRIES consecutive entries
  * (search/kb/text/<k>.json: {first, text: [...]}). search-ko.js asks for the chunks of the
  * sections Material draws first (`need`), shows the answer when they are here, then has the rest
@@ -11,8 +11,9 @@
  * them). An entry's text is set on its entry object (`doc.text`) when its chunk arrives; an entry
  * without a `text` key has none yet (`has`).
  *
- * window.kbSearchKoText.create(fetchJSON, folder, docs) makes the store of one list of entries.
- * This file must load before search-ko.js (overrides/main.html does that).
+ * window.kbSearchKoText.create(fetchJSON, folder, docs) makes the store of one list of entries
+ * (search-ko-engine.js calls it). This file must load before search-ko-engine.js (overrides/main.html
+ * does that).
  */
 (function () {
   "use strict";
