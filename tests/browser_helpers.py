@@ -1,6 +1,6 @@
 """A real Chromium on the built site: local server, browser launch, request guard, search box.
 
-Used by tests/test_browser.py, tests/test_search.py and benchmarks/bench_search.py, benchmarks/bench_search_quality.py.
+Used by tests/test_browser.py, tests/test_search*.py and benchmarks/bench_search.py, benchmarks/bench_search_quality.py.
 
 * ``serve(site, mounts)`` serves a directory on 127.0.0.1 (ephemeral port) from a thread, at the
   root or under a path such as /knowledge-base/ (optionally answering a missing file with the
@@ -437,6 +437,18 @@ def guarded(t):
 def tab(chromium, site_url):
     """A page on the served site; fails the test if it tried to reach another host."""
     yield from guarded(Tab(chromium, site_url))
+
+
+@pytest.fixture(scope="module")
+def shared_tab(chromium, site_url):
+    """The site's home page in one tab for a whole test module (tests/test_search.py and
+    tests/test_search_query.py); fails if it tried to reach another host or logged an error."""
+    t = Tab(chromium, site_url)
+    t.goto("")
+    yield t
+    t.close()
+    assert t.blocked == [], f"requests to other hosts were attempted: {t.blocked}"
+    assert t.errors == []
 
 
 def used_fonts(page, selector: str) -> dict[str, int]:
