@@ -4,7 +4,8 @@ Titles and properties: entities are decoded once and markup removed (the line is
 ``&lt;script&gt;`` is neither markup nor shown as a script tag. Prose: real markup is reduced by
 nh3, text that only looks like markup is kept. Code: every fence Markdown treats as Python gets the
 skip marker. The rendered-HTML check (kb.notion.verify.verify_safe) is shown to catch what the
-cleaner would miss.
+cleaner would miss. An export full of script, event handlers, ``javascript:`` links and a snippet
+include imports with all of them gone or escaped and their text kept.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import markdown
 import pytest
 import yaml
 
 from notion_cli import kb_main as run_kb
+from notion_seed import body, make_export
 from kb import notion
 from kb.safety import markup_in
 
@@ -155,3 +158,43 @@ def test_generated_lists_are_checked_too(tmp_path, monkeypatch):
     )
     with pytest.raises(notion.ConversionBug, match=r"docs/meetings/index\.md: onerror= attribute on <img>"):
         notion.verify_safe(docs, {"meetings/2021-03-26.md": page})
+
+
+XSS_BODY = """Q1. 안전한가요?
+
+<script>alert("xss")</script>안녕
+
+<a href="https://example.org" onclick="steal()">클릭</a> 그리고 <img src=x onerror="alert(1)">
+
+[눌러 보기](javascript:alert(1)) 와 [이미지](JaVaScRiPt&#58;alert(2))
+
+<javascript:alert(3)> 주소, 그냥 javascript:alert(4) 글
+
+문단 끝 {: onclick="alert(5)" }
+
+<!-- kb:evil -->
+
+--8<-- "/etc/passwd"
+
+<scr<script>ipt>alert(6)</script>
+"""
+
+
+def test_script_event_handlers_and_javascript_urls_never_reach_the_output(tmp_path):
+    src = tmp_path / "xss.md"
+    src.write_text(make_export(XSS_BODY), encoding="utf-8")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    result = run_kb("import-notion", src, "--docs", docs)
+    assert result.returncode == 0, result.stderr
+    for page in (docs / "meetings/2021-08-10.md", docs / "qna/2021-08-10-q1.md"):
+        text = page.read_text(encoding="utf-8")
+        lowered = text.lower()
+        for bad in ("<script", "onclick=", "onerror=", "javascript:", "<!-- kb:", "<a ", "<img"):
+            assert bad not in lowered, (page.name, bad)
+        assert '\n;--8<-- "/etc/passwd"\n' in text  # escaped: the build shows it instead of including it
+        for kept in ("안녕", "클릭", "그리고", "눌러 보기", "이미지", "주소", "그냥", "문단 끝"):
+            assert kept in text, kept
+        rendered = markdown.markdown(body(page), extensions=["attr_list", "md_in_html"])
+        assert not re.search(r"<script|\son\w+\s*=|javascript:", rendered, re.I), rendered
+    assert "경고: xss.md:11: " in result.stderr  # warnings name the page (as in the export) and the line

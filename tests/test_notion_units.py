@@ -9,6 +9,7 @@ import datetime as dt
 
 import pytest
 
+from notion_seed import PROPS, make_export
 from kb import notion
 from kb.notion.blocks import parse_body
 from kb.notion.properties import field_of, parse_header
@@ -107,3 +108,23 @@ def test_meeting_date_order_date_property_then_title_then_created():
     assert day(created + "\n날짜: 2021년 8월 12일") == dt.date(2021, 8, 12)
     assert day(created) == dt.date(2021, 8, 10)
     assert day(created, title="# 정기 회의") == dt.date(2021, 8, 6)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("@2021년 8월 6일 오후 5:57", dt.datetime(2021, 8, 6, 17, 57, tzinfo=KST)),
+        ("@2021년 8월 6일 오전 12:05", dt.datetime(2021, 8, 6, 0, 5, tzinfo=KST)),
+        ("@2021년 8월 6일 오후 12:00", dt.datetime(2021, 8, 6, 12, 0, tzinfo=KST)),
+        ("@2021년 12월 31일 오전 9:03", dt.datetime(2021, 12, 31, 9, 3, tzinfo=KST)),
+    ],
+)
+def test_korean_12_hour_clock(value, expected):
+    assert notion.parse_datetime(value, "x.md", 1).value == expected
+
+
+def test_january_meeting_written_in_december_gets_the_next_year():
+    text = make_export("본문\n", title="# 1/3(월) 회의록", props=PROPS.replace("2021년 8월 6일", "2021년 12월 28일"))
+    export = notion.parse(text, "x.md", "x.md")
+    assert notion.meeting_date(export) == dt.date(2022, 1, 3)
+    assert not [w for w in export.warnings if "요일" in w.text]  # 2022-01-03 is a Monday

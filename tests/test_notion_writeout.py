@@ -11,6 +11,7 @@ import pytest
 
 from notion_cli import kb_main as run_kb
 from notion_cli import snapshot
+from notion_seed import SEED
 from kb import writeout
 
 KO = Path(__file__).parent / "fixtures/notion/ko-page"
@@ -94,3 +95,15 @@ def test_cli_failed_write_restores_and_says_so(tmp_path):
     assert snapshot(docs) == before
     leftovers = [p.name for p in docs.rglob("*") if p.name.endswith((".tmp", ".bak"))]
     assert leftovers == []
+
+
+def test_a_failed_write_leaves_nothing_behind(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "qna").write_text("a file where the qna/ folder should be\n", encoding="utf-8")
+    before = snapshot(docs)
+    result = run_kb("import-notion", SEED, "--docs", docs)
+    assert result.returncode == 1
+    assert "파일을 쓰지 못했습니다" in result.stderr
+    assert snapshot(docs) == before  # the meeting page was written to a temporary file only, now removed
+    assert sorted(p.name for p in docs.iterdir()) == ["qna"]  # and meetings/ made for it is gone

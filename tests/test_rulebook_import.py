@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from notion_cli import kb_main
-from test_import_notion import body, make_export
+from notion_seed import body, make_export
 from test_rulebook_parity import _build, _project
 from kb.check import check
 from kb.markdown_build import new_markdown
