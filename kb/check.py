@@ -34,6 +34,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from . import mathml
 from .blocks import MARKER_LIKE, parse_marker
@@ -52,6 +53,21 @@ _SECTION_PATH_RE = re.compile(r"^(.*?):([a-z][-_0-9a-z]*)$", re.I)
 _LINES_PATH_RE = re.compile(r"^(.*?)((?::-?\d*){1,2}(?:,-?\d*(?::-?\d*)?)*)$")
 
 TAGGED_SECTIONS = tuple(SCHEMAS)
+
+
+class Loaded(NamedTuple):
+    """Every page's front matter, the front matter's problems, and every page's text (a page that
+    is not UTF-8 has none: its problem says so), as :func:`kb.frontmatter.load_docs` reads them."""
+
+    pages: dict[str, Page]
+    problems: list[Problem]
+    texts: dict[str, str]
+
+
+def load_pages(docs_dir: Path) -> Loaded:
+    texts: dict[str, str] = {}
+    pages, problems = load_docs(docs_dir, texts)
+    return Loaded(pages, problems, texts)
 
 
 @dataclass
@@ -256,14 +272,15 @@ def _check_placeholders(src: str, text: str, page: Page) -> list[Problem]:
     ]
 
 
-def check(docs_dir: Path, root: Path | None = None) -> tuple[list[Problem], Summary]:
-    """Every problem of the pages under ``docs_dir``; snippet paths are relative to ``root``."""
+def check(docs_dir: Path, root: Path | None = None, loaded: Loaded | None = None) -> tuple[list[Problem], Summary]:
+    """Every problem of the pages under ``docs_dir``; snippet paths are relative to ``root``.
+    ``loaded``: what :func:`load_pages` gave for ``docs_dir``, when the caller has it (the build: its
+    navigation and its check read the pages once)."""
     root = root if root is not None else docs_dir.parent
     _resolved.cache_clear()
     _snippet_problem.cache_clear()
     summary = Summary()
-    texts: dict[str, str] = {}  # (a page that is not UTF-8 has none: load_docs reports it)
-    pages, problems = load_docs(docs_dir, texts)
+    pages, problems, texts = loaded if loaded is not None else load_pages(docs_dir)
     summary.pages = len(pages)
     problems = list(problems)
     problems += _check_tags(pages, problems)

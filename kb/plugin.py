@@ -62,7 +62,7 @@ from mkdocs.structure.files import File, Files
 
 from kb import (fonts, incremental, nav, notebook_css, notebook_exec, notebooks, pages, partial, search_index, search_ko,
                 search_words, site_address)
-from kb.check import check
+from kb.check import Loaded, check, load_pages
 from kb.execute import ExecutionError, Executor
 from kb.render import Site
 from kb.safety import escape_meta
@@ -87,6 +87,7 @@ class KbPlugin(BasePlugin):
     def __init__(self):
         self.root: Path | None = None  # the project: the folder of mkdocs.yml
         self.site: Site | None = None  # the pages' front matter, from on_files
+        self.loaded: Loaded | None = None  # the pages as on_config read them, for on_files' check
         self.executor: Executor | None = None
         self.formulas: dict[str, list] = {}  # page -> its math, from on_page_markdown to on_page_content
         self.sheets: dict[str, str] = {}  # site path -> notebook CSS, of this build
@@ -116,7 +117,8 @@ class KbPlugin(BasePlugin):
         self._set_address(config)
         if self.incremental is not None:
             self.incremental.start(config, self.root)
-        config["nav"] = nav.generate(config["nav"], Path(config["docs_dir"]))
+        self.loaded = load_pages(Path(config["docs_dir"]))  # the pages read once: here and by the check
+        config["nav"] = nav.generate(config["nav"], Path(config["docs_dir"]), self.loaded.pages)
         jupyter = config.plugins.get("mkdocs-jupyter")
         if jupyter is not None and os.environ.get("KB_EXECUTE", "1") == "0":
             jupyter.config["execute"] = False  # runs nothing: notebooks show as committed, without outputs
@@ -161,7 +163,8 @@ class KbPlugin(BasePlugin):
         """The rules of ``python -m kb check`` ("문제 없음" there means this passes); files under
         docs/attachments/ become plain files to copy, at the path they have in docs/."""
         with self.incremental.checking() if self.incremental is not None else contextlib.nullcontext():
-            problems, summary = check(Path(config["docs_dir"]), self.root)
+            problems, summary = check(Path(config["docs_dir"]), self.root, self.loaded)
+        self.loaded = None
         if problems:
             lines = "\n".join(f"  {p}" for p in problems)
             raise PluginError(f"{len(problems)} problem(s) in the pages (as `python -m kb check` lists them):\n{lines}")

@@ -151,7 +151,7 @@ def _project(dest: Path, pages: dict[str, str], nav_extra: list[str], broken_hoo
         config += "\nhooks:\n  - parity_hooks.py\n"
         _write(dest / "parity_hooks.py", (
             "import kb.plugin\nfrom kb.check import check\n\n"
-            "kb.plugin.check = lambda docs, root: ([], check(docs, root)[1])  # what KbPlugin.on_files calls\n"))
+            "kb.plugin.check = lambda docs, root, loaded: ([], check(docs, root, loaded)[1])  # what KbPlugin.on_files calls\n"))
     assert "parity_hooks" in config or not broken_hooks
     _write(dest / "mkdocs.yml", config)
     docs = dest / "docs"
