@@ -25,6 +25,8 @@ from .safety import esc
 _COMMENTS_BEFORE_RE = re.compile(r"(?:<!--(?:(?!-->).)*-->\s*)+$", re.S)
 _ALLOW_WARNING_RE = re.compile(r"<!--\s*kb-allow-warning\b(.*?)-->", re.S)
 ALLOW_WARNING = "<!--kb-allow-warning: 이유-->"
+_TITLE_RE = re.compile(r'<span class="filename">([^<]*)</span>')  # a block's title (pymdownx: title="...")
+SNIPPET_DIR = "snippets"
 
 
 def output_html(key: str, stdout: str, stderr: str, figures: list[dict], *, label: str, where: str,
@@ -64,6 +66,18 @@ def output_html(key: str, stdout: str, stderr: str, figures: list[dict], *, labe
 def figure_site_path(key: str, name: str) -> str:
     """Where a result's figure is in the built site."""
     return f"assets/figures/{key}-{name}"
+
+
+def snippet_of(block_html: str, where: str, root: Path) -> str | None:
+    """The snippet file (``snippets/....py``, under ``root``) a block's title names, or None; a title
+    that names one that does not exist stops the build."""
+    title = _TITLE_RE.search(block_html)
+    snippet = html.unescape(title.group(1)).strip() if title else ""
+    if not (snippet.startswith(SNIPPET_DIR + "/") and snippet.endswith(".py")):
+        return None
+    if not (root / snippet).is_file():
+        raise ExecutionError(f"{where}: title names {snippet}, which does not exist")
+    return snippet
 
 
 def download_html(snippet: str, page_url: str) -> str:

@@ -41,7 +41,6 @@ Environment:
 
 from __future__ import annotations
 
-import html
 import logging
 import os
 import re
@@ -57,14 +56,12 @@ from . import figure_fonts
 from .blocks import HtmlBlock, html_python_blocks, markdown_python_fences
 from .exec_cache import Result, ResultCache, torch_version
 from .exec_output import (allow_warning_of, copy_site_files, download_html, figure_site_path, figures_in,
-                          needs_cuda_html, output_html)
+                          needs_cuda_html, output_html, snippet_of)
 from .exec_store import BlockIndex, BuildLock, CacheDamaged, ExecutionError, _held
 from .runner import BlockPool, BlockRunner, WorkerError, cleanup
 
 ROOT = Path(__file__).resolve().parent.parent
 _BLOCK_RE = re.compile(r'<div class="language-(?:python|py|python3) highlight">.*?</pre></div>', re.S)
-_TITLE_RE = re.compile(r'<span class="filename">([^<]*)</span>')
-SNIPPET_DIR = "snippets"
 
 
 log = logging.getLogger("mkdocs.hooks.kb")
@@ -330,14 +327,10 @@ class Executor:
             except ValueError as exc:
                 raise ExecutionError(f"docs/{src} block {block.index}: {exc}") from None
             allow_warning = allow_warning_of(page_html[last_end:span.start()], block, src)
-            title = _TITLE_RE.search(span.group(0))
-            snippet = html.unescape(title.group(1)).strip() if title else ""
-            extra = ""
-            if snippet.startswith(SNIPPET_DIR + "/") and snippet.endswith(".py"):
-                if not (ROOT / snippet).is_file():
-                    raise ExecutionError(f"docs/{src} block {block.index}: title names {snippet}, which does not exist")
+            snippet = snippet_of(span.group(0), f"docs/{src} block {block.index}", ROOT)
+            extra = download_html(snippet, page_url) if snippet else ""
+            if snippet:
                 self.snippets_used.add(snippet)
-                extra = download_html(snippet, page_url)
             if action == "needs_cuda":
                 pieces.append(needs_cuda_html(reason, self.device) + extra)
                 continue

@@ -359,6 +359,20 @@ def test_a_malformed_cuda_marker_stops_the_build_naming_page_and_block(tmp_path)
     executor.close()
 
 
+def test_a_block_titled_with_a_snippet_gets_its_download_link_and_a_missing_one_stops_the_build(tmp_path):
+    titled = ('<div class="language-python highlight"><span class="filename">{}</span><pre><code>print("cpu")\n'
+              "</code></pre></div>")
+    executor = Executor(cache_dir=tmp_path / "cache", device="cpu", runner=StandInRunner())
+    soup = BeautifulSoup(executor.process_page(titled.format("snippets/qna/adagrad.py"), "qna/adagrad.md", "qna/adagrad/"),
+                         "html.parser")
+    link = soup.select_one("p.kb-download a")
+    assert link["href"] == "../../snippets/qna/adagrad.py" and link["download"] == "adagrad.py"
+    assert executor.snippets_used == {"snippets/qna/adagrad.py"}
+    with pytest.raises(ExecutionError, match=r"^docs/t.md block 1: title names snippets/qna/gone.py, which does not exist"):
+        executor.process_page(titled.format("snippets/qna/gone.py"), "t.md", "t/")
+    executor.runner = None  # (a stand-in)
+    executor.close()
+
 def test_a_real_cpu_build_of_a_page_with_a_cuda_block_passes_and_shows_the_note(tiny):
     (tiny / "docs" / "index.md").write_text(
         '# Demo\n\n```python\nprint("cpu")\n```\n\n'
