@@ -54,6 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from kb.blocks import site_pages, snippet_files, snippet_sections
 from kb.runner import THREAD_VARIABLES, BlockPool, BlockRunner, jobs_from_env, threads_from_env
 
 TICK = os.sysconf("SC_CLK_TCK")
