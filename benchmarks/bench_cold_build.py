@@ -4,7 +4,7 @@
     python -m benchmarks.bench_cold_build [--repeat 1]
 
 Each build is a fresh ``mkdocs build`` process in a fresh copy of the project's sources
-(benchmarks/bench_build.py ``copy_project``: no ``.cache``, so every cache is empty: code blocks,
+(benchmarks/project_builds.py ``copy_project``: no ``.cache``, so every cache is empty: code blocks,
 notebooks, search fields, fonts), as after ``git clone``:
 
 * before: ``KB_NOTEBOOK_JOBS=0``: mkdocs-jupyter runs each notebook while it renders its page, one
@@ -40,7 +40,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.bench_build import NOPLUGIN, ROOT, Timing, copy_project, process_build, write_noplugin_config
+from benchmarks.project_builds import NOPLUGIN, ROOT, Timing, copy_project, process_build, write_noplugin_config
 
 KINDS = ("plugin off", "before", "after", "notebooks cached", "fresh machine")
 

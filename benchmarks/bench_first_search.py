@@ -3,7 +3,7 @@
     python -m benchmarks.bench_first_search [--pages 50,500] [--rounds 3] [--baseline REV]
 
 For each page count, a temporary copy of the project gets that many generated pages
-(benchmarks/bench_build.py's :func:`generate_pages`) and is built twice:
+(benchmarks/project_builds.py's :func:`generate_pages`) and is built twice:
 
 * **kb**: the site as it ships (the ``kb`` plugin on: search-lazy.js, search-ko.js and the index
   split by term, kb/search_split.py);
@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_build import copy_project, generate_pages, process_build, write_noplugin_config  # noqa: E402
+from benchmarks.project_builds import copy_project, generate_pages, process_build, write_noplugin_config  # noqa: E402
 from browser_helpers import browser_unavailable, guard, launch, serve, site_pages  # noqa: E402
 
 PAGE = "qna/gen-000-adagrad/"

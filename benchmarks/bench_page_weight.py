@@ -2,7 +2,7 @@
 
     python -m benchmarks.bench_page_weight [--pages 500] [--site DIR]   (part of ``make bench``)
 
-A temporary copy of the project gets ``--pages`` generated pages (benchmarks/bench_build.py's
+A temporary copy of the project gets ``--pages`` generated pages (benchmarks/project_builds.py's
 :func:`generate_pages`) and is built once, its code blocks' outputs from the project's caches
 (``--site DIR`` measures a site already built instead). The site is served on 127.0.0.1 as
 GitHub Pages serves it: HTML, CSS, JavaScript, JSON and SVG gzip-compressed, fonts and images as
@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
 from browser_helpers import browser_unavailable, guard, launch  # noqa: E402
-from benchmarks.bench_build import copy_project, generate_pages  # noqa: E402
+from benchmarks.project_builds import copy_project, generate_pages  # noqa: E402
 
 OLD_COMMIT = "5d0a327"
 OLD_FILES = {  # served under /__old/ for the "before" setup

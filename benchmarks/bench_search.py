@@ -6,7 +6,7 @@ Two sites are measured:
 
 * the site itself (the working tree, built into a temporary directory);
 * a generated archive: a temporary copy of the project with ``--pages`` generated meeting and
-  Q&A pages (benchmarks/bench_build.py's :func:`generate_pages`: the site's own pages, titled and
+  Q&A pages (benchmarks/project_builds.py's :func:`generate_pages`: the site's own pages, titled and
   dated apart, a paragraph of the site's prose added under each section), so the Korean/English
   mix and the vocabulary are realistic.
 
@@ -53,11 +53,12 @@ sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
 
-from browser_helpers import SearchBox, browser_unavailable, guard, launch, serve  # noqa: E402
-from benchmarks.bench_build import copy_project, generate_pages  # noqa: E402
+from browser_helpers import browser_unavailable, guard, launch, serve  # noqa: E402
+from benchmarks.project_builds import copy_project, generate_pages  # noqa: E402
 from kb.search_index import add_field  # noqa: E402
 from kb.search_ko import Analyzer  # noqa: E402
 from kb.search_words import FIELD, FIELDS as OURS, NAMES_FIELD  # noqa: E402
+from search_box import SearchBox  # noqa: E402
 
 
 def build(project: Path, site: Path) -> float:

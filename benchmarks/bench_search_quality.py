@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
 
 import search_quality  # noqa: E402
-from browser_helpers import SearchBox, guard, launch, serve  # noqa: E402
+from browser_helpers import guard, launch, serve  # noqa: E402
+from search_box import SearchBox  # noqa: E402
 
 
 def measure(site: Path, plain: bool, plain_query: bool = False) -> dict[str, dict]:

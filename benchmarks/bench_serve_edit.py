@@ -3,7 +3,7 @@
     python -m benchmarks.bench_serve_edit [--pages 50,500] [--repeat 3] [--real [--real-repeat 9]]
 
 For each page count, a copy of the project with its caches gets that many generated pages
-(benchmarks/bench_build.py ``generate_pages``), committed in a git repository of its own as the
+(benchmarks/project_builds.py ``generate_pages``), committed in a git repository of its own as the
 project's pages are, and is built in this process as `mkdocs serve`
 builds it: the plugins told ``serve`` at startup (so the kb plugin keeps its serve caches,
 kb/incremental.py), their instances kept from build to build, the config loaded again for each.
@@ -50,8 +50,8 @@ import time
 import tempfile
 from pathlib import Path
 
-from benchmarks.bench_build import (NOPLUGIN, Timing, copy_project, edit_page, generate_pages, inprocess_build,
-                                    start_serve, write_noplugin_config)
+from benchmarks.project_builds import (NOPLUGIN, Timing, copy_project, edit_page, generate_pages, inprocess_build,
+                                       start_serve, write_noplugin_config)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from browser_helpers import browser_unavailable, launch  # noqa: E402

@@ -1,6 +1,8 @@
-"""A real Chromium on the built site: local server, browser launch, request guard, search box.
+"""A real Chromium on the built site: local server, browser launch, request guard, tabs.
 
-Used by tests/test_browser.py, tests/test_search*.py and benchmarks/bench_search.py, benchmarks/bench_search_quality.py.
+Used by tests/test_browser.py, tests/test_search*.py, the other browser tests and the benchmarks that
+open pages (benchmarks/bench_search.py, bench_search_quality.py, ...). Material's search box on such a
+page is driven by tests/search_box.py (``SearchBox``).
 
 * ``serve(site, mounts)`` serves a directory on 127.0.0.1 (ephemeral port) from a thread, at the
   root or under a path such as /knowledge-base/ (optionally answering a missing file with the
@@ -14,7 +16,6 @@ Used by tests/test_browser.py, tests/test_search*.py and benchmarks/bench_search
   A listener, not ``context.route``: routing switches the browser's HTTP cache off and sends every
   request through this process, which made each page load fetch the fonts and bundles again
   (the hostile-site scan of 56 pages: 23 s with routing, 16 s without).
-* ``SearchBox`` types into Material's search box and reads the result list.
 * Under pytest-xdist every worker attaches to one Chromium per test run (``start_shared_chromium``,
   a Playwright browser server, tests/playwright_server.js) instead of starting its own; the
   controller stops it at the end (``stop_shared_chromium``, from tests/conftest.py).
@@ -237,87 +238,6 @@ def site_pages(site: Path) -> list[str]:
         rel = html.parent.relative_to(site).as_posix()
         pages.append("" if rel == "." else rel + "/")
     return sorted(pages, key=lambda p: (p != "", p))
-
-
-# Material's search box. Material searches on `keyup`; Playwright's keyboard.type() of
-# Hangul fires no keyup, so text is inserted and End pressed (which fires keyup).
-_MEASURE_JS = """
-() => { window.__kbSearchResult = new Promise(resolve => {
-  const input = document.querySelector("input.md-search__input");
-  const list = document.querySelector(".md-search-result__list");
-  const meta = document.querySelector(".md-search-result__meta");
-  let t0 = null;
-  input.addEventListener("keyup", () => { if (t0 === null) t0 = performance.now(); },
-                         { capture: true, once: true });
-  const observer = new MutationObserver(() => {
-    if (t0 === null) return;
-    observer.disconnect();
-    const links = [...list.querySelectorAll(":scope > li")].map(li => {
-      const a = li.querySelector("a.md-search-result__link");
-      return a ? a.href : null;
-    });
-    resolve({
-      ms: performance.now() - t0,
-      links,
-      meta: meta.textContent,
-      marks: list.querySelectorAll("mark").length,
-    });
-  });
-  observer.observe(list.parentElement, { childList: true, subtree: true, characterData: true });
-}); }
-"""
-
-
-class SearchBox:
-    """Material's search box on an open page."""
-
-    INPUT = "input.md-search__input"
-    META = ".md-search-result__meta"
-
-    def __init__(self, page, base_url: str):
-        self.page = page
-        self.base = base_url
-
-    def open(self, timeout_ms: int = 15000):
-        """Focus the box and wait until the search worker has loaded the index."""
-        page = self.page
-        page.locator(self.INPUT).focus()
-        placeholder = page.evaluate("() => JSON.parse(document.getElementById('__config').textContent)"
-                                    ".translations['search.result.placeholder']")
-        page.wait_for_function(
-            "(text) => document.querySelector('.md-search-result__meta').textContent.trim() === text",
-            arg=placeholder,
-            timeout=timeout_ms,
-        )
-        # search-ko-rank.js orders results with the copy of the index (search-ko-engine.js) fetched on first focus
-        page.wait_for_function("() => !window.kbSearchKo || window.kbSearchKo.ready()", timeout=timeout_ms)
-
-    def clear(self):
-        page = self.page
-        page.locator(self.INPUT).fill("")
-        page.keyboard.press("End")  # keyup: Material searches for "" and shows the placeholder
-
-    def search(self, query: str, timeout_ms: int = 10000) -> dict:
-        """Type ``query`` and return {ms, paths, meta, marks} of the first result render."""
-        page = self.page
-        self.clear()
-        page.wait_for_function(
-            "() => document.querySelector('.md-search-result__list').children.length === 0"
-        )
-        page.evaluate(_MEASURE_JS)
-        page.locator(self.INPUT).focus()
-        page.keyboard.insert_text(query)
-        page.keyboard.press("End")
-        result = page.evaluate("() => window.__kbSearchResult", None)  # awaits the first render
-        result["paths"] = [self.path_of(href) for href in result.pop("links") if href]
-        return result
-
-    def path_of(self, href: str) -> str:
-        """'http://127.0.0.1:1234/qna/adagrad/?h=x#frag' -> 'qna/adagrad/'."""
-        parts = urlsplit(href)
-        base = urlsplit(self.base).path
-        path = parts.path
-        return path[len(base):] if path.startswith(base) else path.lstrip("/")
 
 
 def ci() -> bool:

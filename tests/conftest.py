@@ -1,4 +1,10 @@
-"""Shared fixtures: the device option and one strict build of the site per test session."""
+"""Shared fixtures and hooks: the device option, one strict build of the site per test run (shared
+by the xdist workers through ``once_per_run``), the xdist scheduling, and the "code blocks" section
+of the terminal summary.
+
+The code-block runner fixtures (``block_runners``, ``any_backend_runner``) live in
+tests/runner_fixtures.py; they are imported here, so that every test sees them.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from runner_fixtures import RUNNERS, any_backend_runner, block_runners  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -338,74 +346,14 @@ def pytest_testnodedown(node, error):  # xdist controller: a worker has finished
 
 def _summary_lines(config) -> list[str]:
     lines = list(config.stash.get(_SUMMARY, []))
-    runners = config.stash.get(_RUNNERS, None)
+    runners = config.stash.get(RUNNERS, None)
     if runners is not None:
         lines += runners.summary()
     return lines
 
 
-# --- Running code blocks: one warm worker per device for the whole session -----------------------
-
-
-class BlockRunners:
-    """The session's :class:`kb.runner.BlockRunner` per device, started on first use.
-
-    ``run`` executes a block alone in a fresh child of the device's worker. Code that already
-    passed on the same device in this session (a snippet section that a page includes verbatim)
-    is not run a second time: the earlier result is returned with ``reused=True``. Code that
-    mentions ``__file__`` is always run again, since its result may depend on its name.
-    """
-
-    def __init__(self):
-        self.runners = {}
-        self.passed = {}
-        self.reused = 0
-
-    def get(self, device: str):
-        from kb.runner import BlockRunner
-
-        if device not in self.runners:
-            self.runners[device] = BlockRunner(device)
-            self.runners[device].start()
-        return self.runners[device]
-
-    def run(self, device: str, code: str, filename: str, **kwargs):
-        import dataclasses
-
-        key = (device, code, repr(sorted(kwargs.items())))  # allow_exit etc. change the verdict; repr: lists too
-        if key in self.passed and "__file__" not in code:
-            self.reused += 1
-            return dataclasses.replace(self.passed[key], filename=filename, reused=True)
-        result = self.get(device).run(code, filename, **kwargs)
-        if result.ok:
-            self.passed[key] = result
-        return result
-
-    def close(self):
-        for runner in self.runners.values():
-            runner.close()
-
-    def summary(self) -> list[str]:
-        lines = []
-        for device, r in self.runners.items():
-            lines.append(f"{device}: {r.starts} worker start-up ({r.startup_s:.1f} s), {r.jobs} blocks run")
-        if self.reused:
-            lines.append(f"{self.reused} block(s) identical to code that had passed on the same device: result reused")
-        return lines
-
-
-_RUNNERS = pytest.StashKey[BlockRunners]()
 _SUMMARY = pytest.StashKey[list]()
 _WORKER_SUMMARY = pytest.StashKey[list]()  # lines the xdist workers sent (see pytest_testnodedown)
-
-
-@pytest.fixture(scope="session")
-def block_runners(request) -> BlockRunners:
-    """One warm worker per device (see kb/runner/), shared by the snippet and page-block tests."""
-    runners = BlockRunners()
-    request.config.stash[_RUNNERS] = runners
-    yield runners
-    runners.close()
 
 
 def add_summary_line(config, line: str) -> None:
@@ -431,27 +379,3 @@ def run_kb(*args, cwd: Path = ROOT) -> subprocess.CompletedProcess:
         timeout=120,
         env=dict(os.environ, PYTHONPATH=str(ROOT)),
     )
-
-
-# --- The runner's contract under each backend (kb/runner): forkserver (Linux, macOS), spawn (Windows) ---
-
-RUNNER_BACKENDS = ["forkserver", "spawn"]
-
-
-@pytest.fixture(scope="module", params=RUNNER_BACKENDS)
-def any_backend_runner(request, block_runners):
-    """A CPU runner of each backend this platform has: the session's for the default one, a fresh
-    one for the other (spawn is how Windows runs every block; KB_RUNNER=spawn forces it anywhere)."""
-    import multiprocessing
-
-    from kb.runner import BlockRunner, backend
-
-    if request.param not in multiprocessing.get_all_start_methods():
-        pytest.skip(f"{request.param} does not exist on this platform")
-    if request.param == backend():
-        yield block_runners.get("cpu")
-        return
-    runner = BlockRunner("cpu", backend_name=request.param)
-    runner.start()
-    yield runner
-    runner.close()

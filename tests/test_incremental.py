@@ -352,56 +352,6 @@ def test_a_deleted_page_leaves_the_site_and_every_page_that_named_it(serve):
     assert {"index.html", "qna/index.html", "meetings/m1/index.html"} <= _pages(changed)
 
 
-class _GitUtil:
-    """Stands in for git-revision-date-localized's Util (made anew by the plugin each build): HEAD
-    and each page's last commit, counting what git is asked."""
-
-    def __init__(self, repo: dict):
-        self.repo = repo
-
-    def get_head_commit(self, path):
-        return self.repo["head"]
-
-    def get_git_commit_timestamp(self, path, is_first_commit=False):
-        self.repo["asked"].append(path)
-        if path in self.repo.get("warn", ()):
-            logging.getLogger("mkdocs.plugins.git-revision-date-localized").warning("%s: not committed", path)
-        return f"{self.repo['head']}:{path}", len(self.repo["asked"])
-
-
-class _Config(dict):
-    def __init__(self, util):
-        super().__init__(docs_dir="docs")
-        self.plugins = {"git-revision-date-localized": type("Plugin", (), {"util": util})()}
-
-
-def test_page_dates_are_asked_of_git_once_until_head_moves():
-    from kb.incremental import Incremental
-
-    repo = {"head": "c1", "asked": [], "warn": {"new.md"}}
-    incremental = Incremental()
-
-    def build(*pages):
-        util = _GitUtil(repo)
-        incremental.git.wrap(_Config(util))
-        return [util.get_git_commit_timestamp(path=p) for p in pages]
-
-    first = build("a.md", "b.md")
-    assert build("a.md", "b.md") == first and repo["asked"] == ["a.md", "b.md"]  # the next build asks nothing
-    repo["head"] = "c2"  # a commit: every date is asked again, and the new ones are shown
-    assert [d[0] for d in build("a.md")] == ["c2:a.md"] and repo["asked"][-1] == "a.md"
-    asked = len(repo["asked"])
-    mkdocs_log = logging.getLogger("mkdocs")
-    level = mkdocs_log.level
-    mkdocs_log.setLevel(logging.INFO)  # as in a build (the serve fixture of this module quiets it while it lives)
-    try:
-        build("new.md")
-        build("new.md")  # one that logged a warning is asked again (--strict sees it on every build)
-    finally:
-        mkdocs_log.setLevel(level)
-    assert len(repo["asked"]) == asked + 2
-
-
 @pytest.mark.parametrize("engine", ["mkdocs", "properdocs"])
 def test_the_dirty_build_warning_is_dropped_under_both_engines(engine, caplog):
     # `mkdocs serve --dirty` and `properdocs serve --dirty` log it on every build, each under its own

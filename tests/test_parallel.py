@@ -52,9 +52,10 @@ def test_parallel_run_gives_the_serial_results(tmp_path):
 
 
 SHARED_CONFTEST = textwrap.dedent('''\
-    import importlib.util, os
+    import importlib.util, os, sys
     import pytest
 
+    sys.path.insert(0, {tests!r})  # tests/conftest.py imports tests/runner_fixtures.py
     spec = importlib.util.spec_from_file_location("kb_tests_conftest", {conftest!r})
     kb_conftest = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(kb_conftest)
@@ -80,7 +81,8 @@ def _shared_run(tmp_path: Path, error: str | None) -> tuple[subprocess.Completed
     project = tmp_path / "p"
     project.mkdir()
     (project / "conftest.py").write_text(
-        SHARED_CONFTEST.format(conftest=str(ROOT / "tests" / "conftest.py"), log=str(log), error=error), encoding="utf-8")
+        SHARED_CONFTEST.format(tests=str(ROOT / "tests"), conftest=str(ROOT / "tests" / "conftest.py"),
+                               log=str(log), error=error), encoding="utf-8")
     (project / "test_shared.py").write_text(SHARED_TESTS, encoding="utf-8")
     (project / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
     result = _pytest(["-n", "2", f"--basetemp={tmp_path / 'base'}"], project)

@@ -24,9 +24,10 @@ from bs4 import BeautifulSoup
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from PIL import Image
 
-from browser_helpers import SearchBox, Tab, chromium, site_url  # noqa: F401  (fixtures)
+from browser_helpers import Tab, chromium, site_url  # noqa: F401  (fixtures)
 from kb import notebook_html, notebooks, search_index, search_words
 from kb.execute import ExecutionError, Executor
+from search_box import SearchBox
 
 # --- noise: stderr on a page -----------------------------------------------------------------------
 

@@ -2,13 +2,15 @@
 
 A saved edit at 500 pages no longer parses every page's front matter, expands every page's lists,
 scans every page's snippet lines or has Material dump its index for kb to read back
-(benchmarks/README.md). Each of those is kept by what it depends on; each test here changes one
+(benchmarks/README.md); nor does a rebuild ask git for a page's date again until HEAD moves
+(kb/git_dates.py). Each of those is kept by what it depends on; each test here changes one
 thing it depends on and requires the new answer, and that a caller cannot change what the next one gets.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -164,3 +166,53 @@ def test_a_value_json_has_no_type_for_is_written_as_material_writes_it(number):
     from kb.search_index import json_bytes
 
     assert json.loads(json_bytes({"a": [number, Path("x")]})) == json.loads(json.dumps({"a": [number, Path("x")]}, default=str))
+
+
+class _GitUtil:
+    """Stands in for git-revision-date-localized's Util (made anew by the plugin each build): HEAD
+    and each page's last commit, counting what git is asked."""
+
+    def __init__(self, repo: dict):
+        self.repo = repo
+
+    def get_head_commit(self, path):
+        return self.repo["head"]
+
+    def get_git_commit_timestamp(self, path, is_first_commit=False):
+        self.repo["asked"].append(path)
+        if path in self.repo.get("warn", ()):
+            logging.getLogger("mkdocs.plugins.git-revision-date-localized").warning("%s: not committed", path)
+        return f"{self.repo['head']}:{path}", len(self.repo["asked"])
+
+
+class _Config(dict):
+    def __init__(self, util):
+        super().__init__(docs_dir="docs")
+        self.plugins = {"git-revision-date-localized": type("Plugin", (), {"util": util})()}
+
+
+def test_page_dates_are_asked_of_git_once_until_head_moves():
+    from kb.incremental import Incremental
+
+    repo = {"head": "c1", "asked": [], "warn": {"new.md"}}
+    incremental = Incremental()
+
+    def build(*pages):
+        util = _GitUtil(repo)
+        incremental.git.wrap(_Config(util))
+        return [util.get_git_commit_timestamp(path=p) for p in pages]
+
+    first = build("a.md", "b.md")
+    assert build("a.md", "b.md") == first and repo["asked"] == ["a.md", "b.md"]  # the next build asks nothing
+    repo["head"] = "c2"  # a commit: every date is asked again, and the new ones are shown
+    assert [d[0] for d in build("a.md")] == ["c2:a.md"] and repo["asked"][-1] == "a.md"
+    asked = len(repo["asked"])
+    mkdocs_log = logging.getLogger("mkdocs")
+    level = mkdocs_log.level
+    mkdocs_log.setLevel(logging.INFO)  # as in a build (test_incremental.py's serve fixture quiets it while it lives)
+    try:
+        build("new.md")
+        build("new.md")  # one that logged a warning is asked again (--strict sees it on every build)
+    finally:
+        mkdocs_log.setLevel(level)
+    assert len(repo["asked"]) == asked + 2

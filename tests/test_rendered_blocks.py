@@ -12,7 +12,8 @@ needing CUDA and listed in the summary.
 
 Unlike pytest-codeblocks (which reads the Markdown), this sees included snippet sections expanded,
 fences with a ``title=``, and ``py`` fences; a page whose source has more Python fences than its
-HTML has Python blocks fails, so no block escapes unseen.
+HTML has Python blocks fails, so no block escapes unseen. How a block's copy text and markers are
+read, and Python fences counted: tests/test_block_parsing.py.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from conftest import DOCS, ROOT, add_summary_line, build_site, selected_devices
 
 from kb.blocks import Page, html_python_blocks, markdown_python_fences, site_pages, snippet_sections
 from kb.runner import BlockResult
-from kb.check import check
 
 
 def pytest_generate_tests(metafunc):
@@ -111,59 +111,7 @@ def test_every_rendered_python_block_runs_alone(device, built_site, block_runner
                     + "\n\n".join(problems), pytrace=False)
 
 
-# --- The parts of the guard, on HTML as Material 9.8 renders it ------------------------------------
-
-RENDERED = """\
-<h1 id="t">T</h1>
-<div class="language-python highlight"><span class="filename">a.py</span><pre><span></span><code><a id="__codelineno-0-1" name="__codelineno-0-1" href="#__codelineno-0-1"></a><span class="kn">import</span><span class="w"> </span><span class="nn">torch</span>
-<a id="__codelineno-0-2" name="__codelineno-0-2" href="#__codelineno-0-2"></a><span class="n">x</span> <span class="o">=</span> <span class="mi">1</span> <span class="o">&lt;</span> <span class="mi">2</span>  <span class="c1"># (1)!</span>
-<a id="__codelineno-0-3" name="__codelineno-0-3" href="#__codelineno-0-3"></a><span class="nb">print</span><span class="p">(</span><span class="s2">"a&amp;b"</span><span class="p">)</span>
-</code></pre></div>
-<ol>
-<li>an annotation</li>
-</ol>
-<!--pytest.mark.skip(reason="fragment")-->
-<div class="language-python highlight"><pre><span></span><code><a id="__codelineno-1-1" name="__codelineno-1-1" href="#__codelineno-1-1"></a><span class="n">y</span> <span class="o">=</span> <span class="n">undefined</span>
-</code></pre></div>
-<div class="language-python highlight"><table class="highlighttable"><tr><td class="linenos"><div class="linenodiv"><pre><span></span><span class="normal"><a href="#__codelineno-2-1">1</a></span>
-<span class="normal"><a href="#__codelineno-2-2">2</a></span></pre></div></td><td class="code"><div><pre><span></span><code><a id="__codelineno-2-1" name="__codelineno-2-1"></a><span class="n">a</span> <span class="o">=</span> <span class="mi">1</span>
-<a id="__codelineno-2-2" name="__codelineno-2-2"></a><span class="hll"><span class="n">b</span> <span class="o">=</span> <span class="mi">2</span>
-</span></code></pre></div></td></tr></table></div>
-<div class="language-console highlight"><pre><span></span><code>$ ls
-</code></pre></div>
-<!-- an ordinary comment -->
-<div class="language-py highlight"><pre><span></span><code><span class="n">c</span> <span class="o">=</span> <span class="mi">3</span><aside class="md-annotation">hidden</aside>
-</code></pre></div>
-"""
-
-
-def test_copy_text_is_the_code_without_line_numbers():
-    blocks = html_python_blocks(RENDERED)
-    assert [b.code for b in blocks] == [
-        'import torch\nx = 1 < 2  # (1)!\nprint("a&b")',  # entities decoded, anchors empty, filename not code
-        "y = undefined",
-        "a = 1\nb = 2",  # the line-number table is outside the <code>
-        "c = 3",  # a `py` fence; annotation elements are hidden when copying
-    ]
-    assert [b.index for b in blocks] == [1, 2, 3, 4]
-    assert blocks[0].first_line == "import torch"
-
-
-def test_skip_marker_right_before_a_block():
-    blocks = html_python_blocks(RENDERED)
-    assert [b.skip_reason for b in blocks] == [None, "fragment", None, None]
-    assert [b.allow_exit_reason for b in blocks] == [None, None, None, None]
-    assert [b.cuda_reason for b in blocks] == [None, None, None, None]
-    assert [b.plan("cuda") for b in blocks] == [("run", None), ("skip", "fragment"), ("run", None), ("run", None)]
-
-
-def test_allow_exit_marker_runs_the_block_and_names_its_reason():
-    html = ('<!--pytest.mark.allow_exit(reason="shows sys.exit")-->\n'
-            '<div class="language-python highlight"><pre><code>import sys\nsys.exit(0)\n</code></pre></div>')
-    (block,) = html_python_blocks(html)
-    assert (block.skip_reason, block.allow_exit_reason) == (None, "shows sys.exit")
-    assert block.plan("cpu") == block.plan("cuda") == ("run", "shows sys.exit")
-
+# --- The parts of the guard: a block marked cuda, a malformed marker, a throw-away site ------------
 
 CUDA_CODE = 'import torch\nx = torch.zeros(1, device="cuda")  # fails where there is no CUDA GPU\nassert x.is_cuda'
 CUDA_HTML = ('<!--pytest.mark.cuda(reason="allocates on the GPU")-->\n'
@@ -179,30 +127,6 @@ def test_cuda_marker_names_its_reason_and_runs_the_block_on_cuda_only():
     assert (block.skip_reason, block.allow_exit_reason, block.cuda_reason) == (None, None, "allocates on the GPU")
     assert block.plan("cpu") == ("needs_cuda", "allocates on the GPU")
     assert block.plan("cuda") == ("run", None)  # not an allowed exit: it must run to its end
-
-
-@pytest.mark.parametrize(
-    ("comment", "error"),
-    [
-        ('pytest.mark.skip(reason="")', "without a reason"),
-        ('pytest.mark.allow_exit(reason=" ")', "without a reason"),
-        ("pytest.mark.allow_exit()", "unsupported marker"),
-        ("pytest.mark.skip()", "unsupported marker"),
-        ('pytest.mark.cuda(reason="")', "without a reason"),
-        ("pytest.mark.cuda()", "unsupported marker"),
-        ("pytest.mark.cuda", "unsupported marker"),
-        ('pytest.mark.gpu(reason="x")', "unsupported marker"),
-        ('pytest.mark.skipif(True, reason="x")', "unsupported marker"),
-        ("pytest-codeblocks:cont", "unsupported marker"),
-    ],
-)
-def test_a_marker_needs_a_reason_and_only_known_markers_are_accepted(comment, error):
-    html = f'<p>x</p>\n<!--{comment}-->\n<div class="language-python highlight"><pre><code>1\n</code></pre></div>'
-    (block,) = html_python_blocks(html)
-    for read in (lambda: block.skip_reason, lambda: block.cuda_reason, lambda: block.plan("cpu"),
-                 lambda: block.plan("cuda")):
-        with pytest.raises(ValueError, match=error):
-            read()
 
 
 def _fixture_pages() -> list[Page]:
@@ -251,47 +175,6 @@ def test_guard_reports_a_malformed_cuda_marker_with_page_and_block():
                                            "unsupported marker <!--pytest.mark.cuda()-->")
 
 
-def _docs_with_page(tmp_path: Path, body: str) -> Path:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "index.md").write_text(body, encoding="utf-8")
-    return docs
-
-
-def test_kb_check_reads_block_markers_with_the_builds_parser(tmp_path):
-    docs = _docs_with_page(tmp_path, textwrap.dedent("""\
-        # Markers
-
-        <!--pytest.mark.cuda(reason="allocates on the GPU")-->
-        ```python
-        import torch
-        ```
-
-        <!--pytest.mark.cuda()-->
-        ```python
-        x = 1
-        ```
-
-        <!--pytest.mark.skip(reason="")-->
-
-        ```python
-        y = 2
-        ```
-
-        <!--pytest.mark.cuda(reason="nothing follows")-->
-        Some text.
-
-        ````markdown
-        <!--pytest.mark.cuda()-->
-        ````
-        """))
-    problems, _ = check(docs, tmp_path)
-    assert [(p.path, p.line) for p in problems] == [("docs/index.md", 8), ("docs/index.md", 13), ("docs/index.md", 19)]
-    assert "unsupported marker <!--pytest.mark.cuda()-->" in problems[0].message
-    assert "without a reason" in problems[1].message
-    assert "바로 다음에 코드 블록이 없습니다" in problems[2].message
-
-
 def test_pytest_codeblocks_skips_a_cuda_page_block_with_its_reason_on_cpu(tmp_path):
     """pytest-codeblocks turns the comment into a ``cuda`` mark; on a CPU run conftest skips that
     block with its reason instead of exec'ing it (where it would raise)."""
@@ -303,36 +186,6 @@ def test_pytest_codeblocks_skips_a_cuda_page_block_with_its_reason_on_cpu(tmp_pa
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed, 1 skipped" in result.stdout and "needs a CUDA GPU: allocates on the GPU" in result.stdout
-
-
-def test_python_fences_are_counted_in_markdown():
-    text = textwrap.dedent(
-        """\
-        ```python
-        a = 1
-        ```
-
-        ```python title="snippets/qna/adagrad.py"
-        --8<-- "snippets/qna/adagrad.py:update"
-        ```
-
-        !!! note
-            ```py
-            b = 2
-            ```
-
-        ````markdown
-        ```python
-        not a block of this page
-        ```
-        ````
-
-        ```console
-        $ make test
-        ```
-        """
-    )
-    assert markdown_python_fences(text) == 3
 
 
 def test_guard_reports_page_block_and_line_in_a_built_site(tmp_path, block_runners):

@@ -63,7 +63,7 @@ FORGERIES = {
 
 @pytest.fixture(scope="module")
 def runner(any_backend_runner):
-    return any_backend_runner  # each test runs under forkserver and spawn (tests/conftest.py)
+    return any_backend_runner  # each test runs under forkserver and spawn (tests/runner_fixtures.py)
 
 
 @pytest.mark.parametrize("name", list(EARLY_EXITS))

@@ -76,7 +76,7 @@ def spawner(mark: str, loop: bool = False) -> str:
 
 @pytest.fixture(scope="module")
 def runner(any_backend_runner):
-    return any_backend_runner  # each test runs under forkserver and spawn (tests/conftest.py)
+    return any_backend_runner  # each test runs under forkserver and spawn (tests/runner_fixtures.py)
 
 
 def test_processes_a_block_started_are_killed_when_it_ends(runner):

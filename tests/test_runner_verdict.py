@@ -173,7 +173,7 @@ ATTACKS = {
 
 @pytest.fixture(scope="module")
 def runner(any_backend_runner):
-    return any_backend_runner  # each test runs under forkserver and spawn (tests/conftest.py)
+    return any_backend_runner  # each test runs under forkserver and spawn (tests/runner_fixtures.py)
 
 
 @pytest.mark.parametrize("name", list(ATTACKS))

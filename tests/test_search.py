@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from browser_helpers import SearchBox, Tab, chromium, shared_tab, site_url  # noqa: F401  (fixtures)
+from browser_helpers import Tab, chromium, shared_tab, site_url  # noqa: F401  (fixtures)
+from search_box import SearchBox
 import search_quality
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"

@@ -12,8 +12,9 @@ import json
 
 import pytest
 
-from browser_helpers import SearchBox, Tab, chromium, site_url  # noqa: F401  (fixtures)
+from browser_helpers import Tab, chromium, site_url  # noqa: F401  (fixtures)
 from kb import search_variants, search_words
+from search_box import SearchBox
 
 
 # --- build side ------------------------------------------------------------------------------

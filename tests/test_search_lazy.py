@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from browser_helpers import SearchBox, chromium, site_url, tab  # noqa: F401  (fixtures)
+from browser_helpers import chromium, site_url, tab  # noqa: F401  (fixtures)
+from search_box import SearchBox
 
 pytestmark = pytest.mark.browser
 INDEX = "search/search_index.json"

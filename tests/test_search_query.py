@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from browser_helpers import SearchBox, chromium, shared_tab, site_url  # noqa: F401  (fixtures)
+from browser_helpers import chromium, shared_tab, site_url  # noqa: F401  (fixtures)
+from search_box import SearchBox
 import search_quality
 
 # --- query side, in the browser -----------------------------------------------------------

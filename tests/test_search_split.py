@@ -14,8 +14,9 @@ import json
 import pytest
 
 import search_quality
-from browser_helpers import SearchBox, Tab, chromium, site_url  # noqa: F401  (fixtures)
+from browser_helpers import Tab, chromium, site_url  # noqa: F401  (fixtures)
 from kb import search_split
+from search_box import SearchBox
 
 pytestmark = pytest.mark.xdist_group("search_split")  # the page and the comparison once, on one worker (pytest.ini)
 QUERIES = [q["query"] for name in search_quality.QUERY_SETS for q in search_quality.load(name)]

@@ -19,8 +19,9 @@ import time
 
 import pytest
 
-from browser_helpers import SearchBox, Tab, chromium, serve  # noqa: F401  (fixtures)
+from browser_helpers import Tab, chromium, serve  # noqa: F401  (fixtures)
 from kb import search_docs, search_split
+from search_box import SearchBox
 from test_search_split import COMPARE_JS, DUMP_JS, QUERIES
 
 N = search_docs.TEXT_ENTRIES

@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from browser_helpers import SearchBox, Tab, chromium, serve  # noqa: F401  (chromium is a fixture)
+from browser_helpers import Tab, chromium, serve  # noqa: F401  (chromium is a fixture)
 from conftest import SITE_URL
+from search_box import SearchBox
 
 pytestmark = pytest.mark.browser
 
