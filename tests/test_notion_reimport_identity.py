@@ -109,7 +109,7 @@ def test_a_question_edited_and_renumbered_is_refused_naming_the_page_and_the_lin
     result = run_kb("import-notion", export, "--docs", docs, "--force")
     assert result.returncode == 1
     assert f"{export}:{line_of(text, f'Q3. {edited}')}: 질문 Q3 'Q3. {edited}'" in result.stderr
-    assert f"번호(Q2 -> Q3)와 글이 함께 바뀌어" in result.stderr
+    assert "번호(Q2 -> Q3)와 글이 함께 바뀌어" in result.stderr
     assert f"docs/qna/2021-07-16-q2.md:12 (Q2 'Q2. {LR}')" in result.stderr
     assert "아무것도 쓰지 않았습니다" in result.stderr and "Traceback" not in result.stderr
     assert snapshot(docs) == before
@@ -139,7 +139,7 @@ def test_a_question_rewritten_under_the_same_number_does_not_take_its_page(site)
     before = snapshot(docs)
     result = run_kb("import-notion", export, "--docs", docs, "--force")
     assert result.returncode == 1
-    assert f"docs/qna/2021-07-16-q2.md: meetings/2021-07-16.md의 Q2에 대한 Q&A 페이지(status: answered)가 있는데" in result.stderr
+    assert "docs/qna/2021-07-16-q2.md: meetings/2021-07-16.md의 Q2에 대한 Q&A 페이지(status: answered)가 있는데" in result.stderr
     assert f"이 질문 'Q2. {LR}'이 없습니다" in result.stderr
     assert snapshot(docs) == before
 
