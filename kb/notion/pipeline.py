@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..frontmatter import load_docs
 from .assets import ATTACHMENTS, MISSING_MODES, Links
-from .convert import Converted, convert
+from .convert import UNSORTED_TAG, Converted, convert
 from .glossary import GlossaryEntry, GlossaryReport, glossary_report, glossary_terms
 from .meeting import meeting_date
 from .messages import ConversionBug, NotionError, Warnings
@@ -24,8 +24,6 @@ from .read import Tree, load, page_name, read_page
 from .reimport import Conflict, first_names, hand_edits, merge
 from .report import short_label
 from .verify import source_rows, verify_complete, verify_front_matter, verify_safe
-
-UNSORTED_TAG = "미분류"
 
 
 @dataclass
